@@ -1,0 +1,65 @@
+# Tessera - hand-written, non-recursive Makefile.  ./configure writes config.mk.
+#   make            build ./tessera
+#   make check      unit tests, then HTTP tests (real daemon, nginx, embedded HTTP)
+#   make unit       unit tests only
+#   make bench      benchmarks against iipsrv (bench/)
+#   make install    install binary, man pages and example config under PREFIX
+
+-include config.mk
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-sign-compare
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Iinclude -I. $(TS_CFLAGS)
+LIBS    := $(TS_LIBS)
+
+SRC     := $(sort $(shell find src -name '*.c' ! -name main.c))
+OBJ     := $(SRC:src/%.c=build/obj/%.o)
+UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+
+all: tessera
+
+config.mk:
+	@echo "Run ./configure first (after: sh tools/install-deps.sh)"; exit 1
+
+build/obj/%.o: src/%.c config.mk $(wildcard include/tessera/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -c -o $@ $<
+
+build/libtessera.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+tessera: build/obj/main.o build/libtessera.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+build/unit/%: tests/unit/%.c build/libtessera.a tests/unit/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(WARN) $(CFLAGS) -o $@ $< build/libtessera.a $(LIBS)
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+check: tessera $(UNIT_BIN)
+	@sh tests/check.sh $(UNIT_BIN)
+
+bench: tessera
+	sh bench/run.sh
+
+install: tessera
+	install -D -m 755 tessera $(DESTDIR)$(PREFIX)/bin/tessera
+	install -D -m 644 man/tessera.8 $(DESTDIR)$(PREFIX)/share/man/man8/tessera.8
+	install -D -m 644 man/tessera.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tessera.conf.5
+	install -D -m 644 conf/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.example
+
+clean:
+	rm -rf build tessera
+
+distclean: clean
+	rm -f config.mk config.h config.log config.status
+
+.PHONY: all unit check bench install clean distclean
+
+-include $(OBJ:.o=.d) build/obj/main.d
