@@ -1,0 +1,35 @@
+/*
+ * passthrough.h - serving stored JPEG tiles without decoding them
+ * (src/encode/jpeg_passthrough.c).
+ *
+ * A JPEG-compressed TIFF tile is an abbreviated JPEG stream whose tables
+ * live in the TIFF's JPEGTables tag.  Merging the two gives a standalone
+ * JPEG a browser can show; edge tiles, which are stored padded to the full
+ * tile size, are cut to their true size with libjpeg-turbo's lossless
+ * transform (the crop starts at 0,0, which is always MCU-aligned), and the
+ * gray quality drops the chroma components losslessly too.
+ */
+#ifndef TESSERA_PASSTHROUGH_H
+#define TESSERA_PASSTHROUGH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "status.h"
+
+/*
+ * Build a standalone JPEG from tables (the JPEGTables tag: SOI, DQT/DHT...,
+ * EOI; may be NULL/0) and an abbreviated tile stream (SOI ... EOI), appended
+ * to out.  rgb: the components are R,G,B rather than YCbCr (TIFF photometric
+ * RGB), so an Adobe marker with transform 0 is added for decoders.  When
+ * crop_w x crop_h is smaller than the coded size, the image is cropped
+ * losslessly to it; gray keeps only the luminance (or, for RGB components,
+ * is refused with 501 so the caller decodes instead).  Borrows every input.
+ */
+ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
+                              const unsigned char *tile, size_t tile_len, bool rgb,
+                              uint32_t crop_w, uint32_t crop_h, bool gray,
+                              struct ts_buf *out, struct ts_error *err);
+
+#endif

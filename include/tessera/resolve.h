@@ -1,0 +1,48 @@
+/*
+ * resolve.h - identifier to file (src/resolve/).
+ *
+ * An identifier (already percent-decoded once) names a file under the image
+ * root; "%2F" in the URL reaches sub-folders.  The configured suffixes are
+ * tried after the identifier as given.  Every open is confined to the root:
+ * "..", absolute paths, NUL bytes, empty components, and symlinks whose
+ * target leaves the root are 404 ("not found"), indistinguishable from a
+ * missing file, and no path ever reaches the public message.
+ */
+#ifndef TESSERA_RESOLVE_H
+#define TESSERA_RESOLVE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include "buf.h"
+#include "status.h"
+
+struct ts_resolver;
+
+/* root must exist and be a directory; suffixes is a comma list like
+ * ".tif,.tiff,.ptif,.jp2" (may be empty). */
+struct ts_resolver *ts_resolver_create(const char *root, const char *suffixes,
+                                       struct ts_error *err);
+void ts_resolver_destroy(struct ts_resolver *r);
+
+/* Resolve identifier to an absolute path inside the root (written to path,
+ * size n) of a regular file, and its stat (for ETag/Last-Modified and cache
+ * keys).  404 when nothing matches or the identifier tries to leave. */
+ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
+                     size_t n, struct stat *st, struct ts_error *err);
+
+/* The canonical root (realpath), for listing images. */
+const char *ts_resolver_root(const struct ts_resolver *r);
+
+/*
+ * Append to out_json a JSON array of the identifiers of the image files
+ * under the root (for the viewer page's "/images.json"): recursive to depth
+ * 8, at most 2000 entries, names ending in a configured suffix or
+ * .jpg/.jpeg/.png (case-insensitive), no dotfiles, symlinks followed only to
+ * files inside the root (symlinked directories are not entered).  Each
+ * identifier is the relative path percent-encoded once ("/" -> "%2F"), so it
+ * can be put into a IIIF URL as it is; sorted.  500 only when out of memory.
+ */
+ts_status ts_resolver_list(const struct ts_resolver *r, struct ts_buf *out_json,
+                           struct ts_error *err);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * settings.h - every setting of the daemon, from one table (core/settings.c).
+ *
+ * Each setting has a name (config file key and --name flag), an environment
+ * variable, optionally the iipsrv environment name with the same meaning, a
+ * default, a range and one sentence of documentation.  Sources, lowest
+ * precedence first: defaults, the config file (--config or TESSERA_CONFIG),
+ * environment variables, command-line flags.  --help, the startup log and
+ * the man page are generated from the same table.
+ */
+#ifndef TESSERA_SETTINGS_H
+#define TESSERA_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "status.h"
+
+struct ts_settings {
+	/* resolver */
+	char *root;              /* FILESYSTEM_PREFIX: image root, required */
+	char *suffixes;          /* FILESYSTEM_SUFFIX: comma list tried after the id */
+	/* output */
+	int jpeg_quality;        /* JPEG_QUALITY */
+	int webp_quality;
+	int png_level;
+	uint32_t max_width;      /* MAX_CVT sets both width and height */
+	uint32_t max_height;
+	uint64_t max_area;
+	bool allow_upscaling;    /* ALLOW_UPSCALING */
+	/* work limits */
+	uint64_t max_decode_pixels;  /* source pixels one request may decode */
+	uint64_t max_source_pixels;  /* refuse images declaring more pixels */
+	/* HTTP */
+	char *cors;              /* CORS: Access-Control-Allow-Origin value, "" = off */
+	char *base_url;          /* BASE_URL: public URL prefix, e.g. https://x.org */
+	bool trust_forwarded;    /* honour X-Forwarded-Host/-Proto */
+	char *cache_control;     /* CACHE_CONTROL */
+	int default_version;     /* IIIF version on /iiif/{id}/...: 2 or 3 */
+	char *rights;            /* info.json "rights" (3.0) / "license" (2.1) */
+	char *viewer_dir;        /* directory with the viewer page and OpenSeadragon */
+	/* process */
+	int threads;             /* worker threads, 0 = number of cores */
+	uint64_t cache_size_mb;  /* MAX_IMAGE_CACHE_SIZE, megabytes */
+	char *logfile;           /* LOGFILE, "" = stderr */
+	int verbosity;           /* VERBOSITY 0..5 */
+	char *fastcgi_listen;    /* socket path or host:port; "" = none */
+	char *http_listen;       /* host:port for the embedded HTTP server; "" = none */
+	char *config_file;       /* the config file read, or "" */
+};
+
+/* Fill s with the defaults. */
+void ts_settings_defaults(struct ts_settings *s);
+
+/*
+ * Load settings: defaults, then the config file named by --config FILE or
+ * TESSERA_CONFIG, then the environment (TESSERA_* names and iipsrv's names),
+ * then argv flags (--name value or --name=value; argv[0] and any leading
+ * subcommand have been removed by the caller).  On a bad value writes one
+ * line to err->msg naming where it came from (file:line, variable or flag)
+ * and what was expected.  Returns 400 on such errors.
+ * Sets *want_help when --help was given.
+ */
+ts_status ts_settings_load(struct ts_settings *s, int argc, char **argv,
+                           bool *want_help, struct ts_error *err);
+
+/* Print --help text (every setting: flag, env, default, range, doc). */
+void ts_settings_help(FILE *out);
+/* Write the effective settings, one per line, to the log. */
+void ts_settings_log(const struct ts_settings *s);
+/* Print a complete, commented config file for the settings in s: every
+ * setting with its documentation, default, range and environment names;
+ * values equal to the default are left commented out (`tessera config`). */
+void ts_settings_write_config(FILE *out, const struct ts_settings *s);
+/* Print the settings section of tessera.conf(5) as roff (.TP entries). */
+void ts_settings_write_man(FILE *out);
+/* Free strings owned by s (s stays valid to reload). Accepts NULL.  Call it
+ * after ts_settings_load even when the load failed. */
+void ts_settings_free(struct ts_settings *s);
+
+#endif

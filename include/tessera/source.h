@@ -1,0 +1,95 @@
+/*
+ * source.h - decoders of image files (src/source/).
+ *
+ * A source is an opened image file: its geometry (levels of the pyramid,
+ * tile sizes) and a way to decode a rectangle of one level into 8-bit
+ * pixels.  ts_source_open sniffs the format by magic bytes and dispatches to
+ * the matching reader (tiff_read.c now; jp2, jpeg and png later) through
+ * struct ts_source_ops.  A source is used by one thread at a time.
+ *
+ * Work is bounded before it is done: open refuses declared sizes beyond
+ * limits->max_source_pixels; read_region computes how many source pixels it
+ * would decode (whole tiles or strips touched) and refuses with 403 when
+ * that exceeds `budget`, before allocating anything.
+ */
+#ifndef TESSERA_SOURCE_H
+#define TESSERA_SOURCE_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "image.h"
+#include "plan.h"
+#include "status.h"
+
+struct ts_source_level {
+	uint32_t width, height;
+	uint32_t tile_w, tile_h;   /* 0,0 when the level is stored in strips */
+};
+
+struct ts_source_info {
+	uint32_t width, height;    /* full resolution == levels[0] */
+	int channels;              /* channels read_region returns: 1..4 */
+	int bits;                  /* bits per sample in the file (8, 16...) */
+	int nlevels;               /* >= 1, levels[0] is the largest */
+	struct ts_source_level levels[TS_MAX_LEVELS];
+	const char *format;        /* "tiff", ... (static string) */
+};
+
+struct ts_source_limits {
+	uint64_t max_source_pixels; /* refuse larger declared full sizes; 0 = none */
+};
+
+struct ts_source;
+
+struct ts_source_ops {
+	const char *name;
+	/* true when the first bytes (n >= 16 available) look like this format */
+	bool (*sniff)(const unsigned char *head, size_t n);
+	/* fd is open for reading at any offset; open takes ownership of it
+	 * whether it succeeds or fails (the source closes it).  path is for
+	 * the private error detail only. */
+	ts_status (*open)(int fd, const char *path, const struct ts_source_limits *lim,
+	                  struct ts_source **out, struct ts_error *err);
+	ts_status (*read_region)(struct ts_source *s, int level, uint32_t x, uint32_t y,
+	                         uint32_t w, uint32_t h, uint64_t budget,
+	                         struct ts_image *out, struct ts_error *err);
+	void (*close)(struct ts_source *s);
+};
+
+/* Every source begins with this header (readers embed it first). */
+struct ts_source {
+	const struct ts_source_ops *ops;
+	struct ts_source_info info;
+};
+
+/*
+ * Open the file at path (already confined to the root by the resolver).
+ * Takes ownership of nothing; the returned source owns its own descriptor.
+ * 404 if the file does not exist; an unsupported or corrupt file is 500 with
+ * the public message "cannot read image" (the path goes in err->detail).
+ */
+ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
+                         struct ts_source **out, struct ts_error *err);
+
+/* Decode the rectangle (x,y,w,h) of `level` (level pixel coordinates; the
+ * caller keeps it inside the level) into a new image owned by the caller.
+ * budget: max source pixels this call may decode (0 = unlimited); over it,
+ * 403 before any allocation. */
+ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                                uint32_t w, uint32_t h, uint64_t budget,
+                                struct ts_image *out, struct ts_error *err);
+
+/* Close and free. Accepts NULL. */
+void ts_source_close(struct ts_source *s);
+
+/* The planner's view of the source. */
+void ts_source_geometry(const struct ts_source *s, struct ts_geometry *g);
+
+/* Readers (defined in their own files). */
+extern const struct ts_source_ops ts_tiff_source_ops;
+extern const struct ts_source_ops ts_jp2_source_ops;   /* JP2 boxes and raw J2K */
+extern const struct ts_source_ops ts_jpeg_source_ops;  /* JFIF/EXIF JPEG */
+extern const struct ts_source_ops ts_png_source_ops;
+
+#endif
