@@ -1,2 +1,248 @@
-/* placeholder: replaced by the real main.c */
-int main(void) { return 0; }
+/*
+ * main.c - the tessera command: subcommands, settings, signals, and which
+ * front ends to run.
+ *
+ *   tessera serve [--setting value ...]   run the image server
+ *   tessera config [--setting value ...]  print a complete commented config file
+ *   tessera help | --help                 usage and every setting
+ *   tessera --version
+ *
+ * The one idea: main only decides *what* runs; the settings table
+ * (core/settings.c) knows every option, the server (server.c) answers
+ * requests, and the front ends (front/) carry them.  Serving stops cleanly
+ * when SIGTERM or SIGINT sets the stop flag every front end polls.
+ *
+ * For iipsrv deployments, `tessera` with no arguments but a listening socket
+ * on standard input (spawn-fcgi, mod_fcgid) serves FastCGI on it, configured
+ * from the environment as iipsrv would be.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tessera/log.h"
+#include "tessera/server.h"
+#include "tessera/settings.h"
+
+#ifndef TESSERA_VERSION
+#define TESSERA_VERSION "0.1.0"
+#endif
+
+/* Exit statuses: 0 clean stop, 1 could not start, 2 bad usage or settings. */
+#define EXIT_USAGE 2
+
+static volatile int stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: tessera serve [--setting value ...]\n"
+	      "       tessera config [--setting value ...] > tessera.conf\n"
+	      "       tessera help | --help\n"
+	      "       tessera --version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  tessera serve --root /srv/images --http 127.0.0.1:8080\n"
+	      "  tessera serve --config /etc/tessera/tessera.conf --fastcgi /run/tessera/tessera.sock\n"
+	      "  spawn-fcgi -s /run/tessera/tessera.sock -M 0666 -- /usr/local/bin/tessera serve "
+	      "--root /srv/images\n"
+	      "\n"
+	      "serve needs an image root and something to listen on: --http host:port,\n"
+	      "--fastcgi socket-path|host:port, or a FastCGI socket on standard input.\n"
+	      "See tessera(8) and tessera.conf(5).\n", out);
+}
+
+/* True when fd 0 is a listening socket (spawn-fcgi, mod_fcgid started us). */
+static bool stdin_is_listening_socket(void)
+{
+	struct stat st;
+	int listening = 0;
+	socklen_t len = sizeof listening;
+
+	if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+		return false;
+	return listening != 0;
+}
+
+struct http_thread {
+	struct ts_server *srv;
+	const struct ts_settings *s;
+	int rc;
+};
+
+static void *http_thread_main(void *arg)
+{
+	struct http_thread *t = arg;
+
+	t->rc = ts_http_run(t->srv, t->s, &stop_flag);
+	return NULL;
+}
+
+static int load_or_exit(struct ts_settings *s, int argc, char **argv, bool *help)
+{
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	if (ts_settings_load(s, argc, argv, help, &err) != TS_OK) {
+		fprintf(stderr, "tessera: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct ts_settings s;
+	struct ts_server *srv = NULL;
+	struct ts_error err;
+	struct sigaction sa;
+	struct stat st;
+	struct http_thread ht;
+	pthread_t http_tid;
+	bool help = false, http_started = false, on_stdin = false;
+	int rc = EXIT_USAGE;
+
+	ts_error_clear(&err);
+	if (load_or_exit(&s, argc, argv, &help) != 0)
+		goto fail;
+	if (help) {
+		usage(stdout);
+		fputc('\n', stdout);
+		ts_settings_help(stdout);
+		rc = 0;
+		goto fail;
+	}
+	if (!s.root || !*s.root) {
+		fputs("tessera: no image root: give --root DIR (or root = DIR in the config file, "
+		      "or TESSERA_ROOT / FILESYSTEM_PREFIX)\n", stderr);
+		goto fail;
+	}
+	if (stat(s.root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		const char *why = "not a directory";
+		if (stat(s.root, &st) != 0)
+			why = strerror(errno);
+		fprintf(stderr, "tessera: image root %s: %s\n", s.root, why);
+		rc = 1;
+		goto fail;
+	}
+	on_stdin = !*s.fastcgi_listen && !*s.http_listen && stdin_is_listening_socket();
+	if (!*s.fastcgi_listen && !*s.http_listen && !on_stdin) {
+		fputs("tessera: nothing to serve: give --http host:port or --fastcgi SOCKET, or "
+		      "start tessera from spawn-fcgi\n\n", stderr);
+		usage(stderr);
+		goto fail;
+	}
+	rc = 1;
+	if (ts_log_open(s.logfile, s.verbosity) != 0) {
+		fprintf(stderr, "tessera: cannot open log file %s: %s\n", s.logfile, strerror(errno));
+		goto fail;
+	}
+	srv = ts_server_create(&s, &err);
+	if (!srv) {
+		fprintf(stderr, "tessera: %s\n", err.msg[0] ? err.msg : "cannot start the server");
+		if (err.detail[0])
+			ts_log(TS_LOG_ERROR, "%s", err.detail);
+		goto fail;
+	}
+	ts_log(TS_LOG_INFO, "tessera %s starting", TESSERA_VERSION);
+	ts_settings_log(&s);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;   /* a client hanging up must not kill the process */
+	sigaction(SIGPIPE, &sa, NULL);
+
+	rc = 0;
+	if (*s.http_listen) {
+		ht.srv = srv;
+		ht.s = &s;
+		ht.rc = 0;
+		if (!*s.fastcgi_listen) {
+			rc = ts_http_run(srv, &s, &stop_flag);
+		} else if (pthread_create(&http_tid, NULL, http_thread_main, &ht) == 0) {
+			http_started = true;
+		} else {
+			ts_log(TS_LOG_ERROR, "cannot start the HTTP front end thread");
+			rc = 1;
+			stop_flag = 1;
+		}
+	}
+	if (*s.fastcgi_listen || on_stdin)
+		rc |= ts_fastcgi_run(srv, &s, &stop_flag);
+	if (http_started) {
+		pthread_join(http_tid, NULL);
+		rc |= ht.rc;
+	}
+	rc = rc ? 1 : 0;
+	ts_log(TS_LOG_INFO, "tessera stopped%s", rc ? " after an error" : "");
+	if (rc && *s.logfile)
+		fprintf(stderr, "tessera: stopped after an error; see %s\n", s.logfile);
+fail:
+	ts_server_destroy(srv);
+	ts_settings_free(&s);
+	return rc;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	struct ts_settings s;
+	bool help = false;
+	int rc = load_or_exit(&s, argc, argv, &help);
+
+	if (rc == 0)
+		ts_settings_write_config(stdout, &s);
+	ts_settings_free(&s);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		/* iipsrv-style start: spawn-fcgi/mod_fcgid, settings from the environment. */
+		if (stdin_is_listening_socket())
+			return cmd_serve(0, argv + 1);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 2, argv + 2);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		fputc('\n', stdout);
+		ts_settings_help(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("tessera %s\n", TESSERA_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "man-settings") == 0) {   /* hidden: regenerates tessera.conf(5) */
+		ts_settings_write_man(stdout);
+		return 0;
+	}
+	/* `tessera --root ... --http ...` means serve. */
+	if (strncmp(cmd, "--", 2) == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	fprintf(stderr, "tessera: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,406 @@
+#!/usr/bin/python3
+"""bench/run.py - Tessera against iipsrv and static nginx, behind one nginx.
+
+One nginx on 127.0.0.1 routes /iiif/ to Tessera (FastCGI, Unix socket),
+/fcgi-bin/iipsrv.fcgi to Debian's iipsrv (spawn-fcgi, two processes), and
+/static/ to the same tiles written as files by `vips dzsave --layout iiif3`.
+wrk (bench/walk.lua) walks viewer-like URL lists.  Every figure is the median
+of BENCH_RUNS runs; CPU milliseconds per request come from /proc (steadier
+than requests/s on a noisy 2-core machine).  Both servers are asked the same
+IIIF 2.1 URLs, since iipsrv 1.1 speaks 2.1 only.
+
+Scenarios:
+  warm     tiles with caches hot (Tessera's cache; iipsrv with memcached)
+  cold     tiles with caches off (Tessera --cache-size 0; iipsrv no memcached)
+  regions  thumbnails (!800,800) and non-aligned regions, caches off
+  fullmax  full/max of a 4224x3168 image, caches off
+  mixed    cold tiles while two connections ask for large regions; reports
+           the tiles' p99 next to their idle p99
+"""
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DUR = int(os.environ.get("BENCH_DURATION", "10"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+CORPUS = os.environ.get("BENCH_CORPUS", os.path.join(TOP, "build", "corpus"))
+BIG = os.environ.get("BENCH_BIG", "0") == "1"
+TILE = 256
+TICK = os.sysconf("SC_CLK_TCK")
+
+procs = []
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_corpus():
+    images = os.path.join(CORPUS, "images")
+    want = ["dragonfly_jpeg.tif", "sunset_jpeg.tif", "kleiber_jpeg.tif"]
+    if BIG:
+        want.append("big_jpeg.tif")
+    if not all(os.path.exists(os.path.join(images, w)) for w in want):
+        env = dict(os.environ, CORPUS_BIG="1" if BIG else "0")
+        sh(["bash", os.path.join(TOP, "..", "shared", "corpus", "fetch-corpus.sh"), CORPUS],
+           env=env, stdout=sys.stderr)
+    return images, want
+
+
+def vips_size(path):
+    w = int(subprocess.check_output(["vipsheader", "-f", "width", path]))
+    h = int(subprocess.check_output(["vipsheader", "-f", "height", path]))
+    return w, h
+
+
+def ensure_static(images, name, static_root):
+    """The same image as static IIIF 3 tiles (vips dzsave), made once."""
+    out = os.path.join(static_root, name)
+    if not os.path.isdir(out):
+        tmp = out + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        sh(["vips", "dzsave", os.path.join(images, name + ".tif"), tmp, "--layout", "iiif3",
+            "--tile-size", str(TILE), "--suffix", ".jpg[Q=75]"], stdout=sys.stderr)
+        # dzsave appends the basename; move its tree into place
+        inner = os.path.join(tmp, name) if os.path.isdir(os.path.join(tmp, name)) else tmp
+        os.rename(inner, out)
+        shutil.rmtree(tmp, ignore_errors=True)
+    paths = []
+    for dirpath, _, files in os.walk(out):
+        for f in files:
+            if f.endswith(".jpg"):
+                paths.append("/static/" + os.path.relpath(os.path.join(dirpath, f), static_root))
+    paths.sort()
+    return paths
+
+
+def tile_regions(w, h):
+    """Every tile of every level, as OpenSeadragon asks them (x,y,w,h/ceil(w/s),)."""
+    out = []
+    s = 1
+    while True:
+        span = TILE * s
+        for ty in range(math.ceil(h / span)):
+            for tx in range(math.ceil(w / span)):
+                x, y = tx * span, ty * span
+                rw, rh = min(span, w - x), min(span, h - y)
+                out.append(f"{x},{y},{rw},{rh}/{math.ceil(rw / s)},")
+        if w / s <= TILE and h / s <= TILE:
+            break
+        s *= 2
+    return out
+
+
+def url_sets(images, names):
+    rnd = random.Random(1)
+    tiles, regions, big = [], [], []
+    for n in names:
+        w, h = vips_size(os.path.join(images, n))
+        ident = n
+        tiles += [(ident, t) for t in tile_regions(w, h)]
+        regions.append((ident, "full/!800,800"))
+        for _ in range(20):
+            rw, rh = rnd.randint(300, 1500), rnd.randint(300, 1500)
+            x, y = rnd.randint(0, w - rw), rnd.randint(0, h - rh)
+            regions.append((ident, f"{x},{y},{rw},{rh}/512,"))
+        for _ in range(4):
+            x, y = rnd.randint(0, w - 3000), rnd.randint(0, h - 2400)
+            big.append((ident, f"{x},{y},3000,2400/1500,"))
+    fullmax = [("dragonfly_jpeg.tif", "full/max")]
+    return {"tiles": tiles, "regions": regions, "fullmax": fullmax, "big": big}
+
+
+def write_list(path, prefix_fn, items):
+    with open(path, "w") as f:
+        for ident, rest in items:
+            f.write(prefix_fn(ident, rest) + "\n")
+
+
+def tessera_url(ident, rest):
+    return f"/iiif/2/{ident}/{rest}/0/default.jpg"
+
+
+def iipsrv_url(ident, rest):
+    return f"/fcgi-bin/iipsrv.fcgi?IIIF={ident}/{rest}/0/default.jpg"
+
+
+NGINX_CONF = """
+worker_processes 2;
+pid {w}/nginx.pid;
+error_log {w}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {w}/cb; fastcgi_temp_path {w}/fc; proxy_temp_path {w}/px;
+  uwsgi_temp_path {w}/uw; scgi_temp_path {w}/sc;
+  upstream tessera {{ server unix:{w}/tessera.sock; keepalive 32; }}
+  upstream iipsrv {{ server unix:{w}/iip.sock; keepalive 32; }}
+  server {{
+    listen 127.0.0.1:{port};
+    merge_slashes off;
+    location /iiif/ {{
+      fastcgi_pass tessera; fastcgi_keep_conn on;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param REQUEST_URI $request_uri;
+    }}
+    location /fcgi-bin/iipsrv.fcgi {{
+      fastcgi_pass iipsrv; fastcgi_keep_conn on;
+      include /etc/nginx/fastcgi_params;
+    }}
+    location /static/ {{ alias {static}/; }}
+  }}
+}}
+"""
+
+
+def start(cmd, env=None, **kw):
+    p = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, **kw)
+    procs.append(p)
+    return p
+
+
+def stop_all():
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    procs.clear()
+    subprocess.run(["pkill", "-f", "iipsrv.fcgi"], check=False)
+
+
+def wait_socket(path, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("no socket " + path)
+
+
+def pids_of(pattern):
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, IndexError):
+            pass
+    return total
+
+
+def rss_peak_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                m = re.search(r"VmHWM:\s+(\d+)", f.read())
+            total += int(m.group(1)) if m else 0
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def wrk(port, listfile, conns, dur, threads=2):
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{dur}s", "--timeout", "30s", "-s",
+         os.path.join(TOP, "bench", "walk.lua"), f"http://127.0.0.1:{port}", "--", listfile],
+        capture_output=True, text=True, timeout=dur + 60).stdout
+    m = re.search(r"BENCH requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+) "
+                  r"duration_us=(\d+)", out)
+    if not m:
+        raise RuntimeError("wrk said: " + out)
+    req, errs, p50, p99, d = map(int, m.groups())
+    return {"rps": req / (d / 1e6), "req": req, "errors": errs, "p50": p50 / 1000,
+            "p99": p99 / 1000}
+
+
+class Servers:
+    """Starts Tessera and iipsrv in a given cache mode behind the shared nginx."""
+
+    def __init__(self, work, images):
+        self.work, self.images = work, images
+
+    def start(self, cached):
+        stop_servers(self.work)
+        cache = "256" if cached else "0"
+        self.tessera = start([os.path.join(TOP, "tessera"), "serve", "--root", self.images,
+                              "--fastcgi", f"{self.work}/tessera.sock", "--threads", "2",
+                              "--cache-size", cache, "--verbosity", "1"])
+        env = dict(os.environ, FILESYSTEM_PREFIX=self.images + "/", VERBOSITY="0",
+                   MAX_CVT="5000", JPEG_QUALITY="75")
+        if cached:
+            env["MEMCACHED_SERVERS"] = f"127.0.0.1:{self.memcached_port}"
+            env["MAX_IMAGE_CACHE_SIZE"] = "256"
+        else:
+            env["MAX_IMAGE_CACHE_SIZE"] = "0"
+        subprocess.run(["spawn-fcgi", "-s", f"{self.work}/iip.sock", "-M", "0666", "-F", "2",
+                        "--", "/usr/lib/iipimage-server/iipsrv.fcgi"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_socket(f"{self.work}/tessera.sock")
+        wait_socket(f"{self.work}/iip.sock")
+        time.sleep(0.3)
+
+    def pids(self, system):
+        if system == "tessera":
+            return [self.tessera.pid]
+        if system == "iipsrv":
+            return pids_of("iipsrv.fcgi")
+        return pids_of("nginx: worker")
+
+
+def stop_servers(work):
+    for p in list(procs):
+        if p.args and "serve" in p.args:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=5)
+            procs.remove(p)
+    subprocess.run(["pkill", "-f", "iipsrv.fcgi"], check=False)
+    time.sleep(0.2)
+    for s in ("tessera.sock", "iip.sock"):
+        try:
+            os.unlink(os.path.join(work, s))
+        except FileNotFoundError:
+            pass
+
+
+def measure(srv, system, port, listfile, conns, dur):
+    pids = srv.pids(system)
+    t0 = cpu_ticks(pids)
+    r = wrk(port, listfile, conns, dur)
+    t1 = cpu_ticks(srv.pids(system))
+    r["cpu_ms"] = (t1 - t0) * 1000.0 / TICK / max(r["req"], 1)
+    r["rss_mib"] = rss_peak_kib(srv.pids(system)) / 1024
+    return r
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    images, names = ensure_corpus()
+    static_root = os.path.join(CORPUS, "static")
+    os.makedirs(static_root, exist_ok=True)
+    static_paths = ensure_static(images, "dragonfly_jpeg", static_root)
+    work = tempfile.mkdtemp(prefix="tessera-bench-")
+    port = free_port()
+    try:
+        with open(f"{work}/nginx.conf", "w") as f:
+            f.write(NGINX_CONF.format(w=work, port=port, static=static_root))
+        start(["/usr/sbin/nginx", "-c", f"{work}/nginx.conf", "-p", work, "-g", "daemon off;"])
+        mport = free_port()
+        start(["memcached", "-l", "127.0.0.1", "-p", str(mport), "-m", "512", "-U", "0",
+               "-u", "root"])
+        sets = url_sets(images, names)
+        lists = {}
+        for kind, items in sets.items():
+            for system, fn in (("tessera", tessera_url), ("iipsrv", iipsrv_url)):
+                path = f"{work}/{kind}-{system}.txt"
+                write_list(path, fn, items)
+                lists[(kind, system)] = path
+        with open(f"{work}/tiles-static.txt", "w") as f:
+            f.write("\n".join(static_paths) + "\n")
+        lists[("tiles", "static")] = f"{work}/tiles-static.txt"
+
+        srv = Servers(work, images)
+        srv.memcached_port = mport
+        results = {}
+
+        def run(scenario, kind, cached, conns, systems=("tessera", "iipsrv")):
+            srv.start(cached)
+            for system in systems:
+                lf = lists[(kind, "static" if system == "static" else system)]
+                if cached:   # one pass to fill the caches
+                    wrk(port, lf, 8, max(3, DUR // 2))
+                runs = [measure(srv, system, port, lf, conns, DUR) for _ in range(RUNS)]
+                results[(scenario, system)] = runs
+                log(f"{scenario:8} {system:8} rps={median_of(runs, 'rps'):9.1f} "
+                    f"p50={median_of(runs, 'p50'):7.2f}ms p99={median_of(runs, 'p99'):7.2f}ms "
+                    f"cpu={median_of(runs, 'cpu_ms'):6.3f}ms/req errors={sum(r['errors'] for r in runs)}")
+
+        run("warm", "tiles", True, 16, ("tessera", "iipsrv", "static"))
+        run("cold", "tiles", False, 8)
+        run("regions", "regions", False, 4)
+        run("fullmax", "fullmax", False, 2)
+
+        # mixed: tiles while two connections ask for large regions
+        srv.start(False)
+        for system in ("tessera", "iipsrv"):
+            runs = []
+            for _ in range(RUNS):
+                bg = subprocess.Popen(
+                    ["wrk", "-t1", "-c2", f"-d{DUR + 2}s", "--timeout", "60s", "-s",
+                     os.path.join(TOP, "bench", "walk.lua"), f"http://127.0.0.1:{port}", "--",
+                     lists[("big", system)]], stdout=subprocess.DEVNULL)
+                time.sleep(1)
+                runs.append(measure(srv, system, port, lists[("tiles", system)], 8, DUR))
+                bg.wait()
+            results[("mixed", system)] = runs
+            log(f"mixed    {system:8} tile p99={median_of(runs, 'p99'):.2f}ms")
+        report(results)
+    finally:
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(res):
+    def m(s, sys_, k):
+        return median_of(res[(s, sys_)], k) if (s, sys_) in res else float("nan")
+
+    print()
+    print(f"Tessera vs iipsrv 1.1 (2 processes) vs static nginx; medians of {RUNS} runs of "
+          f"{DUR}s; same nginx, 127.0.0.1")
+    print(f"{'scenario':9} {'tessera r/s':>11} {'iipsrv r/s':>10} {'ratio':>6} {'static r/s':>10} "
+          f"{'vs static':>9} {'T p50/p99 ms':>14} {'I p50/p99 ms':>14} {'T cpu ms':>8} "
+          f"{'I cpu ms':>8} {'T rss MiB':>9} {'I rss MiB':>9}")
+    for s in ("warm", "cold", "regions", "fullmax", "mixed"):
+        t, i = m(s, "tessera", "rps"), m(s, "iipsrv", "rps")
+        st = m(s, "static", "rps")
+        print(f"{s:9} {t:11.1f} {i:10.1f} {t / i:6.2f} {st:10.1f} {t / st:9.2f} "
+              f"{m(s, 'tessera', 'p50'):6.2f}/{m(s, 'tessera', 'p99'):<7.2f} "
+              f"{m(s, 'iipsrv', 'p50'):6.2f}/{m(s, 'iipsrv', 'p99'):<7.2f} "
+              f"{m(s, 'tessera', 'cpu_ms'):8.3f} {m(s, 'iipsrv', 'cpu_ms'):8.3f} "
+              f"{m(s, 'tessera', 'rss_mib'):9.1f} {m(s, 'iipsrv', 'rss_mib'):9.1f}")
+    if ("mixed", "tessera") in res:
+        print(f"tile p99 under mixed load / idle cold p99: tessera "
+              f"{m('mixed', 'tessera', 'p99') / m('cold', 'tessera', 'p99'):.2f}x, iipsrv "
+              f"{m('mixed', 'iipsrv', 'p99') / m('cold', 'iipsrv', 'p99'):.2f}x")
+    errs = sum(r["errors"] for runs in res.values() for r in runs)
+    print(f"non-2xx responses during the benchmark: {errs}")
+
+
+if __name__ == "__main__":
+    main()

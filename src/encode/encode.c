@@ -1,0 +1,53 @@
+/*
+ * encode.c - from the pipeline's pixels to the bytes of the requested
+ * format: one switch over enum ts_format to the per-format writers.
+ *
+ * GIF, JPEG 2000 and PDF are valid IIIF formats (Image API 3.0 §4.5) that
+ * this build recognises but cannot write; they fail with 501 so the client
+ * learns the format is understood but not implemented, and
+ * ts_encode_supported keeps them out of info.json's extraFormats.
+ */
+#include "tessera/encoder.h"
+
+/* Used when the caller passes no options. */
+static const struct ts_encode_opts default_opts = {
+	.jpeg_quality = 75,
+	.webp_quality = 75,
+	.png_level = 6,
+};
+
+ts_status ts_encode(const struct ts_image *img, enum ts_format fmt,
+                    const struct ts_encode_opts *opts, struct ts_buf *out,
+                    struct ts_error *err)
+{
+	if (!opts)
+		opts = &default_opts;
+	switch (fmt) {
+	case TS_FORMAT_JPG:
+		return ts_jpeg_write(img, opts->jpeg_quality, out, err);
+	case TS_FORMAT_PNG:
+		return ts_png_write(img, opts->png_level, out, err);
+	case TS_FORMAT_WEBP:
+		return ts_webp_write(img, opts->webp_quality, out, err);
+	case TS_FORMAT_TIF:
+		return ts_tiff_write(img, out, err);
+	case TS_FORMAT_GIF:
+	case TS_FORMAT_JP2:
+	case TS_FORMAT_PDF:
+		return ts_error_set(err, TS_ENOTIMPL, "format not implemented");
+	}
+	return ts_error_set(err, TS_EBADREQUEST, "unknown format");
+}
+
+bool ts_encode_supported(enum ts_format fmt)
+{
+	switch (fmt) {
+	case TS_FORMAT_JPG:
+	case TS_FORMAT_PNG:
+	case TS_FORMAT_WEBP:
+	case TS_FORMAT_TIF:
+		return true;
+	default:
+		return false;
+	}
+}

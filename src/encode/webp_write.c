@@ -1,0 +1,145 @@
+/*
+ * webp_write.c - pixels to lossy WebP with libwebp.
+ *
+ * The last stage for .webp requests.  WebP pictures are RGB(A): gray is
+ * expanded to RGB, gray+alpha to RGBA, and alpha is kept.  The advanced
+ * API (WebPConfig/WebPPicture) is used rather than WebPEncodeRGB because
+ * it reports why an encode failed (picture.error_code, per call, no
+ * global state) and its writer callback appends straight to our buffer.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <webp/encode.h>
+#include "tessera/checked.h"
+#include "tessera/encoder.h"
+
+struct webp_ctx {
+	struct ts_buf *out;
+	int oom;
+};
+
+static int on_write(const uint8_t *data, size_t len, const WebPPicture *pic)
+{
+	struct webp_ctx *ctx = pic->custom_ptr;
+
+	if (!ts_buf_append(ctx->out, data, len)) {
+		ctx->oom = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static const char *webp_error_text(WebPEncodingError e)
+{
+	switch (e) {
+	case VP8_ENC_ERROR_OUT_OF_MEMORY: return "out of memory";
+	case VP8_ENC_ERROR_BITSTREAM_OUT_OF_MEMORY: return "out of memory flushing bits";
+	case VP8_ENC_ERROR_NULL_PARAMETER: return "null parameter";
+	case VP8_ENC_ERROR_INVALID_CONFIGURATION: return "invalid configuration";
+	case VP8_ENC_ERROR_BAD_DIMENSION: return "bad picture dimension";
+	case VP8_ENC_ERROR_PARTITION0_OVERFLOW: return "partition 0 overflow";
+	case VP8_ENC_ERROR_PARTITION_OVERFLOW: return "partition overflow";
+	case VP8_ENC_ERROR_BAD_WRITE: return "write failed";
+	case VP8_ENC_ERROR_FILE_TOO_BIG: return "file too big";
+	case VP8_ENC_ERROR_USER_ABORT: return "aborted";
+	default: return "unknown error";
+	}
+}
+
+/* Gray or gray+alpha to a new RGB or RGBA buffer. */
+static uint8_t *expand_gray(const struct ts_image *img, int onc, struct ts_error *err)
+{
+	size_t n;
+	uint8_t *buf;
+	int inc = img->channels;
+
+	if (!ts_mul3_size(img->width, img->height, (size_t)onc, &n) ||
+	    !(buf = malloc(n))) {
+		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a WebP");
+		return NULL;
+	}
+	for (uint32_t y = 0; y < img->height; y++) {
+		const uint8_t *s = img->pixels + y * img->stride;
+		uint8_t *d = buf + (size_t)y * img->width * onc;
+
+		for (uint32_t x = 0; x < img->width; x++, s += inc, d += onc) {
+			d[0] = d[1] = d[2] = s[0];
+			if (onc == 4)
+				d[3] = s[1];
+		}
+	}
+	return buf;
+}
+
+ts_status ts_webp_write(const struct ts_image *img, int quality, struct ts_buf *out,
+                        struct ts_error *err)
+{
+	WebPConfig config;
+	WebPPicture pic;
+	struct webp_ctx ctx = { out, 0 };
+	uint8_t *rgb = NULL;
+	const uint8_t *src;
+	size_t stride, start;
+	int alpha, ok, have_pic = 0;
+	ts_status st = TS_EINTERNAL;
+
+	if (!img || !img->pixels || !out || img->channels < 1 || img->channels > 4)
+		return ts_error_set(err, TS_EINTERNAL, "invalid image for WebP");
+	if (img->width > WEBP_MAX_DIMENSION || img->height > WEBP_MAX_DIMENSION)
+		return ts_error_set(err, TS_EBADREQUEST,
+		                    "WebP cannot hold images larger than %d pixels",
+		                    WEBP_MAX_DIMENSION);
+	start = out->len;
+	if (quality < 1)
+		quality = 1;
+	if (quality > 100)
+		quality = 100;
+	alpha = ts_image_has_alpha(img);
+	src = img->pixels;
+	stride = img->stride;
+	if (img->channels <= 2) {
+		rgb = expand_gray(img, alpha ? 4 : 3, err);
+		if (!rgb)
+			goto fail;
+		src = rgb;
+		stride = (size_t)img->width * (alpha ? 4 : 3);
+	}
+	if (stride > (size_t)INT32_MAX) {
+		ts_error_set(err, TS_EINTERNAL, "WebP encoding failed");
+		goto fail;
+	}
+
+	if (!WebPConfigInit(&config) || !WebPPictureInit(&pic)) {
+		ts_error_set(err, TS_EINTERNAL, "WebP encoding failed");
+		ts_error_detail(err, "libwebp version mismatch");
+		goto fail;
+	}
+	config.quality = (float)quality;
+	pic.use_argb = 1;
+	pic.width = (int)img->width;
+	pic.height = (int)img->height;
+	pic.writer = on_write;
+	pic.custom_ptr = &ctx;
+	have_pic = 1;
+	ok = alpha ? WebPPictureImportRGBA(&pic, src, (int)stride)
+	           : WebPPictureImportRGB(&pic, src, (int)stride);
+	if (!ok || !WebPEncode(&config, &pic)) {
+		if (ctx.oom || pic.error_code == VP8_ENC_ERROR_OUT_OF_MEMORY) {
+			ts_error_set(err, TS_EINTERNAL, "out of memory encoding a WebP");
+		} else {
+			ts_error_set(err, TS_EINTERNAL, "WebP encoding failed");
+			ts_error_detail(err, "libwebp %ux%u: %s", img->width, img->height,
+			                webp_error_text(pic.error_code));
+		}
+		goto fail;
+	}
+	st = TS_OK;
+
+fail:
+	if (have_pic)
+		WebPPictureFree(&pic);
+	free(rgb);
+	if (st != TS_OK)
+		out->len = start;
+	return st;
+}

@@ -1,0 +1,332 @@
+/*
+ * fastcgi.c - the FastCGI front end: nginx or Apache hand us requests over a
+ * Unix or TCP socket (or over standard input when spawn-fcgi or mod_fcgid
+ * started us), N worker threads answer them through ts_server_handle.
+ *
+ * Each worker owns one FCGX_Request and one arena and loops: accept, build a
+ * struct ts_http_request from the FastCGI parameters, let the server produce
+ * the whole response in memory, write status, headers, Content-Length and
+ * body, finish, reset the arena.  Accepts are serialised by a mutex, as in
+ * libfcgi's threaded example, so one thread at a time waits in accept().
+ *
+ * The one idea for stopping: libfcgi's accept loop gives up when accept()
+ * fails with EINTR if the request was initialised with
+ * FCGI_FAIL_ACCEPT_ON_INTR.  So on stop the controlling thread sends a
+ * harmless signal (SIGUSR2, installed without SA_RESTART) to any worker that
+ * sits in accept, repeating until every worker has left; workers busy with a
+ * request finish it and see the stop flag before accepting again.  This
+ * works for an inherited socket too, which we must not shut down because
+ * sibling processes started by spawn-fcgi -F may share it.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "tessera/arena.h"
+#include "tessera/buf.h"
+#include "tessera/log.h"
+#include "tessera/server.h"
+#include "listen.h"
+
+#define WAKE_SIGNAL SIGUSR2
+#define MAX_WORKERS 256
+#define WRITE_CHUNK (1 << 20)
+
+struct fcgi_front {
+	struct ts_server *srv;
+	volatile int *stop;
+	int listen_fd;
+	pthread_mutex_t accept_lock;
+};
+
+struct fcgi_worker {
+	struct fcgi_front *front;
+	pthread_t thread;
+	volatile int in_accept;   /* set while blocked in FCGX_Accept_r */
+	volatile int done;        /* set when the thread is about to return */
+	bool started;
+};
+
+static void wake_handler(int sig)
+{
+	(void)sig;   /* only here to make accept() return EINTR */
+}
+
+/*
+ * A FastCGI parameter.  The last one of a name wins: nginx sends every
+ * fastcgi_param line in order, so a line after `include fastcgi_params`
+ * (Debian's sets HTTP_HOST to $host, dropping the port) must override it,
+ * as the configuration reads; libfcgi's FCGX_GetParam would return the first.
+ */
+static const char *param(FCGX_Request *r, const char *name)
+{
+	size_t n = strlen(name);
+	const char *found = NULL;
+
+	for (char **e = r->envp; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			found = *e + n + 1;
+	return found;
+}
+
+/* The raw request target, percent-encoding intact.  nginx and Apache send
+ * REQUEST_URI; some servers only send the decoded pieces, rebuilt here. */
+static const char *request_target(FCGX_Request *r, struct ts_arena *a)
+{
+	const char *uri = param(r, "REQUEST_URI"), *script, *path, *query;
+
+	if (uri && *uri)
+		return uri;
+	script = param(r, "SCRIPT_NAME");
+	path = param(r, "PATH_INFO");
+	query = param(r, "QUERY_STRING");
+	return ts_arena_printf(a, "%s%s%s%s", script ? script : "", path ? path : "",
+	                       query && *query ? "?" : "", query && *query ? query : "");
+}
+
+static const char *request_scheme(FCGX_Request *r)
+{
+	const char *https = param(r, "HTTPS"), *scheme = param(r, "REQUEST_SCHEME");
+
+	if (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0))
+		return "https";
+	if (scheme && strcmp(scheme, "https") == 0)
+		return "https";
+	return "http";
+}
+
+/* A header value with CR or LF would let text split the response. */
+static bool header_is_safe(const struct ts_header *h)
+{
+	return h->name && h->value && !strpbrk(h->name, "\r\n:") && !strpbrk(h->value, "\r\n");
+}
+
+/* Status line, headers and body.  Returns false when the peer went away. */
+static bool write_response(FCGX_Request *r, struct ts_response *resp)
+{
+	struct ts_buf head = TS_BUF_INIT;
+	bool ok = false;
+	int status = resp->status ? resp->status : 500;
+
+	if (!ts_buf_printf(&head, "Status: %d %s\r\n", status, ts_status_reason(status)))
+		goto fail;
+	if (resp->content_type && !strpbrk(resp->content_type, "\r\n") &&
+	    !ts_buf_printf(&head, "Content-Type: %s\r\n", resp->content_type))
+		goto fail;
+	/* Always: without it nginx may pass a cut-short body on as complete. */
+	if (!ts_buf_printf(&head, "Content-Length: %zu\r\n", resp->body.len))
+		goto fail;
+	for (int i = 0; i < resp->nheaders; i++) {
+		const struct ts_header *h = &resp->headers[i];
+		if (!header_is_safe(h) || strcasecmp(h->name, "Content-Length") == 0 ||
+		    strcasecmp(h->name, "Content-Type") == 0) {
+			ts_log(TS_LOG_WARN, "fastcgi: dropped unsafe or duplicate header %s",
+			       h->name ? h->name : "(null)");
+			continue;
+		}
+		if (!ts_buf_printf(&head, "%s: %s\r\n", h->name, h->value))
+			goto fail;
+	}
+	if (!ts_buf_append(&head, "\r\n", 2))
+		goto fail;
+	if (FCGX_PutStr((const char *)head.data, (int)head.len, r->out) < 0)
+		goto fail;
+	if (!resp->omit_body) {
+		for (size_t off = 0; off < resp->body.len; off += WRITE_CHUNK) {
+			size_t n = resp->body.len - off < WRITE_CHUNK ? resp->body.len - off : WRITE_CHUNK;
+			if (FCGX_PutStr((const char *)resp->body.data + off, (int)n, r->out) < 0)
+				goto fail;
+		}
+	}
+	ok = true;
+fail:
+	ts_buf_free(&head);
+	return ok;
+}
+
+static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
+{
+	struct ts_http_request req;
+	struct ts_response resp;
+
+	memset(&req, 0, sizeof req);
+	memset(&resp, 0, sizeof resp);
+	req.method = param(r, "REQUEST_METHOD");
+	if (!req.method)
+		req.method = "GET";
+	req.target = request_target(r, a);
+	req.scheme = request_scheme(r);
+	req.host = param(r, "HTTP_HOST");
+	req.accept = param(r, "HTTP_ACCEPT");
+	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
+	req.if_modified_since = param(r, "HTTP_IF_MODIFIED_SINCE");
+	req.origin = param(r, "HTTP_ORIGIN");
+	req.x_forwarded_host = param(r, "HTTP_X_FORWARDED_HOST");
+	req.x_forwarded_proto = param(r, "HTTP_X_FORWARDED_PROTO");
+	req.ac_request_method = param(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
+	req.ac_request_headers = param(r, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
+	if (!req.target) {
+		/* Out of memory building the target: answer without the server. */
+		resp.status = 500;
+	} else {
+		ts_server_handle(f->srv, &req, a, &resp);
+	}
+	if (!write_response(r, &resp))
+		ts_log(TS_LOG_DEBUG, "fastcgi: client went away before the answer was written");
+	ts_response_free(&resp);
+}
+
+static void *worker_main(void *arg)
+{
+	struct fcgi_worker *w = arg;
+	struct fcgi_front *f = w->front;
+	struct ts_arena *a = ts_arena_create();
+	FCGX_Request r;
+	int failures = 0;
+
+	if (!a || FCGX_InitRequest(&r, f->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		ts_log(TS_LOG_ERROR, "fastcgi: worker cannot start: out of memory");
+		ts_arena_destroy(a);
+		w->done = 1;
+		return NULL;
+	}
+	while (!*f->stop) {
+		int rc;
+
+		pthread_mutex_lock(&f->accept_lock);
+		if (*f->stop) {
+			pthread_mutex_unlock(&f->accept_lock);
+			break;
+		}
+		w->in_accept = 1;
+		rc = FCGX_Accept_r(&r);
+		w->in_accept = 0;
+		pthread_mutex_unlock(&f->accept_lock);
+		if (rc < 0) {
+			if (*f->stop)
+				break;
+			if (errno != EINTR) {
+				/* e.g. EMFILE: back off a little instead of spinning. */
+				struct timespec ts = { 0, 10 * 1000 * 1000 * (failures < 50 ? ++failures : 50) };
+				ts_log(TS_LOG_WARN, "fastcgi: accept failed: %s", strerror(errno));
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		failures = 0;
+		answer(f, &r, a);
+		FCGX_Finish_r(&r);
+		ts_arena_reset(a);
+	}
+	FCGX_Free(&r, 1);
+	ts_arena_destroy(a);
+	w->done = 1;
+	return NULL;
+}
+
+static int worker_count(const struct ts_settings *s)
+{
+	long n = s->threads;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	return n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+}
+
+int ts_fastcgi_run(struct ts_server *srv, const struct ts_settings *s, volatile int *stop)
+{
+	struct fcgi_front f;
+	struct fcgi_worker *workers = NULL;
+	struct sigaction sa;
+	struct ts_error err;
+	const char *addr = s->fastcgi_listen ? s->fastcgi_listen : "";
+	bool is_unix = false, lock_made = false;
+	int n = worker_count(s), started = 0, rc = 1;
+
+	ts_error_clear(&err);
+	memset(&f, 0, sizeof f);
+	f.srv = srv;
+	f.stop = stop;
+	f.listen_fd = -1;
+	if (FCGX_Init() != 0) {
+		ts_log(TS_LOG_ERROR, "fastcgi: libfcgi failed to initialise");
+		goto fail;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = wake_handler;   /* no SA_RESTART: accept must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(WAKE_SIGNAL, &sa, NULL);
+
+	if (*addr) {
+		f.listen_fd = ts_listen_open(addr, 1024, &is_unix, &err);
+		if (f.listen_fd < 0) {
+			ts_log(TS_LOG_ERROR, "fastcgi: %s", err.msg);
+			goto fail;
+		}
+		ts_log(TS_LOG_INFO, "fastcgi: listening on %s with %d threads", addr, n);
+	} else {
+		f.listen_fd = 0;   /* handed to us by spawn-fcgi or mod_fcgid */
+		ts_log(TS_LOG_INFO, "fastcgi: serving the socket on standard input with %d threads", n);
+	}
+	if (pthread_mutex_init(&f.accept_lock, NULL) != 0)
+		goto fail;
+	lock_made = true;
+	workers = calloc((size_t)n, sizeof *workers);
+	if (!workers)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		workers[i].front = &f;
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			ts_log(TS_LOG_ERROR, "fastcgi: cannot start worker thread %d", i);
+			*stop = 1;
+			break;
+		}
+		workers[i].started = true;
+		started++;
+	}
+	rc = started > 0 && started == n ? 0 : 1;
+
+	while (!*stop) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	/* Wake whoever waits in accept until every worker has left its loop. */
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		bool all_done = true;
+		for (int i = 0; i < n; i++) {
+			if (!workers[i].started || workers[i].done)
+				continue;
+			all_done = false;
+			if (workers[i].in_accept)
+				pthread_kill(workers[i].thread, WAKE_SIGNAL);
+		}
+		if (all_done)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < n; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+	ts_log(TS_LOG_INFO, "fastcgi: stopped");
+fail:
+	if (rc != 0)
+		*stop = 1;   /* let a sibling front end stop too */
+	free(workers);
+	if (lock_made)
+		pthread_mutex_destroy(&f.accept_lock);
+	if (f.listen_fd > 0) {
+		close(f.listen_fd);
+		if (is_unix)
+			unlink(strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr);
+	}
+	return rc;
+}

@@ -1,0 +1,281 @@
+/*
+ * http.c - the embedded HTTP front end (libmicrohttpd), for running Tessera
+ * without a web server in front: development, tests, small deployments.
+ *
+ * libmicrohttpd runs its own thread pool; for each request it calls
+ * on_request, which builds a struct ts_http_request, lets the server produce
+ * the whole response in memory, and hands the body to MHD without copying.
+ *
+ * The one idea: the server must see the request target exactly as the
+ * client sent it ("a%2Fb" is one identifier, "a/b" is a path; "+" is not a
+ * space in a path).  MHD percent-decodes the path and splits and decodes the
+ * query, turning '+' into a space before any callback can stop it.  So we
+ * take the raw target from MHD's URI log callback, which sees the request
+ * line before any parsing, and keep it as the per-request context.  As a
+ * second line of defence the unescape callback is the identity, and if the
+ * raw copy is ever missing the target is rebuilt from the undecoded path and
+ * the GET arguments in order.
+ */
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "tessera/arena.h"
+#include "tessera/buf.h"
+#include "tessera/log.h"
+#include "tessera/server.h"
+#include "listen.h"
+
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT 1000   /* below FD_SETSIZE when MHD falls back to select() */
+
+struct http_front {
+	struct ts_server *srv;
+};
+
+struct http_ctx {
+	char *raw_target;   /* malloc'd copy of the request target */
+	bool headers_seen;  /* the access handler has been called once */
+};
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_ctx *ctx = calloc(1, sizeof *ctx);
+
+	(void)cls;
+	(void)c;
+	if (ctx && uri)
+		ctx->raw_target = strdup(uri);
+	return ctx;   /* NULL on out of memory: on_request falls back */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct http_ctx *ctx = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (ctx) {
+		free(ctx->raw_target);
+		free(ctx);
+		*con_cls = NULL;
+	}
+}
+
+/* Leave percent-escapes alone: the server decodes each part itself. */
+static size_t unescape_nothing(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof line, fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	ts_log(TS_LOG_WARN, "http: %s", line);
+}
+
+struct rebuild {
+	struct ts_buf *b;
+	bool first;
+	bool ok;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+	struct rebuild *rb = cls;
+
+	(void)kind;
+	rb->ok = rb->ok && ts_buf_append_str(rb->b, rb->first ? "?" : "&") &&
+	         ts_buf_append_str(rb->b, key) &&
+	         (!value || (ts_buf_append_str(rb->b, "=") && ts_buf_append_str(rb->b, value)));
+	rb->first = false;
+	return MHD_YES;
+}
+
+/* Fallback: path plus the GET arguments in order ("?key" when no value). */
+static const char *rebuild_target(struct MHD_Connection *c, const char *url,
+                                  struct ts_arena *a)
+{
+	struct ts_buf b = TS_BUF_INIT;
+	struct rebuild rb = { &b, true, true };
+	const char *out = NULL;
+
+	rb.ok = ts_buf_append_str(&b, url);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &rb);
+	if (rb.ok)
+		out = ts_arena_strndup(a, (const char *)b.data, b.len);
+	ts_buf_free(&b);
+	return out;
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static void free_body(void *p)
+{
+	free(p);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	int status = resp->status ? resp->status : 500;
+
+	if (resp->body.len > 0) {
+		/* MHD takes the body: no copy, freed when the answer has been sent. */
+		r = MHD_create_response_from_buffer_with_free_callback(resp->body.len,
+		                                                       resp->body.data, free_body);
+		if (r)
+			resp->body.data = NULL;
+	} else {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!r)
+		return MHD_NO;   /* out of memory: MHD closes the connection */
+	/* MHD writes Content-Length itself from the body size, for HEAD too, and
+	 * leaves out the body of a HEAD answer. */
+	if (resp->content_type)
+		MHD_add_response_header(r, "Content-Type", resp->content_type);
+	for (int i = 0; i < resp->nheaders; i++) {
+		const struct ts_header *h = &resp->headers[i];
+		if (!h->name || !h->value || strcasecmp(h->name, "Content-Length") == 0 ||
+		    strcasecmp(h->name, "Content-Type") == 0)
+			continue;
+		if (MHD_add_response_header(r, h->name, h->value) != MHD_YES)
+			ts_log(TS_LOG_WARN, "http: dropped unsafe header %s", h->name);
+	}
+	ret = MHD_queue_response(c, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	struct http_front *f = cls;
+	struct http_ctx *ctx = *con_cls;
+	struct ts_http_request req;
+	struct ts_response resp;
+	struct ts_arena *a;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	/* Answer only once the whole request has been read: MHD closes the
+	 * connection after an answer queued on the first call (it will not read
+	 * the rest), which would defeat keep-alive.  No route takes a body, so
+	 * any body is dropped. */
+	if (ctx && !ctx->headers_seen) {
+		ctx->headers_seen = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	a = ts_arena_create();
+	if (!a)
+		return MHD_NO;
+	memset(&req, 0, sizeof req);
+	memset(&resp, 0, sizeof resp);
+	req.method = method;
+	req.target = ctx && ctx->raw_target ? ctx->raw_target : rebuild_target(c, url, a);
+	req.scheme = "http";
+	req.host = header(c, "Host");
+	req.accept = header(c, "Accept");
+	req.if_none_match = header(c, "If-None-Match");
+	req.if_modified_since = header(c, "If-Modified-Since");
+	req.origin = header(c, "Origin");
+	req.x_forwarded_host = header(c, "X-Forwarded-Host");
+	req.x_forwarded_proto = header(c, "X-Forwarded-Proto");
+	req.ac_request_method = header(c, "Access-Control-Request-Method");
+	req.ac_request_headers = header(c, "Access-Control-Request-Headers");
+	if (req.target)
+		ts_server_handle(f->srv, &req, a, &resp);
+	else
+		resp.status = 500;
+	ret = send_response(c, &resp);
+	ts_response_free(&resp);
+	ts_arena_destroy(a);
+	return ret;
+}
+
+static unsigned int pool_size(const struct ts_settings *s)
+{
+	long n = s->threads;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n <= 0 ? 1 : (unsigned int)n;
+}
+
+int ts_http_run(struct ts_server *srv, const struct ts_settings *s, volatile int *stop)
+{
+	struct http_front f = { srv };
+	struct MHD_Daemon *d = NULL;
+	struct ts_error err;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int threads = pool_size(s);
+	bool is_unix = false;
+	int fd, rc = 1;
+
+	ts_error_clear(&err);
+	fd = ts_listen_open(s->http_listen, 1024, &is_unix, &err);
+	if (fd < 0) {
+		ts_log(TS_LOG_ERROR, "http: %s", err.msg);
+		goto fail;
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+		flags |= MHD_USE_EPOLL;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &f,
+	                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	                     MHD_OPTION_LISTEN_SOCKET, fd,
+	                     MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+	                     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	                     MHD_OPTION_UNESCAPE_CALLBACK, unescape_nothing, NULL,
+	                     MHD_OPTION_END);
+	if (!d) {
+		ts_log(TS_LOG_ERROR, "http: cannot start the HTTP server on %s", s->http_listen);
+		close(fd);
+		goto fail;
+	}
+	ts_log(TS_LOG_INFO, "http: listening on %s with %u threads", s->http_listen, threads);
+	rc = 0;
+	while (!*stop) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(d);   /* closes the listen socket too */
+	ts_log(TS_LOG_INFO, "http: stopped");
+fail:
+	if (is_unix && fd >= 0)
+		unlink(strncmp(s->http_listen, "unix:", 5) == 0 ? s->http_listen + 5 : s->http_listen);
+	if (rc != 0)
+		*stop = 1;
+	return rc;
+}

@@ -1,0 +1,397 @@
+/*
+ * resolve.c - from an identifier to a file under the image root, and the
+ * list of images for the viewer page.
+ *
+ * Sits between the protocol parsers and the sources: the identifier has
+ * been percent-decoded once ("a%2Fb" became "a/b", a sub-folder); we find
+ * the file it names, trying the configured suffixes after the identifier as
+ * given.
+ *
+ * The one idea that keeps files outside the root out of reach: we never
+ * trust the spelling of a path, only where it really leads.  The identifier
+ * is first checked for the obvious tricks (absolute, "..", ".", empty
+ * components, backslashes, control characters), then every candidate is
+ * passed through realpath() and must land on the canonical root or below
+ * "root/".  A symlink inside the root that points outside therefore
+ * resolves outside and is refused; one that stays inside is followed.
+ * Every refusal looks exactly like a missing file: 404 "image not found",
+ * with the details (never shown to clients) in the log.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <jansson.h>
+
+#include "tessera/buf.h"
+#include "tessera/checked.h"
+#include "tessera/resolve.h"
+
+#define MAX_SUFFIXES   16
+#define LIST_MAX_DEPTH 8
+#define LIST_MAX       2000
+
+struct ts_resolver {
+	char root[PATH_MAX];      /* canonical, no trailing slash unless "/" */
+	size_t rootlen;
+	int nsuffixes;
+	char *suffixes[MAX_SUFFIXES];
+};
+
+static const char not_found[] = "image not found";
+
+/* Split ".tif, .tiff,.jp2" into trimmed, non-empty entries. */
+static bool parse_suffixes(struct ts_resolver *r, const char *list)
+{
+	const char *s = list ? list : "";
+
+	while (*s) {
+		const char *end;
+		size_t n;
+
+		while (*s == ',' || *s == ' ' || *s == '\t')
+			s++;
+		end = s;
+		while (*end && *end != ',')
+			end++;
+		n = (size_t)(end - s);
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n) {
+			if (r->nsuffixes == MAX_SUFFIXES)
+				return false;
+			r->suffixes[r->nsuffixes] = strndup(s, n);
+			if (!r->suffixes[r->nsuffixes])
+				return false;
+			r->nsuffixes++;
+		}
+		s = end;
+	}
+	return true;
+}
+
+struct ts_resolver *ts_resolver_create(const char *root, const char *suffixes,
+                                       struct ts_error *err)
+{
+	struct ts_resolver *r = NULL;
+	struct stat st;
+	char *real = NULL;
+
+	if (!root || !root[0]) {
+		ts_error_set(err, TS_EINTERNAL, "no image root configured");
+		goto fail;
+	}
+	real = realpath(root, NULL);
+	if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ts_error_set(err, TS_EINTERNAL, "the image root is not a directory");
+		ts_error_detail(err, "image root %s: %s", root,
+		                real ? "not a directory" : strerror(errno));
+		goto fail;
+	}
+	if (strlen(real) >= sizeof r->root) {
+		ts_error_set(err, TS_EINTERNAL, "the image root path is too long");
+		goto fail;
+	}
+	r = calloc(1, sizeof *r);
+	if (!r) {
+		ts_error_set(err, TS_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	strcpy(r->root, real);
+	r->rootlen = strlen(r->root);
+	if (!parse_suffixes(r, suffixes)) {
+		ts_error_set(err, TS_EINTERNAL, "too many or invalid suffixes (at most %d)",
+		             MAX_SUFFIXES);
+		goto fail;
+	}
+	free(real);
+	return r;
+fail:
+	free(real);
+	ts_resolver_destroy(r);
+	return NULL;
+}
+
+void ts_resolver_destroy(struct ts_resolver *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nsuffixes; i++)
+		free(r->suffixes[i]);
+	free(r);
+}
+
+const char *ts_resolver_root(const struct ts_resolver *r)
+{
+	return r->root;
+}
+
+/* True when every component is a plain name: not "", ".", "..", and no
+ * backslash or control character anywhere. */
+static bool identifier_ok(const char *id)
+{
+	const char *p = id, *start = id;
+
+	if (!id[0] || id[0] == '/')
+		return false;
+	for (;; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(p - start);
+
+			if (n == 0 || (n == 1 && start[0] == '.') ||
+			    (n == 2 && start[0] == '.' && start[1] == '.'))
+				return false;
+			if (c == '\0')
+				return true;
+			start = p + 1;
+		} else if (c < 0x20 || c == 0x7f || c == '\\') {
+			return false;
+		}
+	}
+}
+
+/* A canonical path is inside when it is the root or below root + "/". */
+static bool inside_root(const struct ts_resolver *r, const char *real)
+{
+	if (r->rootlen == 1)   /* root is "/" */
+		return real[0] == '/';
+	return strncmp(real, r->root, r->rootlen) == 0 &&
+	       (real[r->rootlen] == '/' || real[r->rootlen] == '\0');
+}
+
+/* Try root/id+suffix.  0 when it is a regular file inside the root. */
+static int try_candidate(const struct ts_resolver *r, const char *id, const char *suffix,
+                         char *path, size_t n, struct stat *st)
+{
+	char cand[PATH_MAX], real[PATH_MAX];
+	int len;
+
+	len = snprintf(cand, sizeof cand, "%s/%s%s", r->rootlen == 1 ? "" : r->root, id,
+	               suffix);
+	if (len < 0 || (size_t)len >= sizeof cand)
+		return -1;
+	if (!realpath(cand, real))
+		return -1;
+	if (!inside_root(r, real))
+		return -2;
+	if (stat(real, st) != 0 || !S_ISREG(st->st_mode))
+		return -1;
+	if (strlen(real) >= n)
+		return -1;
+	strcpy(path, real);
+	return 0;
+}
+
+ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
+                     size_t n, struct stat *st, struct ts_error *err)
+{
+	struct stat tmp;
+	bool escaped = false;
+	int i, rc;
+
+	if (!st)
+		st = &tmp;
+	if (!r || !identifier || !path || n == 0) {
+		ts_error_detail(err, "resolve: invalid arguments");
+		return ts_error_set(err, TS_ENOTFOUND, not_found);
+	}
+	if (!identifier_ok(identifier) || strlen(identifier) >= PATH_MAX) {
+		ts_error_detail(err, "identifier refused (leaves the root or malformed)");
+		return ts_error_set(err, TS_ENOTFOUND, not_found);
+	}
+	for (i = -1; i < r->nsuffixes; i++) {
+		rc = try_candidate(r, identifier, i < 0 ? "" : r->suffixes[i], path, n, st);
+		if (rc == 0)
+			return TS_OK;
+		if (rc == -2)
+			escaped = true;
+	}
+	path[0] = '\0';
+	ts_error_detail(err, "%s under %s",
+	                escaped ? "symlink leads outside the root" : "no such file", r->root);
+	return ts_error_set(err, TS_ENOTFOUND, not_found);
+}
+
+/* ---- listing ---------------------------------------------------------- */
+
+struct list_state {
+	const struct ts_resolver *r;
+	char **ids;
+	size_t n, cap;
+	bool full;
+	bool oom;
+};
+
+static bool name_listed(const struct ts_resolver *r, const char *name)
+{
+	static const char *const builtin[] = { ".jpg", ".jpeg", ".png" };
+	size_t len = strlen(name), i;
+
+	for (i = 0; i < (size_t)r->nsuffixes + 3; i++) {
+		const char *suf = i < (size_t)r->nsuffixes ? r->suffixes[i]
+		                                           : builtin[i - r->nsuffixes];
+		size_t sl = strlen(suf);
+
+		if (sl < len && strcasecmp(name + len - sl, suf) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Percent-encode a relative path as a IIIF identifier: "/" becomes "%2F"
+ * (3.0 §9: slashes inside the identifier must be encoded) and so does
+ * everything but the unreserved characters and a few harmless sub-delims.
+ * Returns a malloc'd string or NULL. */
+static char *encode_id(const char *rel)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(rel), cap, i, o = 0;
+	char *out;
+
+	if (!ts_mul_size(len, 3, &cap) || !ts_add_size(cap, 1, &cap))
+		return NULL;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rel[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~!$&'()*+,;=:", c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void list_add(struct list_state *ls, const char *rel)
+{
+	char *id;
+
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 64;
+		char **ids = realloc(ls->ids, cap * sizeof *ids);
+
+		if (!ids) {
+			ls->oom = true;
+			return;
+		}
+		ls->ids = ids;
+		ls->cap = cap;
+	}
+	id = encode_id(rel);
+	if (!id) {
+		ls->oom = true;
+		return;
+	}
+	ls->ids[ls->n++] = id;
+	if (ls->n >= LIST_MAX)
+		ls->full = true;
+}
+
+/* Walk dir (absolute path abs, relative path rel, "" at the root).
+ * Symlinks are followed only to files inside the root: a symlinked
+ * directory is never entered, which also rules out loops. */
+static void list_dir(struct list_state *ls, const char *abs, const char *rel, int depth)
+{
+	DIR *d = opendir(abs);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while (!ls->full && !ls->oom && (de = readdir(d)) != NULL) {
+		char child_abs[PATH_MAX], child_rel[PATH_MAX], real[PATH_MAX];
+		struct stat lst, st;
+		int a, b;
+
+		if (de->d_name[0] == '.')
+			continue;   /* ".", "..", and dotfiles */
+		if (!identifier_ok(de->d_name))
+			continue;   /* control characters or backslash: unreachable */
+		a = snprintf(child_abs, sizeof child_abs, "%s/%s", abs, de->d_name);
+		b = snprintf(child_rel, sizeof child_rel, "%s%s%s", rel, rel[0] ? "/" : "",
+		             de->d_name);
+		if (a < 0 || b < 0 || (size_t)a >= sizeof child_abs ||
+		    (size_t)b >= sizeof child_rel)
+			continue;
+		if (lstat(child_abs, &lst) != 0)
+			continue;
+		if (S_ISDIR(lst.st_mode)) {
+			if (depth + 1 < LIST_MAX_DEPTH)
+				list_dir(ls, child_abs, child_rel, depth + 1);
+			continue;
+		}
+		if (S_ISLNK(lst.st_mode)) {
+			if (!realpath(child_abs, real) || !inside_root(ls->r, real))
+				continue;
+			if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+		} else if (!S_ISREG(lst.st_mode)) {
+			continue;
+		}
+		if (name_listed(ls->r, de->d_name))
+			list_add(ls, child_rel);
+	}
+	closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static ts_status list_oom(const struct ts_resolver *r, struct ts_error *err)
+{
+	ts_error_detail(err, "listing %s: out of memory", r->root);
+	return ts_error_set(err, TS_EINTERNAL, "cannot list images");
+}
+
+ts_status ts_resolver_list(const struct ts_resolver *r, struct ts_buf *out_json,
+                           struct ts_error *err)
+{
+	struct list_state ls = { r, NULL, 0, 0, false, false };
+	json_t *arr = NULL;
+	char *text = NULL;
+	ts_status st = TS_OK;
+	size_t i;
+
+	list_dir(&ls, r->root, "", 0);
+	arr = json_array();
+	if (ls.oom || !arr) {
+		st = list_oom(r, err);
+		goto fail;
+	}
+	qsort(ls.ids, ls.n, sizeof *ls.ids, cmp_str);
+	for (i = 0; i < ls.n; i++) {
+		if (json_array_append_new(arr, json_string(ls.ids[i])) != 0) {
+			st = list_oom(r, err);
+			goto fail;
+		}
+	}
+	text = json_dumps(arr, JSON_INDENT(1));
+	if (!text || !ts_buf_append_str(out_json, text) || !ts_buf_append_str(out_json, "\n")) {
+		st = list_oom(r, err);
+		goto fail;
+	}
+fail:
+	free(text);
+	json_decref(arr);
+	for (i = 0; i < ls.n; i++)
+		free(ls.ids[i]);
+	free(ls.ids);
+	return st;
+}

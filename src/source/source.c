@@ -1,0 +1,121 @@
+/*
+ * source.c - open an image file and hand it to the reader for its format.
+ *
+ * This is the front door of the decode stage: the resolver gives us a path
+ * already confined to the image root, we open it once, read its first bytes
+ * and ask each reader's sniff() whether the magic is theirs.  The one idea:
+ * formats are recognised by content, never by file name, so a mislabelled
+ * file still opens and a non-image file fails cleanly with "cannot read
+ * image".  The wrappers below also keep the caller's side of the contract
+ * honest (regions inside the level, a level that exists) so readers can
+ * trust their arguments.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tessera/source.h"
+
+/* Readers tried in order; the first whose sniff() says yes opens the file. */
+static const struct ts_source_ops *const readers[] = {
+	&ts_tiff_source_ops,
+};
+
+#define HEAD_BYTES 16
+
+ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
+                         struct ts_source **out, struct ts_error *err)
+{
+	unsigned char head[HEAD_BYTES];
+	struct stat st;
+	ts_status status;
+	ssize_t n;
+	size_t i;
+	int fd = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+			status = ts_error_set(err, TS_ENOTFOUND, "image not found");
+			ts_error_detail(err, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
+		ts_error_detail(err, "%s: open: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		/* A directory or device under the root is not an image. */
+		status = ts_error_set(err, TS_ENOTFOUND, "image not found");
+		ts_error_detail(err, "%s: not a regular file", path);
+		goto fail;
+	}
+
+	/* Readers are promised HEAD_BYTES bytes; a shorter file is zero-padded
+	 * (and will not match any magic that needs them). */
+	memset(head, 0, sizeof head);
+	do {
+		n = pread(fd, head, sizeof head, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
+		ts_error_detail(err, "%s: read: %s", path, strerror(errno));
+		goto fail;
+	}
+
+	for (i = 0; i < sizeof readers / sizeof readers[0]; i++) {
+		if (!readers[i]->sniff(head, (size_t)n))
+			continue;
+		/* open() takes ownership of fd whether it succeeds or not. */
+		return readers[i]->open(fd, path, lim, out, err);
+	}
+	status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
+	ts_error_detail(err, "%s: unrecognised file format", path);
+fail:
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                                uint32_t w, uint32_t h, uint64_t budget,
+                                struct ts_image *out, struct ts_error *err)
+{
+	const struct ts_source_level *lv;
+
+	memset(out, 0, sizeof *out);
+	if (!s || level < 0 || level >= s->info.nlevels)
+		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
+	lv = &s->info.levels[level];
+	/* Written as subtractions so that x + w cannot wrap around. */
+	if (w == 0 || h == 0 || x >= lv->width || y >= lv->height ||
+	    w > lv->width - x || h > lv->height - y) {
+		ts_error_set(err, TS_EINTERNAL, "internal: region outside level");
+		ts_error_detail(err, "region %u,%u,%u,%u of level %d (%ux%u)",
+		                x, y, w, h, level, lv->width, lv->height);
+		return TS_EINTERNAL;
+	}
+	return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+}
+
+void ts_source_close(struct ts_source *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+void ts_source_geometry(const struct ts_source *s, struct ts_geometry *g)
+{
+	int i;
+
+	memset(g, 0, sizeof *g);
+	g->width = s->info.width;
+	g->height = s->info.height;
+	g->nlevels = s->info.nlevels;
+	for (i = 0; i < s->info.nlevels && i < TS_MAX_LEVELS; i++) {
+		g->levels[i].width = s->info.levels[i].width;
+		g->levels[i].height = s->info.levels[i].height;
+	}
+}

@@ -1,0 +1,235 @@
+"""images.py - the test images, made at run time (never committed).
+
+Every image is a pattern of BLOCK x BLOCK blocks; block (bx, by) has a colour
+computed from (bx, by) alone, so the expected colour of any source pixel is
+known without storing the image.  Colours come from the 27 corners of a
+0/128/255 cube and neighbouring blocks (up to three blocks away in any
+direction) always differ, so a region, tile or rotation that lands in the
+wrong place is caught, and JPEG error (a few levels) can never turn one
+colour into another (they are at least 127 apart in some channel).
+
+PNGs are drawn with numpy + PIL and converted to pyramidal TIFFs with the
+vips command line, in every layout the daemon should read: JPEG, deflate,
+LZW, uncompressed, WebP-in-TIFF, SubIFD pyramids, BigTIFF, non-square tiles,
+8-bit gray, RGBA with a transparent area, 16-bit RGB and an untiled striped
+single-level file.  Hostile files (a corrupt tile, a TIFF declaring
+100000 x 100000 pixels with no data) are written here too.
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+from PIL import Image
+
+BLOCK = 100
+LEVELS = np.array([0, 128, 255], dtype=np.int32)
+GRAY_LEVELS = np.array([0, 64, 128, 192, 255], dtype=np.int32)
+VIPS = shutil.which("vips") or "/usr/bin/vips"
+
+
+class Pattern:
+    """Expected pixels of a pattern image.  mode 'rgb' or 'gray'; alpha_blocks
+    is a (bx0, by0, bx1, by1) block rectangle (exclusive end) that is fully
+    transparent in RGBA images."""
+
+    def __init__(self, width, height, mode="rgb", alpha_blocks=None):
+        self.width = width
+        self.height = height
+        self.mode = mode
+        self.alpha_blocks = alpha_blocks
+
+    def colour(self, bx, by):
+        """Expected RGB for block indices (numpy int arrays or ints): array [..., 3]."""
+        bx = np.asarray(bx, dtype=np.int64)
+        by = np.asarray(by, dtype=np.int64)
+        if self.mode == "gray":
+            g = GRAY_LEVELS[(2 * bx + 3 * by) % 5]
+            return np.stack([g, g, g], axis=-1)
+        idx = (7 * bx + 13 * by) % 27
+        return np.stack([LEVELS[idx % 3], LEVELS[(idx // 3) % 3], LEVELS[idx // 9]], axis=-1)
+
+    def transparent(self, bx, by):
+        bx = np.asarray(bx)
+        by = np.asarray(by)
+        if not self.alpha_blocks:
+            return np.zeros(bx.shape, dtype=bool)
+        x0, y0, x1, y1 = self.alpha_blocks
+        return (bx >= x0) & (bx < x1) & (by >= y0) & (by < y1)
+
+    def array(self):
+        ys, xs = np.indices((self.height, self.width))
+        rgb = self.colour(xs // BLOCK, ys // BLOCK).astype(np.uint8)
+        if self.mode == "gray":
+            return rgb[:, :, 0]
+        if self.alpha_blocks:
+            a = np.where(self.transparent(xs // BLOCK, ys // BLOCK), 0, 255).astype(np.uint8)
+            return np.dstack([rgb, a])
+        return rgb
+
+    def save_png(self, path):
+        Image.fromarray(self.array()).save(path)
+
+
+def vips(*args):
+    r = subprocess.run([VIPS] + [str(a) for a in args], capture_output=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("vips %s failed: %s" % (" ".join(map(str, args)),
+                                                   r.stderr.decode(errors="replace")[-400:]))
+
+
+PYR = ["--tile", "--pyramid", "--tile-width", "256", "--tile-height", "256"]
+JPEG = ["--compression", "jpeg", "--Q", "95"]
+
+
+class Variant:
+    """One image file under the root: its identifier, its pattern, whether
+    the stored pixels are lossy, and the tile size the file uses."""
+
+    def __init__(self, ident, pattern, lossy, tile=(256, 256), pyramid=True, note=""):
+        self.ident = ident
+        self.pattern = pattern
+        self.lossy = lossy
+        self.tile = tile
+        self.pyramid = pyramid
+        self.note = note
+
+
+def make_all(tmp, root):
+    """Write every test image under root.  Returns (variants, extras) where
+    variants maps a short name to a Variant and extras names special files."""
+    work = os.path.join(tmp, "work")
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(root, exist_ok=True)
+
+    main = Pattern(2000, 1500)
+    odd = Pattern(1001, 751)
+    gray = Pattern(2000, 1500, mode="gray")
+    rgba = Pattern(1200, 900, alpha_blocks=(2, 2, 5, 5))
+
+    pngs = {}
+    for name, pat in (("main", main), ("odd", odd), ("gray", gray), ("rgba", rgba)):
+        p = os.path.join(work, name + ".png")
+        pat.save_png(p)
+        pngs[name] = p
+
+    def tif(ident):
+        return os.path.join(root, ident + ".tif")
+
+    variants = {}
+
+    def add(name, ident, png, pat, args, lossy, tile=(256, 256), pyramid=True):
+        vips("tiffsave", png, tif(ident), *args)
+        variants[name] = Variant(ident, pat, lossy, tile, pyramid)
+
+    add("jpeg", "pattern", pngs["main"], main, PYR + JPEG, True)
+    add("odd", "odd", pngs["odd"], odd, PYR + JPEG, True)
+    add("deflate", "v-deflate", pngs["main"], main, PYR + ["--compression", "deflate"], False)
+    add("lzw", "v-lzw", pngs["main"], main, PYR + ["--compression", "lzw"], False)
+    add("none", "v-none", pngs["main"], main, PYR + ["--compression", "none"], False)
+    try:
+        add("webp", "v-webp", pngs["main"], main, PYR + ["--compression", "webp", "--Q", "95"], True)
+    except RuntimeError:
+        pass   # vips without WebP: the variant is simply absent (reported as skipped)
+    add("subifd", "v-subifd", pngs["main"], main, PYR + JPEG + ["--subifd"], True)
+    add("bigtiff", "v-bigtiff", pngs["main"], main, PYR + JPEG + ["--bigtiff"], True)
+    add("tile128", "v-tile128", pngs["main"], main,
+        ["--tile", "--pyramid", "--tile-width", "256", "--tile-height", "128"] + JPEG, True,
+        tile=(256, 128))
+    add("gray", "v-gray", pngs["gray"], gray, PYR + JPEG, True)
+    add("rgba", "v-rgba", pngs["rgba"], rgba, PYR + ["--compression", "deflate"], False)
+    # 16-bit RGB: every 8-bit value v becomes v * 257 (so 255 -> 65535)
+    v16 = os.path.join(work, "main16.v")
+    vips("linear", pngs["main"], os.path.join(work, "lin.v"), 257, 0)
+    vips("cast", os.path.join(work, "lin.v"), os.path.join(work, "cast.v"), "ushort")
+    vips("copy", os.path.join(work, "cast.v"), v16, "--interpretation", "rgb16")
+    add("rgb16", "v-rgb16", v16, main, PYR + ["--compression", "deflate"], False)
+    add("striped", "v-striped", pngs["main"], main, ["--compression", "deflate"], False,
+        tile=None, pyramid=False)
+
+    extras = {}
+    # an image in a sub-folder, reached as sub%2Fdir%2Fx
+    os.makedirs(os.path.join(root, "sub", "dir"), exist_ok=True)
+    shutil.copy(tif("pattern"), os.path.join(root, "sub", "dir", "x.tif"))
+    extras["sub"] = "sub%2Fdir%2Fx"
+
+    # bait for traversal: a valid image just outside the root, and a symlink to it
+    outside = os.path.join(os.path.dirname(root.rstrip("/")), "outside.tif")
+    shutil.copy(tif("pattern"), outside)
+    os.symlink(outside, tif("escape"))
+    extras["symlink"] = "escape"
+
+    extras["corrupt"] = make_corrupt(tif("pattern"), tif("corrupt"))
+    extras["huge"] = "huge"
+    write_huge_tiff(tif("huge"), 100000, 100000)
+    return variants, extras
+
+
+def tiff_tiles(path):
+    """(tile offsets, byte counts, tile w, tile h, width, height) of IFD 0."""
+    with Image.open(path) as im:
+        tags = im.tag_v2
+        return (list(tags[324]), list(tags[325]), tags[322], tags[323], im.size[0], im.size[1])
+
+
+def make_corrupt(src, dst):
+    """Copy src and overwrite, with garbage, every byte of one tile in the
+    middle of the full-resolution level (which lies in the middle of the
+    file).  Returns the tile's (x, y, w, h) in full-resolution pixels."""
+    shutil.copy(src, dst)
+    offs, counts, tw, th, w, h = tiff_tiles(src)
+    across = (w + tw - 1) // tw
+    tx, ty = across // 2, ((h + th - 1) // th) // 2
+    i = ty * across + tx
+    with open(dst, "r+b") as f:
+        f.seek(offs[i])
+        f.write(bytes((0xA5 ^ (k * 31)) & 0xFF for k in range(counts[i])))
+    return (tx * tw, ty * th, tw, th)
+
+
+def write_huge_tiff(path, width, height):
+    """A little-endian TIFF declaring width x height RGB, uncompressed, one
+    strip per row, whose strip offsets all point past the end of the file."""
+    n = height
+    entries = []
+    # (tag, type, count, value-or-offset placeholder)
+    header = 8
+    nent = 11
+    ifd_size = 2 + nent * 12 + 4
+    bps_off = header + ifd_size
+    offs_off = bps_off + 6
+    counts_off = offs_off + 4 * n
+    end = counts_off + 4 * n
+    SHORT, LONG = 3, 4
+    entries = [
+        (256, LONG, 1, width),
+        (257, LONG, 1, height),
+        (258, SHORT, 3, bps_off),
+        (259, SHORT, 1, 1),
+        (262, SHORT, 1, 2),
+        (273, LONG, n, offs_off),
+        (277, SHORT, 1, 3),
+        (278, LONG, 1, 1),
+        (279, LONG, n, counts_off),
+        (284, SHORT, 1, 1),
+        (296, SHORT, 1, 1),
+    ]
+    assert len(entries) == nent
+    out = bytearray(b"II*\0" + struct.pack("<I", header))
+    out += struct.pack("<H", nent)
+    for tag, typ, count, val in entries:
+        if typ == SHORT and count == 1:
+            out += struct.pack("<HHIHH", tag, typ, count, val, 0)
+        else:
+            out += struct.pack("<HHII", tag, typ, count, val)
+    out += struct.pack("<I", 0)
+    out += struct.pack("<HHH", 8, 8, 8)
+    row = width * 3
+    past = end + 1000
+    out += struct.pack("<%dI" % n, *([past] * n))
+    out += struct.pack("<%dI" % n, *([row] * n))
+    assert len(out) == end
+    with open(path, "wb") as f:
+        f.write(out)

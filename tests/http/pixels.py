@@ -1,0 +1,184 @@
+"""pixels.py - decode an image response and compare it with the pattern.
+
+The idea: walk a grid of sample points over the returned image and map each
+one back through the IIIF pipeline in reverse (rotation, then mirroring,
+then scaling, then the region offset) to a point of the full-resolution
+source.  Points that land within a margin of a block edge are skipped
+(resampling and JPEG blur edges); every other point must have its block's
+colour within a tolerance.  This checks region, size, mirroring and the
+90/180/270 rotations with one function, and says where a mismatch is.
+"""
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+
+from images import BLOCK
+
+# Per-channel tolerance: JPEG output at block centres is within a few levels;
+# lossless output of lossless sources is exact but for resampling rounding.
+TOL_JPEG = 12
+TOL_LOSSLESS = 2
+TOL_WEBP = 16
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def decode(body):
+    im = Image.open(io.BytesIO(body))
+    im.load()
+    return im
+
+
+def rgb_array(im):
+    if im.mode == "I;16" or im.mode.startswith("I;16"):
+        a = np.asarray(im, dtype=np.float64) / 257.0
+        a = np.rint(a).astype(np.int32)
+        return np.stack([a, a, a], axis=-1)
+    if im.mode in ("1", "L", "LA", "P", "RGBA", "CMYK", "YCbCr", "I", "F"):
+        im = im.convert("RGB")
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.int32)
+
+
+def alpha_array(im):
+    if im.mode in ("RGBA", "LA"):
+        return np.asarray(im.getchannel("A"), dtype=np.int32)
+    if im.mode == "P" and "transparency" in im.info:
+        return np.asarray(im.convert("RGBA").getchannel("A"), dtype=np.int32)
+    return None
+
+
+def source_points(final_w, final_h, region, out_size, rotation=0, mirror=False, step=None):
+    """Sample points of the final image and where they come from in the source.
+    region = (rx, ry, rw, rh) in full-resolution pixels; out_size = (ow, oh),
+    the size after scaling and before rotation.  Returns (X, Y, SX, SY) as
+    numpy arrays: integer output pixel coordinates and float source ones."""
+    ow, oh = out_size
+    rx, ry, rw, rh = region
+    if step is None:
+        step = max(1, min(final_w, final_h) // 48)
+    xs = np.arange(step // 2, final_w, step)
+    ys = np.arange(step // 2, final_h, step)
+    X, Y = np.meshgrid(xs, ys)
+    X = X.ravel()
+    Y = Y.ravel()
+    cx = X + 0.5
+    cy = Y + 0.5
+    rot = int(rotation) % 360
+    # undo the clockwise rotation: (x, y) of the pre-rotation image, size ow x oh
+    if rot == 0:
+        x, y = cx, cy
+    elif rot == 90:
+        x, y = cy, oh - cx
+    elif rot == 180:
+        x, y = ow - cx, oh - cy
+    elif rot == 270:
+        x, y = ow - cy, cx
+    else:
+        raise ValueError("only multiples of 90 can be mapped")
+    if mirror:
+        x = ow - x
+    sx = rx + x * (rw / ow)
+    sy = ry + y * (rh / oh)
+    return X, Y, sx, sy
+
+
+def check_pattern(im, pattern, region, out_size, rotation=0, mirror=False, tol=TOL_JPEG,
+                  margin_out=5, check_alpha=False, what=""):
+    """Raise Mismatch unless image im shows pattern's region scaled to
+    out_size, mirrored and rotated as given.  Size must already be checked."""
+    rot = int(rotation) % 360
+    fw, fh = im.size
+    ow, oh = out_size
+    if rot in (90, 270):
+        if (fw, fh) != (oh, ow):
+            raise Mismatch("%ssize %dx%d, expected %dx%d" % (what, fw, fh, oh, ow))
+    elif (fw, fh) != (ow, oh):
+        raise Mismatch("%ssize %dx%d, expected %dx%d" % (what, fw, fh, ow, oh))
+    px = rgb_array(im)
+    alpha = alpha_array(im)
+    X, Y, sx, sy = source_points(fw, fh, region, out_size, rot, mirror)
+    rx, ry, rw, rh = region
+    scale = max(rw / ow, rh / oh)
+    margin = margin_out * scale + 1.5
+    bx = np.floor(sx / BLOCK).astype(np.int64)
+    by = np.floor(sy / BLOCK).astype(np.int64)
+    dx = np.minimum(sx - bx * BLOCK, (bx + 1) * BLOCK - sx)
+    dy = np.minimum(sy - by * BLOCK, (by + 1) * BLOCK - sy)
+    # the image border is not a block edge, but the last partial block is
+    # small: treat image borders as edges only when the block is narrow
+    inside = (sx >= 0) & (sy >= 0) & (sx < pattern.width) & (sy < pattern.height)
+    keep = inside & (dx >= margin) & (dy >= margin)
+    transparent = pattern.transparent(bx, by)
+    if not check_alpha or alpha is None:
+        # transparent blocks may be composited on anything when alpha is dropped
+        keep &= ~transparent
+    if keep.sum() < 4:
+        raise Mismatch("%sfewer than 4 sample points are away from block edges (test bug?)" % what)
+    X, Y, bx, by, transparent = X[keep], Y[keep], bx[keep], by[keep], transparent[keep]
+    expected = pattern.colour(bx, by)
+    got = px[Y, X]
+    diff = np.abs(got - expected).max(axis=1)
+    if check_alpha and alpha is not None:
+        a = alpha[Y, X]
+        bad_alpha = np.where(transparent, a != 0, a < 250)
+        colour_bad = (diff > tol) & ~transparent
+        bad = colour_bad | bad_alpha
+    else:
+        bad = diff > tol
+    if bad.any():
+        idx = np.nonzero(bad)[0]
+        first = idx[0]
+        msg = "%s%d of %d sample points differ; first at (%d,%d): expected %s got %s" % (
+            what, len(idx), len(X), X[first], Y[first], tuple(int(v) for v in expected[first]),
+            tuple(int(v) for v in got[first]))
+        if check_alpha and alpha is not None:
+            msg += " alpha %d (transparent=%s)" % (alpha[Y[first], X[first]], bool(transparent[first]))
+        raise Mismatch(msg)
+    return len(X)
+
+
+def check_gray(im, pattern, region, out_size, tol=TOL_JPEG):
+    """Gray quality: R == G == B everywhere (or a one-channel image) and the
+    value is the luminance of the expected colour (ITU-R BT.601 or BT.709
+    weights: the spec does not say which)."""
+    if im.mode not in ("L", "LA", "I;16", "1"):
+        px = rgb_array(im)
+        spread = (px.max(axis=2) - px.min(axis=2)).max()
+        if spread > 3:
+            raise Mismatch("gray image has colour: channels differ by up to %d" % spread)
+    px = rgb_array(im)
+    fw, fh = im.size
+    X, Y, sx, sy = source_points(fw, fh, region, out_size)
+    scale = max(region[2] / out_size[0], region[3] / out_size[1])
+    margin = 5 * scale + 1.5
+    bx = np.floor(sx / BLOCK).astype(np.int64)
+    by = np.floor(sy / BLOCK).astype(np.int64)
+    dx = np.minimum(sx - bx * BLOCK, (bx + 1) * BLOCK - sx)
+    dy = np.minimum(sy - by * BLOCK, (by + 1) * BLOCK - sy)
+    keep = (dx >= margin) & (dy >= margin)
+    X, Y, bx, by = X[keep], Y[keep], bx[keep], by[keep]
+    c = pattern.colour(bx, by).astype(np.float64)
+    l601 = c @ np.array([0.299, 0.587, 0.114])
+    l709 = c @ np.array([0.2126, 0.7152, 0.0722])
+    got = px[Y, X, 0]
+    ok = (np.abs(got - l601) <= tol) | (np.abs(got - l709) <= tol)
+    if not ok.all():
+        i = np.nonzero(~ok)[0][0]
+        raise Mismatch("%d of %d points are not the luminance; first at (%d,%d): colour %s, "
+                       "expected %.0f (601) or %.0f (709), got %d" % (
+                           (~ok).sum(), len(ok), X[i], Y[i], tuple(int(v) for v in c[i]),
+                           l601[i], l709[i], got[i]))
+    return len(X)
+
+
+def rotated_box(w, h, degrees):
+    t = math.radians(degrees)
+    c, s = abs(math.cos(t)), abs(math.sin(t))
+    return (w * c + h * s, w * s + h * c)

@@ -1,0 +1,22 @@
+#!/bin/sh
+# demo.sh - from a fresh Debian 12 checkout to a running Tessera with its
+# viewer page: installs the dependencies, configures and builds, makes a
+# sample pyramidal TIFF, and serves it over the embedded HTTP server.
+#
+#   sh tools/demo.sh            # then open http://127.0.0.1:8080/
+#   PORT=9000 sh tools/demo.sh
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+port=${PORT:-8080}
+
+sh tools/install-deps.sh
+if [ ! -f config.mk ] || [ configure -nt config.mk ]; then
+	./configure
+fi
+make
+sh tools/sample-image.sh build/demo-images
+
+echo "Tessera is serving http://127.0.0.1:$port/ (viewer page); press Ctrl-C to stop"
+exec ./tessera serve --root build/demo-images --http "127.0.0.1:$port" --viewer-dir viewer

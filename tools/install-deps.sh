@@ -1,0 +1,90 @@
+#!/bin/sh
+# install-deps.sh - install what Tessera needs to build and test, on Debian 12.
+#
+# Idempotent: a package already installed is skipped (dpkg-query), apt-get
+# update runs once and only when something is missing, and the viewer's npm
+# packages are installed only when viewer/node_modules is missing.  Run as
+# root (or with sudo available).  Prints what it did.
+#
+#   sh tools/install-deps.sh
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# Build: compiler, autoconf for ./configure, and the -dev libraries that
+# configure probes with pkg-config.
+BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
+libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
+libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev"
+
+# Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
+# make test images, Python with PIL/numpy for the HTTP tests, curl, and node
+# with npm for the viewer's OpenSeadragon.
+TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
+python3-pil python3-numpy curl nodejs npm ca-certificates"
+
+say() { printf 'install-deps: %s\n' "$*"; }
+
+if [ "$(id -u)" = 0 ]; then
+	SUDO=
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO=sudo
+else
+	say "must run as root (or with sudo) to install packages"
+	SUDO=none
+fi
+
+installed() {
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# A requirement is met by the package itself or by an equivalent that is
+# already there: another nginx flavour, or node/npm installed from
+# elsewhere (Debian's npm package would conflict with a node that bundles
+# its own npm).
+satisfied() {
+	installed "$1" && return 0
+	case $1 in
+	nginx-light)
+		for alt in nginx-core nginx-full nginx-extras; do
+			installed "$alt" && return 0
+		done ;;
+	nodejs) command -v node >/dev/null 2>&1 && return 0 ;;
+	npm) command -v npm >/dev/null 2>&1 && return 0 ;;
+	esac
+	return 1
+}
+
+missing=
+for p in $BUILD_PKGS $TEST_PKGS; do
+	satisfied "$p" || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	say "all Debian packages already installed"
+else
+	if [ "$SUDO" = none ]; then
+		say "missing:$missing"
+		exit 1
+	fi
+	say "apt-get update"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	say "apt-get install:$missing"
+	# shellcheck disable=SC2086 # the list is meant to split
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends $missing
+fi
+
+# The viewer page's OpenSeadragon comes from npm (no CDN at run time).
+if [ -d "$top/viewer/node_modules/openseadragon" ]; then
+	say "viewer/node_modules already present"
+else
+	if [ -f "$top/viewer/package-lock.json" ]; then
+		say "npm ci --prefix viewer"
+		npm ci --prefix "$top/viewer" --no-audit --no-fund
+	else
+		say "npm install --prefix viewer"
+		npm install --prefix "$top/viewer" --no-audit --no-fund
+	fi
+fi
+say "done"
