@@ -26,7 +26,7 @@ config.mk:
 
 build/obj/%.o: src/%.c config.mk $(wildcard include/tessera/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 build/libtessera.a: $(OBJ)
 	@rm -f $@

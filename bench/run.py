@@ -243,6 +243,8 @@ def wrk(port, listfile, conns, dur, threads=2):
     if not m:
         raise RuntimeError("wrk said: " + out)
     req, errs, p50, p99, d = map(int, m.groups())
+    if errs > req // 1000:
+        raise RuntimeError(f"{errs} of {req} responses were not 2xx: the figure is invalid")
     return {"rps": req / (d / 1e6), "req": req, "errors": errs, "p50": p50 / 1000,
             "p99": p99 / 1000}
 
@@ -255,6 +257,8 @@ class Servers:
 
     def start(self, cached):
         stop_servers(self.work)
+        if not os.access(os.path.join(TOP, "tessera"), os.X_OK):
+            raise RuntimeError("./tessera is missing: run make")
         cache = "256" if cached else "0"
         self.tessera = start([os.path.join(TOP, "tessera"), "serve", "--root", self.images,
                               "--fastcgi", f"{self.work}/tessera.sock", "--threads", "2",
@@ -272,6 +276,8 @@ class Servers:
         wait_socket(f"{self.work}/tessera.sock")
         wait_socket(f"{self.work}/iip.sock")
         time.sleep(0.3)
+        if self.tessera.poll() is not None:
+            raise RuntimeError("tessera exited at start")
 
     def pids(self, system):
         if system == "tessera":
@@ -316,6 +322,7 @@ def main():
     os.makedirs(static_root, exist_ok=True)
     static_paths = ensure_static(images, "dragonfly_jpeg", static_root)
     work = tempfile.mkdtemp(prefix="tessera-bench-")
+    os.chmod(work, 0o755)   # nginx's workers run as nobody and must reach the sockets
     port = free_port()
     try:
         with open(f"{work}/nginx.conf", "w") as f:

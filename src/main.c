@@ -127,6 +127,7 @@ static int cmd_serve(int argc, char **argv)
 	if (!s.root || !*s.root) {
 		fputs("tessera: no image root: give --root DIR (or root = DIR in the config file, "
 		      "or TESSERA_ROOT / FILESYSTEM_PREFIX)\n", stderr);
+		rc = 1;
 		goto fail;
 	}
 	if (stat(s.root, &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -12,7 +12,7 @@ cd "$top"
 port=${PORT:-8080}
 
 sh tools/install-deps.sh
-if [ ! -f config.mk ] || [ configure -nt config.mk ]; then
+if [ ! -f config.mk ] || [ -n "$(find configure -newer config.mk)" ]; then
 	./configure
 fi
 make

@@ -42,6 +42,18 @@ struct ts_source_limits {
 
 struct ts_source;
 
+/* A stored JPEG tile, still compressed, for pass-through (passthrough.h).
+ * Every pointer is malloc'd and owned by the struct: ts_raw_tile_free. */
+struct ts_raw_tile {
+	unsigned char *tables;      /* the level's JPEGTables (SOI..EOI), or NULL */
+	size_t tables_len;
+	unsigned char *data;        /* the tile's abbreviated stream (SOI..EOI) */
+	size_t len;
+	bool rgb;                   /* components are R,G,B (photometric RGB), not YCbCr */
+	bool gray;                  /* a single component */
+	uint32_t valid_w, valid_h;  /* the tile's true size (edge tiles are padded) */
+};
+
 struct ts_source_ops {
 	const char *name;
 	/* true when the first bytes (n >= 16 available) look like this format */
@@ -55,6 +67,9 @@ struct ts_source_ops {
 	                         uint32_t w, uint32_t h, uint64_t budget,
 	                         struct ts_image *out, struct ts_error *err);
 	void (*close)(struct ts_source *s);
+	/* Optional (NULL: never): see ts_source_raw_tile. */
+	ts_status (*raw_tile)(struct ts_source *s, int level, uint32_t col, uint32_t row,
+	                      size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err);
 };
 
 /* Every source begins with this header (readers embed it first). */
@@ -79,6 +94,18 @@ ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
 ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
                                 uint32_t w, uint32_t h, uint64_t budget,
                                 struct ts_image *out, struct ts_error *err);
+
+/*
+ * Copy stored tile (col,row) of `level` without decoding it, for serving it
+ * as is.  Only 8-bit gray or colour JPEG-compressed tiles without alpha
+ * qualify; anything else is 501 (decode instead).  A tile whose stored size
+ * is 0 or above max_bytes, or that is not a JPEG stream, is 500 "corrupt
+ * tile".  On success *out owns its buffers (ts_raw_tile_free).
+ */
+ts_status ts_source_raw_tile(struct ts_source *s, int level, uint32_t col, uint32_t row,
+                             size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err);
+/* Free a raw tile's buffers and zero it. Accepts NULL. */
+void ts_raw_tile_free(struct ts_raw_tile *t);
 
 /* Close and free. Accepts NULL. */
 void ts_source_close(struct ts_source *s);

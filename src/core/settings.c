@@ -492,20 +492,26 @@ ts_status ts_settings_load(struct ts_settings *s, int argc, char **argv,
 	/* The file comes first in precedence but is named by a flag or variable:
 	 * find it before anything else (the last --config wins). */
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--config") == 0) {
-			if (i + 1 >= argc)
-				return ts_error_set(err, TS_EBADREQUEST, "--config: missing value");
-			path = argv[++i];
-			snprintf(where, sizeof where, "--config");
-		} else if (strncmp(a, "--config=", 9) == 0) {
-			path = a + 9;
-			snprintf(where, sizeof where, "--config");
-		} else if (i + 1 < argc && strncmp(a, "--", 2) == 0 && !strchr(a, '=')) {
-			/* skip the value of other flags so "--rights --config" is not misread */
-			const struct setting *t = find_flag(a + 2, strlen(a + 2));
-			if (t && t->type != SET_BOOL)
-				i++;
+		const char *a = argv[i], *eq;
+		const struct setting *t;
+
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		eq = strchr(a + 2, '=');
+		t = find_flag(a + 2, eq ? (size_t)(eq - (a + 2)) : strlen(a + 2));
+		if (t == cfg) {
+			if (eq) {
+				path = eq + 1;
+			} else if (i + 1 < argc) {
+				path = argv[++i];
+			} else {
+				return ts_error_set(err, TS_EBADREQUEST, "%.60s: missing value", a);
+			}
+			snprintf(where, sizeof where, "%.60s", a);
+			if (eq && (size_t)(eq - a) < sizeof where)
+				where[eq - a] = '\0';
+		} else if (t && t->type != SET_BOOL && !eq) {
+			i++;   /* skip its value, so "--rights --config" is not misread */
 		}
 	}
 	if (!path)
@@ -649,7 +655,7 @@ void ts_settings_write_config(FILE *out, const struct ts_settings *s)
 		if (range[0])
 			fprintf(out, "; range: %s", range);
 		flag_name(t, flag, sizeof flag);
-		fprintf(out, "\n# flag: --%s; environment: %s\n", flag, env);
+		fprintf(out, "\n# flag: --%s; env: %s\n", t->flag ? t->flag : flag, env);
 		/* Values equal to the default stay commented out, so a later change
 		 * of default reaches operators who never chose one. */
 		if (strcmp(v, t->def) == 0)
@@ -660,11 +666,12 @@ void ts_settings_write_config(FILE *out, const struct ts_settings *s)
 	}
 }
 
-/* roff needs '-' as '\-' and a leading '.' or '\'' escaped. */
-static void man_text(FILE *out, const char *s)
+/* roff text: a backslash is written \e; options get '\-' (a real minus, so
+ * they can be copied and searched), prose hyphens stay '-'. */
+static void man_text(FILE *out, const char *s, bool option)
 {
 	for (; *s; s++) {
-		if (*s == '-')
+		if (*s == '-' && option)
 			fputs("\\-", out);
 		else if (*s == '\\')
 			fputs("\\e", out);
@@ -683,25 +690,25 @@ void ts_settings_write_man(FILE *out)
 		env_text(t, env, sizeof env);
 		range_text(t, range, sizeof range);
 		fputs(".TP\n.B ", out);
-		man_text(out, t->name);
+		man_text(out, t->name, false);
 		fputs("\n", out);
-		man_text(out, t->doc);
+		man_text(out, t->doc, false);
 		fputs("\n.br\nFlag: \\fB\\-\\-", out);
-		man_text(out, flag);
+		man_text(out, flag, true);
 		fputs("\\fR", out);
 		if (t->flag) {
 			fputs(" or \\fB\\-\\-", out);
-			man_text(out, t->flag);
+			man_text(out, t->flag, true);
 			fputs("\\fR", out);
 		}
 		fputs("; environment: ", out);
-		man_text(out, env);
+		man_text(out, env, false);
 		fputs(".\n.br\nDefault: \"", out);
-		man_text(out, t->def);
+		man_text(out, t->def, false);
 		fputs("\"", out);
 		if (range[0]) {
 			fputs("; range: ", out);
-			man_text(out, range);
+			man_text(out, range, false);
 		}
 		fputs(".\n", out);
 	}

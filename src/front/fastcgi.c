@@ -32,14 +32,15 @@
 #include "tessera/buf.h"
 #include "tessera/log.h"
 #include "tessera/server.h"
-#include "listen.h"
+#include "front.h"
 
 #define WAKE_SIGNAL SIGUSR2
 #define MAX_WORKERS 256
 #define WRITE_CHUNK (1 << 20)
 
 struct fcgi_front {
-	struct ts_server *srv;
+	ts_front_handler handle;
+	void *ctx;
 	volatile int *stop;
 	int listen_fd;
 	pthread_mutex_t accept_lock;
@@ -175,7 +176,7 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;
 	} else {
-		ts_server_handle(f->srv, &req, a, &resp);
+		f->handle(f->ctx, &req, a, &resp);
 	}
 	if (!write_response(r, &resp))
 		ts_log(TS_LOG_DEBUG, "fastcgi: client went away before the answer was written");
@@ -241,7 +242,19 @@ static int worker_count(const struct ts_settings *s)
 	return n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
+static void server_handler(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
+                           struct ts_response *resp)
+{
+	ts_server_handle(ctx, req, a, resp);
+}
+
 int ts_fastcgi_run(struct ts_server *srv, const struct ts_settings *s, volatile int *stop)
+{
+	return ts_fastcgi_serve(server_handler, srv, s, stop);
+}
+
+int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
+                     volatile int *stop)
 {
 	struct fcgi_front f;
 	struct fcgi_worker *workers = NULL;
@@ -253,7 +266,8 @@ int ts_fastcgi_run(struct ts_server *srv, const struct ts_settings *s, volatile 
 
 	ts_error_clear(&err);
 	memset(&f, 0, sizeof f);
-	f.srv = srv;
+	f.handle = h;
+	f.ctx = hctx;
 	f.stop = stop;
 	f.listen_fd = -1;
 	if (FCGX_Init() != 0) {

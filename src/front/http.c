@@ -29,13 +29,14 @@
 #include "tessera/buf.h"
 #include "tessera/log.h"
 #include "tessera/server.h"
-#include "listen.h"
+#include "front.h"
 
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 1000   /* below FD_SETSIZE when MHD falls back to select() */
 
 struct http_front {
-	struct ts_server *srv;
+	ts_front_handler handle;
+	void *ctx;
 };
 
 struct http_ctx {
@@ -213,7 +214,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.ac_request_method = header(c, "Access-Control-Request-Method");
 	req.ac_request_headers = header(c, "Access-Control-Request-Headers");
 	if (req.target)
-		ts_server_handle(f->srv, &req, a, &resp);
+		f->handle(f->ctx, &req, a, &resp);
 	else
 		resp.status = 500;
 	ret = send_response(c, &resp);
@@ -231,9 +232,21 @@ static unsigned int pool_size(const struct ts_settings *s)
 	return n <= 0 ? 1 : (unsigned int)n;
 }
 
+static void server_handler(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
+                           struct ts_response *resp)
+{
+	ts_server_handle(ctx, req, a, resp);
+}
+
 int ts_http_run(struct ts_server *srv, const struct ts_settings *s, volatile int *stop)
 {
-	struct http_front f = { srv };
+	return ts_http_serve(server_handler, srv, s, stop);
+}
+
+int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
+                  volatile int *stop)
+{
+	struct http_front f = { h, hctx };
 	struct MHD_Daemon *d = NULL;
 	struct ts_error err;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "listen.h"
+#include "front.h"
 
 static int open_unix(const char *path, int backlog, struct ts_error *err)
 {

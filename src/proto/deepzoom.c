@@ -107,8 +107,9 @@ static bool tile_ext(const char *s, size_t n, enum ts_format *f)
 }
 
 /* A JavaScript callback name we are willing to echo into a script:
- * identifier characters and single inner dots, at most 128 bytes. */
-static bool js_callback_ok(const char *s, size_t n)
+ * identifier characters (and single inner dots when `dots`), at most 128
+ * bytes. */
+static bool js_callback_ok(const char *s, size_t n, bool dots)
 {
 	if (n == 0 || n > 128)
 		return false;
@@ -116,7 +117,7 @@ static bool js_callback_ok(const char *s, size_t n)
 		char c = s[i];
 		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
 		bool digit = c >= '0' && c <= '9';
-		if (c == '.') {
+		if (c == '.' && dots) {
 			if (i == 0 || i == n - 1 || s[i - 1] == '.')
 				return false;
 			continue;
@@ -159,19 +160,20 @@ static ts_status parse_info(const char *rest, size_t n, const char *query, unsig
 		out->info_kind = TS_DZ_JSONP;
 		v = query ? query_value(query, "callback", &vn) : NULL;
 		if (v) {
-			if (!js_callback_ok(v, vn))
+			if (!js_callback_ok(v, vn, true))
 				return ts_error_set(err, TS_EBADREQUEST, "invalid JSONP callback name");
 			out->callback = ts_arena_strndup(a, v, vn);
 		} else {
 			/* OpenSeadragon's convention without a query: the callback is
-			 * the file name without ".js".  When that is no JS name, the
-			 * only sensible answer is plain JSON. */
+			 * the file name without ".js", used as window[name], so no
+			 * dots.  When that is no JS name, the only sensible answer is
+			 * plain JSON. */
 			const char *base = rest;
 			for (size_t i = 0; i < idn; i++)
 				if (rest[i] == '/')
 					base = rest + i + 1;
 			vn = idn - (size_t)(base - rest);
-			if (js_callback_ok(base, vn))
+			if (js_callback_ok(base, vn, false))
 				out->callback = ts_arena_strndup(a, base, vn);
 			else
 				out->info_kind = TS_DZ_JSON;

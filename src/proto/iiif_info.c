@@ -199,6 +199,10 @@ static json_t *tiles_array(const struct ts_info_params *p, const struct eff_limi
 		}
 	}
 
+	if (json_array_size(factors) == 0) {   /* a level 0 of width 0: no tiles */
+		json_decref(factors);
+		return json_array();
+	}
 	arr = json_array();
 	tile = json_object();
 	if (!arr || !tile)

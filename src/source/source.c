@@ -12,14 +12,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tessera/source.h"
 
-/* Readers tried in order; the first whose sniff() says yes opens the file. */
+/* Readers tried in order; the first whose sniff() says yes opens the file.
+ * Their magics do not overlap (TIFF "II*" or "MM*", JP2 box or J2K SOC, JPEG SOI,
+ * PNG signature), so the order only matters for speed. */
 static const struct ts_source_ops *const readers[] = {
 	&ts_tiff_source_ops,
+	&ts_jp2_source_ops,
+	&ts_jpeg_source_ops,
+	&ts_png_source_ops,
 };
 
 #define HEAD_BYTES 16
@@ -98,6 +104,26 @@ ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint
 		return TS_EINTERNAL;
 	}
 	return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+}
+
+ts_status ts_source_raw_tile(struct ts_source *s, int level, uint32_t col, uint32_t row,
+                             size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err)
+{
+	memset(out, 0, sizeof *out);
+	if (!s || level < 0 || level >= s->info.nlevels)
+		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
+	if (!s->ops->raw_tile)
+		return ts_error_set(err, TS_ENOTIMPL, "no stored tiles to pass through");
+	return s->ops->raw_tile(s, level, col, row, max_bytes, out, err);
+}
+
+void ts_raw_tile_free(struct ts_raw_tile *t)
+{
+	if (!t)
+		return;
+	free(t->tables);
+	free(t->data);
+	memset(t, 0, sizeof *t);
 }
 
 void ts_source_close(struct ts_source *s)

@@ -830,10 +830,86 @@ fail:
 	return status;
 }
 
+/* ---- stored JPEG tiles, for pass-through ---- */
+
+static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, uint32_t row,
+                               size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err)
+{
+	struct tiff_source *s = (struct tiff_source *)base;
+	const struct tiff_level *lv;
+	uint32_t across, down, tile, count = 0;
+	uint64_t ox, oy, bytes;
+	void *tables = NULL;
+	tmsize_t n;
+	ts_status status;
+
+	memset(out, 0, sizeof *out);
+	if (level < 0 || level >= s->base.info.nlevels)
+		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
+	lv = &s->levels[level];
+	/* Only what a browser shows as the image: 8-bit gray or colour JPEG,
+	 * no alpha, no MINISWHITE inversion to apply. */
+	if (!lv->tile_w || lv->compression != COMPRESSION_JPEG || lv->mode != MODE_DIRECT ||
+	    lv->bps != 8 || lv->invert || (lv->out_channels != 1 && lv->out_channels != 3) ||
+	    lv->spp != lv->out_channels)
+		return ts_error_set(err, TS_ENOTIMPL, "no stored tiles to pass through");
+	across = lv->width / lv->tile_w + (lv->width % lv->tile_w != 0);
+	down = lv->height / lv->tile_h + (lv->height % lv->tile_h != 0);
+	if (col >= across || row >= down)
+		return ts_error_set(err, TS_EINTERNAL, "internal: region outside level");
+
+	status = select_level(s, level, err);
+	if (status != TS_OK)
+		return status;
+	ox = (uint64_t)col * lv->tile_w;
+	oy = (uint64_t)row * lv->tile_h;
+	tile = TIFFComputeTile(s->tif, (uint32_t)ox, (uint32_t)oy, 0, 0);
+	s->libmsg[0] = '\0';
+	bytes = TIFFGetStrileByteCount(s->tif, tile);
+	/* A JPEG stream is at least SOI..EOI; the cap keeps a lying byte count
+	 * from becoming a huge allocation. */
+	if (bytes < 4 || bytes > max_bytes || bytes > (uint64_t)TIFF_TMSIZE_T_MAX) {
+		ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+		ts_error_detail(err, "%s: level %d tile %u: stored size %llu", s->path, level,
+		                tile, (unsigned long long)bytes);
+		return TS_EINTERNAL;
+	}
+	out->data = malloc((size_t)bytes);
+	if (!out->data)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	n = TIFFReadRawTile(s->tif, tile, out->data, (tmsize_t)bytes);
+	if (n < 0 || (uint64_t)n != bytes || out->data[0] != 0xFF || out->data[1] != 0xD8) {
+		status = corrupt_unit(s, err, level, "tile", tile);
+		goto fail;
+	}
+	out->len = (size_t)bytes;
+
+	if (TIFFGetField(s->tif, TIFFTAG_JPEGTABLES, &count, &tables) && tables && count >= 4) {
+		out->tables = malloc(count);
+		if (!out->tables) {
+			status = ts_error_set(err, TS_EINTERNAL, "out of memory");
+			goto fail;
+		}
+		memcpy(out->tables, tables, count);
+		out->tables_len = count;
+	}
+	out->rgb = lv->photometric == PHOTOMETRIC_RGB;
+	out->gray = lv->out_channels == 1;
+	out->valid_w = (uint32_t)(ox + lv->tile_w <= lv->width ? lv->tile_w : lv->width - ox);
+	out->valid_h = (uint32_t)(oy + lv->tile_h <= lv->height ? lv->tile_h : lv->height - oy);
+	return TS_OK;
+fail:
+	free(out->data);
+	free(out->tables);
+	memset(out, 0, sizeof *out);
+	return status;
+}
+
 const struct ts_source_ops ts_tiff_source_ops = {
 	.name = "tiff",
 	.sniff = tiff_sniff,
 	.open = tiff_open,
 	.read_region = tiff_read_region,
 	.close = tiff_close,
+	.raw_tile = tiff_raw_tile,
 };

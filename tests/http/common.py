@@ -109,8 +109,16 @@ def short(body, n=120):
 def expect_status(r, code, what):
     codes = code if isinstance(code, (tuple, list, range)) else (code,)
     if r.status not in codes:
+        cs = sorted(set(codes))
+        parts = []
+        for c in cs:
+            if parts and parts[-1][1] == c - 1:
+                parts[-1][1] = c
+            else:
+                parts.append([c, c])
+        desc = " or ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in parts)
         raise AssertionError("%s: expected %s, got %d %s (%s)" % (
-            what, code if not isinstance(code, range) else "%d-%d" % (code.start, code.stop - 1),
+            what, desc,
             r.status, r.media_type, short(r.body) if not r.media_type.startswith("image/") else "%d bytes" % len(r.body)))
 
 

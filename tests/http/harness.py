@@ -441,7 +441,7 @@ def start_spawn_fcgi(tmp, name, root):
     os.makedirs(d, exist_ok=True)
     sock = os.path.join(d, "spawn.sock")
     out = os.path.join(d, "spawn-stdout.log")
-    p = _spawn(name, [SPAWN_FCGI, "-s", sock, "-n", "--", TESSERA, "serve", "--root", root], out)
+    p = _spawn(name, [SPAWN_FCGI, "-s", sock, "-M", "0666", "-n", "--", TESSERA, "serve", "--root", root], out)
     procs, logs = [p], [out]
     try:
         _wait_path(sock, procs, logs)

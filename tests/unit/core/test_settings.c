@@ -159,6 +159,27 @@ static void a_line_without_equals_is_an_error(void)
 	unlink(path);
 }
 
+static void config_file_can_be_named_by_any_spelling_of_the_flag(void)
+{
+	struct ts_settings s;
+	struct ts_error err;
+	const char *path = write_conf("jpeg_quality = 33\n");
+	char flag[80];
+	char *a1[] = { "--rights", "--config", "--config-file", (char *)path };
+	char *a2[] = { flag };
+
+	clear_env();
+	EXPECT_EQ_INT(load(&s, &err, 4, a1), 0);
+	EXPECT_EQ_STR(s.rights, "--config");
+	EXPECT_EQ_INT(s.jpeg_quality, 33);
+	ts_settings_free(&s);
+	snprintf(flag, sizeof flag, "--config_file=%s", path);
+	EXPECT_EQ_INT(load(&s, &err, 1, a2), 0);
+	EXPECT_EQ_INT(s.jpeg_quality, 33);
+	ts_settings_free(&s);
+	unlink(path);
+}
+
 static void a_missing_config_file_is_an_error(void)
 {
 	struct ts_settings s;
@@ -388,6 +409,28 @@ static void generated_config_file_reads_back_to_the_same_settings(void)
 	unlink(path);
 }
 
+static void help_and_man_page_list_every_setting(void)
+{
+	static const char *keys[] = { "--root", "FILESYSTEM_PREFIX", "--max-width", "MAX_CVT",
+	                              "--cache-size", "MAX_IMAGE_CACHE_SIZE", "--fastcgi",
+	                              "--http", "TESSERA_CONFIG", "1..100" };
+	char *text = NULL, *man = NULL;
+	size_t len = 0, mlen = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ts_settings_help(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		EXPECT(strstr(text, keys[i]) != NULL);
+	f = open_memstream(&man, &mlen);
+	ts_settings_write_man(f);
+	fclose(f);
+	EXPECT(strstr(man, ".B max_decode_pixels") != NULL);
+	EXPECT(strstr(man, "\\-\\-jpeg\\-quality") != NULL);
+	free(text);
+	free(man);
+}
+
 int main(void)
 {
 	RUN(defaults_match_the_documented_values);
@@ -395,6 +438,7 @@ int main(void)
 	RUN(a_bad_config_line_is_reported_with_file_and_line);
 	RUN(an_unknown_config_key_is_reported_with_file_and_line);
 	RUN(a_line_without_equals_is_an_error);
+	RUN(config_file_can_be_named_by_any_spelling_of_the_flag);
 	RUN(a_missing_config_file_is_an_error);
 	RUN(environment_overrides_the_config_file);
 	RUN(iipsrv_variable_names_are_understood);
@@ -406,5 +450,6 @@ int main(void)
 	RUN(every_boolean_spelling_is_accepted);
 	RUN(help_flag_is_reported_to_the_caller);
 	RUN(generated_config_file_reads_back_to_the_same_settings);
+	RUN(help_and_man_page_list_every_setting);
 	return CHECK_DONE();
 }

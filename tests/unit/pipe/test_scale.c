@@ -227,6 +227,37 @@ static void transparent_pixels_do_not_bleed_their_colour(void)
 	ts_image_free(&out);
 }
 
+static void opaque_rgba_scales_like_rgb(void)
+{
+	struct ts_image rgb, rgba, a = { 0 }, b = { 0 };
+	struct ts_error err = { 0 };
+	int bad = 0;
+
+	make(&rgb, 50, 40, 3);
+	make(&rgba, 50, 40, 4);
+	for (size_t i = 0; i < 50 * 40; i++)
+		for (int c = 0; c < 4; c++) {
+			uint8_t v = (uint8_t)(i * 13 + c * 77 + i / 7);
+			if (c < 3)
+				rgb.pixels[i * 3 + c] = v;
+			rgba.pixels[i * 4 + c] = c < 3 ? v : 255;
+		}
+	EXPECT_EQ_INT(ts_pipe_scale(&rgb, 1.25, 0.5, 47.5, 39, 13, 71, &a, &err), TS_OK);
+	EXPECT_EQ_INT(ts_pipe_scale(&rgba, 1.25, 0.5, 47.5, 39, 13, 71, &b, &err), TS_OK);
+	for (size_t i = 0; i < 13 * 71; i++) {
+		if (b.pixels[i * 4 + 3] != 255)
+			bad++;
+		for (int c = 0; c < 3; c++)
+			if (a.pixels[i * 3 + c] != b.pixels[i * 4 + c])
+				bad++;
+	}
+	EXPECT_EQ_INT(bad, 0);
+	ts_image_free(&rgb);
+	ts_image_free(&rgba);
+	ts_image_free(&a);
+	ts_image_free(&b);
+}
+
 static void impossible_sizes_and_rectangles_fail_without_allocating(void)
 {
 	struct ts_image in, out = { 0 };
@@ -270,6 +301,7 @@ int main(void)
 	RUN(reducing_one_axis_and_enlarging_the_other_keeps_a_constant);
 	RUN(an_aligned_crop_at_one_to_one_is_an_exact_copy);
 	RUN(transparent_pixels_do_not_bleed_their_colour);
+	RUN(opaque_rgba_scales_like_rgb);
 	RUN(impossible_sizes_and_rectangles_fail_without_allocating);
 	RUN(scaling_into_the_input_replaces_it);
 	return CHECK_DONE();

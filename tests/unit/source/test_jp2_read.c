@@ -206,9 +206,11 @@ static void untiled_rgb_has_one_level_per_resolution_with_ceil_sizes(void)
 		EXPECT_EQ_INT(img.width, lw / 2);
 		if (img.pixels) {
 			int e = max_error(&img, r, lw / 4, lh / 4, 3, W, H);
-			if (e > 2)
+			/* 5/3 filters are not box averages; a one-pixel shift
+			 * at level 3 would cost 5 or more on these ramps. */
+			if (e > 4)
 				printf("    level %d: max error %d\n", r, e);
-			EXPECT(e <= 2);
+			EXPECT(e <= 4);
 		}
 		ts_image_free(&img);
 	}
@@ -519,6 +521,41 @@ static void hostile_headers_are_refused_fast_without_big_allocations(void)
 		ops->close(s);
 	} else {
 		EXPECT_EQ_INT(err.status, 500);
+	}
+	/* A raw codestream truncated to 60%, and one with random bytes from
+	 * its first tile-part on: the header opens, decoding fails with 500. */
+	free(b);
+	b = NULL;
+	f = make("h.j2k", "rgb.ppm", "-n 5 -t 256,256");
+	soc = f ? copy_file(f, "hx.j2k", path, sizeof path, &b, &n) : -1;
+	EXPECT_EQ_INT(soc, 0);
+	if (soc == 0) {
+		size_t i, sot = 0;
+		unsigned seed = 99;
+		write_bytes(path, b, n * 6 / 10);
+		EXPECT_EQ_INT(open_file(path, 0, &s, &err), 0);
+		if (s) {
+			EXPECT_EQ_INT(ops->read_region(s, 0, 0, 0, 601, 403, 0, &img, &err), 500);
+			EXPECT_EQ_STR(err.msg, "corrupt image data");
+			EXPECT(img.pixels == NULL);
+			ops->close(s);
+		}
+		for (i = 0; i + 1 < n && !sot; i++)
+			if (b[i] == 0xFF && b[i + 1] == 0x90)
+				sot = i;
+		for (i = sot; sot && i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = (unsigned char)(seed >> 16);
+		}
+		write_bytes(path, b, n);
+		/* (the first FF90 may sit inside the main header: then open fails) */
+		if (open_file(path, 0, &s, &err) == 0) {
+			EXPECT_EQ_INT(ops->read_region(s, 0, 0, 0, 300, 300, 0, &img, &err), 500);
+			ts_image_free(&img);
+			ops->close(s);
+		} else {
+			EXPECT_EQ_INT(err.status, 500);
+		}
 	}
 	/* Truncated inside the main header: 500 at open. */
 	write_bytes(path, b, (size_t)soc + 30);

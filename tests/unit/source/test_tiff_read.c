@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <turbojpeg.h>
 #include "check.h"
 #include "tiff_fixture.h"
 #include "tessera/source.h"
@@ -51,7 +52,7 @@ static long compare_region(struct ts_source *s, const struct fx *f, int level, i
                            uint32_t x, uint32_t y, uint32_t w, uint32_t h, int tol,
                            double *mean)
 {
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 	long bad = 0;
 	double sum = 0;
@@ -386,7 +387,7 @@ static void budget_exceeded_is_403_before_anything_is_allocated(void)
 	struct fx f = base_rgb;
 	char path[64];
 	struct ts_source *s;
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 
 	f.nlevels = 1;
@@ -406,6 +407,7 @@ static void budget_exceeded_is_403_before_anything_is_allocated(void)
 		              0);
 		ts_image_free(&img);
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 }
@@ -436,7 +438,7 @@ static void region_outside_the_level_is_an_internal_error(void)
 	struct fx f = base_rgb;
 	char path[64];
 	struct ts_source *s;
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 
 	EXPECT(fx_write(&f, path));
@@ -454,6 +456,7 @@ static void region_outside_the_level_is_an_internal_error(void)
 		ts_error_clear(&err);
 		EXPECT_EQ_INT(ts_source_read_region(s, 0, 0, 0, 0, 1, 0, &img, &err), 500);
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 }
@@ -505,7 +508,7 @@ static void declared_100000_square_striped_image_fails_fast_and_cleanly(void)
 {
 	char path[64];
 	struct ts_source *s;
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 	double t0 = now_seconds();
 
@@ -529,6 +532,7 @@ static void declared_100000_square_striped_image_fails_fast_and_cleanly(void)
 		EXPECT_EQ_STR(err.msg, "corrupt tile");
 		EXPECT(img.pixels == NULL);
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 
@@ -544,6 +548,7 @@ static void declared_100000_square_striped_image_fails_fast_and_cleanly(void)
 		EXPECT_EQ_STR(err.msg, "request needs 10000000000 source pixels, "
 		                       "more than the limit of 100000000");
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 
@@ -558,6 +563,7 @@ static void declared_100000_square_striped_image_fails_fast_and_cleanly(void)
 		                                    &img, &err), 500);
 		EXPECT_EQ_STR(err.msg, "corrupt tile");
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 	EXPECT(now_seconds() - t0 < 2.0);
@@ -587,7 +593,7 @@ static void corrupt_tile_is_500_not_garbage(uint16_t compression, uint16_t photo
 	char path[64];
 	unsigned char junk[64];
 	struct ts_source *s;
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 	uint64_t off, bytes = 0;
 	int fd;
@@ -617,6 +623,7 @@ static void corrupt_tile_is_500_not_garbage(uint16_t compression, uint16_t photo
 		/* Other tiles still read. */
 		EXPECT_EQ_INT(compare_region(s, &f, 0, 0, 256, 256, 100, 100, 24, NULL), 0);
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 }
@@ -659,7 +666,7 @@ static void tiles_past_the_end_of_file_are_500(void)
 	struct fx f = base_rgb;
 	char path[64];
 	struct ts_source *s;
-	struct ts_image img;
+	struct ts_image img = { 0 };
 	struct ts_error err;
 	uint64_t off, bytes = 0;
 
@@ -684,6 +691,7 @@ static void tiles_past_the_end_of_file_are_500(void)
 		EXPECT_EQ_STR(err.msg, "corrupt tile");
 		EXPECT(img.pixels == NULL);
 	}
+	ts_image_free(&img);
 	ts_source_close(s);
 	unlink(path);
 }
@@ -800,6 +808,118 @@ static void sources_in_different_threads_do_not_interfere(void)
 	}
 }
 
+/* ---- stored tiles for pass-through ---- */
+
+/* Decode tables + abbreviated tile the way a pass-through would serve them
+ * (one stream: the tables' markers, then the tile after its SOI) and
+ * compare the valid part with the pattern. */
+static long decode_raw_tile(const struct ts_raw_tile *t, const struct fx *f, uint32_t ox,
+                            uint32_t oy, uint32_t tw, uint32_t th)
+{
+	size_t len = t->tables_len - 2 + t->len - 2;
+	unsigned char *jpeg = malloc(len), *rgb = malloc((size_t)tw * th * 3);
+	tjhandle tj = tjInitDecompress();
+	long bad = -1;
+	int w = 0, h = 0, sub = 0, cs = 0;
+	uint32_t x, y;
+	int c;
+
+	if (!jpeg || !rgb || !tj)
+		goto out;
+	memcpy(jpeg, t->tables, t->tables_len - 2);                /* drop EOI */
+	memcpy(jpeg + t->tables_len - 2, t->data + 2, t->len - 2);  /* drop SOI */
+	if (tjDecompressHeader3(tj, jpeg, len, &w, &h, &sub, &cs) != 0 ||
+	    (uint32_t)w != tw || (uint32_t)h != th ||
+	    tjDecompress2(tj, jpeg, len, rgb, w, 0, h, TJPF_RGB, 0) != 0) {
+		printf("    turbojpeg: %s\n", tjGetErrorStr2(tj));
+		goto out;
+	}
+	bad = 0;
+	for (y = 0; y < t->valid_h; y++)
+		for (x = 0; x < t->valid_w; x++)
+			for (c = 0; c < 3; c++) {
+				int d = rgb[((size_t)y * tw + x) * 3 + c] - fx_expect(f, 0, ox + x, oy + y, c);
+				if (d > 24 || d < -24)
+					bad++;
+			}
+out:
+	if (tj)
+		tjDestroy(tj);
+	free(jpeg);
+	free(rgb);
+	return bad;
+}
+
+static void stored_jpeg_tiles_come_out_whole_with_their_tables(void)
+{
+	struct fx f = base_rgb;
+	char path[64];
+	struct ts_source *s;
+	struct ts_raw_tile t;
+	struct ts_error err;
+
+	f.compression = COMPRESSION_JPEG;
+	f.photometric = PHOTOMETRIC_YCBCR;
+	f.smooth = true;
+	f.tile_h = 128;
+	f.nlevels = 2;
+	EXPECT(fx_write(&f, path));
+	s = open_ok(path);
+	EXPECT(s != NULL);
+	if (s) {
+		ts_error_clear(&err);
+		/* The bottom-right edge tile: 1000-768 x 700-640. */
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 3, 5, 1 << 20, &t, &err), 0);
+		EXPECT_EQ_INT(t.valid_w, 232);
+		EXPECT_EQ_INT(t.valid_h, 60);
+		EXPECT(!t.rgb && !t.gray);
+		EXPECT(t.len > 4 && t.data[0] == 0xFF && t.data[1] == 0xD8);
+		EXPECT(t.data[t.len - 2] == 0xFF && t.data[t.len - 1] == 0xD9);
+		EXPECT(t.tables_len > 4 && t.tables[0] == 0xFF && t.tables[1] == 0xD8);
+		if (t.len > 4 && t.tables_len > 4)
+			EXPECT_EQ_INT(decode_raw_tile(&t, &f, 768, 640, 256, 128), 0);
+		ts_raw_tile_free(&t);
+		/* An interior tile decodes too. */
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 1, 2, 1 << 20, &t, &err), 0);
+		EXPECT_EQ_INT(t.valid_w, 256);
+		if (t.len > 4 && t.tables_len > 4)
+			EXPECT_EQ_INT(decode_raw_tile(&t, &f, 256, 256, 256, 128), 0);
+		ts_raw_tile_free(&t);
+		/* Outside the tile grid, or bigger than the caller allows. */
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 4, 0, 1 << 20, &t, &err), 500);
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 0, 0, 10, &t, &err), 500);
+		EXPECT_EQ_STR(err.msg, "corrupt tile");
+		EXPECT(t.data == NULL);
+	}
+	ts_source_close(s);
+	unlink(path);
+}
+
+static void tiles_that_are_not_jpeg_cannot_be_passed_through(void)
+{
+	struct fx f = base_rgb;
+	char path[64];
+	struct ts_source *s;
+	struct ts_raw_tile t;
+	struct ts_error err;
+
+	f.compression = COMPRESSION_ADOBE_DEFLATE;
+	f.nlevels = 1;
+	EXPECT(fx_write(&f, path));
+	s = open_ok(path);
+	EXPECT(s != NULL);
+	if (s) {
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 0, 0, 1 << 20, &t, &err), 501);
+		EXPECT(t.data == NULL);
+	}
+	ts_source_close(s);
+	unlink(path);
+}
+
 /* ---- files written by vips ---- */
 
 static int run(const char *cmd)
@@ -813,6 +933,8 @@ static void vips_pyramid_opens_with_every_level(const char *layout)
 	struct fx f = base_rgb;
 	char src[64], dst[80], cmd[512];
 	struct ts_source *s;
+	struct ts_raw_tile raw;
+	struct ts_error err;
 	TIFF *t;
 	int ndirs = 0, l;
 
@@ -854,6 +976,11 @@ static void vips_pyramid_opens_with_every_level(const char *layout)
 			EXPECT(s->info.levels[l].width < s->info.levels[l - 1].width);
 		/* Full resolution matches the pattern within JPEG tolerance. */
 		EXPECT_EQ_INT(compare_region(s, &f, 0, 0, 123, 77, 300, 200, 24, NULL), 0);
+		/* vips at Q90 stores RGB-component JPEG tiles: passable as is. */
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_raw_tile(s, 0, 0, 0, 1 << 20, &raw, &err), 0);
+		EXPECT(raw.rgb && !raw.gray && raw.tables_len > 4 && raw.len > 4);
+		ts_raw_tile_free(&raw);
 	}
 	ts_source_close(s);
 	unlink(src);
@@ -872,6 +999,8 @@ static void vips_subifd_pyramid_opens_with_every_level(void)
 
 int main(void)
 {
+	/* Line-buffered, so a sanitizer exit cannot swallow the results. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* The fixtures' own libtiff writes would print to stderr on failure;
 	 * the reader under test must not print anything itself. */
 	RUN(pyramid_written_as_pages_has_three_floor_halved_levels);
@@ -905,6 +1034,8 @@ int main(void)
 	RUN(not_a_tiff_is_500_and_missing_file_is_404);
 	RUN(float_samples_are_refused_as_unsupported);
 	RUN(sources_in_different_threads_do_not_interfere);
+	RUN(stored_jpeg_tiles_come_out_whole_with_their_tables);
+	RUN(tiles_that_are_not_jpeg_cannot_be_passed_through);
 	RUN(vips_page_pyramid_opens_with_every_level);
 	RUN(vips_subifd_pyramid_opens_with_every_level);
 	return CHECK_DONE();

@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""run.py - the HTTP integration and IIIF level-2 conformance suite.
+
+Usage (from anywhere; `make check` runs it after building ./tessera):
+    /usr/bin/python3 tests/http/run.py [-k SUBSTRING] [--keep]
+
+Makes the test images in a fresh temporary directory, starts the real
+daemon on 127.0.0.1 behind a private nginx (FastCGI) and in embedded HTTP
+mode (plus a few single-setting daemons on demand), runs every test, stops
+every process it started, checks none is left, and prints one line per
+test ("ok   name" / "FAIL name: reason" / "skip name: reason") and last
+"N passed, N failed, N skipped".  Exit status is 1 when anything failed.
+
+The one idea: tests are plain functions registered by the test_*.py
+modules; the conformance core runs once per setup, so FastCGI-behind-nginx
+and embedded HTTP are held to the same spec, and the whole run is bounded
+by an alarm so a hung daemon can never hang `make check`.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+RUN_BUDGET_S = int(os.environ.get("TESSERA_HTTP_BUDGET", "900"))
+
+
+class Budget(Exception):
+    pass
+
+
+def main(argv):
+    keep = "--keep" in argv
+    filt = None
+    if "-k" in argv:
+        filt = argv[argv.index("-k") + 1]
+    try:
+        import harness
+        import common
+        import images
+        import test_iiif3, test_iiif2, test_headers, test_hostile, test_variants, test_settings  # noqa: F401
+    except Exception as e:
+        print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
+        print("0 passed, 1 failed")
+        return 1
+
+    passed = failed = skipped = 0
+    tmp = tempfile.mkdtemp(prefix="tessera-http-")
+    # nginx workers run as nobody: they must be able to reach the sockets in here
+    os.chmod(tmp, 0o755)
+
+    def cleanup():
+        harness.stop_all()
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    atexit.register(cleanup)
+
+    def on_alarm(signum, frame):
+        raise Budget("the run exceeded its %d s budget" % RUN_BUDGET_S)
+
+    def on_term(signum, frame):
+        cleanup()
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    signal.alarm(RUN_BUDGET_S)
+
+    def report(kind, name, msg=""):
+        nonlocal passed, failed, skipped
+        msg = " ".join(str(msg).split())
+        if len(msg) > 600:
+            msg = msg[:600] + "..."
+        if kind == "ok":
+            passed += 1
+            print("ok   %s" % name, flush=True)
+        elif kind == "skip":
+            skipped += 1
+            print("skip %s: %s" % (name, msg), flush=True)
+        else:
+            failed += 1
+            print("FAIL %s: %s" % (name, msg), flush=True)
+
+    pgids = set()
+    try:
+        t0 = time.monotonic()
+        root = os.path.join(tmp, "img")
+        try:
+            variants, extras = images.make_all(tmp, root)
+        except Exception as e:
+            report("FAIL", "the test images are made with PIL and vips", e)
+            variants = extras = None
+        if variants is not None and not os.access(harness.TESSERA, os.X_OK):
+            report("FAIL", "the daemon is built", "%s does not exist; run make first" % harness.TESSERA)
+            variants = None
+        if variants is not None:
+            ctx = common.Context(tmp, root, variants, extras)
+            plan = []
+            for setup in common.SETUPS:
+                for name, fn in common.CORE:
+                    plan.append(("%s: %s" % (setup, name), setup, fn))
+            for name, server, fn in common.TESTS:
+                plan.append((name if server == "nginx" or name.startswith(server) else "%s: %s" % (server, name),
+                             server, fn))
+            for name, server, fn in plan:
+                if filt and filt not in name:
+                    continue
+                try:
+                    srv = ctx.server(server)
+                    pgids.update(p.pid for p in srv.procs)
+                    fn(ctx, srv)
+                    report("ok", name)
+                except common.Skip as e:
+                    report("skip", name, e)
+                except harness.SetupError as e:
+                    report("FAIL", name, e)
+                except AssertionError as e:
+                    report("FAIL", name, e)
+                except Budget:
+                    raise
+                except Exception as e:
+                    tb = traceback.extract_tb(e.__traceback__)[-1]
+                    report("FAIL", name, "%s: %s (at %s:%d)" % (type(e).__name__, e,
+                                                                  os.path.basename(tb.filename), tb.lineno))
+            for s in ctx.running().values():
+                if not s.alive():
+                    report("FAIL", "%s: the daemon was still running at the end" % s.name,
+                           "exit status %s; %s" % (s.procs[0].returncode, s.log_tail()[-300:]))
+        print("# tests took %.1f s; temp dir %s%s" % (time.monotonic() - t0, tmp,
+                                                       " (kept)" if keep else ""), flush=True)
+    except Budget as e:
+        report("FAIL", "the whole run finishes within its time budget", e)
+    finally:
+        signal.alarm(0)
+        pgids.update(harness.started_groups())
+        harness.stop_all()
+    left = harness.processes_in_groups(pgids) + [
+        p for p in harness.processes_mentioning(tmp) if p[0] not in pgids]
+    if left:
+        report("FAIL", "no nginx or tessera process from the suite is left running",
+               "; ".join("%d %s" % p for p in left[:5]))
+        for pid, _ in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    else:
+        report("ok", "no nginx or tessera process from the suite is left running")
+    cleanup()
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,83 @@
+/*
+ * test_encode.c - the format dispatch: each implemented format produces
+ * its own signature, the recognised-but-unimplemented ones answer 501,
+ * and ts_encode_supported says exactly which are which.
+ */
+#include <stdlib.h>
+#include "check.h"
+#include "tessera/encoder.h"
+
+static void make(struct ts_image *img)
+{
+	struct ts_error err = { 0 };
+	if (ts_image_alloc(img, 8, 8, 3, &err) != TS_OK)
+		abort();
+	for (size_t i = 0; i < 8 * 8 * 3; i++)
+		img->pixels[i] = (uint8_t)(i * 3);
+}
+
+static int starts(const struct ts_buf *b, size_t off, const char *sig, size_t n)
+{
+	return b->len >= off + n && memcmp(b->data + off, sig, n) == 0;
+}
+
+static void each_format_writes_its_own_signature(void)
+{
+	struct ts_image img;
+	struct ts_buf out = TS_BUF_INIT;
+	struct ts_error err = { 0 };
+	struct ts_encode_opts o = { 80, 80, 6 };
+
+	make(&img);
+	EXPECT_EQ_INT(ts_encode(&img, TS_FORMAT_JPG, &o, &out, &err), TS_OK);
+	EXPECT(starts(&out, 0, "\xff\xd8\xff", 3));
+	ts_buf_clear(&out);
+	EXPECT_EQ_INT(ts_encode(&img, TS_FORMAT_PNG, &o, &out, &err), TS_OK);
+	EXPECT(starts(&out, 0, "\x89PNG\r\n\x1a\n", 8));
+	ts_buf_clear(&out);
+	EXPECT_EQ_INT(ts_encode(&img, TS_FORMAT_WEBP, &o, &out, &err), TS_OK);
+	EXPECT(starts(&out, 0, "RIFF", 4) && starts(&out, 8, "WEBP", 4));
+	ts_buf_clear(&out);
+	EXPECT_EQ_INT(ts_encode(&img, TS_FORMAT_TIF, NULL, &out, &err), TS_OK);
+	EXPECT(starts(&out, 0, "II*\0", 4));
+	EXPECT_EQ_INT(err.status, TS_OK);
+	ts_image_free(&img);
+	ts_buf_free(&out);
+}
+
+static void gif_jp2_and_pdf_are_not_implemented(void)
+{
+	static const enum ts_format fs[] = { TS_FORMAT_GIF, TS_FORMAT_JP2, TS_FORMAT_PDF };
+	struct ts_image img;
+	struct ts_buf out = TS_BUF_INIT;
+
+	make(&img);
+	for (int i = 0; i < 3; i++) {
+		struct ts_error err = { 0 };
+		EXPECT_EQ_INT(ts_encode(&img, fs[i], NULL, &out, &err), TS_ENOTIMPL);
+		EXPECT_EQ_INT(err.status, TS_ENOTIMPL);
+		EXPECT_EQ_STR(err.msg, "format not implemented");
+		EXPECT_EQ_INT(out.len, 0);
+	}
+	ts_image_free(&img);
+	ts_buf_free(&out);
+}
+
+static void supported_formats_are_exactly_jpg_png_webp_tif(void)
+{
+	EXPECT(ts_encode_supported(TS_FORMAT_JPG));
+	EXPECT(ts_encode_supported(TS_FORMAT_PNG));
+	EXPECT(ts_encode_supported(TS_FORMAT_WEBP));
+	EXPECT(ts_encode_supported(TS_FORMAT_TIF));
+	EXPECT(!ts_encode_supported(TS_FORMAT_GIF));
+	EXPECT(!ts_encode_supported(TS_FORMAT_JP2));
+	EXPECT(!ts_encode_supported(TS_FORMAT_PDF));
+}
+
+int main(void)
+{
+	RUN(each_format_writes_its_own_signature);
+	RUN(gif_jp2_and_pdf_are_not_implemented);
+	RUN(supported_formats_are_exactly_jpg_png_webp_tif);
+	return CHECK_DONE();
+}

@@ -1,0 +1,238 @@
+/*
+ * test_fastcgi.c - the FastCGI front end, driven over TCP on 127.0.0.1 by a
+ * minimal FastCGI client written here (FastCGI 1.0: BEGIN_REQUEST, PARAMS,
+ * STDIN, then STDOUT records until END_REQUEST).  Checks the parameters the
+ * handler sees (raw REQUEST_URI, the rebuilt target without it, scheme, the
+ * last of repeated parameters) and what goes back (Status line,
+ * Content-Length always, no body for HEAD), and that stop ends the workers.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "check.h"
+#include "src/front/front.h"
+#include "tessera/arena.h"
+#include "tessera/log.h"
+
+static char seen_target[512], seen_scheme[16], seen_host[128], seen_inm[64];
+
+static void record(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
+                   struct ts_response *resp)
+{
+	(void)ctx;
+	snprintf(seen_target, sizeof seen_target, "%s", req->target);
+	snprintf(seen_scheme, sizeof seen_scheme, "%s", req->scheme);
+	snprintf(seen_host, sizeof seen_host, "%s", req->host ? req->host : "-");
+	snprintf(seen_inm, sizeof seen_inm, "%s", req->if_none_match ? req->if_none_match : "-");
+	resp->status = strstr(req->target, "missing") ? 404 : 200;
+	resp->content_type = "text/plain";
+	ts_buf_printf(&resp->body, "target=%s", req->target);
+	ts_response_header(resp, "X-Test", ts_arena_strdup(a, "yes"));
+	ts_response_header(resp, "X-Evil", "a\r\nSet-Cookie: x=1");
+	resp->omit_body = strcmp(req->method, "HEAD") == 0;
+}
+
+static int port;
+static volatile int stop;
+static struct ts_settings settings;
+static int run_rc = -1;
+
+static void *run(void *arg)
+{
+	(void)arg;
+	run_rc = ts_fastcgi_serve(record, NULL, &settings, &stop);
+	return NULL;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return p;
+}
+
+static size_t record_header(unsigned char *b, int type, size_t len)
+{
+	b[0] = 1;            /* version */
+	b[1] = (unsigned char)type;
+	b[2] = 0;            /* request id 1 */
+	b[3] = 1;
+	b[4] = (unsigned char)(len >> 8);
+	b[5] = (unsigned char)len;
+	b[6] = 0;            /* padding */
+	b[7] = 0;
+	return 8;
+}
+
+/* params: "NAME=value" strings, NULL-terminated.  Returns the STDOUT bytes. */
+static void fcgi_request(const char **params, char *out, size_t n)
+{
+	unsigned char buf[8192], body[4096];
+	size_t len = 0, blen = 0, got = 0, outlen = 0;
+	struct sockaddr_in sa;
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	out[0] = '\0';
+	for (const char **p = params; *p; p++) {
+		const char *eq = strchr(*p, '=');
+		size_t kl = (size_t)(eq - *p), vl = strlen(eq + 1);
+		body[blen++] = (unsigned char)kl;
+		body[blen++] = (unsigned char)vl;
+		memcpy(body + blen, *p, kl);
+		blen += kl;
+		memcpy(body + blen, eq + 1, vl);
+		blen += vl;
+	}
+	len += record_header(buf + len, 1, 8);             /* BEGIN_REQUEST, responder */
+	memcpy(buf + len, "\0\1\0\0\0\0\0\0", 8);
+	len += 8;
+	len += record_header(buf + len, 4, blen);          /* PARAMS */
+	memcpy(buf + len, body, blen);
+	len += blen;
+	len += record_header(buf + len, 4, 0);             /* end of PARAMS */
+	len += record_header(buf + len, 5, 0);             /* empty STDIN */
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 100 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0; i++)
+		usleep(20000);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (write(fd, buf, len) != (ssize_t)len)
+		goto done;
+	for (;;) {
+		ssize_t r = read(fd, buf + got, sizeof buf - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof buf)
+			break;
+	}
+	/* collect STDOUT (type 6) content */
+	for (size_t i = 0; i + 8 <= got;) {
+		size_t cl = ((size_t)buf[i + 4] << 8) | buf[i + 5], pl = buf[i + 6];
+		if (buf[i + 1] == 6 && i + 8 + cl <= got && outlen + cl < n) {
+			memcpy(out + outlen, buf + i + 8, cl);
+			outlen += cl;
+		}
+		i += 8 + cl + pl;
+	}
+	out[outlen] = '\0';
+done:
+	close(fd);
+}
+
+static void request_uri_is_passed_raw(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/iiif/3/a%2Fb//c/info.json?x+y",
+	                    "HTTP_HOST=h.org:8080", "HTTP_IF_NONE_MATCH=\"e1\"", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT_EQ_STR(seen_target, "/iiif/3/a%2Fb//c/info.json?x+y");
+	EXPECT_EQ_STR(seen_scheme, "http");
+	EXPECT_EQ_STR(seen_host, "h.org:8080");
+	EXPECT_EQ_STR(seen_inm, "\"e1\"");
+	EXPECT(strncmp(out, "Status: 200 OK\r\n", 16) == 0);
+	EXPECT(strstr(out, "Content-Type: text/plain\r\n") != NULL);
+	EXPECT(strstr(out, "Content-Length: 37\r\n") != NULL);
+	EXPECT(strstr(out, "X-Test: yes\r\n") != NULL);
+	EXPECT(strstr(out, "\r\n\r\ntarget=/iiif/3/a%2Fb//c/info.json?x+y") != NULL);
+}
+
+static void header_values_with_line_breaks_are_dropped(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/x", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT(strstr(out, "Set-Cookie") == NULL);
+	EXPECT(strstr(out, "X-Evil") == NULL);
+}
+
+static void target_is_rebuilt_without_request_uri(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "SCRIPT_NAME=/fcgi-bin/iipsrv.fcgi",
+	                    "QUERY_STRING=FIF=x%20y&CVT=jpeg", "HTTPS=on", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT_EQ_STR(seen_target, "/fcgi-bin/iipsrv.fcgi?FIF=x%20y&CVT=jpeg");
+	EXPECT_EQ_STR(seen_scheme, "https");
+}
+
+static void the_last_of_repeated_parameters_wins(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/y", "HTTP_HOST=h.org",
+	                    "REQUEST_SCHEME=https", "HTTP_HOST=h.org:8080", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT_EQ_STR(seen_host, "h.org:8080");
+	EXPECT_EQ_STR(seen_scheme, "https");
+}
+
+static void head_sends_content_length_without_a_body(void)
+{
+	const char *p[] = { "REQUEST_METHOD=HEAD", "REQUEST_URI=/abc", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT(strstr(out, "Content-Length: 11\r\n") != NULL);
+	EXPECT(strstr(out, "target=") == NULL);
+	EXPECT(strlen(out) > 4 && strcmp(out + strlen(out) - 4, "\r\n\r\n") == 0);
+}
+
+static void error_status_has_its_reason_phrase(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/missing", NULL };
+	char out[4096];
+
+	fcgi_request(p, out, sizeof out);
+	EXPECT(strncmp(out, "Status: 404 Not Found\r\n", 23) == 0);
+}
+
+int main(void)
+{
+	pthread_t t;
+	char addr[32];
+	struct ts_error err;
+	char *argv[] = { "--fastcgi", addr, "--threads", "3" };
+
+	port = free_port();
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	ts_error_clear(&err);
+	if (ts_settings_load(&settings, 4, argv, NULL, &err) != 0) {
+		printf("settings: %s\n", err.msg);
+		return 1;
+	}
+	ts_log_open(NULL, 1);
+	pthread_create(&t, NULL, run, NULL);
+	RUN(request_uri_is_passed_raw);
+	RUN(header_values_with_line_breaks_are_dropped);
+	RUN(target_is_rebuilt_without_request_uri);
+	RUN(the_last_of_repeated_parameters_wins);
+	RUN(head_sends_content_length_without_a_body);
+	RUN(error_status_has_its_reason_phrase);
+	stop = 1;   /* the workers are blocked in accept: stop must still end them */
+	pthread_join(t, NULL);
+	EXPECT_EQ_INT(run_rc, 0);
+	ts_settings_free(&settings);
+	return CHECK_DONE();
+}

@@ -1,0 +1,208 @@
+/*
+ * test_http.c - the embedded HTTP front end, driven on 127.0.0.1 with a
+ * handler that records what it was given: the request target must arrive
+ * byte for byte (percent-encoding, '+', empty values), headers must be
+ * passed through, HEAD must carry the GET Content-Length without a body,
+ * keep-alive must work, and setting the stop flag must end the front end.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "check.h"
+#include "src/front/front.h"
+#include "tessera/arena.h"
+#include "tessera/log.h"
+
+static char seen_target[512], seen_method[16], seen_origin[128], seen_host[128];
+
+static void record(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
+                   struct ts_response *resp)
+{
+	(void)ctx;
+	snprintf(seen_target, sizeof seen_target, "%s", req->target);
+	snprintf(seen_method, sizeof seen_method, "%s", req->method);
+	snprintf(seen_origin, sizeof seen_origin, "%s", req->origin ? req->origin : "-");
+	snprintf(seen_host, sizeof seen_host, "%s", req->host ? req->host : "-");
+	resp->status = strstr(req->target, "missing") ? 404 : 200;
+	resp->content_type = "text/plain";
+	ts_buf_printf(&resp->body, "target=%s", req->target);
+	ts_response_header(resp, "X-Test", ts_arena_strdup(a, "yes"));
+	resp->omit_body = strcmp(req->method, "HEAD") == 0;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int port;
+static volatile int stop;
+static struct ts_settings settings;
+static int run_rc = -1;
+
+static void *run(void *arg)
+{
+	(void)arg;
+	run_rc = ts_http_serve(record, NULL, &settings, &stop);
+	return NULL;
+}
+
+static int connect_to_front(void)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 100; i++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+			return fd;
+		usleep(20000);
+	}
+	close(fd);
+	return -1;
+}
+
+/* Send raw request text (its last request says Connection: close) and read
+ * everything until the front end closes the connection. */
+static void exchange(const char *request, char *out, size_t n, int want)
+{
+	struct timeval tv = { 5, 0 };
+	int fd = connect_to_front();
+	size_t got = 0;
+
+	(void)want;
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (write(fd, request, strlen(request)) < 0) {
+		close(fd);
+		return;
+	}
+	while (got + 1 < n) {
+		ssize_t r = read(fd, out + got, n - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		out[got] = '\0';
+	}
+	close(fd);
+}
+
+static void percent_encoded_path_arrives_byte_for_byte(void)
+{
+	char out[4096];
+
+	exchange("GET /iiif/3/a%2Fb/info.json HTTP/1.1\r\nHost: h:1\r\nConnection: close\r\n\r\n",
+	         out, sizeof out, 1);
+	EXPECT_EQ_STR(seen_target, "/iiif/3/a%2Fb/info.json");
+	EXPECT(strstr(out, "HTTP/1.1 200") == out);
+	EXPECT(strstr(out, "target=/iiif/3/a%2Fb/info.json") != NULL);
+	EXPECT(strstr(out, "X-Test: yes\r\n") != NULL);
+	EXPECT(strstr(out, "Content-Type: text/plain\r\n") != NULL);
+	EXPECT_EQ_STR(seen_host, "h:1");
+}
+
+static void query_string_arrives_byte_for_byte(void)
+{
+	char out[4096];
+
+	exchange("GET /fcgi-bin/iipsrv.fcgi?FIF=x%20y&CVT=jpeg&a+b=c+d&flag&e=&%25n HTTP/1.1\r\n"
+	         "Host: h\r\nOrigin: http://o.org\r\nConnection: close\r\n\r\n", out, sizeof out, 1);
+	EXPECT_EQ_STR(seen_target, "/fcgi-bin/iipsrv.fcgi?FIF=x%20y&CVT=jpeg&a+b=c+d&flag&e=&%25n");
+	EXPECT_EQ_STR(seen_origin, "http://o.org");
+}
+
+static void doubled_slashes_and_dot_segments_are_left_alone(void)
+{
+	char out[4096];
+
+	exchange("GET /iiif/3/a//b/../c/info.json HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+	         out, sizeof out, 1);
+	EXPECT_EQ_STR(seen_target, "/iiif/3/a//b/../c/info.json");
+}
+
+static void head_has_the_get_content_length_and_no_body(void)
+{
+	char out[4096];
+
+	exchange("HEAD /iiif/3/x/info.json HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+	         out, sizeof out, 1);
+	EXPECT_EQ_STR(seen_method, "HEAD");
+	/* body would be "target=/iiif/3/x/info.json": 26 bytes */
+	EXPECT(strstr(out, "Content-Length: 26\r\n") != NULL);
+	EXPECT(strstr(out, "target=") == NULL);
+}
+
+static void error_statuses_pass_through(void)
+{
+	char out[4096];
+
+	exchange("GET /missing HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 1);
+	EXPECT(strstr(out, "HTTP/1.1 404") == out);
+}
+
+static void two_requests_share_one_connection(void)
+{
+	char out[8192];
+
+	exchange("GET /one HTTP/1.1\r\nHost: h\r\n\r\n"
+	         "GET /two HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 2);
+	EXPECT(strstr(out, "target=/one") != NULL);
+	EXPECT(strstr(out, "target=/two") != NULL);
+	{
+		/* the first answer must not have closed the connection */
+		const char *second = strstr(out + 1, "HTTP/1.1 ");
+		const char *close_hdr = strstr(out, "Connection: close");
+		EXPECT(second != NULL);
+		EXPECT(close_hdr == NULL || close_hdr > second);
+	}
+}
+
+int main(void)
+{
+	pthread_t t;
+	char addr[32];
+	struct ts_error err;
+	char *argv[] = { "--http", addr, "--threads", "2", "--verbosity", "1" };
+
+	port = free_port();
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	ts_error_clear(&err);
+	if (ts_settings_load(&settings, 6, argv, NULL, &err) != 0) {
+		printf("settings: %s\n", err.msg);
+		return 1;
+	}
+	ts_log_open(NULL, 1);
+	pthread_create(&t, NULL, run, NULL);
+	RUN(percent_encoded_path_arrives_byte_for_byte);
+	RUN(query_string_arrives_byte_for_byte);
+	RUN(doubled_slashes_and_dot_segments_are_left_alone);
+	RUN(head_has_the_get_content_length_and_no_body);
+	RUN(error_statuses_pass_through);
+	RUN(two_requests_share_one_connection);
+	stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ_INT(run_rc, 0);
+	ts_settings_free(&settings);
+	return CHECK_DONE();
+}
