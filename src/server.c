@@ -31,6 +31,7 @@
 #include "tessera/encoder.h"
 #include "tessera/info.h"
 #include "tessera/log.h"
+#include "tessera/passthrough.h"
 #include "tessera/pipe.h"
 #include "tessera/plan.h"
 #include "tessera/resolve.h"
@@ -526,6 +527,47 @@ fail:
 	return st;
 }
 
+/*
+ * Pass-through: when the plan is exactly one stored JPEG tile at its own
+ * size (no scaling, rotation or mirroring; quality default/color, or gray
+ * of a YCbCr tile), answer with the stored bytes, tables merged and edge
+ * padding cut losslessly.  Returns 501 when the tile does not qualify, so
+ * the caller decodes instead.
+ */
+static ts_status stored_tile(struct request *r, struct ts_source *src, const struct ts_plan *p,
+                             struct ts_buf *out)
+{
+	const struct ts_source_level *lv = &src->info.levels[p->level];
+	struct ts_raw_tile raw = { 0 };
+	bool gray = p->quality == TS_QUALITY_GRAY;
+	ts_status st;
+
+	if (!r->srv->settings->passthrough || p->format != TS_FORMAT_JPG || p->mirror ||
+	    (p->degrees != 0 && p->degrees != 360) || p->quality == TS_QUALITY_BITONAL ||
+	    lv->tile_w == 0 || lv->tile_h == 0 || !src->ops->raw_tile)
+		return TS_ENOTIMPL;
+	if (p->read_x % lv->tile_w || p->read_y % lv->tile_h ||
+	    p->read_w != (lv->width - p->read_x < lv->tile_w ? lv->width - p->read_x : lv->tile_w) ||
+	    p->read_h != (lv->height - p->read_y < lv->tile_h ? lv->height - p->read_y : lv->tile_h) ||
+	    p->crop_x != 0 || p->crop_y != 0 || p->crop_w != p->read_w || p->crop_h != p->read_h ||
+	    p->out_w != p->read_w || p->out_h != p->read_h)
+		return TS_ENOTIMPL;
+	st = ts_source_raw_tile(src, p->level, p->read_x / lv->tile_w, p->read_y / lv->tile_h,
+	                        16u << 20, &raw, &r->err);
+	if (st == TS_ENOTIMPL) {
+		ts_error_clear(&r->err);
+		return st;
+	}
+	if (st == TS_OK) {
+		st = ts_jpeg_passthrough(raw.tables, raw.tables_len, raw.data, raw.len, raw.rgb,
+		                         p->read_w, p->read_h, gray && !raw.gray, out, &r->err);
+		if (st == TS_ENOTIMPL)
+			ts_error_clear(&r->err);
+	}
+	ts_raw_tile_free(&raw);
+	return st;
+}
+
 static ts_status iiif_image(struct request *r, const struct ts_iiif_request *iq)
 {
 	struct ts_source *src = NULL;
@@ -561,7 +603,9 @@ static ts_status iiif_image(struct request *r, const struct ts_iiif_request *iq)
 	key = cache_key(r, &f, what);
 	if (from_cache(r, key))
 		goto done;
-	st = render(r, src, &plan, &r->resp->body);
+	st = stored_tile(r, src, &plan, &r->resp->body);
+	if (st == TS_ENOTIMPL)
+		st = render(r, src, &plan, &r->resp->body);
 	if (st)
 		goto fail;
 	r->resp->status = 200;

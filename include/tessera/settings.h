@@ -28,6 +28,7 @@ struct ts_settings {
 	uint32_t max_height;
 	uint64_t max_area;
 	bool allow_upscaling;    /* ALLOW_UPSCALING */
+	bool passthrough;        /* serve stored JPEG tiles without re-encoding */
 	/* work limits */
 	uint64_t max_decode_pixels;  /* source pixels one request may decode */
 	uint64_t max_source_pixels;  /* refuse images declaring more pixels */

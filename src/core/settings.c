@@ -70,6 +70,10 @@ static const struct setting table[] = {
 	{ "allow_upscaling", NULL, "TESSERA_ALLOW_UPSCALING", "ALLOW_UPSCALING", SET_BOOL, "true",
 	  0, 1, IN_FILE, OFF(allow_upscaling), "Whether sizes larger than the region may be "
 	  "requested (IIIF 3.0 '^' sizes, 2.1 larger sizes)." },
+	{ "passthrough", NULL, "TESSERA_PASSTHROUGH", NULL, SET_BOOL, "true", 0, 1, IN_FILE,
+	  OFF(passthrough), "Answer a JPEG request that maps exactly onto a stored JPEG tile with "
+	  "the stored bytes (edge tiles cut losslessly), keeping the source's quality; false "
+	  "re-encodes every tile at jpeg_quality." },
 	{ "max_decode_pixels", NULL, "TESSERA_MAX_DECODE_PIXELS", NULL, SET_UINT64, "268435456",
 	  1, UINT64_MAX, IN_FILE, OFF(max_decode_pixels), "Most source pixels one request may "
 	  "decode; larger requests get 403 instead of stalling a worker." },

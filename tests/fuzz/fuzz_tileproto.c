@@ -11,7 +11,7 @@
  * Build with libFuzzer:
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
  *     tests/fuzz/fuzz_tileproto.c src/proto/deepzoom.c src/proto/zoomify.c \
- *     src/proto/iip.c src/proto/iiif_image.c src/core/*.c -lm -o fuzz_tileproto
+ *     src/proto/iip.c src/proto/iiif_image.c src/core/[a-z]*.c -lm -o fuzz_tileproto
  * or without it (-DTS_FUZZ_STANDALONE): runs every file named on the command
  * line once, for replaying kept crash inputs as regression tests.
  */

@@ -108,8 +108,7 @@ def main(argv):
                 for name, fn in common.CORE:
                     plan.append(("%s: %s" % (setup, name), setup, fn))
             for name, server, fn in common.TESTS:
-                plan.append((name if server == "nginx" or name.startswith(server) else "%s: %s" % (server, name),
-                             server, fn))
+                plan.append((name, server, fn))
             for name, server, fn in plan:
                 if filt and filt not in name:
                     continue
