@@ -153,18 +153,21 @@ http {{
   access_log off;
   client_body_temp_path {w}/cb; fastcgi_temp_path {w}/fc; proxy_temp_path {w}/px;
   uwsgi_temp_path {w}/uw; scgi_temp_path {w}/sc;
-  upstream tessera {{ server unix:{w}/tessera.sock; keepalive 32; }}
-  upstream iipsrv {{ server unix:{w}/iip.sock; keepalive 32; }}
+  # No keepalive to the upstreams: libfcgi serves a kept-alive connection
+  # with one worker until nginx closes it, which starves the other requests
+  # (both servers use libfcgi, so both are measured the same way).
+  upstream tessera {{ server unix:{w}/tessera.sock; }}
+  upstream iipsrv {{ server unix:{w}/iip.sock; }}
   server {{
     listen 127.0.0.1:{port};
     merge_slashes off;
     location /iiif/ {{
-      fastcgi_pass tessera; fastcgi_keep_conn on;
+      fastcgi_pass tessera;
       include /etc/nginx/fastcgi_params;
       fastcgi_param REQUEST_URI $request_uri;
     }}
     location /fcgi-bin/iipsrv.fcgi {{
-      fastcgi_pass iipsrv; fastcgi_keep_conn on;
+      fastcgi_pass iipsrv;
       include /etc/nginx/fastcgi_params;
     }}
     location /static/ {{ alias {static}/; }}

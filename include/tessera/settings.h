@@ -39,6 +39,7 @@ struct ts_settings {
 	char *cache_control;     /* CACHE_CONTROL */
 	int default_version;     /* IIIF version on /iiif/{id}/...: 2 or 3 */
 	char *rights;            /* info.json "rights" (3.0) / "license" (2.1) */
+	int deepzoom_overlap;    /* DeepZoom tile overlap in pixels */
 	char *viewer_dir;        /* directory with the viewer page and OpenSeadragon */
 	/* process */
 	int threads;             /* worker threads, 0 = number of cores */

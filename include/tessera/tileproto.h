@@ -84,7 +84,8 @@ ts_status ts_deepzoom_parse(const char *path, const char *query, unsigned flags,
                             struct ts_error *err);
 
 /* The DeepZoom pyramid: max level = ceil(log2(max(w,h))) (0 for 1x1); level
- * L is ceil(w / 2^(max-L)) x ceil(h / 2^(max-L)).  w, h >= 1. */
+ * L is ceil(w / 2^(max-L)) x ceil(h / 2^(max-L)).  w, h >= 1; a level
+ * outside 0..max is clamped to it. */
 int ts_deepzoom_max_level(uint32_t w, uint32_t h);
 void ts_deepzoom_level_size(uint32_t w, uint32_t h, int level,
                             uint32_t *lw, uint32_t *lh);

@@ -96,6 +96,9 @@ static const struct setting table[] = {
 	  "does not name one." },
 	{ "rights", NULL, "TESSERA_RIGHTS", NULL, SET_STRING, "", 0, 0, IN_FILE, OFF(rights),
 	  "Rights URL put in info.json (rights in 3.0, license in 2.1; empty = omitted)." },
+	{ "deepzoom_overlap", NULL, "TESSERA_DEEPZOOM_OVERLAP", NULL, SET_INT, "1", 0, 64, IN_FILE,
+	  OFF(deepzoom_overlap), "Pixels each DeepZoom tile shares with its neighbours (0 lets "
+	  "DeepZoom tiles map onto stored tiles and pass through)." },
 	{ "viewer_dir", NULL, "TESSERA_VIEWER_DIR", NULL, SET_STRING, "viewer", 0, 0, IN_FILE,
 	  OFF(viewer_dir), "Directory with the built-in viewer page and OpenSeadragon, served "
 	  "at / (relative to the working directory; empty = no viewer)." },

@@ -121,7 +121,10 @@ static bool write_response(FCGX_Request *r, struct ts_response *resp)
 	    !ts_buf_printf(&head, "Content-Type: %s\r\n", resp->content_type))
 		goto fail;
 	/* Always: without it nginx may pass a cut-short body on as complete. */
-	if (!ts_buf_printf(&head, "Content-Length: %zu\r\n", resp->body.len))
+	/* RFC 9110 §8.6: no Content-Length on 204 and 304 (a 0 there would
+	 * overwrite the length a cache stored for the 200). */
+	if (resp->status != 204 && resp->status != 304 &&
+	    !ts_buf_printf(&head, "Content-Length: %zu\r\n", resp->body.len))
 		goto fail;
 	for (int i = 0; i < resp->nheaders; i++) {
 		const struct ts_header *h = &resp->headers[i];

@@ -136,6 +136,12 @@ static void free_body(void *p)
 	free(p);
 }
 
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls; (void)pos; (void)buf; (void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_response *resp)
 {
 	struct MHD_Response *r;
@@ -148,6 +154,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_respons
 		                                                       resp->body.data, free_body);
 		if (r)
 			resp->body.data = NULL;
+	} else if (status == 204 || status == 304) {
+		/* RFC 9110 §8.6: no Content-Length here; a response of unknown size
+		 * with no body makes MHD write none. */
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, no_body, NULL, NULL);
 	} else {
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}

@@ -52,7 +52,7 @@ ts_status ts_tileproto_identifier(const char *raw, size_t n, unsigned flags,
 	dec = ts_arena_alloc(a, n + 1);
 	if (!copy || !dec)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	if (memchr(raw, '\0', n) || !ts_percent_decode(copy, dec))
+	if (!ts_percent_decode(copy, dec))
 		return ts_error_set(err, TS_EBADREQUEST, "malformed percent-escape in the identifier");
 	if (dec[0] == '\0')
 		return ts_error_set(err, TS_ENOTFOUND, "no identifier in the URL");

@@ -136,7 +136,7 @@ def get_image(srv, path, fmt=None, headers=None):
     """GET path, require 200 with the format's Content-Type and a body PIL
     decodes as that format.  Returns (PIL image, response)."""
     if fmt is None:
-        fmt = path.rsplit(".", 1)[-1]
+        fmt = path.split("?")[0].rsplit(".", 1)[-1]
     r = srv.get(path, headers=headers)
     expect_status(r, 200, "GET " + path)
     expect(r.media_type == MIME[fmt], "GET %s: Content-Type %r, expected %s" % (

@@ -154,6 +154,12 @@ def make_all(tmp, root):
     os.makedirs(os.path.join(root, "sub", "dir"), exist_ok=True)
     shutil.copy(tif("pattern"), os.path.join(root, "sub", "dir", "x.tif"))
     extras["sub"] = "sub%2Fdir%2Fx"
+    # a file name with a space and a plus: "+" in a path is not a space
+    shutil.copy(tif("odd"), os.path.join(root, "a b+c.tif"))
+    extras["spaced"] = "a%20b+c"
+    # a file the tests replace while the daemon runs
+    shutil.copy(tif("pattern"), tif("swap"))
+    extras["swap"] = "swap"
 
     # bait for traversal: a valid image just outside the root, and a symlink to it
     outside = os.path.join(os.path.dirname(root.rstrip("/")), "outside.tif")

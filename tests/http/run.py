@@ -113,8 +113,9 @@ def main(argv):
                 if filt and filt not in name:
                     continue
                 try:
-                    srv = ctx.server(server)
-                    pgids.update(p.pid for p in srv.procs)
+                    srv = ctx.server(server) if server else None
+                    if srv:
+                        pgids.update(p.pid for p in srv.procs)
                     fn(ctx, srv)
                     report("ok", name)
                 except common.Skip as e:

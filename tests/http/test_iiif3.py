@@ -517,3 +517,49 @@ def _(ctx, srv):
 def _(ctx, srv):
     r = srv.get("/iiif/3/pattern/info.json")
     expect_status(r, 200, "GET /iiif/3/pattern/info.json (file pattern.tif)")
+    r = srv.get("/iiif/3/pattern.tif/info.json")
+    expect_status(r, 200, "GET /iiif/3/pattern.tif/info.json (the exact file name)")
+
+
+@core("an identifier is percent-decoded once, + stays +, and id keeps the URL's spelling (3.0 §9)")
+def _(ctx, srv):
+    ident = ctx.extras["spaced"]     # file "a b+c.tif"
+    r = srv.get("/iiif/3/%s/info.json" % ident)
+    expect_status(r, 200, "GET /iiif/3/%s/info.json (file 'a b+c.tif')" % ident)
+    info = json.loads(r.body)
+    expect(info.get("width") == 1001, "a%%20b+c is not the 1001-wide file: %r" % info.get("width"))
+    want = "http://127.0.0.1:%d/iiif/3/%s" % (srv.port, ident)
+    expect(info.get("id") == want, "id %r, expected %r" % (info.get("id"), want))
+    r = srv.get("/iiif/3/a%20b%20c/info.json")
+    expect_status(r, 404, "GET a%20b%20c (+ must not be read as a space)")
+    r = srv.get("/iiif/3/patt%65rn/info.json")
+    expect_status(r, 200, "GET /iiif/3/patt%65rn/info.json")
+    got = json.loads(r.body).get("id")
+    expect(got == "http://127.0.0.1:%d/iiif/3/patt%%65rn" % srv.port, "id %r does not keep patt%%65rn" % got)
+
+
+@core("a query string is ignored (viewers add cache-busters)")
+def _(ctx, srv):
+    r = srv.get("/iiif/3/%s/info.json?t=12345" % ID)
+    expect_status(r, 200, "GET info.json?t=12345")
+    expect(json.loads(r.body).get("id") == "http://127.0.0.1:%d/iiif/3/%s" % (srv.port, ID),
+           "the query string leaked into id")
+    im, _ = get_image(srv, iiif(3, ID, "0,0,200,200", "100,") + "?x=1")
+    expect_size(im, 100, 100, "image with a query string")
+
+
+@core("several requests on one kept-alive connection all get complete answers (RFC 9112 §9.3)")
+def _(ctx, srv):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    try:
+        for path in ("/iiif/3/%s/info.json" % ID, iiif(3, ID, "0,0,256,256", "128,"),
+                     "/iiif/3/nosuchimage/info.json", iiif(3, ID, "0,0,256,256", "64,", fmt="png")):
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            expect(r.status in (200, 404), "%s: %d" % (path, r.status))
+            if r.status == 200 and path.endswith((".jpg", ".png")):
+                expect(pixels.decode(body).size[0] in (128, 64), "%s: wrong image on a reused connection" % path)
+    finally:
+        c.close()

@@ -108,6 +108,34 @@ def _(ctx, srv):
     expect(b"evil.example" not in r.body, "Host/X-Forwarded-Host overrode --base-url")
 
 
+@test("replacing an image file is noticed by info.json and images (field notes: cache keys)")
+def _(ctx, srv):
+    import os
+    import shutil
+    import time
+    path = os.path.join(ctx.root, "swap.tif")
+    r = srv.get("/iiif/3/swap/info.json")
+    expect_status(r, 200, "GET swap info.json")
+    expect(json.loads(r.body)["width"] == W, "swap.tif starts as the 2000-wide pattern")
+    im, _ = get_image(srv, iiif(3, "swap", "full", "100,"))
+    expect_size(im, 100, 75, "swap full/100, before")
+    # replace by rename (new inode), as deploy tools do
+    tmp = path + ".new"
+    shutil.copy(os.path.join(ctx.root, "odd.tif"), tmp)
+    os.rename(tmp, path)
+    r = srv.get("/iiif/3/swap/info.json")
+    expect(json.loads(r.body)["width"] == 1001, "after rename: info.json still says %r" % json.loads(r.body)["width"])
+    im, _ = get_image(srv, iiif(3, "swap", "full", "100,"))
+    expect_size(im, 100, round(100 * 751 / 1001), "swap full/100, after rename", slack=1)
+    # overwrite in place (same inode, new size and mtime)
+    time.sleep(1.1)
+    shutil.copyfile(os.path.join(ctx.root, "pattern.tif"), path)
+    r = srv.get("/iiif/3/swap/info.json")
+    expect(json.loads(r.body)["width"] == W, "after overwrite: info.json still says %r" % json.loads(r.body)["width"])
+    im, _ = get_image(srv, iiif(3, "swap", "full", "100,"))
+    expect_size(im, 100, 75, "swap full/100, after overwrite in place")
+
+
 @test("spawn-fcgi: the daemon serves with the listening socket on stdin", server="spawn")
 def _(ctx, srv):
     r = srv.get("/iiif/3/%s/info.json" % ID)

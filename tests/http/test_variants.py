@@ -9,7 +9,10 @@ nothing is compared with the pattern.  Sizes must be exact; colours must be
 within the tolerance of the formats involved.
 """
 
+import io
 import math
+
+from PIL import Image
 
 import pixels
 from common import test, expect, expect_status, expect_size, get_image, iiif, Skip
@@ -86,3 +89,29 @@ def _variant_test(key):
 for _k in ("jpeg", "odd", "deflate", "lzw", "none", "webp", "subifd", "bigtiff", "tile128",
            "gray", "rgba", "rgb16", "striped"):
     _variant_test(_k)
+
+
+@test("the pixel checker itself accepts a true rendering and rejects a wrong one", server=None)
+def _(ctx, srv):
+    """A test of the tests: render a region with PIL as the daemon should
+    (crop, scale, mirror, rotate clockwise, JPEG q75 4:2:0) and check that
+    check_pattern passes it, and fails it for the wrong rotation, the wrong
+    mirroring and a region one block off."""
+    p = ctx.variants["jpeg"].pattern
+    src = Image.fromarray(p.array())
+    region, out = (100, 0, 800, 600), (400, 300)
+    im = src.crop((100, 0, 900, 600)).resize(out, Image.BILINEAR)
+    im = im.transpose(Image.FLIP_LEFT_RIGHT).rotate(-90, expand=True)
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=75)
+    im = pixels.decode(buf.getvalue())
+    pixels.check_pattern(im, p, region, out, rotation=90, mirror=True)
+    for wrong in (dict(rotation=270, mirror=True), dict(rotation=90, mirror=False),
+                  dict(rotation=90, mirror=True, region=(0, 0, 800, 600))):
+        kw = dict(wrong)
+        reg = kw.pop("region", region)
+        try:
+            pixels.check_pattern(im, p, reg, out, **kw)
+        except pixels.Mismatch:
+            continue
+        raise AssertionError("check_pattern accepted a wrong rendering (%r)" % (wrong,))

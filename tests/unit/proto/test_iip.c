@@ -133,6 +133,29 @@ static void jtl_counts_resolutions_from_the_smallest_and_tiles_row_by_row(void)
 	EXPECT_EQ_INT(c.size.h, 211);
 }
 
+static void openseadragon_iip_tile_source_requests_work(void)
+{
+	struct ts_iip_request rq;
+	struct ts_image_cmd c;
+	struct ts_geometry g = pyramid(1001, 751, 3, true);
+	struct ts_iip_image img = { .g = &g, .tile_w = 256, .tile_h = 256, .channels = 3 };
+	struct ts_buf b = TS_BUF_INIT;
+	EXPECT_EQ_INT(parse("FIF=test.tif&obj=IIP,1.0&obj=Max-size&obj=Tile-size"
+	                    "&obj=Resolution-number&obj=Resolutions", &rq), 0);
+	EXPECT_EQ_INT(ts_iip_format_objects(&rq, &img, &b, NULL), 0);
+	EXPECT_EQ_STR(text(&b), "IIP:1.0\r\nMax-size:1001 751\r\nTile-size:256 256\r\n"
+	                        "Resolution-number:3\r\nResolutions:251 188,501 376,1001 751\r\n");
+	ts_buf_free(&b);
+	/* "INV" has no value; WTL asks for WebP */
+	EXPECT_EQ_INT(parse("FIF=test.tif&INV&QLT=80&WTL=1,1", &rq), 0);
+	EXPECT_EQ_INT(rq.format, TS_FORMAT_WEBP);
+	EXPECT_EQ_INT(rq.qlt, 80);
+	EXPECT_EQ_INT(ts_iip_tile_cmd(&rq, &g, 256, 256, &c, NULL), 0);
+	EXPECT_EQ_INT(c.size.w, 245);   /* 501 - 256 */
+	EXPECT_EQ_INT(c.size.h, 256);
+	EXPECT_EQ_INT(c.region.x + c.region.w, 1001);
+}
+
 static void tile_out_of_range_is_404(void)
 {
 	struct ts_iip_request rq;
@@ -377,6 +400,7 @@ int main(void)
 	RUN(command_names_and_objects_are_case_insensitive);
 	RUN(max_size_is_swapped_by_a_quarter_rotation);
 	RUN(jtl_counts_resolutions_from_the_smallest_and_tiles_row_by_row);
+	RUN(openseadragon_iip_tile_source_requests_work);
 	RUN(tile_out_of_range_is_404);
 	RUN(viewer_modifiers_are_ignored_and_rotation_kept);
 	RUN(cvt_renders_a_fractional_region_at_the_asked_width);

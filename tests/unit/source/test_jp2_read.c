@@ -76,6 +76,8 @@ static const char *make(const char *name, const char *input, const char *opts)
 	char cmd[1024];
 	char *p = out[slot++ % 8];
 
+	if (!have_opj)
+		return NULL;
 	snprintf(p, 256, "%s/%s", dir, name);
 	snprintf(cmd, sizeof cmd, "opj_compress -i %s/%s -o %s %s >/dev/null 2>&1",
 	         dir, input, p, opts);

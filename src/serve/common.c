@@ -1,0 +1,209 @@
+/*
+ * common.c - helpers every protocol's handler uses: headers, the public
+ * base URL, opening an image through the pool, validators and conditional
+ * requests, and the response cache.
+ *
+ * Validators come from the file's identity (device, inode, size, mtime) and
+ * the normalised request, never from the bytes, so a 304 costs no decoding.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve.h"
+
+void ts_serve_header(struct request *r, const char *name, const char *value)
+{
+	ts_response_header(r->resp, name, value);
+}
+
+bool ts_serve_set_body(struct request *r, const void *data, size_t n)
+{
+	ts_buf_clear(&r->resp->body);
+	return ts_buf_append(&r->resp->body, data, n);
+}
+
+static void http_date(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static bool parse_http_date(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	/* RFC 9110 §5.6.7: IMF-fixdate is the one senders use. */
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return false;
+	*out = timegm(&tm);
+	return *out != (time_t)-1;
+}
+
+bool ts_serve_host_is_sane(const char *h)
+{
+	if (!h || !*h || strlen(h) > 255)
+		return false;
+	for (; *h; h++) {
+		unsigned char c = (unsigned char)*h;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The public URL prefix in front of the request path: the configured
+ * base_url, or scheme://host from the request.  X-Forwarded-* only count
+ * when trust_forwarded is on; a Host that is not a plain host[:port] is
+ * ignored, so no header can break the JSON or the Location (field notes).
+ */
+const char *ts_serve_public_base(struct request *r)
+{
+	const struct ts_settings *s = r->srv->settings;
+	const char *scheme = r->http->scheme ? r->http->scheme : "http";
+	const char *host = r->http->host;
+
+	if (s->base_url && *s->base_url)
+		return s->base_url;
+	if (s->trust_forwarded) {
+		const char *fh = r->http->x_forwarded_host;
+		const char *fp = r->http->x_forwarded_proto;
+		if (fh && *fh) {
+			const char *comma = strchr(fh, ',');
+			char *first = ts_arena_strndup(r->arena, fh, comma ? (size_t)(comma - fh) : strlen(fh));
+			if (first && ts_serve_host_is_sane(first))
+				host = first;
+		}
+		if (fp && (strcmp(fp, "https") == 0 || strcmp(fp, "http") == 0))
+			scheme = fp;
+	}
+	if (!ts_serve_host_is_sane(host))
+		host = "localhost";
+	return ts_arena_printf(r->arena, "%s://%s", scheme, host);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* A strong ETag: the file's identity (device, inode, size, mtime) and what
+ * was asked of it, so a replaced file or another rendering never shares a
+ * tag. */
+const char *ts_serve_etag(struct request *r, const struct file_id *f, const char *what)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t parts[5] = {
+		(uint64_t)f->st.st_dev, (uint64_t)f->st.st_ino, (uint64_t)f->st.st_size,
+		(uint64_t)f->st.st_mtim.tv_sec, (uint64_t)f->st.st_mtim.tv_nsec
+	};
+
+	h = fnv1a(h, parts, sizeof parts);
+	h = fnv1a(h, what, strlen(what));
+	return ts_arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
+}
+
+/* RFC 9110 §13.1.2: If-None-Match uses weak comparison. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+	const char *p = inm;
+	size_t elen = strlen(etag);
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, elen) == 0)
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+/* Validators and conditional GET.  Returns true when a 304 was produced. */
+bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag)
+{
+	const struct ts_http_request *h = r->http;
+	char *lm = ts_arena_alloc(r->arena, 40);
+	bool not_modified = false;
+	time_t since;
+
+	if (lm)
+		http_date(f->st.st_mtim.tv_sec, lm, 40);
+	ts_serve_header(r, "ETag", etag);
+	ts_serve_header(r, "Last-Modified", lm);
+	ts_serve_header(r, "Cache-Control", r->srv->settings->cache_control);
+	/* RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it.
+	 * "Not modified since" means mtime <= the given date, not equality. */
+	if (h->if_none_match && *h->if_none_match)
+		not_modified = etag_matches(h->if_none_match, etag);
+	else if (h->if_modified_since && parse_http_date(h->if_modified_since, &since))
+		not_modified = f->st.st_mtim.tv_sec <= since;
+	if (not_modified) {
+		r->resp->status = 304;
+		r->resp->content_type = NULL;
+		ts_buf_clear(&r->resp->body);
+	}
+	return not_modified;
+}
+
+ts_status ts_serve_open(struct request *r, const char *identifier, struct file_id *f,
+                        struct ts_source **src)
+{
+	ts_status st;
+
+	st = ts_resolve(r->srv->resolver, identifier, f->path, sizeof f->path, &f->st, &r->err);
+	if (st)
+		return st;
+	return ts_source_pool_get(r->srv->pool, f->path, &f->st, src, &r->err);
+}
+
+void ts_serve_close(struct request *r, const struct file_id *f, struct ts_source *src)
+{
+	ts_source_pool_release(r->srv->pool, &f->st, src);
+}
+
+/* Cache key: the file identity, then what was asked of it. */
+const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const char *what)
+{
+	return ts_arena_printf(r->arena, "%llu:%llu:%lld:%lld.%09ld|%s",
+	                       (unsigned long long)f->st.st_dev, (unsigned long long)f->st.st_ino,
+	                       (long long)f->st.st_size, (long long)f->st.st_mtim.tv_sec,
+	                       f->st.st_mtim.tv_nsec, what);
+}
+
+/* Serve from the response cache when the entry exists. */
+bool ts_serve_from_cache(struct request *r, const char *key)
+{
+	const struct ts_cache_entry *e = ts_cache_get(r->srv->cache, key);
+	bool ok;
+
+	if (!e)
+		return false;
+	/* The copy happens outside the cache's lock; our reference keeps the
+	 * bytes alive even if the entry is evicted meanwhile. */
+	ok = ts_serve_set_body(r, e->data, e->len);
+	if (ok) {
+		r->resp->status = 200;
+		r->resp->content_type = e->content_type;
+	}
+	ts_cache_release(r->srv->cache, e);
+	return ok;
+}

@@ -1,0 +1,147 @@
+/*
+ * image.c - one image command, whatever protocol it came from: plan it,
+ * answer 304s from validators, serve from the response cache, pass a stored
+ * JPEG tile through, or decode, shape and encode it.
+ *
+ * The cache key and ETag use the planner's canonical form, so equivalent
+ * requests (a IIIF tile and the DeepZoom tile of the same region and size,
+ * or "256," and "256,256") share one entry.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "serve.h"
+#include "tessera/passthrough.h"
+#include "tessera/pipe.h"
+
+/* Decode, shape and encode the planned image into out. */
+static ts_status render(struct request *r, struct ts_source *src, const struct ts_plan *plan,
+                        int jpeg_quality, struct ts_buf *out)
+{
+	struct ts_encode_opts opts = r->srv->encode;
+	struct ts_image img = { 0 }, tmp = { 0 };
+	bool alpha_bg;
+	ts_status st;
+
+	st = ts_source_read_region(src, plan->level, plan->read_x, plan->read_y, plan->read_w,
+	                           plan->read_h, r->srv->settings->max_decode_pixels, &img,
+	                           &r->err);
+	if (st)
+		goto fail;
+	if (plan->crop_x != 0 || plan->crop_y != 0 || plan->crop_w != img.width ||
+	    plan->crop_h != img.height || plan->out_w != img.width || plan->out_h != img.height) {
+		st = ts_pipe_scale(&img, plan->crop_x, plan->crop_y, plan->crop_w, plan->crop_h,
+		                   plan->out_w, plan->out_h, &tmp, &r->err);
+		if (st)
+			goto fail;
+		ts_image_move(&img, &tmp);
+	}
+	/* 3.0 §4.3: mirroring happens before rotation. */
+	if (plan->mirror)
+		ts_pipe_mirror(&img);
+	if (plan->degrees != 0 && plan->degrees != 360) {
+		alpha_bg = plan->format == TS_FORMAT_PNG || plan->format == TS_FORMAT_WEBP ||
+		           plan->format == TS_FORMAT_TIF;
+		st = ts_pipe_rotate(&img, plan->degrees, plan->final_w, plan->final_h, alpha_bg,
+		                    &tmp, &r->err);
+		if (st)
+			goto fail;
+		ts_image_move(&img, &tmp);
+	}
+	/* 3.0 §4.4: quality applies to the rotated image. */
+	st = ts_pipe_quality(&img, plan->quality, &r->err);
+	if (st)
+		goto fail;
+	if (jpeg_quality > 0)
+		opts.jpeg_quality = jpeg_quality;
+	st = ts_encode(&img, plan->format, &opts, out, &r->err);
+fail:
+	ts_image_free(&img);
+	ts_image_free(&tmp);
+	return st;
+}
+
+/*
+ * Pass-through: when the plan is exactly one stored JPEG tile at its own
+ * size (no scaling, rotation or mirroring; quality default/color, or gray
+ * of a YCbCr tile), answer with the stored bytes, tables merged and edge
+ * padding cut losslessly.  Returns 501 when the tile does not qualify, so
+ * the caller decodes instead.
+ */
+static ts_status stored_tile(struct request *r, struct ts_source *src, const struct ts_plan *p,
+                             struct ts_buf *out)
+{
+	const struct ts_source_level *lv = &src->info.levels[p->level];
+	struct ts_raw_tile raw = { 0 };
+	bool gray = p->quality == TS_QUALITY_GRAY;
+	ts_status st;
+
+	if (!r->srv->settings->passthrough || p->format != TS_FORMAT_JPG || p->mirror ||
+	    (p->degrees != 0 && p->degrees != 360) || p->quality == TS_QUALITY_BITONAL ||
+	    lv->tile_w == 0 || lv->tile_h == 0 || !src->ops->raw_tile)
+		return TS_ENOTIMPL;
+	if (p->read_x % lv->tile_w || p->read_y % lv->tile_h ||
+	    p->read_w != (lv->width - p->read_x < lv->tile_w ? lv->width - p->read_x : lv->tile_w) ||
+	    p->read_h != (lv->height - p->read_y < lv->tile_h ? lv->height - p->read_y : lv->tile_h) ||
+	    p->crop_x != 0 || p->crop_y != 0 || p->crop_w != p->read_w || p->crop_h != p->read_h ||
+	    p->out_w != p->read_w || p->out_h != p->read_h)
+		return TS_ENOTIMPL;
+	st = ts_source_raw_tile(src, p->level, p->read_x / lv->tile_w, p->read_y / lv->tile_h,
+	                        16u << 20, &raw, &r->err);
+	if (st == TS_ENOTIMPL) {
+		ts_error_clear(&r->err);
+		return st;
+	}
+	if (st == TS_OK) {
+		st = ts_jpeg_passthrough(raw.tables, raw.tables_len, raw.data, raw.len, raw.rgb,
+		                         p->read_w, p->read_h, gray && !raw.gray, out, &r->err);
+		if (st == TS_ENOTIMPL)
+			ts_error_clear(&r->err);
+	}
+	ts_raw_tile_free(&raw);
+	return st;
+}
+
+
+ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
+                         const struct ts_image_job *job)
+{
+	struct ts_geometry g;
+	struct ts_plan plan;
+	const char *etag, *what, *key;
+	ts_status st;
+
+	if (!r->srv->formats[job->cmd.format])
+		return ts_error_set(&r->err, TS_ENOTIMPL, "format %s is not implemented",
+		                    ts_format_ext(job->cmd.format));
+	ts_source_geometry(src, &g);
+	st = ts_plan_make(&job->cmd, &g, &r->srv->limits, &plan, &r->err);
+	if (st)
+		return st;
+	if (job->service_id) {
+		/* 3.0 §6.1 / 2.1 §6.1: profile and canonical Link headers. */
+		ts_serve_header(r, "Link", ts_arena_printf(r->arena,
+		                "<http://iiif.io/api/image/%d/level2.json>;rel=\"profile\", "
+		                "<%s/%s>;rel=\"canonical\"", job->cmd.version, job->service_id,
+		                plan.canonical));
+	}
+	what = ts_arena_printf(r->arena, "img|%d|%d|%s", job->cmd.version, job->jpeg_quality,
+	                       plan.canonical);
+	etag = ts_serve_etag(r, f, what);
+	if (ts_serve_conditional(r, f, etag))
+		return TS_OK;
+	key = ts_serve_cache_key(r, f, what);
+	if (ts_serve_from_cache(r, key))
+		return TS_OK;
+	/* An explicit JPEG quality (IIP's QLT) asks for a re-encode. */
+	st = job->jpeg_quality ? TS_ENOTIMPL : stored_tile(r, src, &plan, &r->resp->body);
+	if (st == TS_ENOTIMPL)
+		st = render(r, src, &plan, job->jpeg_quality, &r->resp->body);
+	if (st)
+		return st;
+	r->resp->status = 200;
+	r->resp->content_type = ts_format_mime(plan.format);
+	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len,
+	             r->resp->content_type);
+	return TS_OK;
+}

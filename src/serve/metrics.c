@@ -1,0 +1,84 @@
+/*
+ * metrics.c - Prometheus text exposition at /metrics: requests by route and
+ * status, a latency histogram, the response cache's counters, open images
+ * and busy workers.  Counters are lock-free atomics updated once per request.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "serve.h"
+
+static const char *const route_names[R_COUNT] = {
+	"iiif_image", "iiif_info", "iiif_base", "deepzoom", "zoomify", "iip",
+	"viewer", "health", "metrics", "other"
+};
+static const int status_codes[TS_METRIC_STATUSES - 1] = {
+	200, 204, 303, 304, 400, 403, 404, 405, 500, 501, 503
+};
+static const double latency_bounds[TS_METRIC_BUCKETS - 1] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+};
+
+void ts_serve_count(struct ts_server *srv, enum route_id route, int status, double seconds)
+{
+	int j, b;
+
+	for (j = 0; j < TS_METRIC_STATUSES - 1 && status_codes[j] != status; j++)
+		;
+	atomic_fetch_add(&srv->metrics.requests[route][j], 1);
+	for (b = 0; b < TS_METRIC_BUCKETS - 1 && seconds > latency_bounds[b]; b++)
+		;
+	atomic_fetch_add(&srv->metrics.latency[b], 1);
+	atomic_fetch_add(&srv->metrics.latency_sum_us, (uint64_t)(seconds * 1e6));
+}
+
+void ts_serve_metrics(struct request *r)
+{
+	struct ts_server *srv = r->srv;
+	struct ts_buf *b = &r->resp->body;
+	struct ts_cache_stats cs;
+	uint64_t cum = 0;
+	int i, j;
+
+	ts_buf_append_str(b, "# HELP tessera_requests_total Requests answered, by route and status.\n"
+	                     "# TYPE tessera_requests_total counter\n");
+	for (i = 0; i < R_COUNT; i++)
+		for (j = 0; j < TS_METRIC_STATUSES; j++) {
+			uint64_t n = atomic_load(&srv->metrics.requests[i][j]);
+			if (!n)
+				continue;
+			if (j < TS_METRIC_STATUSES - 1)
+				ts_buf_printf(b, "tessera_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				              route_names[i], status_codes[j], (unsigned long long)n);
+			else
+				ts_buf_printf(b, "tessera_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+				              route_names[i], (unsigned long long)n);
+		}
+	ts_buf_append_str(b, "# HELP tessera_request_duration_seconds Time to produce a response.\n"
+	                     "# TYPE tessera_request_duration_seconds histogram\n");
+	for (i = 0; i < TS_METRIC_BUCKETS; i++) {
+		cum += atomic_load(&srv->metrics.latency[i]);
+		if (i < TS_METRIC_BUCKETS - 1)
+			ts_buf_printf(b, "tessera_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			              latency_bounds[i], (unsigned long long)cum);
+		else
+			ts_buf_printf(b, "tessera_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			              (unsigned long long)cum);
+	}
+	ts_buf_printf(b, "tessera_request_duration_seconds_sum %.6f\n"
+	                 "tessera_request_duration_seconds_count %llu\n",
+	              atomic_load(&srv->metrics.latency_sum_us) / 1e6, (unsigned long long)cum);
+	ts_cache_stats(srv->cache, &cs);
+	ts_buf_printf(b, "# TYPE tessera_cache_hits_total counter\ntessera_cache_hits_total %llu\n"
+	                 "# TYPE tessera_cache_misses_total counter\ntessera_cache_misses_total %llu\n"
+	                 "# TYPE tessera_cache_evictions_total counter\ntessera_cache_evictions_total %llu\n"
+	                 "# TYPE tessera_cache_bytes gauge\ntessera_cache_bytes %llu\n"
+	                 "# TYPE tessera_cache_entries gauge\ntessera_cache_entries %llu\n"
+	                 "# TYPE tessera_cache_budget_bytes gauge\ntessera_cache_budget_bytes %llu\n",
+	              (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+	              (unsigned long long)cs.evictions, (unsigned long long)cs.bytes,
+	              (unsigned long long)cs.entries, (unsigned long long)cs.budget);
+	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
+	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
+	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));
+}

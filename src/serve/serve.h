@@ -1,0 +1,129 @@
+/*
+ * serve.h - what the request handlers share (src/server.c and src/serve/).
+ *
+ * The server struct, the request in flight, and the helpers every protocol
+ * uses: open an image through the pool, set validators and answer
+ * conditional requests, look in the response cache, and render a command
+ * (ts_serve_image), so IIIF, DeepZoom, Zoomify and IIP differ only in how
+ * they turn a URL into a struct ts_image_cmd.  Internal to src/.
+ */
+#ifndef TESSERA_SERVE_H
+#define TESSERA_SERVE_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "tessera/arena.h"
+#include "tessera/cache.h"
+#include "tessera/command.h"
+#include "tessera/encoder.h"
+#include "tessera/http.h"
+#include "tessera/plan.h"
+#include "tessera/pool.h"
+#include "tessera/resolve.h"
+#include "tessera/server.h"
+#include "tessera/settings.h"
+#include "tessera/source.h"
+
+/* Routes as the metrics count them. */
+enum route_id {
+	R_IIIF_IMAGE, R_IIIF_INFO, R_IIIF_BASE, R_DEEPZOOM, R_ZOOMIFY, R_IIP,
+	R_VIEWER, R_HEALTH, R_METRICS, R_OTHER, R_COUNT
+};
+
+#define TS_METRIC_STATUSES 12   /* the codes in metrics.c, plus "other" */
+#define TS_METRIC_BUCKETS 13    /* latency bounds in metrics.c, plus +Inf */
+
+struct metrics {
+	atomic_uint_fast64_t requests[R_COUNT][TS_METRIC_STATUSES];
+	atomic_uint_fast64_t latency[TS_METRIC_BUCKETS];
+	atomic_uint_fast64_t latency_sum_us;
+	atomic_int busy;
+};
+
+struct ts_server {
+	const struct ts_settings *settings;
+	struct ts_resolver *resolver;
+	struct ts_limits limits;
+	struct ts_source_limits source_limits;
+	struct ts_encode_opts encode;
+	bool formats[8];
+	char viewer_dir[PATH_MAX];   /* realpath, or "" when there is no viewer */
+	struct ts_cache *cache;      /* encoded responses */
+	struct ts_source_pool *pool; /* opened images */
+	struct metrics metrics;
+};
+
+/* One request in flight. Lives on the worker's stack. */
+struct request {
+	struct ts_server *srv;
+	const struct ts_http_request *http;
+	struct ts_arena *arena;
+	struct ts_response *resp;
+	const char *path;            /* raw path, no query */
+	const char *query;           /* raw query without '?', or NULL */
+	enum route_id route;
+	struct ts_error err;
+};
+
+/* An image file as resolved: its path under the root and its identity. */
+struct file_id {
+	char path[PATH_MAX];
+	struct stat st;
+};
+
+/* ---- common.c ---- */
+void ts_serve_header(struct request *r, const char *name, const char *value);
+/* Replace the body with a copy of data. */
+bool ts_serve_set_body(struct request *r, const void *data, size_t n);
+bool ts_serve_host_is_sane(const char *h);
+/* The public URL prefix (base_url, or scheme://host); lives in the arena. */
+const char *ts_serve_public_base(struct request *r);
+/* Resolve identifier and check out its open source from the pool. */
+ts_status ts_serve_open(struct request *r, const char *identifier, struct file_id *f,
+                        struct ts_source **src);
+/* Give the source back to the pool. Accepts src == NULL. */
+void ts_serve_close(struct request *r, const struct file_id *f, struct ts_source *src);
+/* Strong ETag from the file identity and `what` (the normalised request). */
+const char *ts_serve_etag(struct request *r, const struct file_id *f, const char *what);
+/* Set ETag, Last-Modified, Cache-Control; true when a 304 was produced. */
+bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag);
+const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const char *what);
+/* Fill the response from the cache; false on a miss. */
+bool ts_serve_from_cache(struct request *r, const char *key);
+
+/* ---- image.c ---- */
+struct ts_image_job {
+	struct ts_image_cmd cmd;
+	const char *service_id;      /* IIIF id for the canonical Link, or NULL */
+	int jpeg_quality;            /* 0 = the configured one */
+};
+/* Plan, validate, cache, pass through or render job on an opened source. */
+ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
+                         const struct ts_image_job *job);
+
+/* ---- iiif.c ---- */
+/* rest: the IIIF path ("/3/id/..."); prefix: the raw URL text in front of
+ * it ("/iiif" or "/fcgi-bin/iipsrv.fcgi?IIIF="); slash: whether the client
+ * wrote the '/' that starts rest (iipsrv style "IIIF=id/..." has none). */
+ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash);
+
+/* ---- tiles.c ---- */
+ts_status ts_serve_deepzoom(struct request *r, const char *rest, const char *query,
+                            unsigned flags);
+ts_status ts_serve_zoomify(struct request *r, const char *rest, unsigned flags);
+/* true when the query is an IIP request (FIF=, IIIF=, DeepZoom=, Zoomify=). */
+bool ts_serve_is_iip(const char *query);
+ts_status ts_serve_iip(struct request *r);
+
+/* ---- viewer.c ---- */
+ts_status ts_serve_viewer_file(struct request *r, const char *rel);
+ts_status ts_serve_image_list(struct request *r);
+
+/* ---- metrics.c ---- */
+void ts_serve_metrics(struct request *r);
+void ts_serve_count(struct ts_server *srv, enum route_id route, int status, double seconds);
+
+#endif

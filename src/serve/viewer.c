@@ -1,0 +1,89 @@
+/*
+ * viewer.c - the built-in viewer page (OpenSeadragon from npm, served from
+ * viewer_dir) and the list of images under the root that it offers.
+ * Files are confined to viewer_dir the same way images are to the root.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "serve.h"
+
+static const char *mime_for(const char *name)
+{
+	static const struct { const char *ext, *mime; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript" },
+		{ ".css", "text/css" }, { ".png", "image/png" }, { ".svg", "image/svg+xml" },
+		{ ".json", "application/json" }, { ".jpg", "image/jpeg" }, { ".map", "application/json" },
+	};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].mime;
+	return "application/octet-stream";
+}
+
+/* Serve a file of the viewer directory; rel is raw (still percent-encoded). */
+ts_status ts_serve_viewer_file(struct request *r, const char *rel)
+{
+	char *dec, full[PATH_MAX], real[PATH_MAX];
+	size_t rootlen = strlen(r->srv->viewer_dir);
+	struct stat st;
+	ts_status status = TS_ENOTFOUND;
+	int fd = -1;
+	ssize_t n;
+
+	if (!r->srv->viewer_dir[0])
+		return ts_error_set(&r->err, TS_ENOTFOUND, "no viewer installed");
+	dec = ts_arena_alloc(r->arena, strlen(rel) + 1);
+	if (!dec || !ts_percent_decode(rel, dec) || strstr(dec, ".."))
+		return ts_error_set(&r->err, TS_ENOTFOUND, "not found");
+	if ((size_t)snprintf(full, sizeof full, "%s/%s", r->srv->viewer_dir, dec) >= sizeof full ||
+	    !realpath(full, real) || strncmp(real, r->srv->viewer_dir, rootlen) != 0 ||
+	    real[rootlen] != '/')
+		return ts_error_set(&r->err, TS_ENOTFOUND, "not found");
+	fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 16 << 20) {
+		ts_error_set(&r->err, TS_ENOTFOUND, "not found");
+		goto fail;
+	}
+	if (!ts_buf_reserve(&r->resp->body, (size_t)st.st_size)) {
+		status = ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	while (r->resp->body.len < (size_t)st.st_size) {
+		n = read(fd, r->resp->body.data + r->resp->body.len,
+		         (size_t)st.st_size - r->resp->body.len);
+		if (n <= 0) {
+			status = ts_error_set(&r->err, TS_EINTERNAL, "cannot read viewer file");
+			goto fail;
+		}
+		r->resp->body.len += (size_t)n;
+	}
+	close(fd);
+	r->resp->status = 200;
+	r->resp->content_type = mime_for(real);
+	ts_serve_header(r, "Cache-Control", "max-age=300");
+	return TS_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+ts_status ts_serve_image_list(struct request *r)
+{
+	ts_status st = ts_resolver_list(r->srv->resolver, &r->resp->body, &r->err);
+
+	if (st)
+		return st;
+	r->resp->status = 200;
+	r->resp->content_type = "application/json";
+	ts_serve_header(r, "Cache-Control", "no-store");
+	return TS_OK;
+}
