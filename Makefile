@@ -3,6 +3,7 @@
 #   make check      unit tests, then HTTP tests (real daemon, nginx, embedded HTTP)
 #   make unit       unit tests only
 #   make bench      benchmarks against iipsrv (bench/)
+#   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make install    install binary, man pages and example config under PREFIX
 
 -include config.mk
@@ -48,6 +49,20 @@ check: tessera $(UNIT_BIN)
 bench: tessera
 	sh bench/run.sh
 
+# Parsers are pure, so their fuzz targets link only the parser sources.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
+            src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c
+fuzz:
+	@mkdir -p build/fuzz
+	for f in tests/fuzz/fuzz_*.c; do \
+		n=$$(basename $$f .c); \
+		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
+			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lm || exit 1; \
+		mkdir -p build/fuzz/$$n.corpus; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus || exit 1; \
+	done
+
 install: tessera
 	install -D -m 755 tessera $(DESTDIR)$(PREFIX)/bin/tessera
 	install -D -m 644 man/tessera.8 $(DESTDIR)$(PREFIX)/share/man/man8/tessera.8
@@ -60,6 +75,6 @@ clean:
 distclean: clean
 	rm -f config.mk config.h config.log config.status
 
-.PHONY: all unit check bench install clean distclean
+.PHONY: all unit check bench fuzz install clean distclean
 
 -include $(OBJ:.o=.d) build/obj/main.d
