@@ -14,6 +14,13 @@ if [ -f "$top/tests/http/run.py" ]; then
 	[ -n "$hp" ] || { hp=0; hf=1; echo "http tests did not finish"; }
 fi
 rm -f "$log"
+# The documents generated from the settings table must match it.
+dp=0; df=0
+if sh "$top/tools/gen-docs.sh" --check; then
+	echo "ok   conf/tessera.conf and man/tessera.conf.5 match the settings table"; dp=1
+else
+	echo "FAIL conf/tessera.conf or man/tessera.conf.5 is out of date"; df=1
+fi
 [ -n "$up" ] || { up=0; uf=1; }
-echo "$((up + hp)) passed, $((uf + hf)) failed"
-[ $((uf + hf)) = 0 ]
+echo "$((up + hp + dp)) passed, $((uf + hf + df)) failed"
+[ $((uf + hf + df)) = 0 ]

@@ -19,6 +19,18 @@
 #include "status.h"
 
 /*
+ * Append to out the standalone JPEG made of tables (the JPEGTables tag:
+ * SOI, DQT/DHT..., EOI; may be NULL/0) and an abbreviated tile stream
+ * (SOI ... EOI): SOI, an Adobe transform-0 marker when rgb (components are
+ * R,G,B, not YCbCr), the tables' segments, then the tile after its SOI.
+ * No decode, no check beyond the tile's SOI (500 "corrupt tile" without
+ * it).  Borrows every input; out keeps what it held before.
+ */
+ts_status ts_jpeg_join(const unsigned char *tables, size_t tables_len,
+                       const unsigned char *tile, size_t tile_len, bool rgb,
+                       struct ts_buf *out, struct ts_error *err);
+
+/*
  * Build a standalone JPEG from tables (the JPEGTables tag: SOI, DQT/DHT...,
  * EOI; may be NULL/0) and an abbreviated tile stream (SOI ... EOI), appended
  * to out.  rgb: the components are R,G,B rather than YCbCr (TIFF photometric

@@ -36,8 +36,13 @@ struct ts_source_info {
 	const char *format;        /* "tiff", ... (static string) */
 };
 
+struct ts_tile_cache;
+
 struct ts_source_limits {
 	uint64_t max_source_pixels; /* refuse larger declared full sizes; 0 = none */
+	/* Decoded-tile cache (tile_cache.h) readers may keep whole decoded tiles
+	 * in (JPEG 2000 does); borrowed, outlives every source; NULL = none. */
+	struct ts_tile_cache *tiles;
 };
 
 struct ts_source;

@@ -3,7 +3,8 @@
  * decode (contract in include/tessera/passthrough.h).
  *
  * Splicing is byte surgery on marker segments: the tables' segments go
- * between the tile's SOI and the rest of the tile.  Only when the tile must
+ * between the tile's SOI and the rest of the tile (ts_jpeg_join, shared
+ * with the TIFF reader's scaled decode).  Only when the tile must
  * be cropped or turned gray does libjpeg-turbo's lossless transformer run,
  * which re-packs the entropy-coded data but never touches a coefficient.
  */
@@ -44,6 +45,22 @@ static void sof_size(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h)
 	}
 }
 
+ts_status ts_jpeg_join(const unsigned char *tables, size_t tables_len,
+                       const unsigned char *tile, size_t tile_len, bool rgb,
+                       struct ts_buf *out, struct ts_error *err)
+{
+	if (tile_len < 4 || tile[0] != 0xFF || tile[1] != 0xD8)
+		return ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+	/* SOI, [Adobe], the tables' segments (between their SOI and EOI), the
+	 * tile's segments after its SOI. */
+	if (!ts_buf_append(out, tile, 2) ||
+	    (rgb && !ts_buf_append(out, adobe_rgb, sizeof adobe_rgb)) ||
+	    (tables_len >= 4 && !ts_buf_append(out, tables + 2, tables_len - 4)) ||
+	    !ts_buf_append(out, tile + 2, tile_len - 2))
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	return TS_OK;
+}
+
 ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
                               const unsigned char *tile, size_t tile_len, bool rgb,
                               uint32_t crop_w, uint32_t crop_h, bool gray,
@@ -61,15 +78,9 @@ ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
 		return ts_error_set(err, TS_EINTERNAL, "corrupt tile");
 	if (gray && rgb)
 		return ts_error_set(err, TS_ENOTIMPL, "gray pass-through needs YCbCr tiles");
-	/* SOI, [Adobe], the tables' segments (between their SOI and EOI), the
-	 * tile's segments after its SOI. */
-	if (!ts_buf_append(&joined, tile, 2) ||
-	    (rgb && !ts_buf_append(&joined, adobe_rgb, sizeof adobe_rgb)) ||
-	    (tables_len >= 4 && !ts_buf_append(&joined, tables + 2, tables_len - 4)) ||
-	    !ts_buf_append(&joined, tile + 2, tile_len - 2)) {
-		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+	st = ts_jpeg_join(tables, tables_len, tile, tile_len, rgb, &joined, err);
+	if (st)
 		goto fail;
-	}
 	sof_size(joined.data, joined.len, &w, &h);
 	if (w == 0 || h == 0 || crop_w > w || crop_h > h) {
 		st = ts_error_set(err, TS_EINTERNAL, "corrupt tile");

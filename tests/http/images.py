@@ -239,3 +239,136 @@ def write_huge_tiff(path, width, height):
     assert len(out) == end
     with open(path, "wb") as f:
         f.write(out)
+
+
+# --------------------------------------------------------------------------
+# JPEG 2000 and plain (JPEG/PNG) sources: made on demand by test_jp2.py and
+# test_plain.py (new functions only; the ones above are shared).
+
+OPJ_COMPRESS = shutil.which("opj_compress") or "/usr/bin/opj_compress"
+
+
+def write_pnm(path, arr, maxval=255):
+    """Write a binary PGM (2-D arr) or PPM (H x W x 3 arr) with the given
+    maxval; samples over 255 are written as 16-bit big-endian (Netpbm)."""
+    a = np.asarray(arr)
+    magic = b"P5" if a.ndim == 2 else b"P6"
+    h, w = a.shape[:2]
+    data = a.astype(">u2" if maxval > 255 else np.uint8).tobytes()
+    with open(path, "wb") as f:
+        f.write(b"%s\n%d %d\n%d\n" % (magic, w, h, maxval))
+        f.write(data)
+
+
+def opj_start(src, dst, args=()):
+    """Start opj_compress -i src -o dst [args]; returns the Popen (so that
+    several files can be encoded at once).  Finish it with opj_wait."""
+    return subprocess.Popen([OPJ_COMPRESS, "-i", src, "-o", dst] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def opj_wait(p, dst):
+    out, _ = p.communicate(timeout=120)
+    if p.returncode != 0 or not os.path.exists(dst):
+        raise RuntimeError("opj_compress -> %s failed: %s" % (
+            os.path.basename(dst), out.decode(errors="replace")[-400:]))
+
+
+def j2k_markers(data):
+    """Offset of the codestream (SOC) in a JP2 or J2K file's bytes, the SIZ
+    segment's offset, and the offset of the first SOT marker."""
+    soc = data.find(b"\xff\x4f\xff\x51")
+    if soc < 0:
+        raise ValueError("no SOC/SIZ")
+    pos = soc + 2
+    while True:
+        marker, length = struct.unpack(">HH", data[pos:pos + 4])
+        if marker == 0xFF90:
+            return soc, soc + 2, pos
+        pos += 2 + length
+
+
+def patch_siz(src, dst, width=None, height=None, tile_w=None, tile_h=None):
+    """Copy a JP2/J2K file, overwriting the SIZ fields given: Xsiz/Ysiz
+    (the image is at offset 0, so they are its size) and XTsiz/YTsiz."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    _, siz, _ = j2k_markers(data)
+    # SIZ: marker(2) Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz ...
+    for val, off in ((width, 6), (height, 10), (tile_w, 22), (tile_h, 26)):
+        if val is not None:
+            struct.pack_into(">I", data, siz + off, val)
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def garbage_after_main_header(src, dst, nbytes=20000, seed=5):
+    """Keep a JP2/J2K file up to its first SOT (the whole main header) and
+    replace the rest with random bytes; a JP2's codestream box is made to
+    run to the end of the file (length 0)."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    soc, _, sot = j2k_markers(data)
+    out = data[:sot]
+    if soc >= 8 and out[soc - 4:soc] == b"jp2c":
+        struct.pack_into(">I", out, soc - 8, 0)
+    rnd = np.random.RandomState(seed).randint(0, 256, nbytes).astype(np.uint8).tobytes()
+    with open(dst, "wb") as f:
+        f.write(bytes(out) + rnd)
+
+
+def truncate_copy(src, dst, fraction=0.5):
+    with open(src, "rb") as f:
+        data = f.read()
+    with open(dst, "wb") as f:
+        f.write(data[:int(len(data) * fraction)])
+
+
+def png_chunk(kind, payload):
+    import zlib
+    return (struct.pack(">I", len(payload)) + kind + payload +
+            struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+
+def write_png16(path, arr):
+    """A non-interlaced 16-bit PNG (gray 2-D, or RGB/RGBA H x W x 3/4 uint16)."""
+    import zlib
+    a = np.asarray(arr, dtype=np.uint16)
+    h, w = a.shape[:2]
+    nch = 1 if a.ndim == 2 else a.shape[2]
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[nch]
+    rows = a.reshape(h, w * nch).astype(">u2").tobytes()
+    stride = w * nch * 2
+    raw = b"".join(b"\0" + rows[i * stride:(i + 1) * stride] for i in range(h))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, ctype, 0, 0, 0)))
+        f.write(png_chunk(b"IDAT", zlib.compress(raw, 6)))
+        f.write(png_chunk(b"IEND", b""))
+
+
+def patch_png_size(src, dst, width, height):
+    """Copy a PNG declaring width x height in IHDR (its CRC fixed)."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    assert data[12:16] == b"IHDR"
+    struct.pack_into(">II", data, 16, width, height)
+    import zlib
+    struct.pack_into(">I", data, 29, zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
+def exif_orientation(value):
+    """EXIF bytes (for PIL's save(exif=...)) holding only Orientation."""
+    ex = Image.Exif()
+    ex[0x0112] = value
+    return ex.tobytes()
+
+
+def stored_for_orientation(displayed, orientation):
+    """The stored pixel array that a viewer shows as `displayed` after
+    applying EXIF orientation 1, 3, 6 or 8 (6: rotate 90 clockwise to
+    display, so it is stored rotated 90 counter-clockwise)."""
+    k = {1: 0, 3: 2, 6: 1, 8: -1}[orientation]
+    return np.ascontiguousarray(np.rot90(displayed, k=k))

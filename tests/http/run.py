@@ -45,6 +45,7 @@ def main(argv):
         import common
         import images
         import test_iiif3, test_iiif2, test_headers, test_hostile, test_variants, test_settings  # noqa: F401
+        import test_jp2  # noqa: F401  (JPEG 2000 sources and hostile JP2s)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")

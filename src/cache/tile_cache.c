@@ -1,0 +1,301 @@
+/*
+ * tile_cache.c - byte-budgeted LRU of decoded code-stream tiles with
+ * single-flight loading (contract in include/tessera/tile_cache.h).
+ *
+ * Where it sits: a source reader (jp2_read.c) asks for the decoded tile it
+ * needs and assembles the requested window from one or more of them; the
+ * cache is created by the server and shared by every worker thread.
+ *
+ * The one idea: an entry enters the table *before* it is decoded, in the
+ * state LOADING.  A second thread asking for the same key finds it, takes a
+ * reference and sleeps on the condition variable until the loader marks it
+ * READY (or FAILED), so a tile is decoded once however many requests want it
+ * at the same moment.  Decoding happens outside the lock; the lock only
+ * covers hash lookups and list moves, which take microseconds against the
+ * milliseconds of a decode, so one mutex is enough for a handful of workers.
+ * Entries carry an atomic reference count (the table holds one, every get
+ * one more); eviction unlinks an entry and drops the table's reference, and
+ * whoever drops the last one frees the pixels.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tessera/checked.h"
+#include "tessera/tile_cache.h"
+
+#define BUCKETS 4096
+
+enum state { LOADING, READY, FAILED };
+
+struct entry {
+	struct ts_tile pub;          /* first: the public view */
+	struct ts_tile_key key;
+	uint64_t hash;
+	struct entry *hnext;         /* hash chain */
+	struct entry *prev, *next;   /* LRU list (READY entries only), newest at head */
+	atomic_int refs;
+	enum state state;            /* under the lock */
+	bool in_table, in_lru;
+	size_t cost;
+	ts_status status;            /* FAILED: the loader's status and message */
+	char msg[sizeof ((struct ts_error *)0)->msg];
+};
+
+struct ts_tile_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t loaded;       /* broadcast whenever a load finishes */
+	struct entry *buckets[BUCKETS];
+	struct entry *head, *tail;
+	size_t bytes, budget;
+	uint64_t entries;
+	uint64_t hits, loads, waits, evictions;   /* under the lock */
+};
+
+static uint64_t hash_key(const struct ts_tile_key *k)
+{
+	uint64_t v[6] = { k->dev, k->ino, k->size, (uint64_t)k->mtime_sec,
+	                  (uint64_t)k->mtime_nsec, (uint64_t)k->tile << 32 | k->reduce };
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		h ^= v[i];
+		/* splitmix64 finaliser: every input bit reaches every output bit */
+		h ^= h >> 30;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 27;
+		h *= 0x94d049bb133111ebULL;
+		h ^= h >> 31;
+	}
+	return h;
+}
+
+static bool same_key(const struct ts_tile_key *a, const struct ts_tile_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+	       a->tile == b->tile && a->reduce == b->reduce;
+}
+
+struct ts_tile_cache *ts_tile_cache_create(size_t budget)
+{
+	struct ts_tile_cache *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->budget = budget;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->loaded, NULL);
+	return c;
+}
+
+size_t ts_tile_cache_budget(const struct ts_tile_cache *c)
+{
+	return c ? c->budget : 0;
+}
+
+static void entry_unref(struct entry *e)
+{
+	if (atomic_fetch_sub(&e->refs, 1) == 1) {
+		ts_image_free(&e->pub.img);
+		free(e);
+	}
+}
+
+/* Take e out of the hash table and the LRU list (lock held) and drop the
+ * table's reference. */
+static void unlink_entry(struct ts_tile_cache *c, struct entry *e)
+{
+	struct entry **pp = &c->buckets[e->hash % BUCKETS];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	if (e->in_lru) {
+		if (e->prev)
+			e->prev->next = e->next;
+		else
+			c->head = e->next;
+		if (e->next)
+			e->next->prev = e->prev;
+		else
+			c->tail = e->prev;
+		c->bytes -= e->cost;
+		c->entries--;
+		e->in_lru = false;
+	}
+	e->in_table = false;
+	entry_unref(e);
+}
+
+void ts_tile_cache_destroy(struct ts_tile_cache *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < BUCKETS; i++)
+		while (c->buckets[i])
+			unlink_entry(c, c->buckets[i]);
+	pthread_cond_destroy(&c->loaded);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static struct entry *find(struct ts_tile_cache *c, uint64_t h, const struct ts_tile_key *k)
+{
+	struct entry *e;
+
+	for (e = c->buckets[h % BUCKETS]; e; e = e->hnext)
+		if (e->hash == h && same_key(&e->key, k))
+			return e;
+	return NULL;
+}
+
+static void lru_push_front(struct ts_tile_cache *c, struct entry *e)
+{
+	e->prev = NULL;
+	e->next = c->head;
+	if (c->head)
+		c->head->prev = e;
+	c->head = e;
+	if (!c->tail)
+		c->tail = e;
+	e->in_lru = true;
+}
+
+static void lru_to_front(struct ts_tile_cache *c, struct entry *e)
+{
+	if (c->head == e)
+		return;
+	e->prev->next = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+	lru_push_front(c, e);
+}
+
+/* Wait for a load another thread started (lock held, our reference taken). */
+static ts_status join_load(struct ts_tile_cache *c, struct entry *e, const struct ts_tile **out,
+                           struct ts_error *err)
+{
+	ts_status st;
+	char msg[sizeof e->msg];
+
+	c->waits++;
+	while (e->state == LOADING)
+		pthread_cond_wait(&c->loaded, &c->lock);
+	if (e->state == READY) {
+		pthread_mutex_unlock(&c->lock);
+		*out = &e->pub;
+		return TS_OK;
+	}
+	st = e->status;
+	memcpy(msg, e->msg, sizeof msg);
+	pthread_mutex_unlock(&c->lock);
+	entry_unref(e);
+	ts_error_set(err, st, "%s", msg);
+	ts_error_detail(err, "decoded-tile cache: the load this request waited for failed");
+	return st;
+}
+
+ts_status ts_tile_cache_get(struct ts_tile_cache *c, const struct ts_tile_key *key,
+                            ts_tile_fill_fn fill, void *ctx, const struct ts_tile **out,
+                            struct ts_error *err)
+{
+	struct ts_image img = { 0 };
+	struct entry *e;
+	uint64_t h = hash_key(key);
+	size_t bytes;
+	ts_status st;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	e = find(c, h, key);
+	if (e) {
+		atomic_fetch_add(&e->refs, 1);
+		if (e->state == READY) {
+			lru_to_front(c, e);
+			c->hits++;
+			pthread_mutex_unlock(&c->lock);
+			*out = &e->pub;
+			return TS_OK;
+		}
+		return join_load(c, e, out, err);
+	}
+	e = calloc(1, sizeof *e);
+	if (!e) {
+		pthread_mutex_unlock(&c->lock);
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	}
+	e->key = *key;
+	e->hash = h;
+	e->state = LOADING;
+	atomic_init(&e->refs, 2);          /* the table's and ours */
+	e->hnext = c->buckets[h % BUCKETS];
+	c->buckets[h % BUCKETS] = e;
+	e->in_table = true;
+	c->loads++;
+	pthread_mutex_unlock(&c->lock);
+
+	st = fill(ctx, &img, err);
+
+	pthread_mutex_lock(&c->lock);
+	if (st) {
+		ts_image_free(&img);
+		e->state = FAILED;
+		e->status = st;
+		snprintf(e->msg, sizeof e->msg, "%s", err && err->msg[0] ? err->msg : "cannot decode image");
+		unlink_entry(c, e);            /* never cached: the next request tries again */
+		pthread_cond_broadcast(&c->loaded);
+		pthread_mutex_unlock(&c->lock);
+		entry_unref(e);
+		return st;
+	}
+	e->pub.img = img;
+	e->state = READY;
+	if (!ts_mul_size(img.stride, img.height, &bytes) || !ts_add_size(bytes, sizeof *e, &e->cost) ||
+	    e->cost > c->budget) {
+		unlink_entry(c, e);            /* too big to keep: this caller and the waiters only */
+	} else {
+		while (c->bytes + e->cost > c->budget && c->tail) {
+			unlink_entry(c, c->tail);
+			c->evictions++;
+		}
+		lru_push_front(c, e);
+		c->bytes += e->cost;
+		c->entries++;
+	}
+	pthread_cond_broadcast(&c->loaded);
+	pthread_mutex_unlock(&c->lock);
+	*out = &e->pub;
+	return TS_OK;
+}
+
+void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t)
+{
+	(void)c;
+	if (t)
+		entry_unref((struct entry *)(void *)t);
+}
+
+void ts_tile_cache_stats(struct ts_tile_cache *c, struct ts_tile_cache_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	out->hits = c->hits;
+	out->loads = c->loads;
+	out->waits = c->waits;
+	out->evictions = c->evictions;
+	out->bytes = c->bytes;
+	out->entries = c->entries;
+	out->budget = c->budget;
+	pthread_mutex_unlock(&c->lock);
+}
