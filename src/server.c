@@ -21,6 +21,7 @@
 
 #include "serve/serve.h"
 #include "tessera/log.h"
+#include "tessera/tile_cache.h"
 
 struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error *err)
 {
@@ -54,11 +55,16 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	if (s->viewer_dir && *s->viewer_dir && !realpath(s->viewer_dir, srv->viewer_dir))
 		srv->viewer_dir[0] = '\0';
 	srv->cache = ts_cache_create((size_t)s->cache_size_mb << 20);
+	/* Decoded JPEG 2000 tiles, shared by every source the pool opens. */
+	srv->source_limits.tiles = ts_tile_cache_create((size_t)s->decoded_cache_mb << 20);
 	srv->pool = ts_source_pool_create(64, &srv->source_limits);
-	if (!srv->cache || !srv->pool) {
+	if (!srv->cache || !srv->pool || !srv->source_limits.tiles) {
 		ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
+	srv->remote = ts_remote_cache_create(s->memcached_servers, err);
+	if (!srv->remote && s->memcached_servers && *s->memcached_servers)
+		goto fail;
 	return srv;
 fail:
 	ts_server_destroy(srv);
@@ -72,6 +78,8 @@ void ts_server_destroy(struct ts_server *srv)
 	ts_resolver_destroy(srv->resolver);
 	ts_cache_destroy(srv->cache);
 	ts_source_pool_destroy(srv->pool);
+	ts_remote_cache_destroy(srv->remote);
+	ts_tile_cache_destroy(srv->source_limits.tiles);   /* after the sources using it */
 	free(srv);
 }
 

@@ -15,13 +15,17 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # configure probes with pkg-config.
 BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
 libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
-libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev"
+libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev"
 
 # Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
-# make test images, Python with PIL/numpy for the HTTP tests, curl, and node
-# with npm for the viewer's OpenSeadragon.
+# make test images, memcached for the shared-cache tests, Python with
+# PIL/numpy for the HTTP tests, curl, and node with npm for the viewer's
+# OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
-python3-pil python3-numpy curl nodejs npm ca-certificates"
+python3-pil python3-numpy curl nodejs npm ca-certificates memcached
+chromium"
+# (chromium: Debian's browser, driven headless by the browser tests in
+# tests/browser through playwright-core.)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
@@ -86,5 +90,13 @@ else
 		say "npm install --prefix viewer"
 		npm install --prefix "$top/viewer" --no-audit --no-fund
 	fi
+fi
+# The browser tests' playwright-core (it drives /usr/bin/chromium; it does
+# not download a browser of its own).
+if [ -d "$top/tests/browser/node_modules/playwright-core" ]; then
+	say "tests/browser/node_modules already present"
+else
+	say "npm ci --prefix tests/browser"
+	npm ci --prefix "$top/tests/browser" --no-audit --no-fund
 fi
 say "done"

@@ -28,6 +28,8 @@
     maxZoomPixelRatio: 2,
     crossOriginPolicy: "Anonymous"
   });
+  /* For scripts and tests (tests/browser/osd.mjs): the OpenSeadragon viewer. */
+  window.tesseraViewer = viewer;
 
   function status(text, isError) {
     statusText.textContent = text;
@@ -124,7 +126,8 @@
 
   var params = new URLSearchParams(location.search);
   var wantedId = params.get("id");
-  var wantedProto = params.get("proto");
+  /* "source" is accepted as another name for "proto". */
+  var wantedProto = params.get("proto") || params.get("source");
   if (wantedProto && protocols[wantedProto]) { protocolSelect.value = wantedProto; }
 
   imageSelect.addEventListener("change", open);

@@ -44,6 +44,8 @@ struct ts_settings {
 	/* process */
 	int threads;             /* worker threads, 0 = number of cores */
 	uint64_t cache_size_mb;  /* MAX_IMAGE_CACHE_SIZE, megabytes */
+	uint64_t decoded_cache_mb; /* decoded JPEG 2000 tiles shared by all workers, megabytes */
+	char *memcached_servers; /* MEMCACHED_SERVERS: "host:port,..." shared cache, "" = none */
 	char *logfile;           /* LOGFILE, "" = stderr */
 	int verbosity;           /* VERBOSITY 0..5 */
 	char *fastcgi_listen;    /* socket path or host:port; "" = none */

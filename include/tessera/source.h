@@ -75,6 +75,11 @@ struct ts_source_ops {
 	/* Optional (NULL: never): see ts_source_raw_tile. */
 	ts_status (*raw_tile)(struct ts_source *s, int level, uint32_t col, uint32_t row,
 	                      size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err);
+	/* Optional (NULL: read_region is used): see ts_source_read_region_scaled. */
+	ts_status (*read_region_scaled)(struct ts_source *s, int level, uint32_t x, uint32_t y,
+	                                uint32_t w, uint32_t h, int *denom, uint64_t budget,
+	                                struct ts_image *out, double *origin_x,
+	                                double *origin_y, struct ts_error *err);
 };
 
 /* Every source begins with this header (readers embed it first). */
@@ -99,6 +104,26 @@ ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
 ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
                                 uint32_t w, uint32_t h, uint64_t budget,
                                 struct ts_image *out, struct ts_error *err);
+
+/*
+ * Decode the rectangle (x,y,w,h) of `level` reduced by up to *denom (1, 2,
+ * 4 or 8) in each axis, for callers that will shrink it anyway.  On
+ * success *out (owned by the caller) is a mosaic whose pixel (i,j) stands
+ * for the *denom x *denom block of level pixels starting at
+ * (*origin_x + i * *denom, *origin_y + j * *denom), a block cut by the
+ * level's edge standing for its part inside.  The mosaic covers the whole
+ * rectangle and may start before it (origin <= x,y) and end after it.
+ * *denom comes back as the reduction actually used, which may be smaller
+ * than asked (1 for formats without a cheap reduced decode: then this is
+ * ts_source_read_region and the origin is x,y).  budget counts the pixels
+ * actually decoded at the reduced scale (0 = unlimited); over it, 403
+ * before any pixel allocation.  TIFF JPEG levels also decode regions of
+ * many tiles on several threads here.
+ */
+ts_status ts_source_read_region_scaled(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                                       uint32_t w, uint32_t h, int *denom, uint64_t budget,
+                                       struct ts_image *out, double *origin_x,
+                                       double *origin_y, struct ts_error *err);
 
 /*
  * Copy stored tile (col,row) of `level` without decoding it, for serving it

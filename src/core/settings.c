@@ -107,6 +107,14 @@ static const struct setting table[] = {
 	{ "cache_size_mb", "cache-size", "TESSERA_CACHE_SIZE_MB", "MAX_IMAGE_CACHE_SIZE",
 	  SET_UINT64, "256", 0, 1048576, IN_FILE, OFF(cache_size_mb),
 	  "Memory for cached tiles and image headers, in megabytes (0 = no cache)." },
+	{ "decoded_cache_mb", NULL, "TESSERA_DECODED_CACHE_MB", NULL, SET_UINT64, "128", 0,
+	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
+	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
+	  "once, in megabytes (0 = decode each request's window)." },
+	{ "memcached_servers", NULL, "TESSERA_MEMCACHED_SERVERS", "MEMCACHED_SERVERS", SET_STRING,
+	  "", 0, 0, IN_FILE, OFF(memcached_servers), "Comma-separated memcached servers "
+	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "
+	  "instances, e.g. 127.0.0.1:11211,10.0.0.2:11211 (empty = no shared cache)." },
 	{ "logfile", NULL, "TESSERA_LOGFILE", "LOGFILE", SET_STRING, "", 0, 0, IN_FILE,
 	  OFF(logfile), "File the log is appended to (empty = standard error)." },
 	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,

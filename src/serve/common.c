@@ -193,17 +193,40 @@ const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const
 bool ts_serve_from_cache(struct request *r, const char *key)
 {
 	const struct ts_cache_entry *e = ts_cache_get(r->srv->cache, key);
+	const char *type;
+	char ct[128];
 	bool ok;
 
-	if (!e)
-		return false;
-	/* The copy happens outside the cache's lock; our reference keeps the
-	 * bytes alive even if the entry is evicted meanwhile. */
-	ok = ts_serve_set_body(r, e->data, e->len);
-	if (ok) {
-		r->resp->status = 200;
-		r->resp->content_type = e->content_type;
+	if (e) {
+		/* The copy happens outside the cache's lock; our reference keeps
+		 * the bytes alive even if the entry is evicted meanwhile. */
+		ok = ts_serve_set_body(r, e->data, e->len);
+		if (ok) {
+			r->resp->status = 200;
+			r->resp->content_type = e->content_type;
+		}
+		ts_cache_release(r->srv->cache, e);
+		return ok;
 	}
-	ts_cache_release(r->srv->cache, e);
-	return ok;
+	/* Second tier: another instance may have made it. */
+	ts_buf_clear(&r->resp->body);
+	if (!ts_remote_cache_get(r->srv->remote, key, &r->resp->body, ct, sizeof ct))
+		return false;
+	type = ts_remote_cache_intern_type(ct);
+	if (!type) {
+		ts_buf_clear(&r->resp->body);
+		return false;
+	}
+	r->resp->status = 200;
+	r->resp->content_type = type;
+	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len, type);
+	return true;
+}
+
+void ts_serve_cache_put(struct request *r, const char *key)
+{
+	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len,
+	             r->resp->content_type);
+	ts_remote_cache_put(r->srv->remote, key, r->resp->body.data, r->resp->body.len,
+	                    r->resp->content_type, 0);
 }

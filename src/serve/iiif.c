@@ -70,8 +70,7 @@ static ts_status iiif_info(struct request *r, const struct ts_iiif_request *iq, 
 			: "application/ld+json;profile=\"http://iiif.io/api/image/2/context.json\"";
 	else
 		r->resp->content_type = "application/json";
-	ts_cache_put(srv->cache, key, r->resp->body.data, r->resp->body.len,
-	             r->resp->content_type);
+	ts_serve_cache_put(r, key);
 done:
 	ts_serve_close(r, &f, src);
 	return TS_OK;

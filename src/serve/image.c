@@ -14,24 +14,53 @@
 #include "tessera/passthrough.h"
 #include "tessera/pipe.h"
 
+/*
+ * How much the decoder may reduce the read rectangle for us: the largest
+ * d in {8,4,2} that still leaves at least the output size in both axes, so
+ * the area filter always has a full reduction of its own to do and quality
+ * never drops below resampling from the output size or more.
+ */
+static int decode_denom(const struct ts_plan *plan)
+{
+	int d;
+
+	for (d = 8; d > 1; d /= 2)
+		if (plan->crop_w / d >= plan->out_w && plan->crop_h / d >= plan->out_h)
+			return d;
+	return 1;
+}
+
 /* Decode, shape and encode the planned image into out. */
 static ts_status render(struct request *r, struct ts_source *src, const struct ts_plan *plan,
                         int jpeg_quality, struct ts_buf *out)
 {
 	struct ts_encode_opts opts = r->srv->encode;
 	struct ts_image img = { 0 }, tmp = { 0 };
+	double ox, oy, cx, cy, cw, ch;
+	int denom = decode_denom(plan);
 	bool alpha_bg;
 	ts_status st;
 
-	st = ts_source_read_region(src, plan->level, plan->read_x, plan->read_y, plan->read_w,
-	                           plan->read_h, r->srv->settings->max_decode_pixels, &img,
-	                           &r->err);
+	st = ts_source_read_region_scaled(src, plan->level, plan->read_x, plan->read_y,
+	                                  plan->read_w, plan->read_h, &denom,
+	                                  r->srv->settings->max_decode_pixels, &img, &ox, &oy,
+	                                  &r->err);
 	if (st)
 		goto fail;
-	if (plan->crop_x != 0 || plan->crop_y != 0 || plan->crop_w != img.width ||
-	    plan->crop_h != img.height || plan->out_w != img.width || plan->out_h != img.height) {
-		st = ts_pipe_scale(&img, plan->crop_x, plan->crop_y, plan->crop_w, plan->crop_h,
-		                   plan->out_w, plan->out_h, &tmp, &r->err);
+	/* The plan's crop, from read-rectangle pixels to mosaic pixels (the
+	 * decoder may have started earlier and reduced by denom). */
+	cx = (plan->read_x + plan->crop_x - ox) / denom;
+	cy = (plan->read_y + plan->crop_y - oy) / denom;
+	cw = plan->crop_w / denom;
+	ch = plan->crop_h / denom;
+	/* Rounding must not push the crop a hair past the mosaic. */
+	if (cx + cw > img.width)
+		cw = img.width - cx;
+	if (cy + ch > img.height)
+		ch = img.height - cy;
+	if (cx != 0 || cy != 0 || cw != img.width || ch != img.height ||
+	    plan->out_w != img.width || plan->out_h != img.height) {
+		st = ts_pipe_scale(&img, cx, cy, cw, ch, plan->out_w, plan->out_h, &tmp, &r->err);
 		if (st)
 			goto fail;
 		ts_image_move(&img, &tmp);
@@ -141,7 +170,6 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 		return st;
 	r->resp->status = 200;
 	r->resp->content_type = ts_format_mime(plan.format);
-	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len,
-	             r->resp->content_type);
+	ts_serve_cache_put(r, key);
 	return TS_OK;
 }

@@ -78,6 +78,18 @@ void ts_serve_metrics(struct request *r)
 	              (unsigned long long)cs.hits, (unsigned long long)cs.misses,
 	              (unsigned long long)cs.evictions, (unsigned long long)cs.bytes,
 	              (unsigned long long)cs.entries, (unsigned long long)cs.budget);
+	if (srv->remote) {
+		uint64_t hits, misses, errors;
+		ts_remote_cache_stats(srv->remote, &hits, &misses, &errors);
+		ts_buf_printf(b, "# TYPE tessera_remote_cache_hits_total counter\n"
+		                 "tessera_remote_cache_hits_total %llu\n"
+		                 "# TYPE tessera_remote_cache_misses_total counter\n"
+		                 "tessera_remote_cache_misses_total %llu\n"
+		                 "# TYPE tessera_remote_cache_errors_total counter\n"
+		                 "tessera_remote_cache_errors_total %llu\n",
+		              (unsigned long long)hits, (unsigned long long)misses,
+		              (unsigned long long)errors);
+	}
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));

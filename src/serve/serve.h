@@ -22,6 +22,7 @@
 #include "tessera/http.h"
 #include "tessera/plan.h"
 #include "tessera/pool.h"
+#include "tessera/remote_cache.h"
 #include "tessera/resolve.h"
 #include "tessera/server.h"
 #include "tessera/settings.h"
@@ -53,6 +54,7 @@ struct ts_server {
 	char viewer_dir[PATH_MAX];   /* realpath, or "" when there is no viewer */
 	struct ts_cache *cache;      /* encoded responses */
 	struct ts_source_pool *pool; /* opened images */
+	struct ts_remote_cache *remote; /* memcached, shared by instances; NULL = off */
 	struct metrics metrics;
 };
 
@@ -91,8 +93,11 @@ const char *ts_serve_etag(struct request *r, const struct file_id *f, const char
 /* Set ETag, Last-Modified, Cache-Control; true when a 304 was produced. */
 bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag);
 const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const char *what);
-/* Fill the response from the cache; false on a miss. */
+/* Fill the response from the cache (in-process, then memcached); false on
+ * a miss. */
 bool ts_serve_from_cache(struct request *r, const char *key);
+/* Store the response body under key in both cache tiers. */
+void ts_serve_cache_put(struct request *r, const char *key);
 
 /* ---- image.c ---- */
 struct ts_image_job {

@@ -42,6 +42,7 @@
 #include <opj_config.h>
 #include "tessera/checked.h"
 #include "tessera/source.h"
+#include "tessera/tile_cache.h"
 
 #ifndef JP2_THREADS
 #define JP2_THREADS        2        /* OpenJPEG worker threads per decode */
@@ -52,6 +53,8 @@
 #define JP2_MAX_RES        33       /* 32 decomposition levels + 1 (A.6.1) */
 #define JP2_MAX_BOXES      4096     /* top-level boxes walked before giving up */
 #define JP2_STREAM_CHUNK   65536
+#define JP2_MAX_TILE_PARTS 65536    /* SOT markers walked at open (12 bytes each) */
+#define JP2_CACHE_TILE_PX  (1u << 22) /* largest tile (on its level) the tile cache keeps */
 
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
@@ -71,6 +74,7 @@ struct jp2_source {
 	int ncomps;
 	struct jp2_comp comps[JP2_MAX_COMPS];
 	int nres;                 /* resolutions available (min over COD/COC) */
+	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
 	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
 	/* Colour interpretation decided at open. */
 	bool ycc;                 /* sYCC: convert to RGB */
@@ -79,6 +83,15 @@ struct jp2_source {
 	bool alpha;
 	/* OpenJPEG's messages for the current call (tied to this source). */
 	char opj_msg[256];
+	/* Tile-parts present in the file (walk_tile_parts): a tile is whole
+	 * when tp_seen[t] > 0 and tp_seen[t] >= tp_total[t] (TNsot, 0 unknown).
+	 * NULL when the walk gave up (too many tile-parts): not checked. */
+	uint64_t first_sot, cs_end;
+	uint8_t *tp_seen, *tp_total;
+	/* Decoded-tile cache (borrowed, may be NULL) and this file's identity
+	 * in its keys (tile and reduce are filled per lookup). */
+	struct ts_tile_cache *tiles;
+	struct ts_tile_key key;
 };
 
 /* ---- reading bytes ---------------------------------------------------- */
@@ -170,6 +183,7 @@ static ts_status walk_boxes(struct jp2_source *s, uint64_t *cs_off, int *pclr_co
 			break;
 		if (type == BOX('j', 'p', '2', 'c')) {
 			*cs_off = data;
+			s->cs_end = end;
 			return TS_OK;
 		}
 		if (type == BOX('j', 'p', '2', 'h')) {
@@ -210,6 +224,21 @@ static ts_status corrupt(struct ts_error *err, const char *why)
 static uint32_t ceil_div(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a + b - 1) / b); }
 static uint32_t ceil_pow2(uint32_t a, int r) { return (uint32_t)(((uint64_t)a + ((1ull << r) - 1)) >> r); }
 
+/* Least common multiple of subsampling factors (1..255), capped at 2^16 so
+ * a hostile mix of primes cannot overflow the window arithmetic. */
+static uint32_t lcm_small(uint32_t a, uint32_t b)
+{
+	uint32_t x = a, y = b, t, l;
+
+	while (y) {
+		t = x % y;
+		x = y;
+		y = t;
+	}
+	l = a / x * b;
+	return l > 65536 ? 65536 : l;
+}
+
 /* Parse SOC, SIZ and the main-header markers up to the first SOT. */
 static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
                                   const struct ts_source_limits *lim, struct ts_error *err)
@@ -241,6 +270,7 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	if (len != 38 + 3 * csiz || !read_at(s->fd, off + 4 + 38, b + 38, 3u * csiz))
 		return corrupt(err, "SIZ length");
 	s->ncomps = csiz;
+	s->sub_x = s->sub_y = 1;
 	for (i = 0; i < csiz; i++) {
 		const unsigned char *c = b + 38 + 3 * i;
 		s->comps[i].prec = (c[0] & 0x7F) + 1;
@@ -249,6 +279,8 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 		s->comps[i].dy = c[2];
 		if (s->comps[i].dx == 0 || s->comps[i].dy == 0)
 			return corrupt(err, "zero component subsampling");
+		s->sub_x = lcm_small(s->sub_x, s->comps[i].dx);
+		s->sub_y = lcm_small(s->sub_y, s->comps[i].dy);
 		if (s->comps[i].prec > 16) {
 			ts_error_set(err, TS_EINTERNAL, "unsupported image: more than 16 bits per sample");
 			return TS_EINTERNAL;
@@ -293,8 +325,10 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 		if (!read_at(s->fd, pos, b, 4))
 			return corrupt(err, "truncated main header");
 		marker = be16(b);
-		if (marker == 0xFF90 || marker == 0xFF93)   /* SOT / SOD */
+		if (marker == 0xFF90 || marker == 0xFF93) { /* SOT / SOD */
+			s->first_sot = pos;
 			break;
+		}
 		if ((marker & 0xFF00) != 0xFF00)
 			return corrupt(err, "marker expected");
 		len = be16(b + 2);
@@ -323,6 +357,77 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	if (cod_res > JP2_MAX_RES)
 		return corrupt(err, "too many resolution levels");
 	s->nres = cod_res < coc_min ? cod_res : coc_min;
+	return TS_OK;
+}
+
+/* ---- tile-parts ---------------------------------------------------------- */
+
+/*
+ * Which tiles the file really holds.  OpenJPEG decodes a tile that has no
+ * tile-part at all as black and reports success (a file cut exactly at a
+ * tile-part boundary, or whose tiles were never written), so a windowed
+ * decode would be a 200 with a black hole.  We walk the SOT markers once
+ * (A.4.2: Isot, Psot, TPsot, TNsot; Psot 0 = runs to the end) with bounded
+ * reads and count the whole tile-parts of each tile; a tile-part that
+ * claims more bytes than the codestream holds does not count.
+ */
+static void walk_tile_parts(struct jp2_source *s)
+{
+	unsigned char b[12];
+	uint64_t pos = s->first_sot, psot;
+	uint32_t n, t;
+
+	if (s->ntiles == 0 || !(s->tp_seen = calloc(s->ntiles, 2)))
+		return;                 /* not checked: OpenJPEG still decides */
+	s->tp_total = s->tp_seen + s->ntiles;
+	for (n = 0; n < JP2_MAX_TILE_PARTS; n++) {
+		if (pos < s->first_sot || s->cs_end < 14 || pos > s->cs_end - 14 ||
+		    !read_at(s->fd, pos, b, sizeof b) || be16(b) != 0xFF90 || be16(b + 2) != 10)
+			return;
+		t = be16(b + 4);
+		psot = be32(b + 6);
+		if (t >= s->ntiles)
+			return;
+		if (psot == 0)
+			psot = s->cs_end - pos;
+		if (psot < 14 || psot > s->cs_end - pos)
+			return;
+		if (s->tp_seen[t] < 255)
+			s->tp_seen[t]++;
+		if (b[11])
+			s->tp_total[t] = b[11];
+		pos += psot;
+	}
+	/* Too many tile-parts to walk cheaply: do not judge. */
+	free(s->tp_seen);
+	s->tp_seen = s->tp_total = NULL;
+}
+
+/* 500 unless every tile under the reference-grid window [x0,x1)x[y0,y1)
+ * is whole in the file. */
+static ts_status check_tiles_whole(const struct jp2_source *s, uint64_t x0, uint64_t y0,
+                                   uint64_t x1, uint64_t y1, struct ts_error *err)
+{
+	uint32_t ntx = ceil_div(s->x1 - s->tx0, s->tw), p, q, p0, p1, q0, q1, t;
+
+	if (!s->tp_seen || x1 <= x0 || y1 <= y0)
+		return TS_OK;
+	p0 = (uint32_t)((x0 - s->tx0) / s->tw);
+	p1 = (uint32_t)((x1 - 1 - s->tx0) / s->tw);
+	q0 = (uint32_t)((y0 - s->ty0) / s->th);
+	q1 = (uint32_t)((y1 - 1 - s->ty0) / s->th);
+	for (q = q0; q <= q1; q++) {
+		for (p = p0; p <= p1; p++) {
+			t = q * ntx + p;
+			if (t < s->ntiles && s->tp_seen[t] && s->tp_seen[t] >= s->tp_total[t])
+				continue;
+			ts_error_set(err, TS_EINTERNAL, "corrupt image data");
+			ts_error_detail(err, "JPEG 2000 tile %u: %u of %u tile-parts in the file",
+			                t, t < s->ntiles ? s->tp_seen[t] : 0,
+			                t < s->ntiles ? s->tp_total[t] : 0);
+			return TS_EINTERNAL;
+		}
+	}
 	return TS_OK;
 }
 
@@ -452,6 +557,7 @@ static void jp2_close(struct ts_source *base)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	free(s->tp_seen);
 	free(s);
 }
 
@@ -484,15 +590,24 @@ static ts_status jp2_open(int fd, const char *path, const struct ts_source_limit
 		goto fail;
 	}
 	s->file_size = (uint64_t)sb.st_size;
+	s->tiles = lim ? lim->tiles : NULL;
+	s->key.dev = (uint64_t)sb.st_dev;
+	s->key.ino = (uint64_t)sb.st_ino;
+	s->key.size = (uint64_t)sb.st_size;
+	s->key.mtime_sec = (int64_t)sb.st_mtim.tv_sec;
+	s->key.mtime_nsec = (int64_t)sb.st_mtim.tv_nsec;
 	s->is_jp2 = memcmp(head, jp2_magic, 12) == 0;
 	if (s->is_jp2) {
 		status = walk_boxes(s, &cs_off, &pclr_cols, &enumcs, &cdef_alpha, err);
 		if (status)
 			goto fail;
 	}
+	if (!s->is_jp2)
+		s->cs_end = s->file_size;
 	status = parse_codestream(s, cs_off, lim, err);
 	if (status)
 		goto fail;
+	walk_tile_parts(s);
 
 	/* Our checks passed: let OpenJPEG confirm it can read the header too. */
 	if (!start_codec(s, &st, &codec, &stream, &image)) {
@@ -588,42 +703,24 @@ static inline uint32_t comp_index(uint64_t X, int r, uint32_t dx,
 	return i >= cn ? cn - 1 : (uint32_t)i;
 }
 
-static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, uint32_t y,
-                                 uint32_t w, uint32_t h, uint64_t budget,
-                                 struct ts_image *out, struct ts_error *err)
+/* Decode the window (x,y,w,h) of `level` with OpenJPEG into a new image
+ * (8-bit interleaved, info.channels).  The caller has checked the budget. */
+static ts_status decode_window(struct jp2_source *s, int level, uint32_t x, uint32_t y,
+                               uint32_t w, uint32_t h, struct ts_image *out,
+                               struct ts_error *err)
 {
-	struct jp2_source *s = (struct jp2_source *)base;
-	const struct ts_source_level *lv = &base->info.levels[level];
 	opj_codec_t *codec = NULL;
 	opj_stream_t *stream = NULL;
 	opj_image_t *image = NULL;
 	struct jp2_stream st;
-	uint64_t bx, by, ax0, ay0, ax1, ay1, cost;
-	uint32_t *colx = NULL, cw, ch, ex0, ey0, ex1, ey1, cx0[5], cy0[5];
-	int r = level, need, idx[5], ncol, ch_out = base->info.channels, k, alpha_idx;
+	uint64_t bx, by, ax0, ay0, ax1, ay1;
+	uint32_t *colx = NULL, cx0[5], cy0[5];
+	int r = level, need, idx[5], ncol, ch_out = s->base.info.channels, k, alpha_idx;
 	ts_status status;
 	uint32_t i, j;
 	size_t ncolx;
 
 	memset(out, 0, sizeof *out);
-	/* Budget: the window, widened to whole code-blocks at this resolution
-	 * (OpenJPEG decodes every code-block the window touches). */
-	cw = s->cblk_w ? s->cblk_w : 64;
-	ch = s->cblk_h ? s->cblk_h : 64;
-	ex0 = x / cw * cw;
-	ey0 = y / ch * ch;
-	ex1 = (uint32_t)((((uint64_t)x + w + cw - 1) / cw * cw) < lv->width ?
-	                 ((uint64_t)x + w + cw - 1) / cw * cw : lv->width);
-	ey1 = (uint32_t)((((uint64_t)y + h + ch - 1) / ch * ch) < lv->height ?
-	                 ((uint64_t)y + h + ch - 1) / ch * ch : lv->height);
-	cost = (uint64_t)(ex1 - ex0) * (ey1 - ey0);
-	if (budget && cost > budget) {
-		ts_error_set(err, TS_EFORBIDDEN, "region needs too much decoding");
-		ts_error_detail(err, "JPEG 2000 level %d window %ux%u costs %llu pixels > %llu",
-		                level, w, h, (unsigned long long)cost, (unsigned long long)budget);
-		return TS_EFORBIDDEN;
-	}
-
 	if (!start_codec(s, &st, &codec, &stream, &image)) {
 		status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
 		ts_error_detail(err, "OpenJPEG header: %s", s->opj_msg);
@@ -641,6 +738,16 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 		ax1 = s->x1;
 	if (ay1 > s->y1)
 		ay1 = s->y1;
+	/* Subsampled components: pixel X takes sample floor(X / dx), which
+	 * a window starting at an odd X would not decode (OpenJPEG starts at
+	 * ceil(X0 / dx)); start at a multiple of every dx (and dy) instead. */
+	ax0 -= ax0 % ((uint64_t)s->sub_x << r);
+	ay0 -= ay0 % ((uint64_t)s->sub_y << r);
+	ax0 = ax0 < s->x0 ? s->x0 : ax0;
+	ay0 = ay0 < s->y0 ? s->y0 : ay0;
+	status = check_tiles_whole(s, ax0, ay0, ax1, ay1, err);
+	if (status)
+		goto fail;
 	if (!opj_set_decoded_resolution_factor(codec, (OPJ_UINT32)r) ||
 	    !opj_set_decode_area(codec, image, (OPJ_INT32)ax0, (OPJ_INT32)ay0,
 	                         (OPJ_INT32)ax1, (OPJ_INT32)ay1)) {
@@ -764,6 +871,182 @@ fail:
 	ts_image_free(out);
 	stop_codec(codec, stream, image);
 	return status;
+}
+
+/* ---- the decoded-tile path -------------------------------------------- */
+
+/*
+ * Code-stream tile (p,q) on level r, in level pixels: [*lx0,*lx1) x
+ * [*ly0,*ly1).  Its reference-grid bounds, clipped to the image (B-7), are
+ * reduced like the image itself (B-14), so the tiles of a level abut.
+ */
+static void tile_on_level(const struct jp2_source *s, int r, uint32_t p, uint32_t q,
+                          uint32_t *lx0, uint32_t *ly0, uint32_t *lx1, uint32_t *ly1)
+{
+	uint64_t X0 = (uint64_t)s->tx0 + (uint64_t)p * s->tw, X1 = X0 + s->tw;
+	uint64_t Y0 = (uint64_t)s->ty0 + (uint64_t)q * s->th, Y1 = Y0 + s->th;
+	uint32_t bx = ceil_pow2(s->x0, r), by = ceil_pow2(s->y0, r);
+
+	X0 = X0 > s->x0 ? X0 : s->x0;
+	Y0 = Y0 > s->y0 ? Y0 : s->y0;
+	X1 = X1 < s->x1 ? X1 : s->x1;
+	Y1 = Y1 < s->y1 ? Y1 : s->y1;
+	*lx0 = ceil_pow2((uint32_t)X0, r) - bx;
+	*ly0 = ceil_pow2((uint32_t)Y0, r) - by;
+	*lx1 = ceil_pow2((uint32_t)X1, r) - bx;
+	*ly1 = ceil_pow2((uint32_t)Y1, r) - by;
+}
+
+struct tile_job {
+	struct jp2_source *s;
+	int r;
+	uint32_t x, y, w, h;     /* the tile on its level */
+};
+
+static ts_status fill_tile(void *ctx, struct ts_image *out, struct ts_error *err)
+{
+	struct tile_job *j = ctx;
+
+	return decode_window(j->s, j->r, j->x, j->y, j->w, j->h, out, err);
+}
+
+/* The code-stream tiles touched by rows [y, y+h) (or columns): first and
+ * one-past-last index along one axis of n tiles. */
+static void tiles_touched(const struct jp2_source *s, int r, bool rows, uint32_t a, uint32_t n,
+                          uint32_t count, uint32_t *first, uint32_t *end)
+{
+	uint32_t i, l0, l1, m0, m1;
+
+	*first = count;
+	*end = 0;
+	for (i = 0; i < count; i++) {
+		tile_on_level(s, r, rows ? 0 : i, rows ? i : 0, &l0, &m0, &l1, &m1);
+		if (rows) {
+			l0 = m0;
+			l1 = m1;
+		}
+		if (l1 > l0 && l1 > a && l0 < (uint64_t)a + n) {
+			if (*first == count)
+				*first = i;
+			*end = i + 1;
+		}
+	}
+}
+
+/*
+ * Whether read_region should go through the decoded-tile cache, and what
+ * the tiles it touches cost to decode: only when a cache with room exists
+ * and each touched code-stream tile, on this level, is small enough to keep
+ * (a single-tile image at full resolution would mean decoding everything
+ * for one 256-pixel window).
+ */
+static bool use_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
+                      uint32_t h, uint64_t *cost)
+{
+	uint32_t ntx = ceil_div(s->x1 - s->tx0, s->tw), nty = ceil_div(s->y1 - s->ty0, s->th);
+	uint32_t p0, p1, q0, q1, tw = ceil_pow2(s->tw, r), th = ceil_pow2(s->th, r);
+	uint64_t tile_px = (uint64_t)tw * th, tile_bytes = tile_px * (uint64_t)s->base.info.channels;
+	size_t budget = ts_tile_cache_budget(s->tiles);
+
+	if (!s->tiles || budget == 0 || tile_px > JP2_CACHE_TILE_PX || tile_bytes > budget / 4)
+		return false;
+	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
+	tiles_touched(s, r, true, y, h, nty, &q0, &q1);
+	if (p1 <= p0 || q1 <= q0)
+		return false;
+	*cost = tile_px * (p1 - p0) * (q1 - q0);
+	return true;
+}
+
+/* Assemble the window from whole decoded code-stream tiles, each decoded
+ * once per reduce factor and shared by every request (tile_cache.h). */
+static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32_t y,
+                                 uint32_t w, uint32_t h, struct ts_image *out,
+                                 struct ts_error *err)
+{
+	uint32_t ntx = ceil_div(s->x1 - s->tx0, s->tw), nty = ceil_div(s->y1 - s->ty0, s->th);
+	uint32_t p, q, p0, p1, q0, q1, lx0, ly0, lx1, ly1, ix0, iy0, ix1, iy1, row;
+	const struct ts_tile *t = NULL;
+	struct ts_tile_key key = s->key;
+	struct tile_job job;
+	size_t ch = (size_t)s->base.info.channels;
+	ts_status status;
+
+	status = ts_image_alloc(out, w, h, (int)ch, err);
+	if (status)
+		return status;
+	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
+	tiles_touched(s, r, true, y, h, nty, &q0, &q1);
+	for (q = q0; q < q1; q++) {
+		for (p = p0; p < p1; p++) {
+			tile_on_level(s, r, p, q, &lx0, &ly0, &lx1, &ly1);
+			ix0 = lx0 > x ? lx0 : x;
+			iy0 = ly0 > y ? ly0 : y;
+			ix1 = lx1 < x + w ? lx1 : x + w;
+			iy1 = ly1 < y + h ? ly1 : y + h;
+			if (ix1 <= ix0 || iy1 <= iy0)
+				continue;
+			key.tile = q * ntx + p;
+			key.reduce = (uint32_t)r;
+			job = (struct tile_job){ s, r, lx0, ly0, lx1 - lx0, ly1 - ly0 };
+			status = ts_tile_cache_get(s->tiles, &key, fill_tile, &job, &t, err);
+			if (status)
+				goto fail;
+			if (t->img.width != lx1 - lx0 || t->img.height != ly1 - ly0 ||
+			    (size_t)t->img.channels != ch) {
+				status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
+				ts_error_detail(err, "JPEG 2000 tile %u: decoded %ux%u, expected %ux%u",
+				                key.tile, t->img.width, t->img.height, lx1 - lx0, ly1 - ly0);
+				goto fail;
+			}
+			for (row = iy0; row < iy1; row++)
+				memcpy(out->pixels + (size_t)(row - y) * out->stride + (ix0 - x) * ch,
+				       t->img.pixels + (size_t)(row - ly0) * t->img.stride + (ix0 - lx0) * ch,
+				       (ix1 - ix0) * ch);
+			ts_tile_cache_release(s->tiles, t);
+			t = NULL;
+		}
+	}
+	return TS_OK;
+
+fail:
+	ts_tile_cache_release(s->tiles, t);
+	ts_image_free(out);
+	return status;
+}
+
+static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, uint32_t y,
+                                 uint32_t w, uint32_t h, uint64_t budget,
+                                 struct ts_image *out, struct ts_error *err)
+{
+	struct jp2_source *s = (struct jp2_source *)base;
+	const struct ts_source_level *lv = &base->info.levels[level];
+	uint64_t cost, tiles_cost;
+	uint32_t cw, ch, ex0, ey0, ex1, ey1;
+
+	memset(out, 0, sizeof *out);
+	/* Budget: the window, widened to whole code-blocks at this resolution
+	 * (OpenJPEG decodes every code-block the window touches). */
+	cw = s->cblk_w ? s->cblk_w : 64;
+	ch = s->cblk_h ? s->cblk_h : 64;
+	ex0 = x / cw * cw;
+	ey0 = y / ch * ch;
+	ex1 = (uint32_t)((((uint64_t)x + w + cw - 1) / cw * cw) < lv->width ?
+	                 ((uint64_t)x + w + cw - 1) / cw * cw : lv->width);
+	ey1 = (uint32_t)((((uint64_t)y + h + ch - 1) / ch * ch) < lv->height ?
+	                 ((uint64_t)y + h + ch - 1) / ch * ch : lv->height);
+	cost = (uint64_t)(ex1 - ex0) * (ey1 - ey0);
+	if (budget && cost > budget) {
+		ts_error_set(err, TS_EFORBIDDEN, "region needs too much decoding");
+		ts_error_detail(err, "JPEG 2000 level %d window %ux%u costs %llu pixels > %llu",
+		                level, w, h, (unsigned long long)cost, (unsigned long long)budget);
+		return TS_EFORBIDDEN;
+	}
+	/* Whole tiles cost more than the window; when that would pass the
+	 * budget, decode just the window instead. */
+	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget))
+		return read_from_tiles(s, level, x, y, w, h, out, err);
+	return decode_window(s, level, x, y, w, h, out, err);
 }
 
 const struct ts_source_ops ts_jp2_source_ops = {

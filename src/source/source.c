@@ -85,13 +85,13 @@ fail:
 	return status;
 }
 
-ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
-                                uint32_t w, uint32_t h, uint64_t budget,
-                                struct ts_image *out, struct ts_error *err)
+/* The caller's side of the contract: a level that exists and a non-empty
+ * rectangle inside it. */
+static ts_status check_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                              uint32_t w, uint32_t h, struct ts_error *err)
 {
 	const struct ts_source_level *lv;
 
-	memset(out, 0, sizeof *out);
 	if (!s || level < 0 || level >= s->info.nlevels)
 		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
 	lv = &s->info.levels[level];
@@ -103,7 +103,43 @@ ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint
 		                x, y, w, h, level, lv->width, lv->height);
 		return TS_EINTERNAL;
 	}
+	return TS_OK;
+}
+
+ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                                uint32_t w, uint32_t h, uint64_t budget,
+                                struct ts_image *out, struct ts_error *err)
+{
+	ts_status st;
+
+	memset(out, 0, sizeof *out);
+	st = check_region(s, level, x, y, w, h, err);
+	if (st != TS_OK)
+		return st;
 	return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+}
+
+ts_status ts_source_read_region_scaled(struct ts_source *s, int level, uint32_t x, uint32_t y,
+                                       uint32_t w, uint32_t h, int *denom, uint64_t budget,
+                                       struct ts_image *out, double *origin_x,
+                                       double *origin_y, struct ts_error *err)
+{
+	ts_status st;
+
+	memset(out, 0, sizeof *out);
+	*origin_x = x;
+	*origin_y = y;
+	st = check_region(s, level, x, y, w, h, err);
+	if (st != TS_OK)
+		return st;
+	if (!s->ops->read_region_scaled) {
+		*denom = 1;
+		return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+	}
+	if (*denom < 1)
+		*denom = 1;
+	return s->ops->read_region_scaled(s, level, x, y, w, h, denom, budget, out, origin_x,
+	                                  origin_y, err);
 }
 
 ts_status ts_source_raw_tile(struct ts_source *s, int level, uint32_t col, uint32_t row,

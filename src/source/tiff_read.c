@@ -22,6 +22,11 @@
  * bilevel, CMYK, separate planes, OJPEG, subsampled YCbCr...) goes through
  * TIFFReadRGBATile/Strip; the rest is refused as "unsupported TIFF layout".
  *
+ * JPEG-compressed levels have a second way in, read_region_scaled: the
+ * tiles' stored bytes are located here (libtiff, one thread) and handed to
+ * jpeg_tiles.c, which decodes them at 1/2..1/8 scale in the DCT domain
+ * and, for regions of many tiles, on several threads.
+ *
  * libtiff's errors are caught at the border: each TIFF handle gets its own
  * error and warning handlers (TIFFOpenOptions, libtiff >= 4.5) whose
  * user_data is this source, so concurrent sources in different threads never
@@ -38,6 +43,7 @@
 #include <tiffio.h>
 #include "tessera/checked.h"
 #include "tessera/source.h"
+#include "jpeg_tiles.h"
 
 /* Tiles larger than this per side or in area are not a pyramid anyone
  * wrote on purpose; refusing them keeps one tile buffer bounded. */
@@ -830,6 +836,155 @@ fail:
 	return status;
 }
 
+/* ---- JPEG levels decoded scaled and in parallel (jpeg_tiles.c) ---- */
+
+/* A region touching at least this many tiles is decoded on the workers;
+ * below it, waking them costs more than it saves. */
+#define PARALLEL_MIN_TILES 8
+
+/* Tiles TurboJPEG can decode for us: the same ones pass-through serves. */
+static bool jpeg_tiled(const struct tiff_level *lv)
+{
+	return lv->tile_w && lv->compression == COMPRESSION_JPEG && lv->mode == MODE_DIRECT &&
+	       lv->bps == 8 && !lv->invert && (lv->out_channels == 1 || lv->out_channels == 3) &&
+	       lv->spp == lv->out_channels;
+}
+
+static ts_status over_budget(struct ts_error *err, uint64_t pixels, uint64_t budget)
+{
+	ts_error_set(err, TS_EFORBIDDEN,
+	             "request needs %llu source pixels, more than the limit of %llu",
+	             (unsigned long long)pixels, (unsigned long long)budget);
+	return TS_EFORBIDDEN;
+}
+
+/*
+ * The scaled read: a mosaic at 1/d of the touched tiles, cut to the blocks
+ * of d x d level pixels that meet the rectangle.  Its origin is the
+ * rectangle's corner rounded down to a multiple of d, which is also where
+ * a tile's scaled pixels start (d divides the tile size).  Budget: the
+ * pixels TurboJPEG produces, (tile_w/d')*(tile_h/d') per touched tile, d'
+ * being d except for edge tiles decoded finer (ts_jpeg_tile_denom).
+ */
+static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint32_t x,
+                                         uint32_t y, uint32_t w, uint32_t h, int *denom,
+                                         uint64_t budget, struct ts_image *out,
+                                         double *origin_x, double *origin_y,
+                                         struct ts_error *err)
+{
+	struct tiff_source *s = (struct tiff_source *)base;
+	const struct tiff_level *lv;
+	struct ts_jpeg_level jl;
+	struct ts_jpeg_tile *tiles = NULL;
+	uint32_t tw, th, tx0, tx1, ty0, ty1, tx, ty, ox, oy, count = 0, d;
+	uint64_t across, down, units, pixels, cost;
+	void *tables = NULL;
+	size_t n = 0;
+	ts_status status;
+
+	memset(out, 0, sizeof *out);
+	*origin_x = x;
+	*origin_y = y;
+	if (level < 0 || level >= s->base.info.nlevels)
+		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
+	lv = &s->levels[level];
+	if (w == 0 || h == 0 || x >= lv->width || y >= lv->height ||
+	    w > lv->width - x || h > lv->height - y)
+		return ts_error_set(err, TS_EINTERNAL, "internal: region outside level");
+	d = *denom >= 8 ? 8 : *denom >= 4 ? 4 : *denom >= 2 ? 2 : 1;
+	if (!jpeg_tiled(lv))
+		d = 1;
+	else
+		while (d > 1 && (lv->tile_w % d || lv->tile_h % d))
+			d /= 2;
+	tw = lv->tile_w;
+	th = lv->tile_h;
+	across = tw ? (uint64_t)(x + w - 1) / tw - x / tw + 1 : 0;
+	down = th ? (uint64_t)(y + h - 1) / th - y / th + 1 : 0;
+	units = across * down;
+	/* Small full-size reads and other codecs: libtiff's own path. */
+	if (d == 1 && (!jpeg_tiled(lv) || units < PARALLEL_MIN_TILES)) {
+		*denom = 1;
+		return tiff_read_region(base, level, x, y, w, h, budget, out, err);
+	}
+
+	/* A lower bound first (every tile at 1/d), so a huge request is
+	 * refused before the tile list is even allocated. */
+	if (!ts_mul_u64(units, (uint64_t)(tw / d) * (th / d), &pixels))
+		pixels = UINT64_MAX;
+	if (budget && pixels > budget)
+		return over_budget(err, pixels, budget);
+	if (units > SIZE_MAX / sizeof *tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	status = select_level(s, level, err);
+	if (status != TS_OK)
+		return status;
+	tiles = malloc((size_t)units * sizeof *tiles);
+	if (!tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+
+	memset(&jl, 0, sizeof jl);
+	jl.fd = TIFFFileno(s->tif);
+	jl.path = s->path;
+	jl.rgb = lv->photometric == PHOTOMETRIC_RGB;
+	jl.tile_w = tw;
+	jl.tile_h = th;
+	/* Even q100 of noise stays under twice the raw size. */
+	jl.max_tile_bytes = lv->unit_bytes * 2 + 65536;
+	/* Borrowed from libtiff: valid while this directory stays selected,
+	 * which it does until we return. */
+	if (TIFFGetField(s->tif, TIFFTAG_JPEGTABLES, &count, &tables) && tables && count >= 4) {
+		jl.tables = tables;
+		jl.tables_len = count;
+	}
+	tx0 = x / tw;
+	tx1 = (x + w - 1) / tw;
+	ty0 = y / th;
+	ty1 = (y + h - 1) / th;
+	cost = 0;
+	s->libmsg[0] = '\0';
+	for (ty = ty0; ty <= ty1; ty++) {
+		for (tx = tx0; tx <= tx1; tx++) {
+			struct ts_jpeg_tile *t = &tiles[n++];
+			uint64_t px = (uint64_t)tx * tw, py = (uint64_t)ty * th;
+			uint32_t dt;
+
+			t->x = (uint32_t)px;
+			t->y = (uint32_t)py;
+			t->valid_w = (uint32_t)(px + tw <= lv->width ? tw : lv->width - px);
+			t->valid_h = (uint32_t)(py + th <= lv->height ? th : lv->height - py);
+			t->index = TIFFComputeTile(s->tif, t->x, t->y, 0, 0);
+			t->offset = TIFFGetStrileOffset(s->tif, t->index);
+			t->bytes = TIFFGetStrileByteCount(s->tif, t->index);
+			dt = (uint32_t)ts_jpeg_tile_denom(&jl, t, (int)d);
+			cost += (uint64_t)(tw / dt) * (th / dt);  /* < units * 2^26 */
+		}
+	}
+	if (budget && cost > budget) {
+		status = over_budget(err, cost, budget);
+		goto fail;
+	}
+	ox = x / d * d;
+	oy = y / d * d;
+	status = ts_image_alloc(out, (x + w - ox + d - 1) / d, (y + h - oy + d - 1) / d,
+	                        lv->out_channels, err);
+	if (status != TS_OK)
+		goto fail;
+	status = ts_jpeg_tiles_decode(&jl, tiles, n, (int)d, ox, oy,
+	                              n >= PARALLEL_MIN_TILES, out, err);
+	if (status != TS_OK)
+		goto fail;
+	free(tiles);
+	*denom = (int)d;
+	*origin_x = ox;
+	*origin_y = oy;
+	return TS_OK;
+fail:
+	free(tiles);
+	ts_image_free(out);
+	return status;
+}
+
 /* ---- stored JPEG tiles, for pass-through ---- */
 
 static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, uint32_t row,
@@ -912,4 +1067,5 @@ const struct ts_source_ops ts_tiff_source_ops = {
 	.read_region = tiff_read_region,
 	.close = tiff_close,
 	.raw_tile = tiff_raw_tile,
+	.read_region_scaled = tiff_read_region_scaled,
 };

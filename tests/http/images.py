@@ -317,11 +317,42 @@ def garbage_after_main_header(src, dst, nbytes=20000, seed=5):
         f.write(bytes(out) + rnd)
 
 
-def truncate_copy(src, dst, fraction=0.5):
+def _open_jp2c(data):
+    """Make a JP2's codestream box run to the end of the file (length 0),
+    so a cut or padded codestream reaches the decoder."""
+    soc = data.find(b"\xff\x4f\xff\x51")
+    if soc >= 8 and data[soc - 4:soc] == b"jp2c":
+        struct.pack_into(">I", data, soc - 8, 0)
+
+
+def truncate_copy(src, dst, fraction=0.5, open_box=False):
+    """Copy the first fraction of src; with open_box the JP2 codestream box
+    is made to run to the end of the file, so only the codestream is short."""
     with open(src, "rb") as f:
-        data = f.read()
+        data = bytearray(f.read())
+    data = data[:int(len(data) * fraction)]
+    if open_box:
+        _open_jp2c(data)
     with open(dst, "wb") as f:
-        f.write(data[:int(len(data) * fraction)])
+        f.write(data)
+
+
+def garbage_in_tile_data(src, dst, nbytes=20000, seed=7):
+    """Keep a JP2/J2K file up to its first SOT marker segment and SOD, with
+    Psot = 0 (the tile-part runs to the end), then random bytes: an intact
+    main and tile-part header over garbage packets."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    _, _, sot = j2k_markers(data)
+    lsot = struct.unpack(">H", data[sot + 2:sot + 4])[0]
+    sod = sot + 2 + lsot
+    assert data[sod:sod + 2] == b"\xff\x93"
+    out = data[:sod + 2]
+    struct.pack_into(">I", out, sot + 6, 0)
+    _open_jp2c(out)
+    rnd = np.random.RandomState(seed).randint(0, 256, nbytes).astype(np.uint8).tobytes()
+    with open(dst, "wb") as f:
+        f.write(bytes(out) + rnd)
 
 
 def png_chunk(kind, payload):
@@ -372,3 +403,22 @@ def stored_for_orientation(displayed, orientation):
     display, so it is stored rotated 90 counter-clockwise)."""
     k = {1: 0, 3: 2, 6: 1, 8: -1}[orientation]
     return np.ascontiguousarray(np.rot90(displayed, k=k))
+
+
+def truncate_at_tile_part(src, dst, fraction=0.5):
+    """Copy a JP2/J2K file cut cleanly at the first tile-part boundary past
+    fraction of its length (an interrupted copy that looks well formed:
+    every tile-part left is whole, the rest are simply absent), with an EOC
+    and a JP2 codestream box that runs to the end."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    _, _, pos = j2k_markers(data)
+    while pos < len(data) * fraction:
+        psot = struct.unpack(">I", data[pos + 6:pos + 10])[0]
+        if struct.unpack(">H", data[pos:pos + 2])[0] != 0xFF90 or psot == 0:
+            raise ValueError("cannot walk the tile-parts of %s" % src)
+        pos += psot
+    out = data[:pos] + b"\xff\xd9"
+    _open_jp2c(out)
+    with open(dst, "wb") as f:
+        f.write(out)

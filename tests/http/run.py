@@ -45,7 +45,9 @@ def main(argv):
         import common
         import images
         import test_iiif3, test_iiif2, test_headers, test_hostile, test_variants, test_settings  # noqa: F401
-        import test_jp2  # noqa: F401  (JPEG 2000 sources and hostile JP2s)
+        import test_tiles, test_browser  # noqa: F401
+        import test_jp2, test_plain  # noqa: F401  (JPEG 2000, plain JPEG/PNG sources)
+        import test_memcached  # noqa: F401  (two daemons sharing memcached)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")

@@ -97,8 +97,8 @@ def zoomify_group(w, h, z, x, y, ts=256):
     return index // 256
 
 
-def iiif_png(region, size):
-    return "/iiif/3/%s/%d,%d,%d,%d/%d,%d/0/default.png" % ((ID,) + tuple(region) + tuple(size))
+def iiif_png(region, size, ident=ID):
+    return "/iiif/3/%s/%d,%d,%d,%d/%d,%d/0/default.png" % ((ident,) + tuple(region) + tuple(size))
 
 
 # --------------------------------------------------------------------------
@@ -124,7 +124,12 @@ def get(srv, path, code=200, media=None):
 
 
 def image(srv, path):
-    im, r = get_image(srv, path)
+    if "?" in path:     # IIP: the format is in the query, not the path
+        q = path.split("?", 1)[1]
+        fmt = "png" if ("PTL=" in q or q.endswith(".png")) else "jpg"
+    else:
+        fmt = None
+    im, r = get_image(srv, path, fmt)
     cors(r, "GET " + path)
     return im
 
@@ -190,34 +195,46 @@ def _(ctx, srv):
     expect(json.loads(m.group(1)) == json.loads(get(srv, "/deepzoom/%s.dzi?format=json" % ID).body),
            "JSONP and JSON differ")
     get(srv, "/deepzoom/nosuchimage.dzi", 404)
+    # stored tiles of 256x128 are not square: DeepZoom falls back to 256
+    t = ctx.variants["tile128"].ident
+    expect(dzi(srv, t)["TileSize"] == 256, "DZI of %s (256x128 tiles) says %r" % (t, dzi(srv, t)))
 
 
-def _dz_levels(srv, ov):
+def _dz_levels(srv, ov, ident=ID, w=W, h=H):
     ts = 256
-    top = dz_max_level(W, H)
-    expect(top == 11, "test bug: max level %d" % top)
+    top = dz_max_level(w, h)
     for level in range(top + 1):
-        lw, lh = dz_level_size(W, H, level)
+        lw, lh = dz_level_size(w, h, level)
         cols, rows = -(-lw // ts), -(-lh // ts)
         if level == 0:
             expect((lw, lh) == (1, 1), "level 0 is %dx%d" % (lw, lh))
         tiles = {(0, 0), (cols - 1, rows - 1), (cols - 1, 0), (0, rows - 1), (cols // 2, rows // 2)}
         for c, rr in sorted(tiles):
-            path = "/deepzoom/%s_files/%d/%d_%d.jpg" % (ID, level, c, rr)
-            _, (ow, oh) = dz_tile(W, H, level, c, rr, ts, ov)
+            path = "/deepzoom/%s_files/%d/%d_%d.jpg" % (ident, level, c, rr)
+            _, (ow, oh) = dz_tile(w, h, level, c, rr, ts, ov)
             im = image(srv, path)
             expect(im.size == (ow, oh), "%s (level %dx%d, %dx%d tiles, overlap %d): %dx%d, expected %dx%d" % (
                 path, lw, lh, cols, rows, ov, im.size[0], im.size[1], ow, oh))
         # one past the last column, row and level is not a tile
         for c, rr, lv in ((cols, 0, level), (0, rows, level)):
-            get(srv, "/deepzoom/%s_files/%d/%d_%d.jpg" % (ID, lv, c, rr), 404)
-    get(srv, "/deepzoom/%s_files/%d/0_0.jpg" % (ID, top + 1), 404)
-    get(srv, "/deepzoom/%s_files/99/0_0.jpg" % ID, 404)
+            get(srv, "/deepzoom/%s_files/%d/%d_%d.jpg" % (ident, lv, c, rr), 404)
+    get(srv, "/deepzoom/%s_files/%d/0_0.jpg" % (ident, top + 1), 404)
+    get(srv, "/deepzoom/%s_files/99/0_0.jpg" % ident, 404)
 
 
 @test("deepzoom: every level (0 is 1x1, 11 is 2000x1500) has ceil(size/256) tiles with the right edge sizes at overlap 1; one past is 404")
 def _(ctx, srv):
+    expect(dz_max_level(W, H) == 11, "test bug: max level %d" % dz_max_level(W, H))
     _dz_levels(srv, 1)
+
+
+@test("deepzoom: the odd 1001x751 image's levels round up (level 9 is 501x376) with the right edge tiles")
+def _(ctx, srv):
+    v = ctx.variants["odd"]
+    d = dzi(srv, v.ident)
+    expect((d["Width"], d["Height"]) == (1001, 751), "DZI size %r" % d)
+    expect(dz_level_size(1001, 751, 9) == (501, 376), "test bug")
+    _dz_levels(srv, 1, v.ident, 1001, 751)
 
 
 @test("deepzoom: with --deepzoom-overlap 0 the DZI says Overlap 0 and every level's tiles abut exactly", server="dz0")
@@ -227,22 +244,23 @@ def _(ctx, srv):
     _dz_levels(srv, 0)
 
 
-def _dz_identity(srv, ov, levels):
+def _dz_identity(srv, ov, levels, ident=ID, w=W, h=H):
     ts = 256
     for level in levels:
-        lw, lh = dz_level_size(W, H, level)
+        lw, lh = dz_level_size(w, h, level)
         cols, rows = -(-lw // ts), -(-lh // ts)
         for c, rr in sorted({(0, 0), (cols - 1, rows - 1), (cols // 2, 0), (0, rows - 1)}):
-            region, size = dz_tile(W, H, level, c, rr, ts, ov)
-            path = "/deepzoom/%s_files/%d/%d_%d.png" % (ID, level, c, rr)
+            region, size = dz_tile(w, h, level, c, rr, ts, ov)
+            path = "/deepzoom/%s_files/%d/%d_%d.png" % (ident, level, c, rr)
             a = image(srv, path)
-            b = image(srv, iiif_png(region, size))
-            same_pixels(a, b, "%s vs %s" % (path, iiif_png(region, size)))
+            b = image(srv, iiif_png(region, size, ident))
+            same_pixels(a, b, "%s vs %s" % (path, iiif_png(region, size, ident)))
 
 
 @test("deepzoom: a tile equals, pixel for pixel, the IIIF image of its full-resolution region and size (levels 7-11, edge tiles, overlap 1)")
 def _(ctx, srv):
     _dz_identity(srv, 1, (7, 8, 9, 10, 11))
+    _dz_identity(srv, 1, (8, 9, 10), ctx.variants["odd"].ident, 1001, 751)
 
 
 @test("deepzoom: overlap 0 tiles equal the IIIF image of their region too", server="dz0")

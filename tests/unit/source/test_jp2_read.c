@@ -91,7 +91,7 @@ static const char *make(const char *name, const char *input, const char *opts)
 static ts_status open_file(const char *path, uint64_t max_px, struct ts_source **s,
                            struct ts_error *err)
 {
-	struct ts_source_limits lim = { max_px };
+	struct ts_source_limits lim = { .max_source_pixels = max_px };
 	int fd = open(path, O_RDONLY);
 	ts_status st;
 

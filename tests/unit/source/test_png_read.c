@@ -87,7 +87,7 @@ static const char *write_png(const char *name, uint32_t W, uint32_t H, int ct, i
 static ts_status open_file(const char *path, uint64_t max_px, struct ts_source **s,
                            struct ts_error *err)
 {
-	struct ts_source_limits lim = { max_px };
+	struct ts_source_limits lim = { .max_source_pixels = max_px };
 	int fd = open(path, O_RDONLY);
 	ts_status st;
 

@@ -1,0 +1,146 @@
+"""test_browser.py - the daemon's own viewer page in a real browser.
+
+Starts the daemon behind nginx with the viewer directory, then runs
+tests/browser/osd.mjs (playwright-core driving Debian's headless
+/usr/bin/chromium) once.  For each tile source the viewer page offers
+(IIIF 3 and IIIF 2 info.json, DeepZoom .dzi, Zoomify ImageProperties.xml)
+the script opens /?id=pattern&proto=SOURCE, waits until OpenSeadragon has
+fully loaded the home view, then zooms to 1:1 at the bottom-right corner
+and waits again; after each step it checks every tile response (200, an
+image type, CORS, decoded size equal to what the protocol's rules promise
+for that URL), that no request failed, and the colours OpenSeadragon drew
+at block centres against the pattern.
+
+The one idea: one browser run serves many tests.  The run happens the
+first time one of these tests executes; its JSON results are kept, and
+each (source, step) pair is reported as its own test, so a failure names
+the protocol and the moment.  Without chromium, node or the npm packages
+the tests are skipped with the reason, never failed.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import common
+import harness
+from common import test, expect, Skip
+
+REPO = harness.REPO
+BROWSER_DIR = os.path.join(REPO, "tests", "browser")
+SCRIPT = os.path.join(BROWSER_DIR, "osd.mjs")
+CHROMIUM = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
+NODE = shutil.which("node") or "/usr/bin/node"
+RUN_TIMEOUT_S = 150
+
+SOURCES = (("iiif3", "IIIF 3 info.json"), ("iiif2", "IIIF 2 info.json"),
+           ("deepzoom", "DeepZoom .dzi"), ("zoomify", "Zoomify ImageProperties.xml"))
+STEPS = (
+    ("home", "the viewer opens it and loads every home-view tile with 200, CORS and no failed request"),
+    ("home-sizes", "home-view tiles have exactly the size the protocol promises for their URL"),
+    ("home-colours", "the home-view canvas shows the pattern's colours at block centres"),
+    ("zoomed", "zoomed to 1:1 at the bottom-right corner, every new tile (full-resolution edge tiles "
+               "included) is 200 with the promised size"),
+    ("zoomed-colours", "the zoomed canvas shows the pattern's colours at block centres"),
+)
+
+common.SERVER_CONFIGS.setdefault("browser", ("nginx", ["--viewer-dir", os.path.join(REPO, "viewer")]))
+
+_run = {}   # the one browser run: {"results": {...}} or {"skip": reason} or {"error": reason}
+
+
+def _unavailable():
+    if not os.access(CHROMIUM, os.X_OK):
+        return "%s is not installed (apt-get install chromium)" % CHROMIUM
+    if not os.access(NODE, os.X_OK):
+        return "node is not installed"
+    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        return "playwright-core is not installed (npm ci --prefix tests/browser)"
+    if not os.path.isdir(os.path.join(REPO, "viewer", "node_modules", "openseadragon")):
+        return "OpenSeadragon is not installed (npm ci --prefix viewer)"
+    return None
+
+
+def _kill_leftovers(marker):
+    """Chromium starts its own process group; end any of its processes
+    (found by our private user-data-dir on their command line) by id."""
+    for pid, _ in harness.processes_mentioning(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _browser_run(ctx, srv):
+    why = _unavailable()
+    if why:
+        return {"skip": why}
+    d = os.path.join(ctx.tmp, "browser")
+    os.makedirs(d, exist_ok=True)
+    udd = os.path.join(d, "chromium-profile")
+    pat = ctx.variants["jpeg"].pattern
+    cfg = {
+        "base": "http://127.0.0.1:%d" % srv.port,
+        "id": ctx.variants["jpeg"].ident,
+        "width": pat.width, "height": pat.height, "block": 100,
+        "sources": [s for s, _ in SOURCES],
+        "dzTileSize": 256, "dzOverlap": 1, "zoomifyTileSize": 256,
+        "userDataDir": udd, "chromium": CHROMIUM,
+        "timeoutMs": 25000, "hardTimeoutMs": (RUN_TIMEOUT_S - 10) * 1000,
+        "tolerance": 40,
+    }
+    cfg_path = os.path.join(d, "config.json")
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    out = os.path.join(d, "osd-stdout.log")
+    t0 = time.monotonic()
+    p = harness._spawn("osd.mjs", [NODE, SCRIPT, cfg_path], out, cwd=BROWSER_DIR)
+    try:
+        p.wait(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        harness._stop(p)
+        harness._started[:] = [(n, q) for (n, q) in harness._started if q is not p]
+        _kill_leftovers(udd)
+        shutil.rmtree(udd, ignore_errors=True)
+    with open(out, "rb") as f:
+        text = f.read().decode(errors="replace")
+    lines = [l for l in text.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error": "osd.mjs printed no results in %.0f s (exit %s): %s" % (
+            time.monotonic() - t0, p.returncode, text[-400:])}
+    data = json.loads(lines[-1])
+    res = {}
+    for r in data.get("results", []):
+        res[(r["source"], r["step"])] = r
+    return {"results": res, "drawer": data.get("drawer"), "seconds": time.monotonic() - t0}
+
+
+def _result(ctx, srv, source, step):
+    if not _run:
+        _run.update(_browser_run(ctx, srv))
+    if "skip" in _run:
+        raise Skip(_run["skip"])
+    expect("error" not in _run, _run.get("error", ""))
+    res = _run["results"]
+    for (s, st), r in res.items():
+        if s == "all" and not r["ok"]:
+            raise AssertionError("%s: %s" % (st, r["detail"]))
+    r = res.get((source, step))
+    expect(r is not None, "no result for this step (the run for %s stopped earlier; see the first step)" % source)
+    expect(r["ok"], "%s (drawer %s)" % (r["detail"], _run.get("drawer")))
+
+
+def _register(source, label, step, text):
+    @test("browser %s: %s" % (label, text), server="browser")
+    def _(ctx, srv):
+        _result(ctx, srv, source, step)
+
+
+for _source, _label in SOURCES:
+    for _step, _text in STEPS:
+        _register(_source, _label, _step, _text)
