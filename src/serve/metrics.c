@@ -90,6 +90,9 @@ void ts_serve_metrics(struct request *r)
 		              (unsigned long long)hits, (unsigned long long)misses,
 		              (unsigned long long)errors);
 	}
+	ts_buf_printf(b, "# HELP tessera_passthrough_total Stored JPEG tiles served without decoding.\n"
+	                 "# TYPE tessera_passthrough_total counter\ntessera_passthrough_total %llu\n",
+	              (unsigned long long)atomic_load(&srv->metrics.passthrough));
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));

@@ -42,6 +42,7 @@ struct metrics {
 	atomic_uint_fast64_t latency[TS_METRIC_BUCKETS];
 	atomic_uint_fast64_t latency_sum_us;
 	atomic_int busy;
+	atomic_uint_fast64_t passthrough;   /* stored JPEG tiles served as they are */
 };
 
 struct ts_server {
