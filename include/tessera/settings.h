@@ -78,6 +78,9 @@ void ts_settings_log(const struct ts_settings *s);
 void ts_settings_write_config(FILE *out, const struct ts_settings *s);
 /* Print the settings section of tessera.conf(5) as roff (.TP entries). */
 void ts_settings_write_man(FILE *out);
+/* The number of worker threads each front end runs: the threads setting,
+ * or when it is 0 four per online CPU (at least 4), at most 256. */
+int ts_settings_worker_threads(const struct ts_settings *s);
 /* Free strings owned by s (s stays valid to reload). Accepts NULL.  Call it
  * after ts_settings_load even when the load failed. */
 void ts_settings_free(struct ts_settings *s);

@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -103,7 +104,8 @@ static const struct setting table[] = {
 	  OFF(viewer_dir), "Directory with the built-in viewer page and OpenSeadragon, served "
 	  "at / (relative to the working directory; empty = no viewer)." },
 	{ "threads", NULL, "TESSERA_THREADS", NULL, SET_INT, "0", 0, 256, IN_FILE, OFF(threads),
-	  "Worker threads per front end (0 = one per CPU core)." },
+	  "Worker threads per front end (0 = four per CPU core, at least 4: more "
+	  "workers than cores so that tiles never queue behind slow requests)." },
 	{ "cache_size_mb", "cache-size", "TESSERA_CACHE_SIZE_MB", "MAX_IMAGE_CACHE_SIZE",
 	  SET_UINT64, "256", 0, 1048576, IN_FILE, OFF(cache_size_mb),
 	  "Memory for cached tiles and image headers, in megabytes (0 = no cache)." },
@@ -727,4 +729,20 @@ void ts_settings_write_man(FILE *out)
 		}
 		fputs(".\n", out);
 	}
+}
+
+int ts_settings_worker_threads(const struct ts_settings *s)
+{
+	long n = s->threads;
+
+	if (n <= 0) {
+		/* Workers mostly wait on the CPU-heavy ones; the heavy renders are
+		 * gated separately (serve/image.c), so extra workers keep cheap
+		 * requests flowing while a few large ones run. */
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		n = n > 0 ? 4 * n : 4;
+		if (n < 4)
+			n = 4;
+	}
+	return n > 256 ? 256 : (int)n;
 }

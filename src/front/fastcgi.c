@@ -236,13 +236,9 @@ static void *worker_main(void *arg)
 
 static int worker_count(const struct ts_settings *s)
 {
-	long n = s->threads;
+	int n = ts_settings_worker_threads(s);
 
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 0)
-		n = 1;
-	return n > MAX_WORKERS ? MAX_WORKERS : (int)n;
+	return n > MAX_WORKERS ? MAX_WORKERS : n;
 }
 
 static void server_handler(void *ctx, const struct ts_http_request *req, struct ts_arena *a,

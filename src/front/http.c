@@ -235,11 +235,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static unsigned int pool_size(const struct ts_settings *s)
 {
-	long n = s->threads;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n <= 0 ? 1 : (unsigned int)n;
+	return (unsigned int)ts_settings_worker_threads(s);
 }
 
 static void server_handler(void *ctx, const struct ts_http_request *req, struct ts_arena *a,

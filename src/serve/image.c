@@ -132,9 +132,31 @@ static ts_status stored_tile(struct request *r, struct ts_source *src, const str
 }
 
 
+/* A render reading this many source pixels or more counts as heavy
+ * (a 2048x2048 read; a tile reads 65536). */
+#define HEAVY_PIXELS (2048u * 2048u)
+
+static void heavy_enter(struct ts_server *srv)
+{
+	pthread_mutex_lock(&srv->heavy_lock);
+	while (srv->heavy_running >= srv->heavy_slots)
+		pthread_cond_wait(&srv->heavy_free, &srv->heavy_lock);
+	srv->heavy_running++;
+	pthread_mutex_unlock(&srv->heavy_lock);
+}
+
+static void heavy_leave(struct ts_server *srv)
+{
+	pthread_mutex_lock(&srv->heavy_lock);
+	srv->heavy_running--;
+	pthread_cond_signal(&srv->heavy_free);
+	pthread_mutex_unlock(&srv->heavy_lock);
+}
+
 ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
                          const struct ts_image_job *job)
 {
+	bool heavy;
 	struct ts_geometry g;
 	struct ts_plan plan;
 	const char *etag, *what, *key;
@@ -166,8 +188,14 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 	st = job->jpeg_quality ? TS_ENOTIMPL : stored_tile(r, src, &plan, &r->resp->body);
 	if (st == TS_OK)
 		atomic_fetch_add(&r->srv->metrics.passthrough, 1);
-	if (st == TS_ENOTIMPL)
+	if (st == TS_ENOTIMPL) {
+		heavy = (uint64_t)plan.read_w * plan.read_h >= HEAVY_PIXELS;
+		if (heavy)
+			heavy_enter(r->srv);
 		st = render(r, src, &plan, job->jpeg_quality, &r->resp->body);
+		if (heavy)
+			heavy_leave(r->srv);
+	}
 	if (st)
 		return st;
 	r->resp->status = 200;

@@ -11,6 +11,7 @@
 #define TESSERA_SERVE_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -56,6 +57,12 @@ struct ts_server {
 	struct ts_cache *cache;      /* encoded responses */
 	struct ts_source_pool *pool; /* opened images */
 	struct ts_remote_cache *remote; /* memcached, shared by instances; NULL = off */
+	/* Renders that decode many pixels take one of heavy_slots (half the
+	 * cores, at least one), so they can never occupy every core and every
+	 * worker while tile requests wait (image.c). */
+	pthread_mutex_t heavy_lock;
+	pthread_cond_t heavy_free;
+	int heavy_running, heavy_slots;
 	struct metrics metrics;
 };
 
