@@ -171,7 +171,7 @@ static ts_status route(struct request *r)
 		return ts_serve_iip(r);
 	if (strncmp(p, "/iiif/", 6) == 0) {
 		r->route = R_IIIF_IMAGE;   /* refined by ts_serve_iiif */
-		return ts_serve_iiif(r, "/iiif", p + 5, true);
+		return ts_serve_iiif(r, "/iiif", p + 5, true, false);
 	}
 	if (strncmp(p, "/deepzoom/", 10) == 0)
 		return ts_serve_deepzoom(r, p + 9, r->query, 0);

@@ -73,7 +73,18 @@ size_t ts_tile_cache_budget(const struct ts_tile_cache *c);
 ts_status ts_tile_cache_get(struct ts_tile_cache *c, const struct ts_tile_key *key,
                             ts_tile_fill_fn fill, void *ctx, const struct ts_tile **out,
                             struct ts_error *err);
-/* Give back a reference from ts_tile_cache_get.  Accepts NULL. */
+/* The decoded tile for key if it is in the cache and ready: a new
+ * reference (release it), else NULL.  Never decodes or waits. */
+const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct ts_tile_key *key);
+
+/* Store a tile decoded by the caller (several tiles decoded in one go).
+ * Takes ownership of img's pixels (img is left empty) whether or not it is
+ * kept: an entry already present or being loaded for key wins, and a tile
+ * larger than the budget is freed. */
+void ts_tile_cache_put(struct ts_tile_cache *c, const struct ts_tile_key *key,
+                       struct ts_image *img);
+
+/* Give back a reference from ts_tile_cache_get or _peek.  Accepts NULL. */
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t);
 
 void ts_tile_cache_stats(struct ts_tile_cache *c, struct ts_tile_cache_stats *out);

@@ -45,7 +45,9 @@ struct ts_arena;
  * reads it).  Routes, relative to the "/deepzoom" prefix:
  *   /{id}.dzi  /{id}.xml       the DZI XML document (JSON with ?format=json)
  *   /{id}.js                   JSONP (OpenSeadragon fetches ".js" URLs with
- *                              ?callback=NAME); plain JSON without a callback
+ *                              ?callback=NAME); without a callback the file
+ *                              name is the callback when it is a valid
+ *                              JavaScript name, else plain JSON
  *   /{id}_files/{level}/{col}_{row}.{jpg|jpeg|png}   a tile
  */
 enum ts_dz_route {

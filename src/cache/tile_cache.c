@@ -54,6 +54,8 @@ struct ts_tile_cache {
 	uint64_t hits, loads, waits, evictions;   /* under the lock */
 };
 
+static void admit(struct ts_tile_cache *c, struct entry *e);
+
 static uint64_t hash_key(const struct ts_tile_key *k)
 {
 	uint64_t v[6] = { k->dev, k->ino, k->size, (uint64_t)k->mtime_sec,
@@ -263,18 +265,76 @@ ts_status ts_tile_cache_get(struct ts_tile_cache *c, const struct ts_tile_key *k
 	    e->cost > c->budget) {
 		unlink_entry(c, e);            /* too big to keep: this caller and the waiters only */
 	} else {
-		while (c->bytes + e->cost > c->budget && c->tail) {
-			unlink_entry(c, c->tail);
-			c->evictions++;
-		}
-		lru_push_front(c, e);
-		c->bytes += e->cost;
-		c->entries++;
+		admit(c, e);
 	}
 	pthread_cond_broadcast(&c->loaded);
 	pthread_mutex_unlock(&c->lock);
 	*out = &e->pub;
 	return TS_OK;
+}
+
+const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct ts_tile_key *key)
+{
+	uint64_t h = hash_key(key);
+	struct entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = find(c, h, key);
+	if (e && e->state == READY) {
+		atomic_fetch_add(&e->refs, 1);
+		lru_to_front(c, e);
+		c->hits++;
+	} else {
+		e = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e ? &e->pub : NULL;
+}
+
+/* Make room for cost bytes and put e at the head of the LRU (lock held). */
+static void admit(struct ts_tile_cache *c, struct entry *e)
+{
+	while (c->bytes + e->cost > c->budget && c->tail) {
+		unlink_entry(c, c->tail);
+		c->evictions++;
+	}
+	lru_push_front(c, e);
+	c->bytes += e->cost;
+	c->entries++;
+}
+
+void ts_tile_cache_put(struct ts_tile_cache *c, const struct ts_tile_key *key,
+                       struct ts_image *img)
+{
+	uint64_t h = hash_key(key);
+	struct entry *e;
+	size_t bytes, cost;
+
+	if (!ts_mul_size(img->stride, img->height, &bytes) ||
+	    !ts_add_size(bytes, sizeof *e, &cost) || cost > c->budget ||
+	    !(e = calloc(1, sizeof *e))) {
+		ts_image_free(img);
+		return;
+	}
+	e->key = *key;
+	e->hash = h;
+	e->state = READY;
+	e->cost = cost;
+	atomic_init(&e->refs, 1);          /* the table's */
+	pthread_mutex_lock(&c->lock);
+	if (find(c, h, key)) {
+		pthread_mutex_unlock(&c->lock);
+		free(e);
+		ts_image_free(img);
+		return;
+	}
+	ts_image_move(&e->pub.img, img);
+	e->hnext = c->buckets[h % BUCKETS];
+	c->buckets[h % BUCKETS] = e;
+	e->in_table = true;
+	c->loads++;
+	admit(c, e);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t)

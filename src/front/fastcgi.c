@@ -22,6 +22,7 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +50,19 @@ struct fcgi_front {
 struct fcgi_worker {
 	struct fcgi_front *front;
 	pthread_t thread;
-	volatile int in_accept;   /* set while blocked in FCGX_Accept_r */
-	volatile int done;        /* set when the thread is about to return */
+	/* Written by the worker, read by the controlling thread: atomics, so the
+	 * stop sequence is race-free (ThreadSanitizer checks this). */
+	atomic_int in_accept;     /* set while blocked in FCGX_Accept_r */
+	atomic_int done;          /* set when the thread is about to return */
 	bool started;
 };
+
+/* The stop flag is set from a signal handler on another thread; read it
+ * atomically so every worker sees it. */
+static bool stop_requested(const struct fcgi_front *f)
+{
+	return __atomic_load_n(f->stop, __ATOMIC_ACQUIRE) != 0;
+}
 
 static void wake_handler(int sig)
 {
@@ -200,11 +210,11 @@ static void *worker_main(void *arg)
 		w->done = 1;
 		return NULL;
 	}
-	while (!*f->stop) {
+	while (!stop_requested(f)) {
 		int rc;
 
 		pthread_mutex_lock(&f->accept_lock);
-		if (*f->stop) {
+		if (stop_requested(f)) {
 			pthread_mutex_unlock(&f->accept_lock);
 			break;
 		}
@@ -213,7 +223,7 @@ static void *worker_main(void *arg)
 		w->in_accept = 0;
 		pthread_mutex_unlock(&f->accept_lock);
 		if (rc < 0) {
-			if (*f->stop)
+			if (stop_requested(f))
 				break;
 			if (errno != EINTR) {
 				/* e.g. EMFILE: back off a little instead of spinning. */
@@ -299,7 +309,7 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 		workers[i].front = &f;
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
 			ts_log(TS_LOG_ERROR, "fastcgi: cannot start worker thread %d", i);
-			*stop = 1;
+			__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 			break;
 		}
 		workers[i].started = true;
@@ -307,7 +317,7 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 	}
 	rc = started > 0 && started == n ? 0 : 1;
 
-	while (!*stop) {
+	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
@@ -332,7 +342,7 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 	ts_log(TS_LOG_INFO, "fastcgi: stopped");
 fail:
 	if (rc != 0)
-		*stop = 1;   /* let a sibling front end stop too */
+		__atomic_store_n(stop, 1, __ATOMIC_RELEASE);   /* let a sibling front end stop too */
 	free(workers);
 	if (lock_made)
 		pthread_mutex_destroy(&f.accept_lock);

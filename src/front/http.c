@@ -285,7 +285,8 @@ int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
 	}
 	ts_log(TS_LOG_INFO, "http: listening on %s with %u threads", s->http_listen, threads);
 	rc = 0;
-	while (!*stop) {
+	/* *stop is set by a signal handler, maybe on another thread: read it atomically */
+	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
@@ -295,6 +296,6 @@ fail:
 	if (is_unix && fd >= 0)
 		unlink(strncmp(s->http_listen, "unix:", 5) == 0 ? s->http_listen + 5 : s->http_listen);
 	if (rc != 0)
-		*stop = 1;
+		__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 	return rc;
 }

@@ -79,8 +79,47 @@ fail:
 	return st;
 }
 
-ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash)
+/*
+ * iipsrv's "?IIIF=" entry takes identifiers with real slashes
+ * ("IIIF=sub/dir/x.tif/info.json").  Split such a path from the right (the
+ * last segment "info.json", or the last four image parameters) and escape
+ * the identifier's slashes, so the one IIIF parser reads it; *raw_id gets
+ * the identifier as the client wrote it, for the service id.
+ */
+static const char *escape_id_slashes(struct request *r, const char *rest, const char **raw_id)
 {
+	const char *end = rest + strlen(rest), *p = end;
+	struct ts_buf b = TS_BUF_INIT;
+	const char *q, *out;
+	int tail, n;
+
+	*raw_id = NULL;
+	if (end - rest >= 10 && strcmp(end - 10, "/info.json") == 0)
+		tail = 1;
+	else
+		tail = 4;
+	for (n = 0; n < tail && p > rest; n++)
+		while (--p > rest && *p != '/')
+			;
+	if (n < tail || p <= rest + 1)
+		p = end;   /* too few segments for that route: the base URI */
+	if (!memchr(rest + 1, '/', (size_t)(p - rest - 1)))
+		return rest;   /* no slash inside the identifier: nothing to escape */
+	*raw_id = ts_arena_strndup(r->arena, rest + 1, (size_t)(p - rest - 1));
+	ts_buf_append(&b, "/", 1);
+	for (q = rest + 1; q < p; q++)
+		ts_buf_append(&b, *q == '/' ? "%2F" : q, *q == '/' ? 3 : 1);
+	ts_buf_append(&b, p, (size_t)(end - p));
+	ts_buf_append(&b, "", 1);
+	out = b.data ? ts_arena_strdup(r->arena, (const char *)b.data) : NULL;
+	ts_buf_free(&b);
+	return out ? out : rest;
+}
+
+ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash,
+                        bool slashes_in_id)
+{
+	const char *raw_id = NULL;
 	struct ts_iiif_request iq;
 	struct ts_image_job job;
 	struct ts_source *src = NULL;
@@ -89,9 +128,18 @@ ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest,
 	ts_status st;
 
 	memset(&iq, 0, sizeof iq);
+	if (slashes_in_id)
+		rest = escape_id_slashes(r, rest, &raw_id);
 	st = ts_iiif_parse(rest, r->srv->settings->default_version, r->arena, &iq, &r->err);
 	if (st)
 		return st;
+	if (raw_id) {
+		/* the id keeps the client's spelling; no version segment here */
+		iq.identifier_raw = raw_id;
+		iq.version_in_url = false;
+		iq.version = r->srv->settings->default_version;
+		iq.cmd.version = iq.version;
+	}
 	r->route = iq.route == TS_IIIF_BASE ? R_IIIF_BASE
 	         : iq.route == TS_IIIF_INFO ? R_IIIF_INFO : R_IIIF_IMAGE;
 	id = service_id(r, &iq, prefix, slash);

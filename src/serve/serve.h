@@ -120,8 +120,11 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 /* ---- iiif.c ---- */
 /* rest: the IIIF path ("/3/id/..."); prefix: the raw URL text in front of
  * it ("/iiif" or "/fcgi-bin/iipsrv.fcgi?IIIF="); slash: whether the client
- * wrote the '/' that starts rest (iipsrv style "IIIF=id/..." has none). */
-ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash);
+ * wrote the '/' that starts rest (iipsrv style "IIIF=id/..." has none);
+ * slashes_in_id: the identifier may hold unescaped '/' (iipsrv's IIIF=
+ * entry; then no version segment is recognised). */
+ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash,
+                        bool slashes_in_id);
 
 /* ---- tiles.c ---- */
 ts_status ts_serve_deepzoom(struct request *r, const char *rest, const char *query,

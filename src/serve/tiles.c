@@ -172,7 +172,8 @@ ts_status ts_serve_iip(struct request *r)
 		/* iipsrv's "?IIIF=id/..." entry: the id is this URL up to the identifier */
 		at = query_key(r->query, "IIIF");
 		return ts_serve_iiif(r, ts_arena_printf(r->arena, "%s?%.*s", r->path,
-		                     (int)(at + 5 - r->query), r->query), rq.path, at[5] == '/');
+		                     (int)(at + 5 - r->query), r->query), rq.path, at[5] == '/',
+		                     true);
 	case TS_IIP_OBJ:
 	case TS_IIP_TILE:
 	case TS_IIP_CVT:

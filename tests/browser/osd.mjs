@@ -92,7 +92,8 @@ function zoomifyLevels(w, h, ts) {
 }
 
 /* Returns null for a URL that is not a tile, else
- * { w, h, slack, full } (full: a full-resolution tile) or { error }. */
+ * { w, h, slack, full, edge } (a full-resolution tile; one touching the
+ * right or bottom edge of its level) or { error }. */
 function expectedTile(url) {
   const path = decodeURIComponent(new URL(url).pathname);
   let m = path.match(/^\/iiif\/([23])\/(.+)\/([^/]+)\/([^/]+)\/(!?[0-9.]+)\/(default|color|gray|bitonal)\.(jpg|png|webp)$/);
@@ -105,11 +106,12 @@ function expectedTile(url) {
       [rx, ry, rw, rh] = r;
       rw = Math.min(rw, W - rx); rh = Math.min(rh, H - ry);
     }
+    const edge = rx + rw >= W || ry + rh >= H;
     let s;
-    if (size === 'max' || size === 'full') return { w: rw, h: rh, slack: 0, full: true };
-    if ((s = size.match(/^\^?(\d+),(\d+)$/))) return { w: +s[1], h: +s[2], slack: 0, full: +s[1] === rw };
-    if ((s = size.match(/^\^?(\d+),$/))) return { w: +s[1], h: rh * +s[1] / rw, slack: 1, full: +s[1] === rw };
-    if ((s = size.match(/^\^?,(\d+)$/))) return { w: rw * +s[1] / rh, h: +s[1], slack: 1, full: +s[1] === rh };
+    if (size === 'max' || size === 'full') return { w: rw, h: rh, slack: 0, full: true, edge };
+    if ((s = size.match(/^\^?(\d+),(\d+)$/))) return { w: +s[1], h: +s[2], slack: 0, full: +s[1] === rw, edge };
+    if ((s = size.match(/^\^?(\d+),$/))) return { w: +s[1], h: rh * +s[1] / rw, slack: 1, full: +s[1] === rw, edge };
+    if ((s = size.match(/^\^?,(\d+)$/))) return { w: rw * +s[1] / rh, h: +s[1], slack: 1, full: +s[1] === rh, edge };
     return { error: 'unexpected size ' + size };
   }
   m = path.match(/_files\/(\d+)\/(\d+)_(\d+)\.(jpg|jpeg|png)$/);
@@ -120,7 +122,7 @@ function expectedTile(url) {
     const x0 = col * ts - (col ? ov : 0), y0 = row * ts - (row ? ov : 0);
     const x1 = Math.min((col + 1) * ts + ov, lw), y1 = Math.min((row + 1) * ts + ov, lh);
     if (level > top || x0 >= lw || y0 >= lh) return { error: 'tile outside the pyramid' };
-    return { w: x1 - x0, h: y1 - y0, slack: 0, full: level === top };
+    return { w: x1 - x0, h: y1 - y0, slack: 0, full: level === top, edge: x1 === lw || y1 === lh };
   }
   m = path.match(/^\/zoomify\/.+\/TileGroup(\d+)\/(\d+)-(\d+)-(\d+)\.(jpg|jpeg|png)$/);
   if (m) {
@@ -132,7 +134,8 @@ function expectedTile(url) {
     for (let i = 0; i < z; i++) index += Math.ceil(levels[i][0] / ts) * Math.ceil(levels[i][1] / ts);
     index += y * Math.ceil(lw / ts) + x;
     if (Math.floor(index / 256) !== g) return { error: 'TileGroup ' + g + ', expected ' + Math.floor(index / 256) };
-    return { w: Math.min(ts, lw - x * ts), h: Math.min(ts, lh - y * ts), slack: 0, full: z === levels.length - 1 };
+    return { w: Math.min(ts, lw - x * ts), h: Math.min(ts, lh - y * ts), slack: 0,
+             full: z === levels.length - 1, edge: (x + 1) * ts >= lw || (y + 1) * ts >= lh };
   }
   return null;
 }
@@ -221,7 +224,7 @@ async function checkColours(page, tol) {
 /* Judge the responses and failures collected during one phase. */
 function judgeNetwork(log, needFull) {
   const problems = [], sizes = [];
-  let tiles = 0, full = 0;
+  let tiles = 0, full = 0, fullEdge = 0;
   for (const f of log.failed) problems.push('request failed: ' + short(f.url) + ' (' + f.error + ')');
   for (const e of log.pageErrors) problems.push('page error: ' + e);
   for (const r of log.responses) {
@@ -240,9 +243,11 @@ function judgeNetwork(log, needFull) {
       sizes.push(short(r.url) + ': ' + r.size.w + 'x' + r.size.h + ', expected ' +
                  (exp.slack ? '~' : '') + Math.round(exp.w) + 'x' + Math.round(exp.h));
     if (exp.full) full++;
+    if (exp.full && exp.edge) fullEdge++;
   }
   if (!tiles) problems.push('no tile was requested');
   if (needFull && !full) problems.push('no full-resolution tile was requested');
+  else if (needFull && !fullEdge) problems.push('no full-resolution edge tile was requested');
   return { problems, sizes, tiles };
 }
 

@@ -457,6 +457,26 @@ def _(ctx, srv):
     pixels.check_pattern(im, p, (0, 0, W, H), (200, 150), what="%s: " % path)
 
 
+@test("iip: ?IIIF= takes identifiers with real slashes, as iipsrv does, and the id keeps them")
+def _(ctx, srv):
+    p = pattern(ctx)
+    for ident in ("sub/dir/x.tif", "/sub/dir/x.tif", "sub%2Fdir%2Fx.tif"):
+        path = "%s?IIIF=%s/info.json" % (IIP, ident)
+        info = json.loads(get(srv, path).body)
+        want = "http://127.0.0.1:%d%s" % (srv.port, path[:-len("/info.json")])
+        expect(info.get("id") == want, "id %r, expected %r" % (info.get("id"), want))
+        path = "%s?IIIF=%s/full/200,/0/default.jpg" % (IIP, ident)
+        im = image(srv, path)
+        expect(im.size == (200, 150), "%s: %dx%d" % ((path,) + im.size))
+        pixels.check_pattern(im, p, (0, 0, W, H), (200, 150), what="%s: " % path)
+    r = srv.get("%s?IIIF=sub/dir/x.tif" % IIP)
+    expect_status(r, 303, "base URI with slashes")
+    expect(r.header("Location", "").endswith("?IIIF=sub/dir/x.tif/info.json"),
+           "Location %r" % r.header("Location"))
+    r = srv.get("%s?IIIF=sub/dir/nope.tif/info.json" % IIP)
+    expect_status(r, 404, "a missing image under a sub-folder")
+
+
 @test("iip: ?DeepZoom= and ?Zoomify= on iipsrv.fcgi serve the same documents and tiles as /deepzoom and /zoomify")
 def _(ctx, srv):
     a = get(srv, "%s?DeepZoom=pattern.tif.dzi" % IIP, media="application/xml")

@@ -213,6 +213,36 @@ static void a_failed_decode_is_reported_and_not_cached(void)
 	ts_tile_cache_destroy(c);
 }
 
+static void peek_finds_only_ready_tiles_and_put_keeps_the_first(void)
+{
+	struct ts_tile_cache *c = ts_tile_cache_create(1 << 20);
+	struct filler f = { .w = 4, .h = 4, .value = 77 };
+	struct ts_tile_key k = key_of(9, 3);
+	struct ts_image img = { 0 };
+	const struct ts_tile *t;
+	struct ts_error err = { 0 };
+
+	EXPECT(ts_tile_cache_peek(c, &k) == NULL);
+	EXPECT_EQ_INT(ts_image_alloc(&img, 4, 4, 1, &err), 0);
+	memset(img.pixels, 5, 16);
+	ts_tile_cache_put(c, &k, &img);
+	EXPECT(img.pixels == NULL);          /* taken over */
+	t = ts_tile_cache_peek(c, &k);
+	EXPECT(t && t->img.pixels[15] == 5);
+	ts_tile_cache_release(c, t);
+	/* A second put of the same key is dropped (and freed: ASan checks). */
+	EXPECT_EQ_INT(ts_image_alloc(&img, 4, 4, 1, &err), 0);
+	memset(img.pixels, 6, 16);
+	ts_tile_cache_put(c, &k, &img);
+	EXPECT(img.pixels == NULL);
+	/* get finds the put tile without decoding. */
+	EXPECT_EQ_INT(ts_tile_cache_get(c, &k, fill, &f, &t, &err), 0);
+	EXPECT(t && t->img.pixels[0] == 5);
+	ts_tile_cache_release(c, t);
+	EXPECT_EQ_INT(atomic_load(&f.calls), 0);
+	ts_tile_cache_destroy(c);
+}
+
 /* ---- single flight ---- */
 
 struct racer {
@@ -328,6 +358,7 @@ int main(void)
 	RUN(a_tile_larger_than_the_budget_is_returned_but_not_kept);
 	RUN(a_zero_budget_cache_decodes_every_time);
 	RUN(a_failed_decode_is_reported_and_not_cached);
+	RUN(peek_finds_only_ready_tiles_and_put_keeps_the_first);
 	RUN(threads_asking_for_one_missing_tile_at_once_decode_it_once);
 	RUN(threads_waiting_on_a_failed_decode_all_get_its_error);
 	RUN(many_threads_on_many_tiles_stay_within_budget);
