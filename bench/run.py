@@ -37,6 +37,7 @@ CORPUS = os.environ.get("BENCH_CORPUS", os.path.join(TOP, "build", "corpus"))
 BIG = os.environ.get("BENCH_BIG", "0") == "1"
 TILE = 256
 TICK = os.sysconf("SC_CLK_TCK")
+TESSERA = os.path.join(TOP, "tessera")
 
 procs = []
 
@@ -260,10 +261,10 @@ class Servers:
 
     def start(self, cached):
         stop_servers(self.work)
-        if not os.access(os.path.join(TOP, "tessera"), os.X_OK):
+        if not os.access(TESSERA, os.X_OK):
             raise RuntimeError("./tessera is missing: run make")
         cache = "256" if cached else "0"
-        self.tessera = start([os.path.join(TOP, "tessera"), "serve", "--root", self.images,
+        self.tessera = start([TESSERA, "serve", "--root", self.images,
                               "--fastcgi", f"{self.work}/tessera.sock", "--threads", "2",
                               "--cache-size", cache, "--verbosity", "1"])
         env = dict(os.environ, FILESYSTEM_PREFIX=self.images + "/", VERBOSITY="0",
@@ -326,6 +327,10 @@ def main():
     static_paths = ensure_static(images, "dragonfly_jpeg", static_root)
     work = tempfile.mkdtemp(prefix="tessera-bench-")
     os.chmod(work, 0o755)   # nginx's workers run as nobody and must reach the sockets
+    # measure a copy, so a rebuild during the run cannot swap the binary
+    global TESSERA
+    shutil.copy2(os.path.join(TOP, "tessera"), os.path.join(work, "tessera"))
+    TESSERA = os.path.join(work, "tessera")
     port = free_port()
     try:
         with open(f"{work}/nginx.conf", "w") as f:

@@ -63,11 +63,10 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	pthread_mutex_init(&srv->heavy_lock, NULL);
-	pthread_cond_init(&srv->heavy_free, NULL);
-	srv->heavy_slots = (int)(sysconf(_SC_NPROCESSORS_ONLN) / 2);
-	if (srv->heavy_slots < 1)
-		srv->heavy_slots = 1;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		srv->heavy = ts_heavy_create(cpus > 0 ? (int)(cpus < 16 ? cpus : 16) : 1);
+	}
 	srv->remote = ts_remote_cache_create(s->memcached_servers, err);
 	if (!srv->remote && s->memcached_servers && *s->memcached_servers)
 		goto fail;
@@ -85,8 +84,7 @@ void ts_server_destroy(struct ts_server *srv)
 	ts_cache_destroy(srv->cache);
 	ts_source_pool_destroy(srv->pool);
 	ts_remote_cache_destroy(srv->remote);
-	pthread_mutex_destroy(&srv->heavy_lock);
-	pthread_cond_destroy(&srv->heavy_free);
+	ts_heavy_destroy(srv->heavy);
 	ts_tile_cache_destroy(srv->source_limits.tiles);   /* after the sources using it */
 	free(srv);
 }

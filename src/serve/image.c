@@ -132,31 +132,27 @@ static ts_status stored_tile(struct request *r, struct ts_source *src, const str
 }
 
 
-/* A render reading this many source pixels or more counts as heavy
- * (a 2048x2048 read; a tile reads 65536). */
-#define HEAVY_PIXELS (2048u * 2048u)
+/* A render reading this many source pixels or more counts as heavy and
+ * runs at low priority (heavy.c): a 1024x1024 read; a tile reads 65536. */
+#define HEAVY_PIXELS (1024u * 1024u)
 
-static void heavy_enter(struct ts_server *srv)
-{
-	pthread_mutex_lock(&srv->heavy_lock);
-	while (srv->heavy_running >= srv->heavy_slots)
-		pthread_cond_wait(&srv->heavy_free, &srv->heavy_lock);
-	srv->heavy_running++;
-	pthread_mutex_unlock(&srv->heavy_lock);
-}
+struct heavy_render {
+	struct request *r;
+	struct ts_source *src;
+	const struct ts_plan *plan;
+	int jpeg_quality;
+};
 
-static void heavy_leave(struct ts_server *srv)
+static ts_status heavy_render(void *arg)
 {
-	pthread_mutex_lock(&srv->heavy_lock);
-	srv->heavy_running--;
-	pthread_cond_signal(&srv->heavy_free);
-	pthread_mutex_unlock(&srv->heavy_lock);
+	struct heavy_render *h = arg;
+
+	return render(h->r, h->src, h->plan, h->jpeg_quality, &h->r->resp->body);
 }
 
 ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
                          const struct ts_image_job *job)
 {
-	bool heavy;
 	struct ts_geometry g;
 	struct ts_plan plan;
 	const char *etag, *what, *key;
@@ -189,12 +185,12 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 	if (st == TS_OK)
 		atomic_fetch_add(&r->srv->metrics.passthrough, 1);
 	if (st == TS_ENOTIMPL) {
-		heavy = (uint64_t)plan.read_w * plan.read_h >= HEAVY_PIXELS;
-		if (heavy)
-			heavy_enter(r->srv);
-		st = render(r, src, &plan, job->jpeg_quality, &r->resp->body);
-		if (heavy)
-			heavy_leave(r->srv);
+		if ((uint64_t)plan.read_w * plan.read_h >= HEAVY_PIXELS) {
+			struct heavy_render h = { r, src, &plan, job->jpeg_quality };
+			st = ts_heavy_run(r->srv->heavy, heavy_render, &h);
+		} else {
+			st = render(r, src, &plan, job->jpeg_quality, &r->resp->body);
+		}
 	}
 	if (st)
 		return st;

@@ -57,12 +57,9 @@ struct ts_server {
 	struct ts_cache *cache;      /* encoded responses */
 	struct ts_source_pool *pool; /* opened images */
 	struct ts_remote_cache *remote; /* memcached, shared by instances; NULL = off */
-	/* Renders that decode many pixels take one of heavy_slots (half the
-	 * cores, at least one), so they can never occupy every core and every
-	 * worker while tile requests wait (image.c). */
-	pthread_mutex_t heavy_lock;
-	pthread_cond_t heavy_free;
-	int heavy_running, heavy_slots;
+	/* Renders that read many pixels run on low-priority threads (heavy.c),
+	 * so tile requests preempt them instead of waiting behind them. */
+	struct ts_heavy *heavy;
 	struct metrics metrics;
 };
 
@@ -116,6 +113,15 @@ struct ts_image_job {
 /* Plan, validate, cache, pass through or render job on an opened source. */
 ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
                          const struct ts_image_job *job);
+
+/* ---- heavy.c ---- */
+struct ts_heavy;
+/* nthreads low-priority (nice 10) threads for large renders. */
+struct ts_heavy *ts_heavy_create(int nthreads);
+void ts_heavy_destroy(struct ts_heavy *h);
+/* Run fn(arg) on one of them and wait for its result (on the caller when
+ * there is no pool).  FIFO: large renders keep their order. */
+ts_status ts_heavy_run(struct ts_heavy *h, ts_status (*fn)(void *arg), void *arg);
 
 /* ---- iiif.c ---- */
 /* rest: the IIIF path ("/3/id/..."); prefix: the raw URL text in front of

@@ -14,6 +14,8 @@
  * decode (about a millisecond).
  */
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -77,6 +79,8 @@ static void *worker(void *arg)
 	size_t i;
 
 	(void)arg;
+	/* Only large regions use the pool: let tile requests preempt it. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		while (!pool.queue)
