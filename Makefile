@@ -4,6 +4,8 @@
 #   make unit       unit tests only
 #   make bench      benchmarks against iipsrv (bench/)
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
+#   make fuzz-http  the daemon under ASan/UBSan, fed mutated requests for FUZZ_SECONDS
+#   make tsan       the daemon under ThreadSanitizer, under concurrent load
 #   make install    install binary, man pages and example config under PREFIX
 
 -include config.mk
@@ -75,6 +77,14 @@ clean:
 distclean: clean
 	rm -f config.mk config.h config.log config.status
 
-.PHONY: all unit check bench fuzz install clean distclean
+# The whole daemon under sanitizers: an HTTP fuzzer (ASan+UBSan) and a
+# ThreadSanitizer load run (tests/fuzz/).
+fuzz-http:
+	sh tests/fuzz/build-sanitized.sh asan && /usr/bin/python3 tests/fuzz/http_fuzz.py --seconds $(FUZZ_SECONDS)
+
+tsan:
+	sh tests/fuzz/build-sanitized.sh tsan && /usr/bin/python3 tests/fuzz/tsan_load.py
+
+.PHONY: all unit check bench fuzz fuzz-http tsan install clean distclean
 
 -include $(OBJ:.o=.d) build/obj/main.d

@@ -173,7 +173,7 @@ class Servers:
         if not os.access(TESSERA, os.X_OK):
             raise RuntimeError(TESSERA + " is missing: run make")
         self.tessera = base.start([TESSERA, "serve", "--root", self.images,
-                                   "--fastcgi", f"{self.work}/tessera.sock", "--threads", "2",
+                                   "--fastcgi", f"{self.work}/tessera.sock",
                                    "--cache-size", "0", "--decoded-cache-mb", str(decoded_mb),
                                    "--verbosity", "1"])
         env = dict(os.environ, FILESYSTEM_PREFIX=self.images + "/", VERBOSITY="0",

@@ -35,6 +35,8 @@ DUR = int(os.environ.get("BENCH_DURATION", "10"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CORPUS = os.environ.get("BENCH_CORPUS", os.path.join(TOP, "build", "corpus"))
 BIG = os.environ.get("BENCH_BIG", "0") == "1"
+# comma list of scenarios to run (default all): warm,cold,regions,fullmax,mixed
+ONLY = set(filter(None, os.environ.get("BENCH_SCENARIOS", "").split(",")))
 TILE = 256
 TICK = os.sysconf("SC_CLK_TCK")
 TESSERA = os.path.join(TOP, "tessera")
@@ -265,7 +267,7 @@ class Servers:
             raise RuntimeError("./tessera is missing: run make")
         cache = "256" if cached else "0"
         self.tessera = start([TESSERA, "serve", "--root", self.images,
-                              "--fastcgi", f"{self.work}/tessera.sock", "--threads", "2",
+                              "--fastcgi", f"{self.work}/tessera.sock",
                               "--cache-size", cache, "--verbosity", "1"])
         env = dict(os.environ, FILESYSTEM_PREFIX=self.images + "/", VERBOSITY="0",
                    MAX_CVT="5000", JPEG_QUALITY="75")
@@ -355,6 +357,8 @@ def main():
         results = {}
 
         def run(scenario, kind, cached, conns, systems=("tessera", "iipsrv")):
+            if ONLY and scenario not in ONLY:
+                return
             srv.start(cached)
             for system in systems:
                 lf = lists[(kind, "static" if system == "static" else system)]
@@ -373,7 +377,7 @@ def main():
 
         # mixed: tiles while two connections ask for large regions
         srv.start(False)
-        for system in ("tessera", "iipsrv"):
+        for system in ("tessera", "iipsrv") if not ONLY or "mixed" in ONLY else ():
             runs = []
             for _ in range(RUNS):
                 bg = subprocess.Popen(
@@ -402,6 +406,8 @@ def report(res):
           f"{'vs static':>9} {'T p50/p99 ms':>14} {'I p50/p99 ms':>14} {'T cpu ms':>8} "
           f"{'I cpu ms':>8} {'T rss MiB':>9} {'I rss MiB':>9}")
     for s in ("warm", "cold", "regions", "fullmax", "mixed"):
+        if (s, "tessera") not in res:
+            continue
         t, i = m(s, "tessera", "rps"), m(s, "iipsrv", "rps")
         st = m(s, "static", "rps")
         print(f"{s:9} {t:11.1f} {i:10.1f} {t / i:6.2f} {st:10.1f} {t / st:9.2f} "

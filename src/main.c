@@ -41,7 +41,7 @@ static volatile int stop_flag;
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELEASE);
 }
 
 static void usage(FILE *out)
@@ -180,7 +180,7 @@ static int cmd_serve(int argc, char **argv)
 		} else {
 			ts_log(TS_LOG_ERROR, "cannot start the HTTP front end thread");
 			rc = 1;
-			stop_flag = 1;
+			__atomic_store_n(&stop_flag, 1, __ATOMIC_RELEASE);
 		}
 	}
 	if (*s.fastcgi_listen || on_stdin)

@@ -37,11 +37,15 @@ ts_status ts_jpeg_join(const unsigned char *tables, size_t tables_len,
  * RGB), so an Adobe marker with transform 0 is added for decoders.  When
  * crop_w x crop_h is smaller than the coded size, the image is cropped
  * losslessly to it; gray keeps only the luminance (or, for RGB components,
- * is refused with 501 so the caller decodes instead).  Borrows every input.
+ * is refused with 501 so the caller decodes instead).  icc/icc_len: the
+ * source's ICC profile (NULL/0 for none), inserted as APP2 segments after
+ * the SOI when it fits the output's components (ts_icc_fits: RGB for 3,
+ * gray for 1); the rest of the stream is unchanged.  Borrows every input.
  */
 ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
                               const unsigned char *tile, size_t tile_len, bool rgb,
                               uint32_t crop_w, uint32_t crop_h, bool gray,
+                              const unsigned char *icc, size_t icc_len,
                               struct ts_buf *out, struct ts_error *err);
 
 #endif

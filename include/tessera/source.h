@@ -34,6 +34,10 @@ struct ts_source_info {
 	int nlevels;               /* >= 1, levels[0] is the largest */
 	struct ts_source_level levels[TS_MAX_LEVELS];
 	const char *format;        /* "tiff", ... (static string) */
+	/* The embedded ICC profile (icc.h: already checked usable, 'RGB ' or
+	 * 'GRAY'), or NULL/0.  Owned by the source, valid while it is open. */
+	const unsigned char *icc;
+	size_t icc_len;
 };
 
 struct ts_tile_cache;

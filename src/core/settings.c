@@ -65,7 +65,7 @@ static const struct setting table[] = {
 	{ "max_height", NULL, "TESSERA_MAX_HEIGHT", "MAX_CVT", SET_INT, "10000", 1, 65535,
 	  IN_FILE, OFF(max_height), "Tallest image the server will produce; advertised as "
 	  "maxHeight." },
-	{ "max_area", NULL, "TESSERA_MAX_AREA", NULL, SET_UINT64, "40000000", 0, UINT64_MAX,
+	{ "max_area", NULL, "TESSERA_MAX_AREA", NULL, SET_UINT64, "25000000", 0, UINT64_MAX,
 	  IN_FILE, OFF(max_area), "Most pixels in one output image, advertised as maxArea "
 	  "(0 = no limit beyond max_width x max_height)." },
 	{ "allow_upscaling", NULL, "TESSERA_ALLOW_UPSCALING", "ALLOW_UPSCALING", SET_BOOL, "true",

@@ -24,13 +24,14 @@ ts_status ts_encode(const struct ts_image *img, enum ts_format fmt,
 		opts = &default_opts;
 	switch (fmt) {
 	case TS_FORMAT_JPG:
-		return ts_jpeg_write(img, opts->jpeg_quality, out, err);
+		return ts_jpeg_write(img, opts->jpeg_quality, opts->icc, opts->icc_len, out, err);
 	case TS_FORMAT_PNG:
-		return ts_png_write(img, opts->png_level, out, err);
+		return ts_png_write(img, opts->png_level, opts->icc, opts->icc_len, out, err);
 	case TS_FORMAT_WEBP:
-		return ts_webp_write(img, opts->webp_quality, out, err);
+		return ts_webp_write(img, opts->webp_quality, opts->icc, opts->icc_len, out,
+		                     err);
 	case TS_FORMAT_TIF:
-		return ts_tiff_write(img, out, err);
+		return ts_tiff_write(img, opts->icc, opts->icc_len, out, err);
 	case TS_FORMAT_GIF:
 	case TS_FORMAT_JP2:
 	case TS_FORMAT_PDF:

@@ -7,9 +7,13 @@
  * with the TIFF reader's scaled decode).  Only when the tile must
  * be cropped or turned gray does libjpeg-turbo's lossless transformer run,
  * which re-packs the entropy-coded data but never touches a coefficient.
+ * The source file's ICC profile, which stored tiles never carry, is added
+ * as APP2 segments when it fits the tile's components (jpeg_icc.c).
  */
 #include <string.h>
 #include <turbojpeg.h>
+#include "tessera/encoder.h"
+#include "tessera/icc.h"
 #include "tessera/passthrough.h"
 
 /* APP14 "Adobe" segment, version 100, flags 0, transform 0 (no colour
@@ -19,12 +23,13 @@ static const unsigned char adobe_rgb[] = {
 	0x00, 0x00, 0x00, 0x00, 0x00
 };
 
-/* The SOF dimensions of a JPEG stream, 0 when absent. */
-static void sof_size(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h)
+/* The SOF dimensions and component count of a JPEG stream, 0 when absent. */
+static void sof_size(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h, int *nc)
 {
 	size_t i = 2;
 
 	*w = *h = 0;
+	*nc = 0;
 	while (i + 4 <= n && p[i] == 0xFF) {
 		unsigned m = p[i + 1];
 		size_t len = (size_t)p[i + 2] << 8 | p[i + 3];
@@ -33,9 +38,10 @@ static void sof_size(const unsigned char *p, size_t n, uint32_t *w, uint32_t *h)
 			continue;
 		}
 		if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-			if (i + 9 <= n) {
+			if (i + 10 <= n) {
 				*h = (uint32_t)p[i + 5] << 8 | p[i + 6];
 				*w = (uint32_t)p[i + 7] << 8 | p[i + 8];
+				*nc = p[i + 9];
 			}
 			return;
 		}
@@ -64,6 +70,7 @@ ts_status ts_jpeg_join(const unsigned char *tables, size_t tables_len,
 ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
                               const unsigned char *tile, size_t tile_len, bool rgb,
                               uint32_t crop_w, uint32_t crop_h, bool gray,
+                              const unsigned char *icc, size_t icc_len,
                               struct ts_buf *out, struct ts_error *err)
 {
 	struct ts_buf joined = TS_BUF_INIT;
@@ -72,6 +79,7 @@ ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
 	tjhandle tj = NULL;
 	tjtransform xf;
 	uint32_t w, h;
+	int nc;
 	ts_status st = TS_OK;
 
 	if (tile_len < 4 || tile[0] != 0xFF || tile[1] != 0xD8)
@@ -81,15 +89,19 @@ ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
 	st = ts_jpeg_join(tables, tables_len, tile, tile_len, rgb, &joined, err);
 	if (st)
 		goto fail;
-	sof_size(joined.data, joined.len, &w, &h);
+	sof_size(joined.data, joined.len, &w, &h, &nc);
 	if (w == 0 || h == 0 || crop_w > w || crop_h > h) {
 		st = ts_error_set(err, TS_EINTERNAL, "corrupt tile");
 		ts_error_detail(err, "tile SOF %ux%u, wanted %ux%u", w, h, crop_w, crop_h);
 		goto fail;
 	}
+	/* The profile goes out only when it describes the output: RGB for
+	 * three components, gray for one (a gray answer from colour tiles is
+	 * one component, so an RGB profile stays behind). */
+	if (!ts_icc_fits(icc, icc_len, gray ? 1 : nc))
+		icc_len = 0;
 	if (crop_w == w && crop_h == h && !gray) {
-		if (!ts_buf_append(out, joined.data, joined.len))
-			st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+		st = ts_jpeg_icc_append(joined.data, joined.len, icc, icc_len, out, err);
 		goto fail;   /* done either way */
 	}
 	tj = tjInitTransform();
@@ -109,8 +121,7 @@ ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
 		ts_error_detail(err, "tjTransform: %s", tjGetErrorStr2(tj));
 		goto fail;
 	}
-	if (!ts_buf_append(out, dst, dst_len))
-		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+	st = ts_jpeg_icc_append(dst, dst_len, icc, icc_len, out, err);
 fail:
 	if (dst)
 		tjFree(dst);

@@ -6,7 +6,10 @@
  * white page); gray stays one-channel gray.  Colour is subsampled 4:2:0
  * below quality 90 and kept 4:4:4 from 90 up: vips writes its JPEG-in-TIFF
  * tiles at Q>=90 without subsampling, so a re-encoded tile then looks like
- * the stored tile that is passed through untouched next to it.
+ * the stored tile that is passed through untouched next to it.  The
+ * source's ICC profile, when it fits (an RGB profile for colour, a gray one
+ * for gray), goes into APP2 segments spliced in after the SOI and the JFIF
+ * APP0 (jpeg_icc.c).
  *
  * A TurboJPEG handle is created per call and destroyed before returning:
  * measured with libturbojpeg 2.1, create+destroy costs ~0.15 us against
@@ -19,6 +22,7 @@
 #include <turbojpeg.h>
 #include "tessera/checked.h"
 #include "tessera/encoder.h"
+#include "tessera/icc.h"
 
 /* c over white with alpha a: c*a/255 + 255*(1 - a/255), rounded. */
 static inline uint8_t over_white(uint8_t c, uint8_t a)
@@ -56,8 +60,8 @@ static uint8_t *flatten(const struct ts_image *img, int onc, struct ts_error *er
 	return buf;
 }
 
-ts_status ts_jpeg_write(const struct ts_image *img, int quality, struct ts_buf *out,
-                        struct ts_error *err)
+ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned char *icc,
+                        size_t icc_len, struct ts_buf *out, struct ts_error *err)
 {
 	tjhandle tj = NULL;
 	uint8_t *flat = NULL;
@@ -111,7 +115,13 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, struct ts_buf *
 		                tjGetErrorStr2(tj));
 		goto fail;
 	}
-	if (!ts_buf_append(out, jpeg, jpeg_len)) {
+	/* The profile is spliced in afterwards (jpeg_icc.c): one copy of the
+	 * output, only when there is a profile that fits. */
+	if (ts_icc_fits(icc, icc_len, colour ? 3 : 1)) {
+		st = ts_jpeg_icc_append(jpeg, jpeg_len, icc, icc_len, out, err);
+		if (st)
+			goto fail;
+	} else if (!ts_buf_append(out, jpeg, jpeg_len)) {
 		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a JPEG");
 		goto fail;
 	}

@@ -8,6 +8,9 @@
  * stack (never a global, so concurrent requests cannot mix messages) and
  * longjmps back to the setjmp in png_run, and ts_png_write makes it a 500.
  *
+ * The source's ICC profile, when it fits the colour type (RGB profile for
+ * RGB/RGBA, gray for gray/gray+alpha), goes into an iCCP chunk.
+ *
  * Filtering: the SUB filter alone for levels 1-5 (one cheap pass, most of
  * the gain on photographic tiles), libpng's adaptive choice over all
  * filters for 6-9 where the caller asked for size over speed, none at 0.
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <png.h>
 #include "tessera/encoder.h"
+#include "tessera/icc.h"
 
 struct png_ctx {
 	struct ts_buf *out;
@@ -57,12 +61,18 @@ static void on_flush(png_structp png)
  * local of the caller is live across the jump (C11 7.13.2.1): the
  * message lives in the caller's ctx.  Returns 0 or -1 after an error. */
 static int png_run(png_structp png, png_infop info, const struct ts_image *img,
-                   int level, int type)
+                   int level, int type, const unsigned char *icc, size_t icc_len)
 {
 	if (setjmp(png_jmpbuf(png)))
 		return -1;
 	png_set_IHDR(png, info, img->width, img->height, 8, type, PNG_INTERLACE_NONE,
 	             PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	/* After IHDR: libpng checks the profile's colour space against the
+	 * colour type.  A profile it finds fault with is a warning (benign
+	 * errors, set by the caller) and is left out; never a failed image. */
+	if (icc)
+		png_set_iCCP(png, info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, icc,
+		             (png_uint_32)icc_len);
 	png_set_compression_level(png, level);
 	png_set_filter(png, PNG_FILTER_TYPE_BASE,
 	               level == 0 ? PNG_FILTER_NONE :
@@ -74,8 +84,8 @@ static int png_run(png_structp png, png_infop info, const struct ts_image *img,
 	return 0;
 }
 
-ts_status ts_png_write(const struct ts_image *img, int level, struct ts_buf *out,
-                       struct ts_error *err)
+ts_status ts_png_write(const struct ts_image *img, int level, const unsigned char *icc,
+                       size_t icc_len, struct ts_buf *out, struct ts_error *err)
 {
 	png_structp png = NULL;
 	png_infop info = NULL;
@@ -108,7 +118,11 @@ ts_status ts_png_write(const struct ts_image *img, int level, struct ts_buf *out
 		goto fail;
 	}
 	png_set_write_fn(png, &ctx, on_write, on_flush);
-	if (png_run(png, info, img, level, type) != 0) {
+	if (!ts_icc_fits(icc, icc_len, img->channels))
+		icc = NULL;
+	else
+		png_set_benign_errors(png, 1);
+	if (png_run(png, info, img, level, type, icc, icc_len) != 0) {
 		if (ctx.oom) {
 			ts_error_set(err, TS_EINTERNAL, "out of memory encoding a PNG");
 		} else {

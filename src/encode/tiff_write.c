@@ -3,7 +3,8 @@
  *
  * The last stage for .tif requests: one strip-based, deflate-compressed
  * (with horizontal predictor) image, gray or RGB, with alpha recorded as
- * ExtraSamples = unassociated alpha (our pixels are not premultiplied).
+ * ExtraSamples = unassociated alpha (our pixels are not premultiplied),
+ * and the source's ICC profile in the ICCProfile tag when it fits.
  * libtiff writes through client procedures over the response buffer: it
  * seeks back to patch the header and directory offsets, so the procedures
  * keep a position and grow the buffer, with offsets counted from where
@@ -18,6 +19,7 @@
 #include <tiffio.h>
 #include "tessera/checked.h"
 #include "tessera/encoder.h"
+#include "tessera/icc.h"
 
 struct tiff_mem {
 	struct ts_buf *out;
@@ -141,7 +143,8 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
 }
 #endif
 
-ts_status ts_tiff_write(const struct ts_image *img, struct ts_buf *out, struct ts_error *err)
+ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, size_t icc_len,
+                        struct ts_buf *out, struct ts_error *err)
 {
 	struct tiff_mem m;
 	TIFF *tif = NULL;
@@ -202,7 +205,9 @@ ts_status ts_tiff_write(const struct ts_image *img, struct ts_buf *out, struct t
 	    !TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) ||
 	    !TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL) ||
 	    !TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, rows) ||
-	    (ts_image_has_alpha(img) && !TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, &extra))) {
+	    (ts_image_has_alpha(img) && !TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, &extra)) ||
+	    (ts_icc_fits(icc, icc_len, nc) &&
+	     !TIFFSetField(tif, TIFFTAG_ICCPROFILE, (uint32_t)icc_len, icc))) {
 		ts_error_set(err, TS_EINTERNAL, "TIFF encoding failed");
 		ts_error_detail(err, "TIFFSetField: %s", m.msg[0] ? m.msg : "failed");
 		goto fail;

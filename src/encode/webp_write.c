@@ -6,12 +6,16 @@
  * API (WebPConfig/WebPPicture) is used rather than WebPEncodeRGB because
  * it reports why an encode failed (picture.error_code, per call, no
  * global state) and its writer callback appends straight to our buffer.
+ * An ICC profile that fits (RGB only) is added afterwards with libwebpmux,
+ * which rewraps the simple file as an extended one with an ICCP chunk.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <webp/encode.h>
+#include <webp/mux.h>
 #include "tessera/checked.h"
 #include "tessera/encoder.h"
+#include "tessera/icc.h"
 
 struct webp_ctx {
 	struct ts_buf *out;
@@ -71,8 +75,45 @@ static uint8_t *expand_gray(const struct ts_image *img, int onc, struct ts_error
 	return buf;
 }
 
-ts_status ts_webp_write(const struct ts_image *img, int quality, struct ts_buf *out,
-                        struct ts_error *err)
+/*
+ * Rewrap the WebP at out[start..] as an extended WebP (VP8X) with an ICCP
+ * chunk holding the profile (WebP container spec, "Color profile"), in
+ * place of the simple one.  libwebpmux does the container work.
+ */
+static ts_status add_iccp(struct ts_buf *out, size_t start, const unsigned char *icc,
+                          size_t icc_len, struct ts_error *err)
+{
+	WebPData in = { out->data + start, out->len - start };
+	WebPData profile = { icc, icc_len };
+	WebPData res;
+	WebPMux *mux;
+	WebPMuxError e = WEBP_MUX_MEMORY_ERROR;
+	ts_status st = TS_EINTERNAL;
+
+	WebPDataInit(&res);
+	mux = WebPMuxCreate(&in, 0);   /* 0: refer to our bytes, no copy */
+	if (mux && (e = WebPMuxSetChunk(mux, "ICCP", &profile, 0)) == WEBP_MUX_OK)
+		e = WebPMuxAssemble(mux, &res);
+	WebPMuxDelete(mux);            /* before out changes under it */
+	if (!mux || e != WEBP_MUX_OK) {
+		ts_error_set(err, TS_EINTERNAL, e == WEBP_MUX_MEMORY_ERROR
+		             ? "out of memory encoding a WebP" : "WebP encoding failed");
+		ts_error_detail(err, "libwebpmux: ICCP chunk: error %d", (int)e);
+		goto fail;
+	}
+	out->len = start;
+	if (!ts_buf_append(out, res.bytes, res.size)) {
+		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a WebP");
+		goto fail;
+	}
+	st = TS_OK;
+fail:
+	WebPDataClear(&res);
+	return st;
+}
+
+ts_status ts_webp_write(const struct ts_image *img, int quality, const unsigned char *icc,
+                        size_t icc_len, struct ts_buf *out, struct ts_error *err)
 {
 	WebPConfig config;
 	WebPPicture pic;
@@ -132,6 +173,12 @@ ts_status ts_webp_write(const struct ts_image *img, int quality, struct ts_buf *
 			                webp_error_text(pic.error_code));
 		}
 		goto fail;
+	}
+	/* WebP pictures are RGB: only an RGB profile on colour pixels fits
+	 * (a gray image expanded to RGB above carries none). */
+	if (img->channels >= 3 && ts_icc_fits(icc, icc_len, img->channels)) {
+		if (add_iccp(out, start, icc, icc_len, err) != TS_OK)
+			goto fail;
 	}
 	st = TS_OK;
 

@@ -11,7 +11,9 @@
  * space in a path).  MHD percent-decodes the path and splits and decodes the
  * query, turning '+' into a space before any callback can stop it.  So we
  * take the raw target from MHD's URI log callback, which sees the request
- * line before any parsing, and keep it as the per-request context.  As a
+ * line before any parsing, and keep it in the connection's context, which
+ * MHD hands to the request (the connection owns it, so a request MHD drops
+ * half-way cannot leak it).  As a
  * second line of defence the unescape callback is the identity, and if the
  * raw copy is ever missing the target is rebuilt from the undecoded path and
  * the GET arguments in order.
@@ -44,15 +46,41 @@ struct http_ctx {
 	bool headers_seen;  /* the access handler has been called once */
 };
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+/* One http_ctx per connection, made when MHD accepts it and freed when MHD
+ * closes it.  Owning it per connection (not per request) matters: MHD calls
+ * the URI callback as soon as the request line is parsed but calls the
+ * completed callback only for requests that reached the access handler, so
+ * a request that fails later in its headers (431, 400) would otherwise leak
+ * its copy of the target. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
-	struct http_ctx *ctx = calloc(1, sizeof *ctx);
+	struct http_ctx *ctx = *socket_context;
 
 	(void)cls;
 	(void)c;
-	if (ctx && uri)
-		ctx->raw_target = strdup(uri);
-	return ctx;   /* NULL on out of memory: on_request falls back */
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct http_ctx));   /* NULL: fallback */
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && ctx) {
+		free(ctx->raw_target);
+		free(ctx);
+		*socket_context = NULL;
+	}
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_ctx *ctx = ci ? ci->socket_context : NULL;
+
+	(void)cls;
+	if (!ctx)
+		return NULL;   /* out of memory at accept: on_request falls back */
+	free(ctx->raw_target);
+	ctx->raw_target = uri ? strdup(uri) : NULL;
+	ctx->headers_seen = false;
+	return ctx;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -63,9 +91,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	if (ctx) {
+	if (ctx) {   /* the connection keeps ctx itself for its next request */
 		free(ctx->raw_target);
-		free(ctx);
+		ctx->raw_target = NULL;
+		ctx->headers_seen = false;
 		*con_cls = NULL;
 	}
 }
@@ -158,6 +187,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_respons
 		/* RFC 9110 §8.6: no Content-Length here; a response of unknown size
 		 * with no body makes MHD write none. */
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, no_body, NULL, NULL);
+		/* MHD 0.9.75 knows a 204 has no body but sends a 304 of unknown size
+		 * chunked, with a "0" chunk as its body, which a keep-alive client
+		 * would read as the start of the next answer (RFC 9110 §15.4.5).
+		 * HTTP/1.0-style framing (no chunking, close after) leaves no body. */
+		if (r && status == 304)
+			MHD_set_response_options(r, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
 	} else {
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
@@ -274,6 +309,7 @@ int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
 	                     MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	                     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	                     MHD_OPTION_UNESCAPE_CALLBACK, unescape_nothing, NULL,

@@ -4,7 +4,7 @@
  * A viewer's tile costs a fraction of a millisecond; a 3000-pixel region or
  * a full/max costs hundreds.  When both share the cores at equal priority,
  * every tile waits behind slices of the big renders.  So a render that
- * reads many pixels is handed to one of a few threads running at nice 10
+ * reads many pixels is handed to one of a few threads running at nice 19
  * (one per core: they may use every idle cycle), and the worker that
  * received the request waits for it.  Tile requests, on normal-priority
  * workers, then preempt the big renders instead of queueing behind them.
@@ -18,7 +18,7 @@
 #include "serve.h"
 #include "tessera/log.h"
 
-#define HEAVY_NICE 10
+#define HEAVY_NICE 19
 
 struct job {
 	ts_status (*fn)(void *arg);

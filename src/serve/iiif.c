@@ -6,11 +6,50 @@
  * The service id is rebuilt from the URL the client used, character for
  * character (percent-encoding kept), after the configured or request base.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "serve.h"
 #include "tessera/info.h"
+
+/* The raw URL text as a URI: bytes that can never stand in one (controls,
+ * space, non-ASCII, " < > \\) are percent-encoded (RFC 3986 §2.1; RFC 3987
+ * §3.1 maps UTF-8 the same way), everything else, escapes included, is kept
+ * as sent.  A client that sent such bytes raw gets the equivalent URI, and
+ * the id can neither break info.json (jansson refuses invalid UTF-8) nor the
+ * Link header. */
+static const char *uri_text(struct ts_arena *a, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0, len = strlen(s);
+	char *out, *o;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\')
+			n++;
+	}
+	if (n == 0)
+		return s;
+	if (len > (SIZE_MAX - 1) / 3)   /* len + 2n + 1 cannot overflow below this */
+		return NULL;
+	out = o = ts_arena_alloc(a, len + 2 * n + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\') {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
 
 /* The id: public base + the raw URL text up to and including the raw
  * identifier ("/iiif" + "/3" + "/a%2Fb"). */
@@ -18,11 +57,14 @@ static const char *service_id(struct request *r, const struct ts_iiif_request *i
                               const char *prefix, bool slash)
 {
 	char v[8] = "";
+	const char *path;
 
 	if (iq->version_in_url)
 		snprintf(v, sizeof v, "%s%d", slash ? "/" : "", iq->version);
-	return ts_arena_printf(r->arena, "%s%s%s%s%s", ts_serve_public_base(r), prefix, v,
+	path = ts_arena_printf(r->arena, "%s%s%s%s", prefix, v,
 	                       slash || iq->version_in_url ? "/" : "", iq->identifier_raw);
+	path = path ? uri_text(r->arena, path) : NULL;
+	return path ? ts_arena_printf(r->arena, "%s%s", ts_serve_public_base(r), path) : NULL;
 }
 
 static bool accepts_ld_json(const char *accept)

@@ -83,6 +83,10 @@ static ts_status render(struct request *r, struct ts_source *src, const struct t
 		goto fail;
 	if (jpeg_quality > 0)
 		opts.jpeg_quality = jpeg_quality;
+	/* The source's colour profile travels with its pixels; each encoder
+	 * drops it when it does not fit (a gray answer from an RGB file). */
+	opts.icc = src->info.icc;
+	opts.icc_len = src->info.icc_len;
 	st = ts_encode(&img, plan->format, &opts, out, &r->err);
 fail:
 	ts_image_free(&img);
@@ -123,7 +127,8 @@ static ts_status stored_tile(struct request *r, struct ts_source *src, const str
 	}
 	if (st == TS_OK) {
 		st = ts_jpeg_passthrough(raw.tables, raw.tables_len, raw.data, raw.len, raw.rgb,
-		                         p->read_w, p->read_h, gray && !raw.gray, out, &r->err);
+		                         p->read_w, p->read_h, gray && !raw.gray, src->info.icc,
+		                         src->info.icc_len, out, &r->err);
 		if (st == TS_ENOTIMPL)
 			ts_error_clear(&r->err);
 	}
@@ -165,6 +170,13 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 	st = ts_plan_make(&job->cmd, &g, &r->srv->limits, &plan, &r->err);
 	if (st)
 		return st;
+	/* Every request's output is bounded: max_area limits the size before
+	 * rotation (3.0 §4.2); an arbitrary angle grows the canvas by up to 2x,
+	 * and no more is produced than that. */
+	if (r->srv->limits.max_area &&
+	    (uint64_t)plan.final_w * plan.final_h > 2 * r->srv->limits.max_area)
+		return ts_error_set(&r->err, TS_EFORBIDDEN,
+		                    "the rotated image would be larger than this server produces");
 	if (job->service_id) {
 		/* 3.0 §6.1 / 2.1 §6.1: profile and canonical Link headers. */
 		ts_serve_header(r, "Link", ts_arena_printf(r->arena,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "serve.h"
+#include "tessera/tile_cache.h"
 
 static const char *const route_names[R_COUNT] = {
 	"iiif_image", "iiif_info", "iiif_base", "deepzoom", "zoomify", "iip",
@@ -89,6 +90,24 @@ void ts_serve_metrics(struct request *r)
 		                 "tessera_remote_cache_errors_total %llu\n",
 		              (unsigned long long)hits, (unsigned long long)misses,
 		              (unsigned long long)errors);
+	}
+	if (srv->source_limits.tiles) {
+		struct ts_tile_cache_stats ts;
+		ts_tile_cache_stats(srv->source_limits.tiles, &ts);
+		ts_buf_printf(b, "# HELP tessera_decoded_tiles_hits_total Decoded JPEG 2000 tiles reused.\n"
+		                 "# TYPE tessera_decoded_tiles_hits_total counter\n"
+		                 "tessera_decoded_tiles_hits_total %llu\n"
+		                 "# TYPE tessera_decoded_tiles_loads_total counter\n"
+		                 "tessera_decoded_tiles_loads_total %llu\n"
+		                 "# TYPE tessera_decoded_tiles_waits_total counter\n"
+		                 "tessera_decoded_tiles_waits_total %llu\n"
+		                 "# TYPE tessera_decoded_tiles_evictions_total counter\n"
+		                 "tessera_decoded_tiles_evictions_total %llu\n"
+		                 "# TYPE tessera_decoded_tiles_bytes gauge\n"
+		                 "tessera_decoded_tiles_bytes %llu\n",
+		              (unsigned long long)ts.hits, (unsigned long long)ts.loads,
+		              (unsigned long long)ts.waits, (unsigned long long)ts.evictions,
+		              (unsigned long long)ts.bytes);
 	}
 	ts_buf_printf(b, "# HELP tessera_passthrough_total Stored JPEG tiles served without decoding.\n"
 	                 "# TYPE tessera_passthrough_total counter\ntessera_passthrough_total %llu\n",

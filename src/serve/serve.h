@@ -116,7 +116,7 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 
 /* ---- heavy.c ---- */
 struct ts_heavy;
-/* nthreads low-priority (nice 10) threads for large renders. */
+/* nthreads lowest-priority (nice 19) threads for large renders. */
 struct ts_heavy *ts_heavy_create(int nthreads);
 void ts_heavy_destroy(struct ts_heavy *h);
 /* Run fn(arg) on one of them and wait for its result (on the caller when

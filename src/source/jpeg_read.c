@@ -15,7 +15,8 @@
  * oriented (displayed) frame.  info width/height are oriented; a requested
  * rectangle is mapped back to the stored rectangle that covers it, that is
  * decoded, and its pixels are copied through the orientation's transform.
- * The EXIF parse is our own, bounded to the APP1 segment libjpeg saved.
+ * The EXIF parse is our own, bounded to the APP1 segment libjpeg saved;
+ * so is the ICC profile's reassembly from the APP2 segments.
  *
  * Errors: libjpeg's error_exit longjmps back to the call, with the state
  * tied to this source (never a global).  Warnings about corrupt data are
@@ -33,6 +34,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include "tessera/checked.h"
+#include "tessera/icc.h"
 #include "tessera/source.h"
 
 #define JPEG_NSCALES 4
@@ -131,8 +133,9 @@ static void src_skip(j_decompress_ptr cinfo, long n)
 		st->pos = st->size;
 }
 
-/* Set up st->cinfo on the file and read the header.  Call inside setjmp. */
-static void start(struct jpeg_src *s, bool save_app1)
+/* Set up st->cinfo on the file and read the header.  Call inside setjmp.
+ * save_app: keep the APP1 (EXIF) and APP2 (ICC) segments, for the open. */
+static void start(struct jpeg_src *s, bool save_app)
 {
 	struct jpeg_state *st = &s->st;
 
@@ -151,8 +154,10 @@ static void start(struct jpeg_src *s, bool save_app1)
 	st->src.bytes_in_buffer = 0;
 	st->src.next_input_byte = NULL;
 	st->cinfo.src = &st->src;
-	if (save_app1)
+	if (save_app) {
 		jpeg_save_markers(&st->cinfo, JPEG_APP0 + 1, 0xFFFF);
+		jpeg_save_markers(&st->cinfo, JPEG_APP0 + 2, 0xFFFF);
+	}
 	jpeg_read_header(&st->cinfo, TRUE);
 }
 
@@ -202,6 +207,61 @@ static int exif_orientation(const unsigned char *p, size_t n)
 #undef U32
 }
 
+/* ---- ICC profile -------------------------------------------------------- */
+
+/*
+ * The ICC profile split over APP2 "ICC_PROFILE\0" segments, each with its
+ * sequence number (1-based) and the segment count (ICC.1:2010 Annex B.4),
+ * joined in sequence order whatever order the segments came in.  NULL when
+ * there is none, when it is incomplete (a number missing, repeated or past
+ * the count; counts that disagree), larger than TS_ICC_MAX or not usable
+ * (icc.h).  Returns a malloc'd profile of *len bytes.
+ */
+static unsigned char *icc_from_markers(jpeg_saved_marker_ptr list, size_t *len)
+{
+	static const char tag[12] = "ICC_PROFILE";   /* with its NUL */
+	const JOCTET *part[256] = { 0 };
+	size_t plen[256], total = 0, at = 0;
+	unsigned count = 0, seen = 0, i;
+	unsigned char *icc;
+	jpeg_saved_marker_ptr m;
+
+	*len = 0;
+	for (m = list; m; m = m->next) {
+		unsigned seq, cnt;
+
+		if (m->marker != JPEG_APP0 + 2 || m->data_length < 14 ||
+		    memcmp(m->data, tag, sizeof tag) != 0)
+			continue;
+		seq = m->data[12];
+		cnt = m->data[13];
+		if (seq == 0 || cnt == 0 || seq > cnt || (count && cnt != count) || part[seq])
+			return NULL;
+		count = cnt;
+		part[seq] = m->data + 14;
+		plen[seq] = m->data_length - 14;
+		seen++;
+		total += plen[seq];   /* <= 255 * 65535: cannot wrap */
+		if (total > TS_ICC_MAX)
+			return NULL;
+	}
+	if (count == 0 || seen != count || total == 0)
+		return NULL;
+	icc = malloc(total);
+	if (!icc)
+		return NULL;
+	for (i = 1; i <= count; i++) {
+		memcpy(icc + at, part[i], plen[i]);
+		at += plen[i];
+	}
+	if (!ts_icc_usable(icc, total)) {
+		free(icc);
+		return NULL;
+	}
+	*len = total;
+	return icc;
+}
+
 /* Stored pixel (sx, sy) shown at oriented pixel (X, Y), for a level whose
  * stored size is SW x SH (EXIF 2.3 Orientation tag, values 1..8). */
 static void orient_map(int o, uint32_t SW, uint32_t SH, uint32_t X, uint32_t Y,
@@ -229,6 +289,7 @@ static void jpeg_close(struct ts_source *base)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	free((void *)s->base.info.icc);
 	free(s);
 }
 
@@ -275,6 +336,7 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 			s->orientation = exif_orientation(m->data, m->data_length);
 			break;
 		}
+	s->base.info.icc = icc_from_markers(ci->marker_list, &s->base.info.icc_len);
 	if (lim && lim->max_source_pixels &&
 	    (uint64_t)s->width * s->height > lim->max_source_pixels) {
 		jpeg_destroy_decompress(ci);

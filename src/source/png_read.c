@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <png.h>
 #include "tessera/checked.h"
+#include "tessera/icc.h"
 #include "tessera/source.h"
 
 /* Ancillary chunks are not our business; bound what libpng may buffer. */
@@ -127,6 +128,7 @@ static void png_close(struct ts_source *base)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	free((void *)s->base.info.icc);
 	free(s);
 }
 
@@ -136,8 +138,11 @@ static ts_status png_open(int fd, const char *path, const struct ts_source_limit
 	struct png_src *s;
 	png_structp png = NULL;
 	png_infop info = NULL;
+	png_charp icc_name = NULL;
+	png_bytep icc = NULL;
+	png_uint_32 icc_len = 0;
 	off_t end;
-	int ct, ch;
+	int ct, ch, icc_comp = 0;
 	ts_status status;
 
 	*out = NULL;
@@ -187,6 +192,12 @@ static ts_status png_open(int fd, const char *path, const struct ts_source_limit
 	s->base.info.levels[0].width = s->base.info.width;
 	s->base.info.levels[0].height = s->base.info.height;
 	s->base.info.format = "png";
+	/* The iCCP profile (libpng has already inflated it and checked it
+	 * against the colour type), copied before info is destroyed. */
+	if (png_get_iCCP(png, info, &icc_name, &icc_comp, &icc, &icc_len) == PNG_INFO_iCCP) {
+		s->base.info.icc = ts_icc_dup(icc, icc_len);
+		s->base.info.icc_len = s->base.info.icc ? icc_len : 0;
+	}
 	png_destroy_read_struct(&png, &info, NULL);
 	*out = &s->base;
 	return TS_OK;

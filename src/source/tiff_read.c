@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <tiffio.h>
 #include "tessera/checked.h"
+#include "tessera/icc.h"
 #include "tessera/source.h"
 #include "jpeg_tiles.h"
 
@@ -449,6 +450,7 @@ static void tiff_close(struct ts_source *base)
 		close(s->fd);
 	free(s->buf);
 	free(s->path);
+	free((void *)s->base.info.icc);
 	free(s);
 }
 
@@ -457,6 +459,8 @@ static ts_status tiff_open(int fd, const char *path, const struct ts_source_limi
 {
 	struct tiff_source *s;
 	TIFFOpenOptions *opts = NULL;
+	uint32_t icc_len = 0;
+	void *icc = NULL;
 	ts_status status;
 
 	*out = NULL;
@@ -493,6 +497,13 @@ static ts_status tiff_open(int fd, const char *path, const struct ts_source_limi
 		goto fail;
 	}
 	s->fd = -1;     /* TIFFClose closes it from now on */
+
+	/* IFD0's ICC profile (TIFF tag 34675), copied: libtiff frees it when
+	 * the level walk below changes directory.  An unusable one is dropped. */
+	if (TIFFGetField(s->tif, TIFFTAG_ICCPROFILE, &icc_len, &icc) && icc) {
+		s->base.info.icc = ts_icc_dup(icc, icc_len);
+		s->base.info.icc_len = s->base.info.icc ? icc_len : 0;
+	}
 
 	status = discover_levels(s, lim, err);
 	if (status != TS_OK)

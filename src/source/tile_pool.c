@@ -80,7 +80,7 @@ static void *worker(void *arg)
 
 	(void)arg;
 	/* Only large regions use the pool: let tile requests preempt it. */
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		while (!pool.queue)

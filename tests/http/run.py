@@ -49,6 +49,7 @@ def main(argv):
         import test_jp2, test_plain  # noqa: F401  (JPEG 2000, plain JPEG/PNG sources)
         import test_memcached  # noqa: F401  (two daemons sharing memcached)
         import test_speed  # noqa: F401  (pass-through, response cache, metrics)
+        import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")

@@ -688,7 +688,6 @@ def _(ctx, srv, v):
 @_register("size_region: a 100x100 square region at s,s (35..90)")
 def _(ctx, srv, v):
     need(srv, v, 2)
-    fx = fixture(ctx)
     rng = seeded()
     for _ in range(5):
         s, x, y = rng.randint(35, 90), rng.randint(0, 9), rng.randint(0, 9)
@@ -727,8 +726,7 @@ def _(ctx, srv, v):
 @_register("size_up: ^ sizes upscale (the validator wants ^max = 1000x1000; with maxArea advertised "
            "3.0 §4.2 scales ^max to the limit, which we assert)", versions=(3,))
 def _(ctx, srv, v):
-    f = need(srv, 3, 3, "sizeUpscaling")
-    del f
+    need(srv, 3, 3, "sizeUpscaling")
     s = seeded().randint(1100, 2000)
     p = path(3, size=",%d" % s)
     r = vget(srv, p)
@@ -828,8 +826,9 @@ def _(ctx, srv, v):
     expect(d < 6, "GET %s: mean difference %.2f" % (p, d))
 
 
-def _bg(fmt="jpg"):
-    # our background behind arbitrary rotations in formats without alpha
+def _bg():
+    """Our background behind arbitrary rotations in formats without alpha
+    (white, src/pipe/rotate.c); the validator's vips reference is black."""
     return 255
 
 

@@ -63,7 +63,7 @@ static void defaults_match_the_documented_values(void)
 	EXPECT_EQ_INT(s.png_level, 6);
 	EXPECT_EQ_INT(s.max_width, 10000);
 	EXPECT_EQ_INT(s.max_height, 10000);
-	EXPECT_EQ_INT(s.max_area, 40000000);
+	EXPECT_EQ_INT(s.max_area, 25000000);
 	EXPECT(s.allow_upscaling);
 	EXPECT_EQ_INT(s.max_decode_pixels, 268435456);
 	EXPECT_EQ_INT(s.max_source_pixels, 10000000000LL);

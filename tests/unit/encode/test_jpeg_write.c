@@ -1,11 +1,15 @@
 /*
  * test_jpeg_write.c - JPEG output decoded back with TurboJPEG: sizes,
  * subsampling by quality, flat colour blocks within ±8, gray stays gray,
- * and alpha composited over white.
+ * and alpha composited over white; the ICC profile in APP2 only when it
+ * fits the output (RGB for colour, gray for gray).
  */
 #include <stdlib.h>
 #include <turbojpeg.h>
+#include <stdio.h>
+#include <jpeglib.h>
 #include "check.h"
+#include "icc_fixture.h"
 #include "tessera/encoder.h"
 
 /* 64x48, 4x3 blocks of 16x16 flat colours. */
@@ -68,7 +72,7 @@ static void colour_blocks_come_back_within_eight_levels(void)
 	uint8_t *px;
 
 	make_blocks(&img, 3);
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 75, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 75, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_RGB, &w, &h, &samp);
 	EXPECT(px != NULL);
 	if (px) {
@@ -99,12 +103,12 @@ static void quality_ninety_and_up_keeps_full_chroma(void)
 	uint8_t *px;
 
 	make_blocks(&img, 3);
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 90, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 90, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_RGB, &w, &h, &samp);
 	EXPECT_EQ_INT(samp, TJSAMP_444);
 	free(px);
 	ts_buf_clear(&out);
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 89, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 89, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_RGB, &w, &h, &samp);
 	EXPECT_EQ_INT(samp, TJSAMP_420);
 	free(px);
@@ -121,7 +125,7 @@ static void gray_is_written_as_one_channel_gray(void)
 	uint8_t *px;
 
 	make_blocks(&img, 1);
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 80, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 80, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_GRAY, &w, &h, &samp);
 	EXPECT(px != NULL);
 	EXPECT_EQ_INT(samp, TJSAMP_GRAY);
@@ -144,7 +148,7 @@ static void transparent_pixels_become_white(void)
 
 	make_blocks(&img, 4);
 	/* Colour under the transparent half must not show. */
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 85, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 85, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_RGB, &w, &h, &samp);
 	EXPECT(px != NULL);
 	if (px) {
@@ -160,7 +164,7 @@ static void transparent_pixels_become_white(void)
 	ts_buf_clear(&out);
 
 	make_blocks(&img, 2);
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 85, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 85, NULL, 0, &out, &err), TS_OK);
 	px = decode(&out, 0, TJPF_GRAY, &w, &h, &samp);
 	EXPECT_EQ_INT(samp, TJSAMP_GRAY);
 	if (px) {
@@ -182,7 +186,7 @@ static void output_is_appended_after_what_the_buffer_holds(void)
 
 	make_blocks(&img, 3);
 	ts_buf_append_str(&out, "abc");
-	EXPECT_EQ_INT(ts_jpeg_write(&img, 75, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 75, NULL, 0, &out, &err), TS_OK);
 	EXPECT(memcmp(out.data, "abc\xff\xd8", 5) == 0);
 	px = decode(&out, 3, TJPF_RGB, &w, &h, &samp);
 	EXPECT(px != NULL);
@@ -192,6 +196,63 @@ static void output_is_appended_after_what_the_buffer_holds(void)
 	ts_buf_free(&out);
 }
 
+
+/* Encode an image of nc channels with a profile of space; the profile read
+ * back (malloc'd) or NULL, and whether it equals what went in. */
+static int profile_comes_back(int nc, const char *space, int *same)
+{
+	struct ts_image img;
+	struct ts_buf out = TS_BUF_INIT;
+	struct ts_error err = { 0 };
+	unsigned char *icc = icc_make(3000, space, (unsigned)nc), *back;
+	size_t blen = 0;
+	int w, h, samp;
+	uint8_t *px;
+
+	make_blocks(&img, nc);
+	ts_buf_append_str(&out, "ab");
+	EXPECT_EQ_INT(ts_jpeg_write(&img, 85, icc, 3000, &out, &err), TS_OK);
+	px = decode(&out, 2, nc >= 3 ? TJPF_RGB : TJPF_GRAY, &w, &h, &samp);
+	EXPECT(px != NULL && w == 64 && h == 48);
+	back = icc_from_jpeg(out.data + 2, out.len - 2, &blen);
+	*same = back && blen == 3000 && memcmp(back, icc, 3000) == 0;
+	free(px);
+	free(back);
+	free(icc);
+	ts_image_free(&img);
+	ts_buf_free(&out);
+	return back != NULL;
+}
+
+static void an_rgb_profile_goes_into_app2_and_reads_back_exactly(void)
+{
+	int same = 0;
+
+	EXPECT(profile_comes_back(3, "RGB ", &same));
+	EXPECT(same);
+	EXPECT(profile_comes_back(4, "RGB ", &same));   /* flattened RGBA is RGB */
+	EXPECT(same);
+}
+
+static void a_gray_image_carries_a_gray_profile_but_not_an_rgb_one(void)
+{
+	int same = 0;
+
+	EXPECT(profile_comes_back(1, "GRAY", &same));
+	EXPECT(same);
+	EXPECT(profile_comes_back(2, "GRAY", &same));
+	EXPECT(same);
+	EXPECT(!profile_comes_back(1, "RGB ", &same));
+	EXPECT(!profile_comes_back(3, "GRAY", &same));
+}
+
+static void a_cmyk_profile_never_goes_out(void)
+{
+	int same = 0;
+
+	EXPECT(!profile_comes_back(3, "CMYK", &same));
+}
+
 int main(void)
 {
 	RUN(colour_blocks_come_back_within_eight_levels);
@@ -199,5 +260,8 @@ int main(void)
 	RUN(gray_is_written_as_one_channel_gray);
 	RUN(transparent_pixels_become_white);
 	RUN(output_is_appended_after_what_the_buffer_holds);
+	RUN(an_rgb_profile_goes_into_app2_and_reads_back_exactly);
+	RUN(a_gray_image_carries_a_gray_profile_but_not_an_rgb_one);
+	RUN(a_cmyk_profile_never_goes_out);
 	return CHECK_DONE();
 }

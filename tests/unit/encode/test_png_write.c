@@ -1,11 +1,13 @@
 /*
  * test_png_write.c - PNG output read back with libpng from memory: size,
  * colour type and every pixel exact, for gray, gray+alpha, RGB and RGBA
- * at the fastest and the smallest compression level.
+ * at the fastest and the smallest compression level; the ICC profile in
+ * iCCP when it fits the colour type, left out (not an error) otherwise.
  */
 #include <stdlib.h>
 #include <png.h>
 #include "check.h"
+#include "icc_fixture.h"
 #include "tessera/encoder.h"
 
 static void make_pattern(struct ts_image *img, uint32_t w, uint32_t h, int nc)
@@ -53,7 +55,7 @@ static void roundtrip(int nc, int level)
 
 	make_pattern(&img, 37, 23, nc);
 	ts_buf_append_str(&out, "xy");
-	EXPECT_EQ_INT(ts_png_write(&img, level, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_png_write(&img, level, NULL, 0, &out, &err), TS_OK);
 	EXPECT(memcmp(out.data, "xy\x89PNG", 6) == 0);
 	px = read_png(&out, 2, &w, &h, &fmt);
 	EXPECT(px != NULL);
@@ -94,13 +96,76 @@ static void a_padded_stride_is_respected(void)
 	img.width = 10;
 	for (uint32_t y = 0; y < 5; y++)
 		memcpy(img.pixels + y * img.stride, tight.pixels + y * tight.stride, 30);
-	EXPECT_EQ_INT(ts_png_write(&img, 6, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_png_write(&img, 6, NULL, 0, &out, &err), TS_OK);
 	px = read_png(&out, 0, &w, &h, &fmt);
 	EXPECT(px && w == 10 && memcmp(px, tight.pixels, 150) == 0);
 	free(px);
 	ts_image_free(&img);
 	ts_image_free(&tight);
 	ts_buf_free(&out);
+}
+
+/* Encode nc channels with the profile; is a profile read back, and the same? */
+static int profile_comes_back(int nc, const unsigned char *icc, size_t n, int *same)
+{
+	struct ts_image img;
+	struct ts_buf out = TS_BUF_INIT;
+	struct ts_error err = { 0 };
+	uint32_t w = 0, h = 0;
+	png_uint_32 fmt = 0;
+	unsigned char *back;
+	uint8_t *px;
+	size_t blen = 0;
+
+	make_pattern(&img, 37, 23, nc);
+	EXPECT_EQ_INT(ts_png_write(&img, 6, icc, n, &out, &err), TS_OK);
+	px = read_png(&out, 0, &w, &h, &fmt);
+	EXPECT(px && w == 37 && h == 23 &&
+	       memcmp(px, img.pixels, (size_t)37 * 23 * nc) == 0);
+	back = icc_from_png(out.data, out.len, &blen);
+	*same = back && blen == n && memcmp(back, icc, n) == 0;
+	free(px);
+	free(back);
+	ts_image_free(&img);
+	ts_buf_free(&out);
+	return back != NULL;
+}
+
+static void an_rgb_profile_goes_into_iccp_and_reads_back_exactly(void)
+{
+	unsigned char *icc = icc_make(5000, "RGB ", 1);
+	int same = 0;
+
+	EXPECT(profile_comes_back(3, icc, 5000, &same));
+	EXPECT(same);
+	EXPECT(profile_comes_back(4, icc, 5000, &same));
+	EXPECT(same);
+	free(icc);
+}
+
+static void a_gray_image_carries_a_gray_profile_but_not_an_rgb_one(void)
+{
+	unsigned char *gray = icc_make(800, "GRAY", 2), *rgb = icc_make(800, "RGB ", 3);
+	int same = 0;
+
+	EXPECT(profile_comes_back(1, gray, 800, &same));
+	EXPECT(same);
+	EXPECT(profile_comes_back(2, gray, 800, &same));
+	EXPECT(same);
+	EXPECT(!profile_comes_back(1, rgb, 800, &same));
+	EXPECT(!profile_comes_back(3, gray, 800, &same));
+	free(gray);
+	free(rgb);
+}
+
+static void a_profile_libpng_refuses_is_left_out_not_an_error(void)
+{
+	unsigned char *icc = icc_make(800, "RGB ", 4);
+	int same = 0;
+
+	memcpy(icc + 12, "link", 4);   /* a device link: not allowed in iCCP */
+	EXPECT(!profile_comes_back(3, icc, 800, &same));
+	free(icc);
 }
 
 int main(void)
@@ -110,5 +175,8 @@ int main(void)
 	RUN(rgb_comes_back_exactly_at_every_level);
 	RUN(rgba_comes_back_exactly);
 	RUN(a_padded_stride_is_respected);
+	RUN(an_rgb_profile_goes_into_iccp_and_reads_back_exactly);
+	RUN(a_gray_image_carries_a_gray_profile_but_not_an_rgb_one);
+	RUN(a_profile_libpng_refuses_is_left_out_not_an_error);
 	return CHECK_DONE();
 }

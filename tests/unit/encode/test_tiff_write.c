@@ -1,11 +1,13 @@
 /*
  * test_tiff_write.c - TIFF output read back with libtiff from memory:
  * one directory, the expected tags (size, samples, photometric, deflate,
- * unassociated alpha), every pixel exact, the source image untouched.
+ * unassociated alpha), every pixel exact, the source image untouched, and
+ * the ICC profile in its tag only when it fits.
  */
 #include <stdlib.h>
 #include <tiffio.h>
 #include "check.h"
+#include "icc_fixture.h"
 #include "tessera/encoder.h"
 
 struct rmem {
@@ -68,7 +70,7 @@ static void roundtrip(int nc, uint32_t w, uint32_t h)
 	copy = malloc((size_t)w * h * nc);
 	memcpy(copy, img.pixels, (size_t)w * h * nc);
 	ts_buf_append_str(&out, "prefix");
-	EXPECT_EQ_INT(ts_tiff_write(&img, &out, &err), TS_OK);
+	EXPECT_EQ_INT(ts_tiff_write(&img, NULL, 0, &out, &err), TS_OK);
 	EXPECT(memcmp(img.pixels, copy, (size_t)w * h * nc) == 0);  /* untouched */
 	EXPECT(memcmp(out.data, "prefixII*\0", 10) == 0);
 
@@ -119,6 +121,60 @@ static void rgb_comes_back_exactly(void) { roundtrip(3, 50, 30); }
 static void rgba_comes_back_with_unassociated_alpha(void) { roundtrip(4, 17, 13); }
 static void an_image_of_many_strips_comes_back_exactly(void) { roundtrip(3, 1000, 150); }
 
+/* Write nc channels with a profile of space; is one read back, the same? */
+static int profile_comes_back(int nc, const char *space, int *same)
+{
+	struct ts_image img;
+	struct ts_buf out = TS_BUF_INIT;
+	struct ts_error err = { 0 };
+	unsigned char *icc = icc_make(1200, space, 9);
+	struct rmem m;
+	TIFF *tif;
+	uint32_t n = 0;
+	void *data = NULL;
+	int found = 0;
+
+	*same = 0;
+	make_pattern(&img, 20, 10, nc);
+	EXPECT_EQ_INT(ts_tiff_write(&img, icc, 1200, &out, &err), TS_OK);
+	m.data = out.data;
+	m.len = out.len;
+	m.pos = 0;
+	tif = TIFFClientOpen("mem", "rm", (thandle_t)&m, r_read, r_write, r_seek, r_close,
+	                     r_size, r_map, r_unmap);
+	EXPECT(tif != NULL);
+	if (tif) {
+		found = TIFFGetField(tif, TIFFTAG_ICCPROFILE, &n, &data) && data;
+		*same = found && n == 1200 && memcmp(data, icc, 1200) == 0;
+		TIFFClose(tif);
+	}
+	free(icc);
+	ts_image_free(&img);
+	ts_buf_free(&out);
+	return found;
+}
+
+static void an_rgb_profile_goes_into_the_iccprofile_tag_exactly(void)
+{
+	int same = 0;
+
+	EXPECT(profile_comes_back(3, "RGB ", &same));
+	EXPECT(same);
+	EXPECT(profile_comes_back(4, "RGB ", &same));
+	EXPECT(same);
+}
+
+static void a_gray_image_carries_a_gray_profile_but_not_an_rgb_one(void)
+{
+	int same = 0;
+
+	EXPECT(profile_comes_back(1, "GRAY", &same));
+	EXPECT(same);
+	EXPECT(!profile_comes_back(2, "RGB ", &same));
+	EXPECT(!profile_comes_back(3, "GRAY", &same));
+	EXPECT(!profile_comes_back(3, "CMYK", &same));
+}
+
 int main(void)
 {
 	RUN(gray_comes_back_exactly);
@@ -126,5 +182,7 @@ int main(void)
 	RUN(rgb_comes_back_exactly);
 	RUN(rgba_comes_back_with_unassociated_alpha);
 	RUN(an_image_of_many_strips_comes_back_exactly);
+	RUN(an_rgb_profile_goes_into_the_iccprofile_tag_exactly);
+	RUN(a_gray_image_carries_a_gray_profile_but_not_an_rgb_one);
 	return CHECK_DONE();
 }
