@@ -6,8 +6,9 @@
  * Each worker owns one FCGX_Request and one arena and loops: accept, build a
  * struct ts_http_request from the FastCGI parameters, let the server produce
  * the whole response in memory, write status, headers, Content-Length and
- * body, finish, reset the arena.  Accepts are serialised by a mutex, as in
- * libfcgi's threaded example, so one thread at a time waits in accept().
+ * body, finish, reset the arena.  On Linux the workers accept concurrently
+ * (see SERIALISE_ACCEPT); elsewhere a mutex serialises accepts, as in
+ * libfcgi's threaded example.
  *
  * The one idea for stopping: libfcgi's accept loop gives up when accept()
  * fails with EINTR if the request was initialised with
@@ -37,6 +38,16 @@
 
 #define WAKE_SIGNAL SIGUSR2
 #define MAX_WORKERS 256
+
+/* Linux lets threads accept() on one listening socket concurrently (the
+ * kernel wakes one waiter per connection), and libfcgi takes no lock of its
+ * own there; serialising accepts only adds a mutex hand-off and a context
+ * switch to every request.  Other systems may need it. */
+#ifdef __linux__
+#define SERIALISE_ACCEPT 0
+#else
+#define SERIALISE_ACCEPT 1
+#endif
 #define WRITE_CHUNK (1 << 20)
 
 struct fcgi_front {
@@ -213,15 +224,18 @@ static void *worker_main(void *arg)
 	while (!stop_requested(f)) {
 		int rc;
 
-		pthread_mutex_lock(&f->accept_lock);
+		if (SERIALISE_ACCEPT)
+			pthread_mutex_lock(&f->accept_lock);
 		if (stop_requested(f)) {
-			pthread_mutex_unlock(&f->accept_lock);
+			if (SERIALISE_ACCEPT)
+				pthread_mutex_unlock(&f->accept_lock);
 			break;
 		}
 		w->in_accept = 1;
 		rc = FCGX_Accept_r(&r);
 		w->in_accept = 0;
-		pthread_mutex_unlock(&f->accept_lock);
+		if (SERIALISE_ACCEPT)
+			pthread_mutex_unlock(&f->accept_lock);
 		if (rc < 0) {
 			if (stop_requested(f))
 				break;
