@@ -17,9 +17,9 @@ rm -f "$log"
 # The documents generated from the settings table must match it.
 dp=0; df=0
 if sh "$top/tools/gen-docs.sh" --check; then
-	echo "ok   conf/tessera.conf and man/tessera.conf.5 match the settings table"; dp=1
+	echo "ok   conf/tessera.conf and the man pages match the settings table"; dp=1
 else
-	echo "FAIL conf/tessera.conf or man/tessera.conf.5 is out of date"; df=1
+	echo "FAIL conf/tessera.conf or a man page is out of date (sh tools/gen-docs.sh)"; df=1
 fi
 [ -n "$up" ] || { up=0; uf=1; }
 echo "$((up + hp + dp)) passed, $((uf + hf + df)) failed"
