@@ -34,6 +34,23 @@ Where the validator asks for something the specification does not (3.0
 size "!2000,3000" refused; "^max" equal to the full size although maxArea
 allows more; a black background behind arbitrary rotations), the test
 asserts the specification and its name says what the validator expects.
+
+Running the real validator against a deployment of conf/nginx-tessera.conf
+(listening on 127.0.0.1:8080): put its test image under the root with the
+identifier it uses, preferably as a lossless pyramid,
+    vips tiffsave validation_image.png ROOT/67352ccc-d1b0-11e1-89ae-279075081939.tif \
+        --tile --pyramid --compression deflate
+then, newer validator:
+    python -m iiif_validator.cli http://127.0.0.1:8080/iiif/3
+    python -m iiif_validator.cli http://127.0.0.1:8080/iiif/2 --v2
+or the classic one (use --version=2.0 for our 2.1 endpoint; --level 3 would
+ask for gif/jp2/pdf, which we neither make nor advertise):
+    iiif-validate.py -s 127.0.0.1:8080 -p iiif/3 -i 67352ccc-d1b0-11e1-89ae-279075081939 --version=3.0 --level 2
+    iiif-validate.py -s 127.0.0.1:8080 -p iiif/2 -i 67352ccc-d1b0-11e1-89ae-279075081939 --version=2.0 --level 2
+Where it would disagree with us (we follow the spec and the issue): `!w,h`
+larger than the image in 3.0 (we return the image's size, §4.2), `^max`
+(grows to the advertised maxArea), and the background of JPEG rotations
+(white, as issue 2 asks; the validator's reference is black).
 """
 
 import json
