@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/run.sh - Tessera against Debian's iipsrv (and nginx serving static
-# tiles) behind one nginx, on the real-photograph corpus.  Installs what it
+# tiles) behind one nginx, on the real-photograph corpus: TIFF pyramids
+# (run.py), then JPEG 2000 (jp2.py).  Installs what it
 # needs (as root), builds the corpus once, prints a table of medians and
 # ratios.  Never part of `make check`: timings are not tests.
 #   BENCH_DURATION=10  seconds per wrk run     BENCH_RUNS=3  runs per figure
@@ -15,4 +16,6 @@ if [ -n "$need" ]; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need
 fi
 [ -x "$top/tessera" ] || make -C "$top"
-exec /usr/bin/python3 "$top/bench/run.py" "$@"
+/usr/bin/python3 "$top/bench/run.py" "$@"
+# JPEG 2000 against iipsrv's OpenJPEG path (same corpus, same nginx setup)
+/usr/bin/python3 "$top/bench/jp2.py"
