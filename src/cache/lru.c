@@ -15,6 +15,7 @@
 #include <string.h>
 #include "tessera/cache.h"
 #include "tessera/checked.h"
+#include "tessera/hash.h"
 
 #define STRIPES 16
 #define BUCKETS 4096            /* per stripe; chains stay short at typical sizes */
@@ -45,19 +46,9 @@ struct ts_cache {
 
 static uint64_t hash_key(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
 	/* FNV-1a mixes the low bits well but not the high ones we take the
-	 * stripe from: finish with the splitmix64 avalanche. */
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
+	 * stripe from: finish with the avalanche. */
+	return ts_hash_mix(ts_hash_fnv1a(TS_FNV1A_OFFSET, s, strlen(s)));
 }
 
 struct ts_cache *ts_cache_create(size_t budget)

@@ -40,6 +40,7 @@
 #include <libmemcached/memcached.h>
 #include <libmemcached/util.h>
 
+#include "tessera/hash.h"
 #include "tessera/checked.h"
 #include "tessera/log.h"
 #include "tessera/remote_cache.h"
@@ -91,16 +92,6 @@ static void failure(struct ts_remote_cache *rc, const char *what, memcached_st *
 
 /* ---------------------------------------------------------------- keys */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 /*
  * A 128-bit hash in two 64-bit lanes (an FNV-1a lane and a multiply-add
  * lane), each finished with a 64-bit avalanche mix that folds in the other
@@ -116,8 +107,8 @@ static void hash128(const unsigned char *s, size_t n, uint64_t out[2])
 		b = (b + s[i] + 1) * 0xd6e8feb86659fd93ull;
 		b ^= b >> 32;
 	}
-	out[0] = mix64(a ^ mix64(b + n));
-	out[1] = mix64(b ^ mix64(out[0] + n));
+	out[0] = ts_hash_mix(a ^ ts_hash_mix(b + n));
+	out[1] = ts_hash_mix(b ^ ts_hash_mix(out[0] + n));
 }
 
 /*

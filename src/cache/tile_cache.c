@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tessera/hash.h"
 #include "tessera/checked.h"
 #include "tessera/tile_cache.h"
 
@@ -63,15 +64,9 @@ static uint64_t hash_key(const struct ts_tile_key *k)
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
 	int i;
 
-	for (i = 0; i < 6; i++) {
-		h ^= v[i];
-		/* splitmix64 finaliser: every input bit reaches every output bit */
-		h ^= h >> 30;
-		h *= 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 27;
-		h *= 0x94d049bb133111ebULL;
-		h ^= h >> 31;
-	}
+	/* every input bit reaches every output bit */
+	for (i = 0; i < 6; i++)
+		h = ts_hash_mix(h ^ v[i]);
 	return h;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "serve.h"
+#include "tessera/hash.h"
 
 void ts_serve_header(struct request *r, const char *name, const char *value)
 {
@@ -90,30 +91,19 @@ const char *ts_serve_public_base(struct request *r)
 	return ts_arena_printf(r->arena, "%s://%s", scheme, host);
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* A strong ETag: the file's identity (device, inode, size, mtime) and what
  * was asked of it, so a replaced file or another rendering never shares a
  * tag. */
 const char *ts_serve_etag(struct request *r, const struct file_id *f, const char *what)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = TS_FNV1A_OFFSET;
 	uint64_t parts[5] = {
 		(uint64_t)f->st.st_dev, (uint64_t)f->st.st_ino, (uint64_t)f->st.st_size,
 		(uint64_t)f->st.st_mtim.tv_sec, (uint64_t)f->st.st_mtim.tv_nsec
 	};
 
-	h = fnv1a(h, parts, sizeof parts);
-	h = fnv1a(h, what, strlen(what));
+	h = ts_hash_fnv1a(h, parts, sizeof parts);
+	h = ts_hash_fnv1a(h, what, strlen(what));
 	return ts_arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
 }
 
