@@ -309,4 +309,12 @@ void ts_tileproto_tile_cmd(uint64_t x, uint64_t y, uint64_t w, uint64_t h,
                            uint32_t out_w, uint32_t out_h, enum ts_format f,
                            struct ts_image_cmd *cmd);
 
+/* The tile command for level pixels [x0,x1) x [y0,y1) of a level 2^k times
+ * smaller than the width x height image (DeepZoom, Zoomify): the region is
+ * that rectangle scaled up and cut at the image edge, the size exactly
+ * (x1-x0) x (y1-y0).  The caller guarantees x0*2^k < width, y0*2^k < height. */
+void ts_tileproto_level_cmd(uint64_t x0, uint64_t y0, uint64_t x1, uint64_t y1, int k,
+                            uint32_t width, uint32_t height, enum ts_format f,
+                            struct ts_image_cmd *cmd);
+
 #endif

@@ -60,6 +60,22 @@ ts_status ts_tileproto_identifier(const char *raw, size_t n, unsigned flags,
 	return TS_OK;
 }
 
+void ts_tileproto_level_cmd(uint64_t x0, uint64_t y0, uint64_t x1, uint64_t y1, int k,
+                            uint32_t width, uint32_t height, enum ts_format f,
+                            struct ts_image_cmd *cmd)
+{
+	/* Level pixel p covers full-resolution [p*2^k, (p+1)*2^k); the last
+	 * ones are cut by the image edge. */
+	uint64_t fx1 = x1 << k, fy1 = y1 << k;
+
+	if (fx1 > width)
+		fx1 = width;
+	if (fy1 > height)
+		fy1 = height;
+	ts_tileproto_tile_cmd(x0 << k, y0 << k, fx1 - (x0 << k), fy1 - (y0 << k),
+	                      (uint32_t)(x1 - x0), (uint32_t)(y1 - y0), f, cmd);
+}
+
 void ts_tileproto_tile_cmd(uint64_t x, uint64_t y, uint64_t w, uint64_t h,
                            uint32_t out_w, uint32_t out_h, enum ts_format f,
                            struct ts_image_cmd *cmd)
@@ -300,7 +316,7 @@ ts_status ts_deepzoom_tile_cmd(const struct ts_deepzoom_request *rq,
                                struct ts_image_cmd *cmd, struct ts_error *err)
 {
 	uint32_t lw, lh;
-	uint64_t x0, x1, y0, y1, fx0, fx1, fy0, fy1;
+	uint64_t x0, x1, y0, y1;
 	int max, k;
 
 	if (tile_size == 0 || width == 0 || height == 0)
@@ -316,16 +332,7 @@ ts_status ts_deepzoom_tile_cmd(const struct ts_deepzoom_request *rq,
 	/* Level pixel p covers full-resolution [p*2^k, (p+1)*2^k).  x0 < lw =
 	 * ceil(width/2^k) implies x0*2^k < width, so the region is never empty. */
 	k = max - (int)rq->level;
-	fx0 = x0 << k;
-	fy0 = y0 << k;
-	fx1 = x1 << k;
-	fy1 = y1 << k;
-	if (fx1 > width)
-		fx1 = width;
-	if (fy1 > height)
-		fy1 = height;
-	ts_tileproto_tile_cmd(fx0, fy0, fx1 - fx0, fy1 - fy0,
-	                      (uint32_t)(x1 - x0), (uint32_t)(y1 - y0), rq->format, cmd);
+	ts_tileproto_level_cmd(x0, y0, x1, y1, k, width, height, rq->format, cmd);
 	return TS_OK;
 }
 

@@ -144,7 +144,7 @@ ts_status ts_zoomify_tile_cmd(const struct ts_zoomify_request *rq,
                               struct ts_image_cmd *cmd, struct ts_error *err)
 {
 	uint32_t lw[ZOOMIFY_MAX_LEVELS], lh[ZOOMIFY_MAX_LEVELS];
-	uint64_t index = 0, gx, ew, eh, x0, x1, y0, y1, fx0, fx1, fy0, fy1;
+	uint64_t index = 0, gx, ew, eh, x0, x1, y0, y1;
 	int n, k;
 
 	if (tile_size == 0 || width == 0 || height == 0)
@@ -174,16 +174,7 @@ ts_status ts_zoomify_tile_cmd(const struct ts_zoomify_request *rq,
 	x1 = x0 + tile_size < ew ? x0 + tile_size : ew;
 	y1 = y0 + tile_size < eh ? y0 + tile_size : eh;
 	/* x0 < floor(width/2^k) implies x0*2^k < width: never empty. */
-	fx0 = x0 << k;
-	fy0 = y0 << k;
-	fx1 = x1 << k;
-	fy1 = y1 << k;
-	if (fx1 > width)
-		fx1 = width;
-	if (fy1 > height)
-		fy1 = height;
-	ts_tileproto_tile_cmd(fx0, fy0, fx1 - fx0, fy1 - fy0,
-	                      (uint32_t)(x1 - x0), (uint32_t)(y1 - y0), rq->format, cmd);
+	ts_tileproto_level_cmd(x0, y0, x1, y1, k, width, height, rq->format, cmd);
 	return TS_OK;
 }
 
