@@ -8,7 +8,9 @@
  * (one per core: they may use every idle cycle), and the worker that
  * received the request waits for it.  Tile requests, on normal-priority
  * workers, then preempt the big renders instead of queueing behind them.
- * (setpriority on a thread id is per-thread on Linux.)
+ * (setpriority on a thread id is per-thread on Linux.)  Each running job
+ * is counted (tessera/load.h), so the decode stage splits a render over
+ * more threads only while a core is idle.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "tessera/load.h"
 #include "tessera/log.h"
 
 #define HEAVY_NICE 19
@@ -55,7 +58,9 @@ static void *heavy_thread(void *arg)
 		if (!h->head)
 			h->tail = NULL;
 		pthread_mutex_unlock(&h->lock);
+		ts_load_enter();
 		j->result = j->fn(j->arg);
+		ts_load_leave();
 		pthread_mutex_lock(&h->lock);
 		j->done = true;
 		pthread_cond_broadcast(&h->done);

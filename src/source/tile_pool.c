@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "tessera/load.h"
 #include "tile_pool.h"
 
 /* Two cores is the common case; past eight, the copy-out and encode of
@@ -137,6 +138,11 @@ void ts_tile_pool_run(size_t n, ts_tile_pool_fn *fn, void *ctx, bool parallel)
 	struct batch **pp;
 	size_t i;
 
+	/* Splitting pays only while a core is idle (tessera/load.h): with
+	 * every core busy on a render of its own, workers would just add
+	 * hand-offs and cache traffic. */
+	if (parallel && !ts_load_has_idle_core())
+		parallel = false;
 	if (parallel && n >= 2)
 		pthread_once(&pool.once, start_workers);
 	if (!parallel || n < 2 || pool.nworkers == 0 || pthread_cond_init(&b.done, NULL) != 0) {

@@ -1,7 +1,8 @@
 /*
  * test_tile_pool.c - the decode workers (src/source/tile_pool.c): every item
  * of a batch runs exactly once, batches from many request threads at once
- * all finish, and a sequential batch runs in order on the caller.
+ * all finish, a sequential batch runs in order on the caller, and so does
+ * a parallel one while every core already runs a render (tessera/load.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <string.h>
 #include "check.h"
 #include "src/source/tile_pool.h"
+#include "tessera/load.h"
 
 #define ITEMS 37
 
@@ -66,6 +68,26 @@ static void a_sequential_batch_runs_in_order_on_the_caller(void)
 		EXPECT_EQ_INT(c.order[i], i);
 }
 
+static void a_parallel_batch_stays_on_the_caller_when_every_core_is_busy(void)
+{
+	struct counts c;
+	int cores = ts_load_cores(), i;
+
+	EXPECT(ts_load_has_idle_core());
+	for (i = 0; i < cores; i++)
+		ts_load_enter();
+	EXPECT_EQ_INT(ts_load_running(), cores);
+	EXPECT(!ts_load_has_idle_core());
+	EXPECT_EQ_INT(run_batch(&c, true), 0);
+	EXPECT_EQ_INT(atomic_load(&c.other_thread), 0);
+	for (i = 0; i < ITEMS; i++)
+		EXPECT_EQ_INT(c.order[i], i);
+	for (i = 0; i < cores; i++)
+		ts_load_leave();
+	EXPECT_EQ_INT(ts_load_running(), 0);
+	EXPECT(ts_load_has_idle_core());
+}
+
 static void *many_batches(void *arg)
 {
 	struct counts c;
@@ -110,6 +132,7 @@ int main(void)
 {
 	RUN(every_item_of_a_batch_runs_exactly_once);
 	RUN(a_sequential_batch_runs_in_order_on_the_caller);
+	RUN(a_parallel_batch_stays_on_the_caller_when_every_core_is_busy);
 	RUN(batches_from_many_request_threads_all_finish);
 	RUN(empty_and_single_item_batches_are_fine);
 	return CHECK_DONE();
