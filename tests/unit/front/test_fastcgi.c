@@ -19,6 +19,8 @@
 #include "tessera/arena.h"
 #include "tessera/log.h"
 
+#define BIG_BODY 200003
+
 static char seen_target[512], seen_scheme[16], seen_host[128], seen_inm[64];
 
 static void record(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
@@ -31,7 +33,16 @@ static void record(void *ctx, const struct ts_http_request *req, struct ts_arena
 	snprintf(seen_inm, sizeof seen_inm, "%s", req->if_none_match ? req->if_none_match : "-");
 	resp->status = strstr(req->target, "missing") ? 404 : 200;
 	resp->content_type = "text/plain";
-	ts_buf_printf(&resp->body, "target=%s", req->target);
+	if (strstr(req->target, "big")) {
+		/* Larger than one FastCGI record (65535) and than libfcgi's
+		 * 8 KB buffer: a byte pattern the test can check anywhere. */
+		for (size_t i = 0; i < BIG_BODY; i++) {
+			unsigned char c = (unsigned char)(i * 7 + i / 251);
+			ts_buf_append(&resp->body, &c, 1);
+		}
+	} else {
+		ts_buf_printf(&resp->body, "target=%s", req->target);
+	}
 	ts_response_header(resp, "X-Test", ts_arena_strdup(a, "yes"));
 	ts_response_header(resp, "X-Evil", "a\r\nSet-Cookie: x=1");
 	resp->omit_body = strcmp(req->method, "HEAD") == 0;
@@ -78,16 +89,17 @@ static size_t record_header(unsigned char *b, int type, size_t len)
 	return 8;
 }
 
-/* params: "NAME=value" strings, NULL-terminated.  Returns the STDOUT bytes. */
-static void fcgi_request(const char **params, char *out, size_t n)
+/* params: "NAME=value" strings, NULL-terminated.  Reads the answer's raw
+ * records into buf (up to cap bytes, until the server closes) and returns
+ * their length. */
+static size_t fcgi_exchange(const char **params, unsigned char *buf, size_t cap)
 {
-	unsigned char buf[8192], body[4096];
-	size_t len = 0, blen = 0, got = 0, outlen = 0;
+	unsigned char body[4096];
+	size_t len = 0, blen = 0, got = 0;
 	struct sockaddr_in sa;
 	struct timeval tv = { 5, 0 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	out[0] = '\0';
 	for (const char **p = params; *p; p++) {
 		const char *eq = strchr(*p, '=');
 		size_t kl = (size_t)(eq - *p), vl = strlen(eq + 1);
@@ -114,16 +126,26 @@ static void fcgi_request(const char **params, char *out, size_t n)
 	for (int i = 0; i < 100 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0; i++)
 		usleep(20000);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (write(fd, buf, len) != (ssize_t)len)
-		goto done;
-	for (;;) {
-		ssize_t r = read(fd, buf + got, sizeof buf - got);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got == sizeof buf)
-			break;
+	if (write(fd, buf, len) == (ssize_t)len) {
+		for (;;) {
+			ssize_t r = read(fd, buf + got, cap - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			if (got == cap)
+				break;
+		}
 	}
+	close(fd);
+	return got;
+}
+
+/* The STDOUT (type 6) content of the answer to params, as a string. */
+static void fcgi_request(const char **params, char *out, size_t n)
+{
+	unsigned char buf[8192];
+	size_t got = fcgi_exchange(params, buf, sizeof buf), outlen = 0;
+
 	/* collect STDOUT (type 6) content */
 	for (size_t i = 0; i + 8 <= got;) {
 		size_t cl = ((size_t)buf[i + 4] << 8) | buf[i + 5], pl = buf[i + 6];
@@ -134,8 +156,6 @@ static void fcgi_request(const char **params, char *out, size_t n)
 		i += 8 + cl + pl;
 	}
 	out[outlen] = '\0';
-done:
-	close(fd);
 }
 
 static void request_uri_is_passed_raw(void)
@@ -208,6 +228,52 @@ static void error_status_has_its_reason_phrase(void)
 	EXPECT(strncmp(out, "Status: 404 Not Found\r\n", 23) == 0);
 }
 
+/* A body of several records arrives whole and in order, the stream is
+ * closed with an empty STDOUT record, and END_REQUEST comes last. */
+static void a_large_body_arrives_whole_in_records_then_end_request(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/big", NULL };
+	size_t cap = BIG_BODY + 65536, got, i, outlen = 0, records = 0;
+	unsigned char *buf = malloc(cap), *out = malloc(cap);
+	int last_type = -1, empty_stdout = 0, bad = 0;
+	const unsigned char *body;
+
+	got = fcgi_exchange(p, buf, cap);
+	for (i = 0; i + 8 <= got;) {
+		size_t cl = ((size_t)buf[i + 4] << 8) | buf[i + 5], pl = buf[i + 6];
+
+		EXPECT_EQ_INT(buf[i], 1);
+		EXPECT_EQ_INT((buf[i + 2] << 8) | buf[i + 3], 1);
+		if (i + 8 + cl + pl > got)
+			break;
+		if (buf[i + 1] == 6) {
+			memcpy(out + outlen, buf + i + 8, cl);
+			outlen += cl;
+			empty_stdout += cl == 0;
+		}
+		last_type = buf[i + 1];
+		records++;
+		i += 8 + cl + pl;
+	}
+	EXPECT_EQ_INT(i, got);
+	EXPECT_EQ_INT(last_type, 3);        /* FCGI_END_REQUEST */
+	EXPECT_EQ_INT(empty_stdout, 1);
+	EXPECT(records >= 5);               /* 200 KB needs >= 4 STDOUT records */
+	out[outlen < cap ? outlen : cap - 1] = 0;
+	EXPECT(strstr((char *)out, "Content-Length: 200003\r\n") != NULL);
+	body = (unsigned char *)strstr((char *)out, "\r\n\r\n");
+	EXPECT(body != NULL);
+	if (body) {
+		body += 4;
+		EXPECT_EQ_INT(outlen - (size_t)(body - out), BIG_BODY);
+		for (i = 0; i < BIG_BODY && body + i < out + outlen; i++)
+			bad += body[i] != (unsigned char)(i * 7 + i / 251);
+		EXPECT_EQ_INT(bad, 0);
+	}
+	free(buf);
+	free(out);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -230,6 +296,7 @@ int main(void)
 	RUN(the_last_of_repeated_parameters_wins);
 	RUN(head_sends_content_length_without_a_body);
 	RUN(error_status_has_its_reason_phrase);
+	RUN(a_large_body_arrives_whole_in_records_then_end_request);
 	stop = 1;   /* the workers are blocked in accept: stop must still end them */
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
