@@ -81,6 +81,13 @@ struct tiff_level {
 	size_t in_bpp;              /* direct: bytes per pixel as decoded */
 	size_t unit_bytes;          /* decoded bytes of one full tile or strip */
 	uint32_t subfiletype;
+	/* Pass-through index, read on the level's first raw tile: where each
+	 * stored tile lives and the JPEG tables, so later tiles are one pread
+	 * with no libtiff call and no directory switch. */
+	uint64_t *tile_off, *tile_len;   /* across * down entries, or NULL */
+	unsigned char *jpeg_tables;
+	uint32_t jpeg_tables_len;
+	bool index_tried;
 };
 
 struct tiff_source {
@@ -448,6 +455,11 @@ static void tiff_close(struct ts_source *base)
 		TIFFClose(s->tif);      /* closes the descriptor too */
 	else if (s->fd >= 0)
 		close(s->fd);
+	for (int i = 0; i < TS_MAX_LEVELS; i++) {
+		free(s->levels[i].tile_off);
+		free(s->levels[i].tile_len);
+		free(s->levels[i].jpeg_tables);
+	}
 	free(s->buf);
 	free(s->path);
 	free((void *)s->base.info.icc);
@@ -998,6 +1010,122 @@ fail:
 
 /* ---- stored JPEG tiles, for pass-through ---- */
 
+/* Levels with more tiles than this keep reading through libtiff (the index
+ * would cost 16 bytes a tile per open handle). */
+#define MAX_INDEXED_TILES ((size_t)1 << 20)
+
+/* Read level's tile offsets, byte counts and JPEG tables once (the index
+ * in struct tiff_level).  On any failure the level simply has no index and
+ * raw tiles are read through libtiff as before. */
+static void load_tile_index(struct tiff_source *s, int level, size_t ntiles)
+{
+	struct tiff_level *lv = &s->levels[level];
+	uint64_t *off = NULL, *len = NULL;
+	uint32_t count = 0;
+	void *tables = NULL;
+	struct ts_error ignored;
+
+	lv->index_tried = true;
+	if (ntiles == 0 || ntiles > MAX_INDEXED_TILES)
+		return;
+	ts_error_clear(&ignored);
+	if (select_level(s, level, &ignored) != TS_OK ||
+	    (size_t)TIFFNumberOfTiles(s->tif) != ntiles ||
+	    !TIFFGetField(s->tif, TIFFTAG_TILEOFFSETS, &off) ||
+	    !TIFFGetField(s->tif, TIFFTAG_TILEBYTECOUNTS, &len) || !off || !len)
+		return;
+	lv->tile_off = malloc(ntiles * sizeof *off);
+	lv->tile_len = malloc(ntiles * sizeof *len);
+	if (TIFFGetField(s->tif, TIFFTAG_JPEGTABLES, &count, &tables) && tables && count >= 4) {
+		lv->jpeg_tables = malloc(count);
+		if (lv->jpeg_tables) {
+			memcpy(lv->jpeg_tables, tables, count);
+			lv->jpeg_tables_len = count;
+		}
+	}
+	if (!lv->tile_off || !lv->tile_len || (count >= 4 && !lv->jpeg_tables)) {
+		free(lv->tile_off);
+		free(lv->tile_len);
+		free(lv->jpeg_tables);
+		lv->tile_off = lv->tile_len = NULL;
+		lv->jpeg_tables = NULL;
+		lv->jpeg_tables_len = 0;
+		return;
+	}
+	memcpy(lv->tile_off, off, ntiles * sizeof *off);
+	memcpy(lv->tile_len, len, ntiles * sizeof *len);
+}
+
+/* pread all of [off, off+len) into buf; false on a short file or error. */
+static bool pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return false;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* Fill the parts of out every raw tile shares: colour model and the size
+ * of the tile that lies inside the level. */
+static void raw_tile_geometry(const struct tiff_level *lv, uint64_t ox, uint64_t oy,
+                              struct ts_raw_tile *out)
+{
+	out->rgb = lv->photometric == PHOTOMETRIC_RGB;
+	out->gray = lv->out_channels == 1;
+	out->valid_w = (uint32_t)(ox + lv->tile_w <= lv->width ? lv->tile_w : lv->width - ox);
+	out->valid_h = (uint32_t)(oy + lv->tile_h <= lv->height ? lv->tile_h : lv->height - oy);
+}
+
+/* A stored tile through the level's index: one pread, no libtiff. */
+static ts_status indexed_raw_tile(struct tiff_source *s, const struct tiff_level *lv, int level,
+                                  uint32_t tile, uint64_t ox, uint64_t oy, size_t max_bytes,
+                                  struct ts_raw_tile *out, struct ts_error *err)
+{
+	uint64_t bytes = lv->tile_len[tile];
+
+	if (bytes < 4 || bytes > max_bytes || bytes > SIZE_MAX) {
+		ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+		ts_error_detail(err, "%s: level %d tile %u: stored size %llu", s->path, level,
+		                tile, (unsigned long long)bytes);
+		return TS_EINTERNAL;
+	}
+	out->data = malloc((size_t)bytes);
+	if (!out->data)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	if (!pread_all(TIFFFileno(s->tif), out->data, (size_t)bytes, lv->tile_off[tile]) ||
+	    out->data[0] != 0xFF || out->data[1] != 0xD8) {
+		free(out->data);
+		memset(out, 0, sizeof *out);
+		ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+		ts_error_detail(err, "%s: level %d tile %u: short or not JPEG at offset %llu",
+		                s->path, level, tile, (unsigned long long)lv->tile_off[tile]);
+		return TS_EINTERNAL;
+	}
+	out->len = (size_t)bytes;
+	if (lv->jpeg_tables) {
+		out->tables = malloc(lv->jpeg_tables_len);
+		if (!out->tables) {
+			free(out->data);
+			memset(out, 0, sizeof *out);
+			return ts_error_set(err, TS_EINTERNAL, "out of memory");
+		}
+		memcpy(out->tables, lv->jpeg_tables, lv->jpeg_tables_len);
+		out->tables_len = lv->jpeg_tables_len;
+	}
+	raw_tile_geometry(lv, ox, oy, out);
+	return TS_OK;
+}
+
 static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, uint32_t row,
                                size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err)
 {
@@ -1024,11 +1152,16 @@ static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, 
 	if (col >= across || row >= down)
 		return ts_error_set(err, TS_EINTERNAL, "internal: region outside level");
 
+	ox = (uint64_t)col * lv->tile_w;
+	oy = (uint64_t)row * lv->tile_h;
+	if (!lv->index_tried)
+		load_tile_index(s, level, (size_t)across * down);
+	if (lv->tile_off)
+		return indexed_raw_tile(s, lv, level, row * across + col, ox, oy, max_bytes, out, err);
+
 	status = select_level(s, level, err);
 	if (status != TS_OK)
 		return status;
-	ox = (uint64_t)col * lv->tile_w;
-	oy = (uint64_t)row * lv->tile_h;
 	tile = TIFFComputeTile(s->tif, (uint32_t)ox, (uint32_t)oy, 0, 0);
 	s->libmsg[0] = '\0';
 	bytes = TIFFGetStrileByteCount(s->tif, tile);
@@ -1059,10 +1192,7 @@ static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, 
 		memcpy(out->tables, tables, count);
 		out->tables_len = count;
 	}
-	out->rgb = lv->photometric == PHOTOMETRIC_RGB;
-	out->gray = lv->out_channels == 1;
-	out->valid_w = (uint32_t)(ox + lv->tile_w <= lv->width ? lv->tile_w : lv->width - ox);
-	out->valid_h = (uint32_t)(oy + lv->tile_h <= lv->height ? lv->tile_h : lv->height - oy);
+	raw_tile_geometry(lv, ox, oy, out);
 	return TS_OK;
 fail:
 	free(out->data);

@@ -898,6 +898,59 @@ static void stored_jpeg_tiles_come_out_whole_with_their_tables(void)
 	unlink(path);
 }
 
+/* Stored tiles come from a per-level index with pread; asking the levels
+ * in alternation (which used to switch libtiff directories every time)
+ * gives the bytes libtiff itself reads for every tile. */
+static void stored_tiles_of_alternating_levels_are_the_bytes_libtiff_reads(void)
+{
+	struct fx f = base_rgb;
+	char path[64];
+	struct ts_source *s;
+	TIFF *tif;
+	long bad = 0, checked = 0;
+
+	f.compression = COMPRESSION_JPEG;
+	f.photometric = PHOTOMETRIC_YCBCR;
+	f.nlevels = 2;
+	EXPECT(fx_write(&f, path));
+	s = open_ok(path);
+	tif = TIFFOpen(path, "r");
+	EXPECT(s != NULL && tif != NULL);
+	if (s && tif) {
+		for (uint32_t k = 0; k < 64; k++) {
+			int level = (int)(k % 2);
+			const struct ts_source_level *lv = &s->info.levels[level];
+			uint32_t across = (lv->width + lv->tile_w - 1) / lv->tile_w;
+			uint32_t down = (lv->height + lv->tile_h - 1) / lv->tile_h;
+			uint32_t n = across * down, t = (k / 2 * 7) % n;
+			struct ts_raw_tile raw;
+			struct ts_error err;
+			unsigned char *want;
+			tmsize_t wn;
+
+			ts_error_clear(&err);
+			if (ts_source_raw_tile(s, level, t % across, t / across, 1 << 20, &raw, &err)) {
+				bad++;
+				continue;
+			}
+			TIFFSetDirectory(tif, (tdir_t)level);
+			want = malloc(raw.len + 16);
+			wn = want ? TIFFReadRawTile(tif, t, want, (tmsize_t)raw.len + 16) : -1;
+			if (wn != (tmsize_t)raw.len || memcmp(want, raw.data, raw.len) != 0)
+				bad++;
+			checked++;
+			free(want);
+			ts_raw_tile_free(&raw);
+		}
+	}
+	EXPECT_EQ_INT(bad, 0);
+	EXPECT_EQ_INT(checked, 64);
+	if (tif)
+		TIFFClose(tif);
+	ts_source_close(s);
+	unlink(path);
+}
+
 static void tiles_that_are_not_jpeg_cannot_be_passed_through(void)
 {
 	struct fx f = base_rgb;
@@ -1035,6 +1088,7 @@ int main(void)
 	RUN(float_samples_are_refused_as_unsupported);
 	RUN(sources_in_different_threads_do_not_interfere);
 	RUN(stored_jpeg_tiles_come_out_whole_with_their_tables);
+	RUN(stored_tiles_of_alternating_levels_are_the_bytes_libtiff_reads);
 	RUN(tiles_that_are_not_jpeg_cannot_be_passed_through);
 	RUN(vips_page_pyramid_opens_with_every_level);
 	RUN(vips_subifd_pyramid_opens_with_every_level);
