@@ -7,7 +7,10 @@
  * JPEG a browser can show; edge tiles, which are stored padded to the full
  * tile size, are cut to their true size with libjpeg-turbo's lossless
  * transform (the crop starts at 0,0, which is always MCU-aligned), and the
- * gray quality drops the chroma components losslessly too.
+ * gray quality drops the chroma components losslessly too.  Baseline
+ * Huffman tiles are cut by re-packing their entropy-coded bits directly
+ * (src/encode/jpeg_crop.c), several times faster than the transformer,
+ * which stays as the fallback for everything else.
  */
 #ifndef TESSERA_PASSTHROUGH_H
 #define TESSERA_PASSTHROUGH_H
@@ -28,6 +31,20 @@
  */
 ts_status ts_jpeg_join(const unsigned char *tables, size_t tables_len,
                        const unsigned char *tile, size_t tile_len, bool rgb,
+                       struct ts_buf *out, struct ts_error *err);
+
+/*
+ * Append to out a standalone JPEG that is jpeg (a standalone JPEG, e.g.
+ * from ts_jpeg_join) cut losslessly to its top-left cw x ch pixels: the
+ * kept MCUs' entropy-coded bits re-packed, only the DC differences that
+ * change re-encoded; every segment before the scan kept, the SOF's size
+ * made cw x ch.  Only baseline sequential Huffman, 8-bit, one scan with
+ * every component, no restart interval: anything else, or a DC difference
+ * the DC table cannot code, is 501 (TS_ENOTIMPL); corrupt or truncated
+ * data is 500 "corrupt tile"; either way out keeps just what it held, and
+ * the caller can fall back to a general transformer.  Borrows jpeg.
+ */
+ts_status ts_jpeg_crop(const unsigned char *jpeg, size_t len, uint32_t cw, uint32_t ch,
                        struct ts_buf *out, struct ts_error *err);
 
 /*

@@ -4,8 +4,9 @@
  *
  * Splicing is byte surgery on marker segments: the tables' segments go
  * between the tile's SOI and the rest of the tile (ts_jpeg_join, shared
- * with the TIFF reader's scaled decode).  Only when the tile must
- * be cropped or turned gray does libjpeg-turbo's lossless transformer run,
+ * with the TIFF reader's scaled decode).  An edge tile is cut by re-packing
+ * its entropy-coded bits (ts_jpeg_crop); only when that declines, or the
+ * tile must be turned gray, does libjpeg-turbo's lossless transformer run,
  * which re-packs the entropy-coded data but never touches a coefficient.
  * The source file's ICC profile, which stored tiles never carry, is added
  * as APP2 segments when it fits the tile's components (jpeg_icc.c).
@@ -103,6 +104,20 @@ ts_status ts_jpeg_passthrough(const unsigned char *tables, size_t tables_len,
 	if (crop_w == w && crop_h == h && !gray) {
 		st = ts_jpeg_icc_append(joined.data, joined.len, icc, icc_len, out, err);
 		goto fail;   /* done either way */
+	}
+	if (!gray) {
+		/* The fast crop first; whatever it declines (progressive, restart
+		 * intervals, an uncodable DC difference, doubtful data) goes to
+		 * the transformer, which has the final word on the tile. */
+		struct ts_buf cut = TS_BUF_INIT;
+		struct ts_error cut_err = { 0 };
+
+		if (ts_jpeg_crop(joined.data, joined.len, crop_w, crop_h, &cut, &cut_err) == TS_OK) {
+			st = ts_jpeg_icc_append(cut.data, cut.len, icc, icc_len, out, err);
+			ts_buf_free(&cut);
+			goto fail;   /* done either way */
+		}
+		ts_buf_free(&cut);
 	}
 	tj = tjInitTransform();
 	if (!tj) {
