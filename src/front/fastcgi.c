@@ -57,6 +57,7 @@ struct fcgi_front {
 	void *ctx;
 	volatile int *stop;
 	int listen_fd;
+	bool unix_domain;         /* connections are AF_UNIX: close them plainly */
 	pthread_mutex_t accept_lock;
 };
 
@@ -346,6 +347,14 @@ static void *worker_main(void *arg)
 		}
 		failures = 0;
 		answer(f, &r, a);
+		/* libfcgi ends a connection with shutdown, then waits (up to 2 s)
+		 * until the peer closes and drains it, so a TCP reset cannot
+		 * destroy the answer in flight.  A Unix socket has no resets:
+		 * detached, the connection is just closed, and the worker does
+		 * not sit out nginx's round trip (a sleep and a wake-up per
+		 * request). */
+		if (f->unix_domain)
+			FCGX_Detach(&r);
 		FCGX_Finish_r(&r);
 		ts_arena_reset(a);
 	}
@@ -407,9 +416,14 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 		}
 		ts_log(TS_LOG_INFO, "fastcgi: listening on %s with %d threads", addr, n);
 	} else {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+
 		f.listen_fd = 0;   /* handed to us by spawn-fcgi or mod_fcgid */
+		is_unix = getsockname(0, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX;
 		ts_log(TS_LOG_INFO, "fastcgi: serving the socket on standard input with %d threads", n);
 	}
+	f.unix_domain = is_unix;
 	if (pthread_mutex_init(&f.accept_lock, NULL) != 0)
 		goto fail;
 	lock_made = true;
