@@ -159,6 +159,9 @@ http {{
   # No keepalive to the upstreams: libfcgi serves a kept-alive connection
   # with one worker until nginx closes it, which starves the other requests
   # (both servers use libfcgi, so both are measured the same way).
+  # The same buffers for both upstreams, as conf/nginx-tessera.conf ships:
+  # an answer of up to 32 KB is read in one call instead of 4 KB at a time.
+  fastcgi_buffer_size 32k; fastcgi_buffers 16 32k;
   upstream tessera {{ server unix:{w}/tessera.sock; }}
   upstream iipsrv {{ server unix:{w}/iip.sock; }}
   server {{
