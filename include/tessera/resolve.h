@@ -26,7 +26,10 @@ void ts_resolver_destroy(struct ts_resolver *r);
 
 /* Resolve identifier to an absolute path inside the root (written to path,
  * size n) of a regular file, and its stat (for ETag/Last-Modified and cache
- * keys).  404 when nothing matches or the identifier tries to leave. */
+ * keys).  The path is root + "/" + identifier [+ suffix]: a symlink that
+ * stays inside the root is kept in the spelling (only with the realpath
+ * fallback is it canonical).  404 when nothing matches or the identifier
+ * tries to leave. */
 ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
                      size_t n, struct stat *st, struct ts_error *err);
 
