@@ -134,32 +134,48 @@ static bool header_is_safe(const struct ts_header *h)
 
 /* FastCGI 1.0 §3.3: a record is an 8-byte header and up to 65535 bytes. */
 #define RECORD_MAX 65535
+#define FCGI_END_REQUEST_TYPE 3
 #define FCGI_STDOUT_TYPE 6
 /* Records per sendmsg: two iovecs each, well under IOV_MAX (1024). */
 #define RECORDS_PER_SEND 128
 
 /*
- * Send head then body as FCGI_STDOUT records straight to the connection, in
- * as few system calls as the kernel allows (one for a tile).  libfcgi's own
- * stream buffer is 8 KB, so FCGX_PutStr would flush a 30 KB tile in four
- * writes, each one a wake-up for nginx.  libfcgi still closes the stream
- * and ends the request in FCGX_Finish_r (its buffer is empty, so those
- * records follow ours).  Returns 1 when sent, 0 when the peer went away,
- * -1 when this connection cannot be written this way (not a socket): the
+ * Send head then body as FCGI_STDOUT records, the empty STDOUT record that
+ * ends the stream and FCGI_END_REQUEST (FastCGI 1.0 §5.3, §5.5) straight
+ * to the connection, in as few system calls as the kernel allows (one for
+ * a tile).  libfcgi's own stream buffer is 8 KB, so FCGX_PutStr would flush
+ * a 30 KB tile in four writes and end the request in a fifth, each one a
+ * wake-up for nginx.  libfcgi's output stream is then marked closed, so
+ * FCGX_Finish_r adds nothing (its error stream, never written, sends
+ * nothing either).  Returns 1 when sent, 0 when the peer went away, -1
+ * when this connection cannot be written this way (not a socket): the
  * caller then uses the stream, which has seen nothing yet.
  */
 static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
                         const uint8_t *body, size_t body_len)
 {
-	unsigned char hdr[RECORDS_PER_SEND][8];
-	struct iovec iov[RECORDS_PER_SEND * 2];
+	unsigned char hdr[RECORDS_PER_SEND][8], tail[24];
+	struct iovec iov[RECORDS_PER_SEND * 2 + 1];
 	size_t off = 0, total = head_len + body_len;
+	bool ended = false;
 
-	if (r->ipcFd < 0)
+	if (r->ipcFd < 0 || !r->out)
 		return -1;
-	while (off < total) {
+	/* The closing records: an empty STDOUT, then END_REQUEST with
+	 * appStatus 0 and protocolStatus FCGI_REQUEST_COMPLETE. */
+	memset(tail, 0, sizeof tail);
+	tail[0] = 1;
+	tail[1] = FCGI_STDOUT_TYPE;
+	tail[2] = (unsigned char)(r->requestId >> 8);
+	tail[3] = (unsigned char)r->requestId;
+	tail[8] = 1;
+	tail[9] = FCGI_END_REQUEST_TYPE;
+	tail[10] = tail[2];
+	tail[11] = tail[3];
+	tail[13] = 8;                 /* content length 8 */
+	while (!ended) {
 		struct msghdr msg;
-		size_t niov = 0, batch = 0;
+		size_t niov = 0, batch = 0, first = 0;
 		ssize_t sent;
 
 		/* Records cover head then body; the head always gets a record of
@@ -191,9 +207,13 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 			iov[niov++].iov_len = n;
 			batch += n;
 		}
+		if (off + batch == total) {
+			iov[niov].iov_base = tail;
+			iov[niov++].iov_len = sizeof tail;
+			ended = true;
+		}
 		/* sendmsg, not writev: MSG_NOSIGNAL, and a partial send resumes
 		 * inside the iovecs below. */
-		size_t first = 0;
 		while (first < niov) {
 			memset(&msg, 0, sizeof msg);
 			msg.msg_iov = iov + first;
@@ -218,6 +238,10 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 		}
 		off += batch;
 	}
+	/* The request is ended on the wire: libfcgi must not close the
+	 * output stream again (fcgiapp.h's FCGX_Stream fields). */
+	r->out->isClosed = 1;
+	r->out->wasFCloseCalled = 1;
 	return 1;
 }
 
