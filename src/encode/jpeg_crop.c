@@ -223,6 +223,8 @@ static bool huff_build(const struct huff_def *def, int ac, struct huff *t)
 			uint8_t sym = def->vals[k];
 			if (code >= (1u << l))
 				return false;
+			if (!ac && sym > 15)    /* no DC category above 15 (F.1.2.1) */
+				return false;
 			if (!ac && sym < 16 && t->elen[sym] == 0) {
 				t->ecode[sym] = (uint16_t)code;
 				t->elen[sym] = (uint8_t)l;
@@ -491,13 +493,22 @@ static ts_status parse_headers(const uint8_t *p, size_t n, struct scan *sc, stru
 			return TS_OK;
 		case 0xDC:                                 /* DNL before any scan */
 			return ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+		case 0xDB:                                 /* DQT */
+		case 0xFE:                                 /* COM */
+			break;
 		default:
 			/* other SOFn: progressive, lossless, arithmetic; DAC */
 			if (m >= 0xC2 && m <= 0xCF) {
 				ts_error_detail(err, "crop: frame marker 0xFF%02X", m);
 				return ts_error_set(err, TS_ENOTIMPL, "tile not croppable in place");
 			}
-			break;                                 /* DQT, APPn, COM... */
+			/* APPn is kept; anything else (reserved, JPG-n, EXP...) is
+			 * not something a decoder would accept either. */
+			if (m < 0xE0 || m > 0xEF) {
+				ts_error_detail(err, "crop: marker 0xFF%02X before the scan", m);
+				return ts_error_set(err, TS_EINTERNAL, "corrupt tile");
+			}
+			break;
 		}
 		i += 2 + len;
 	}
