@@ -6,7 +6,10 @@
  * tried after the identifier as given.  Every open is confined to the root:
  * "..", absolute paths, NUL bytes, empty components, and symlinks whose
  * target leaves the root are 404 ("not found"), indistinguishable from a
- * missing file, and no path ever reaches the public message.
+ * missing file, and no path ever reaches the public message.  The stat
+ * returned is the identity the image is later opened as
+ * (ts_source_open_as), so a symlink changed between the two cannot lead
+ * the open out of the root.
  */
 #ifndef TESSERA_RESOLVE_H
 #define TESSERA_RESOLVE_H

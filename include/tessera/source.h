@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "image.h"
 #include "plan.h"
@@ -100,6 +101,13 @@ struct ts_source {
  */
 ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
                          struct ts_source **out, struct ts_error *err);
+
+/* ts_source_open, but only of the file whose identity (st_dev, st_ino) the
+ * resolver saw in expect (NULL: any): a path that leads elsewhere by now,
+ * e.g. through a symlink changed since, is 404. */
+ts_status ts_source_open_as(const char *path, const struct stat *expect,
+                            const struct ts_source_limits *lim, struct ts_source **out,
+                            struct ts_error *err);
 
 /* Decode the rectangle (x,y,w,h) of `level` (level pixel coordinates; the
  * caller keeps it inside the level) into a new image owned by the caller.

@@ -103,7 +103,7 @@ ts_status ts_source_pool_get(struct ts_source_pool *p, const char *path, const s
 	pthread_mutex_unlock(&p->lock);
 	if (*out)
 		return TS_OK;
-	status = ts_source_open(path, &p->limits, out, err);
+	status = ts_source_open_as(path, st, &p->limits, out, err);
 	if (status == TS_OK) {
 		pthread_mutex_lock(&p->lock);
 		p->open_total++;

@@ -33,6 +33,13 @@ static const struct ts_source_ops *const readers[] = {
 ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
                          struct ts_source **out, struct ts_error *err)
 {
+	return ts_source_open_as(path, NULL, lim, out, err);
+}
+
+ts_status ts_source_open_as(const char *path, const struct stat *expect,
+                            const struct ts_source_limits *lim, struct ts_source **out,
+                            struct ts_error *err)
+{
 	unsigned char head[HEAD_BYTES];
 	struct stat st;
 	ts_status status;
@@ -56,6 +63,13 @@ ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
 		/* A directory or device under the root is not an image. */
 		status = ts_error_set(err, TS_ENOTFOUND, "image not found");
 		ts_error_detail(err, "%s: not a regular file", path);
+		goto fail;
+	}
+	/* The file the resolver checked, not one swapped in since (a symlink
+	 * turned to point out of the root between the check and this open). */
+	if (expect && (st.st_dev != expect->st_dev || st.st_ino != expect->st_ino)) {
+		status = ts_error_set(err, TS_ENOTFOUND, "image not found");
+		ts_error_detail(err, "%s: replaced between resolving and opening", path);
 		goto fail;
 	}
 

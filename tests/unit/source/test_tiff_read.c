@@ -951,6 +951,30 @@ static void stored_tiles_of_alternating_levels_are_the_bytes_libtiff_reads(void)
 	unlink(path);
 }
 
+/* Opened only as the file the resolver saw: the same path now leading to
+ * another file (a symlink changed in between) is 404. */
+static void a_file_replaced_after_resolving_is_not_opened(void)
+{
+	struct fx f = base_rgb;
+	char path[64], other[64];
+	struct stat st_path, st_other;
+	struct ts_source *s = NULL;
+	struct ts_error err;
+
+	EXPECT(fx_write(&f, path));
+	EXPECT(fx_write(&f, other));
+	EXPECT(stat(path, &st_path) == 0 && stat(other, &st_other) == 0);
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_source_open_as(path, &st_other, NULL, &s, &err), 404);
+	EXPECT(s == NULL);
+	EXPECT_EQ_STR(err.msg, "image not found");
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_source_open_as(path, &st_path, NULL, &s, &err), 0);
+	ts_source_close(s);
+	unlink(path);
+	unlink(other);
+}
+
 static void tiles_that_are_not_jpeg_cannot_be_passed_through(void)
 {
 	struct fx f = base_rgb;
@@ -1089,6 +1113,7 @@ int main(void)
 	RUN(sources_in_different_threads_do_not_interfere);
 	RUN(stored_jpeg_tiles_come_out_whole_with_their_tables);
 	RUN(stored_tiles_of_alternating_levels_are_the_bytes_libtiff_reads);
+	RUN(a_file_replaced_after_resolving_is_not_opened);
 	RUN(tiles_that_are_not_jpeg_cannot_be_passed_through);
 	RUN(vips_page_pyramid_opens_with_every_level);
 	RUN(vips_subifd_pyramid_opens_with_every_level);
