@@ -100,6 +100,14 @@ static const char *param(FCGX_Request *r, const char *name)
 	return found;
 }
 
+/* True when the request carries no body (no or zero CONTENT_LENGTH). */
+static bool no_request_body(FCGX_Request *r)
+{
+	const char *cl = param(r, "CONTENT_LENGTH");
+
+	return !cl || !*cl || strcmp(cl, "0") == 0;
+}
+
 /* The raw request target, percent-encoding intact.  nginx and Apache send
  * REQUEST_URI; some servers only send the decoded pieces, rebuilt here. */
 static const char *request_target(FCGX_Request *r, struct ts_arena *a)
@@ -225,6 +233,12 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 				/* Only the first call can meet a non-socket. */
 				if (errno == ENOTSOCK && off == 0)
 					return -1;
+				/* The peer is gone, maybe mid-record: libfcgi must
+				 * not add records after a cut one, nor keep the
+				 * connection. */
+				r->out->isClosed = 1;
+				r->out->wasFCloseCalled = 1;
+				r->keepConnection = 0;
 				return 0;
 			}
 			while (first < niov && (size_t)sent >= iov[first].iov_len) {
@@ -371,13 +385,16 @@ static void *worker_main(void *arg)
 		}
 		failures = 0;
 		answer(f, &r, a);
-		/* libfcgi ends a connection with shutdown, then waits (up to 2 s)
-		 * until the peer closes and drains it, so a TCP reset cannot
-		 * destroy the answer in flight.  A Unix socket has no resets:
-		 * detached, the connection is just closed, and the worker does
-		 * not sit out nginx's round trip (a sleep and a wake-up per
-		 * request). */
-		if (f->unix_domain)
+		/* libfcgi ends a connection with shutdown, then reads until the
+		 * peer closes (up to 2 s), so that unread input cannot reset
+		 * the connection under the answer.  Over a Unix socket with no
+		 * request body there is no input left (nginx sent its records
+		 * before ours were read), so the connection is just closed:
+		 * detached, the worker does not sit out nginx's round trip (a
+		 * sleep and a wake-up per request).  A body we did not read
+		 * (a POST, refused) keeps libfcgi's drain, or nginx's write of
+		 * it would fail and turn our 405 into a 502. */
+		if (f->unix_domain && no_request_body(&r))
 			FCGX_Detach(&r);
 		FCGX_Finish_r(&r);
 		ts_arena_reset(a);

@@ -142,6 +142,10 @@ def _(ctx, srv):
         r = srv.get(TILE, method=m)
         expect_status(r, 405, "%s %s" % (m, TILE))
         expect(r.header("Access-Control-Allow-Origin") == "*", "%s: 405 without CORS" % m)
+    # A body nobody reads (900 KB, larger than any socket buffer) must not
+    # turn the answer into a 502 through nginx.
+    r = srv.get(TILE, method="POST", body=b"x" * 900000)
+    expect_status(r, 405, "POST %s with a 900 KB body" % TILE)
 
 
 @core("info.json answers carry Vary: Accept (3.0 §7 Content-Type)")
