@@ -17,9 +17,13 @@
  * that points outside is therefore refused; one that stays inside is
  * followed, and the path handed on is root + "/" + identifier.  That is one
  * open, one fstat and one close per candidate where realpath() read every
- * component as a link (four readlinks for root/file).  Kernels without
- * openat2 (before 5.6) or a seccomp filter that refuses it fall back to
- * realpath(), which must land on the canonical root or below "root/".
+ * component as a link (four readlinks for root/file).  What openat2 does
+ * not find (a missing file, an absolute symlink, which RESOLVE_BENEATH
+ * refuses even when it points inside) goes through realpath(), which must
+ * land on the canonical root or below "root/"; so does everything on
+ * kernels without openat2 (before 5.6) or behind a seccomp filter that
+ * refuses it.  The root is held open from start-up: after replacing the
+ * root directory itself, restart the daemon.
  * Every refusal looks exactly like a missing file: 404 "image not found",
  * with the details (never shown to clients) in the log.
  */
@@ -36,8 +40,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <jansson.h>
-#ifdef __linux__
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
+#define HAVE_OPENAT2_H 1
+#endif
 #endif
 
 #include "tessera/buf.h"
@@ -94,7 +101,7 @@ static bool parse_suffixes(struct ts_resolver *r, const char *list)
  * openat2). */
 static int open_beneath(int dirfd, const char *rel)
 {
-#if defined(__linux__) && defined(SYS_openat2)
+#if defined(HAVE_OPENAT2_H) && defined(SYS_openat2)
 	struct open_how how;
 
 	memset(&how, 0, sizeof how);
@@ -234,14 +241,17 @@ static int try_candidate(const struct ts_resolver *r, const char *id, const char
 		int fd = open_beneath(r->root_fd, cand + (r->rootlen == 1 ? 1 : r->rootlen + 1));
 		bool regular;
 
-		if (fd < 0)
-			return errno == EXDEV ? -2 : -1;
-		regular = fstat(fd, st) == 0 && S_ISREG(st->st_mode);
-		close(fd);
-		if (!regular || (size_t)len >= n)
-			return -1;
-		memcpy(path, cand, (size_t)len + 1);
-		return 0;
+		if (fd >= 0) {
+			regular = fstat(fd, st) == 0 && S_ISREG(st->st_mode);
+			close(fd);
+			if (!regular || (size_t)len >= n)
+				return -1;
+			memcpy(path, cand, (size_t)len + 1);
+			return 0;
+		}
+		/* Refused or missing: realpath decides below.  RESOLVE_BENEATH
+		 * also refuses an absolute symlink whose target is inside the
+		 * root, which realpath follows; a miss costs both, a hit one. */
 	}
 	if (!realpath(cand, real))
 		return -1;

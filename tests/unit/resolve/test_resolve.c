@@ -277,6 +277,29 @@ static void a_symlink_within_the_root_is_followed(void)
 	ts_resolver_destroy(r);
 }
 
+/* An absolute symlink is followed when it lands inside the root (openat2's
+ * RESOLVE_BENEATH refuses every absolute link, so realpath decides) and
+ * refused when it leaves. */
+static void absolute_symlinks_are_judged_by_where_they_land(void)
+{
+	struct ts_resolver *r = resolver(".tif");
+	char target[PATH_MAX + 32], link[PATH_MAX + 32], found[PATH_MAX];
+
+	if (!r)
+		return;
+	snprintf(target, sizeof target, "%s/sub/deep.tif", root);
+	snprintf(link, sizeof link, "%s/absin.tif", root);
+	EXPECT(symlink(target, link) == 0);
+	EXPECT_EQ_INT(resolve(r, "absin", found), 0);
+	unlink(link);
+	snprintf(target, sizeof target, "%s/secret.tif", outside);
+	snprintf(link, sizeof link, "%s/absout.tif", root);
+	EXPECT(symlink(target, link) == 0);
+	EXPECT_EQ_INT(resolve(r, "absout", NULL), 404);
+	unlink(link);
+	ts_resolver_destroy(r);
+}
+
 static void a_directory_named_like_the_identifier_is_not_an_image(void)
 {
 	struct ts_resolver *r = resolver(".tif");
@@ -439,6 +462,7 @@ int main(void)
 	RUN(malformed_identifiers_are_404);
 	RUN(a_symlink_leaving_the_root_is_404);
 	RUN(a_symlink_within_the_root_is_followed);
+	RUN(absolute_symlinks_are_judged_by_where_they_land);
 	RUN(a_directory_named_like_the_identifier_is_not_an_image);
 	RUN(a_root_that_is_not_a_directory_is_refused);
 	RUN(a_root_reached_through_a_symlink_still_confines);
