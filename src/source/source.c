@@ -48,7 +48,11 @@ ts_status ts_source_open_as(const char *path, const struct stat *expect,
 	int fd = -1;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: should the path lead to a FIFO by now (swapped in after
+	 * the resolver's check), the open must not wait for a writer; the
+	 * flag is cleared once the file is known to be the regular file the
+	 * resolver saw. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
 			status = ts_error_set(err, TS_ENOTFOUND, "image not found");
@@ -71,6 +75,14 @@ ts_status ts_source_open_as(const char *path, const struct stat *expect,
 		status = ts_error_set(err, TS_ENOTFOUND, "image not found");
 		ts_error_detail(err, "%s: replaced between resolving and opening", path);
 		goto fail;
+	}
+	{
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+			status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
+			ts_error_detail(err, "%s: fcntl: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
 
 	/* Readers are promised HEAD_BYTES bytes; a shorter file is zero-padded

@@ -1010,9 +1010,11 @@ fail:
 
 /* ---- stored JPEG tiles, for pass-through ---- */
 
-/* Levels with more tiles than this keep reading through libtiff (the index
- * would cost 16 bytes a tile per open handle). */
-#define MAX_INDEXED_TILES ((size_t)1 << 20)
+/* Levels with more tiles than this keep reading through libtiff: the index
+ * costs 16 bytes a tile per open handle, plus libtiff's own copy of the
+ * arrays, which reading them makes it load whole (4 MB each at this cap,
+ * a level of 2^18 tiles of 256 x 256: 17 gigapixels). */
+#define MAX_INDEXED_TILES ((size_t)1 << 18)
 
 /* Read level's tile offsets, byte counts and JPEG tables once (the index
  * in struct tiff_level).  On any failure the level simply has no index and
