@@ -40,6 +40,7 @@ struct thread_state {
 	tjhandle tj;
 	struct ts_buf raw;          /* the stored tile */
 	struct ts_buf joined;       /* tables + tile */
+	struct ts_buf cut;          /* joined, cut to the rows needed */
 	uint8_t *scratch;           /* a decoded tile that is not copied whole */
 	size_t scratch_size;
 };
@@ -58,6 +59,7 @@ static void state_free(void *p)
 		tjDestroy(ts->tj);
 	ts_buf_free(&ts->raw);
 	ts_buf_free(&ts->joined);
+	ts_buf_free(&ts->cut);
 	free(ts->scratch);
 	free(ts);
 }
@@ -96,6 +98,8 @@ static void state_trim(struct thread_state *ts)
 		ts_buf_free(&ts->raw);
 	if (ts->joined.cap > KEEP_BYTES)
 		ts_buf_free(&ts->joined);
+	if (ts->cut.cap > KEEP_BYTES)
+		ts_buf_free(&ts->cut);
 	if (ts->scratch_size > KEEP_BYTES) {
 		free(ts->scratch);
 		ts->scratch = NULL;
@@ -246,6 +250,57 @@ static void decode_one(void *arg, size_t k)
 		snprintf(r->detail, sizeof r->detail, "JPEG header %dx%d (want %ux%u): %s", jw, jh,
 		         lv->tile_w, lv->tile_h, tjGetErrorStr2(ts->tj));
 		goto done;
+	}
+
+	/* Only the top rows of the tile are needed (the last row of tiles of
+	 * the image, or of the region): at full scale, cut the stream to them
+	 * first (ts_jpeg_crop re-packs the kept rows' bits and stops reading
+	 * there), so the rows below are never Huffman-decoded nor transformed.
+	 * Worth it from a quarter of the tile on; any refusal decodes whole. */
+	if (d == 1 && f == 1) {
+		int64_t rows = (int64_t)out->height - base_v;
+		uint32_t need_h = rows < (int64_t)vh ? (uint32_t)(rows > 0 ? rows : 1) : vh;
+		const unsigned char *src;
+		size_t src_len;
+
+		/* Subsampled chroma is interpolated between chroma rows: keep one
+		 * MCU row more, so the rows we use see the same neighbours as in
+		 * a whole decode. */
+		if (sub != TJSAMP_444 && sub != TJSAMP_GRAY)
+			need_h = ((need_h + 15) / 16 + 1) * 16;
+		if (need_h <= sh - sh / 4) {
+			ts_buf_clear(&ts->cut);
+			ts_error_clear(&jerr);
+			if (ts_jpeg_crop(ts->joined.data, ts->joined.len, sw, need_h, &ts->cut,
+			                 &jerr) == TS_OK) {
+				need = (size_t)sw * need_h * (size_t)nc;
+				if (ts->scratch_size < need) {
+					free(ts->scratch);
+					ts->scratch_size = 0;
+					ts->scratch = malloc(need);
+					if (!ts->scratch) {
+						r->status = TS_EINTERNAL;
+						snprintf(r->detail, sizeof r->detail,
+						         "out of memory (tile buffer)");
+						goto done;
+					}
+					ts->scratch_size = need;
+				}
+				src = ts->cut.data;
+				src_len = ts->cut.len;
+				if (tjDecompress2(ts->tj, src, (unsigned long)src_len, ts->scratch,
+				                  (int)sw, (int)(sw * (uint32_t)nc), (int)need_h, pf,
+				                  0) != 0) {
+					r->status = TS_EINTERNAL;
+					snprintf(r->detail, sizeof r->detail, "%s",
+					         tjGetErrorStr2(ts->tj));
+					goto done;
+				}
+				place(b, ts->scratch, (size_t)sw * (size_t)nc, vw < sw ? vw : sw,
+				      need_h < vh ? need_h : vh, 1, base_u, base_v);
+				goto done;
+			}
+		}
 	}
 
 	if (f == 1 && base_u >= 0 && base_v >= 0 && base_u + sw <= out->width &&

@@ -402,6 +402,51 @@ static void parallel_decode_gives_exactly_the_pixels_of_one_tile_at_a_time(void)
 	}
 }
 
+/* A region ending inside a row of tiles decodes those tiles cut to the rows
+ * it needs (jpeg_tiles.c): its pixels are exactly the top rows of a read
+ * of the whole level, for RGB tiles and for subsampled YCbCr ones. */
+static void rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode(void)
+{
+	static const uint16_t photometrics[] = { PHOTOMETRIC_RGB, PHOTOMETRIC_YCBCR };
+	static const uint32_t heights[] = { 1, 5, 17, 40, 100, 131 };
+
+	for (size_t p = 0; p < 2; p++) {
+		struct fx f = jpeg_fx(700, 530, 64, photometrics[p], 3);
+		char path[64];
+		struct ts_source *s = open_fx(&f, path);
+		struct ts_image all = { 0 };
+		struct ts_error err;
+		double ox, oy;
+		int d = 1;
+
+		EXPECT(s != NULL);
+		if (!s)
+			continue;
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, 0, 0, 700, 530, &d, 0, &all, &ox,
+		                                           &oy, &err), TS_OK);
+		for (size_t k = 0; k < sizeof heights / sizeof heights[0] && all.pixels; k++) {
+			struct ts_image part = { 0 };
+			long bad = 0;
+
+			d = 1;
+			EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, 0, 0, 700, heights[k], &d, 0,
+			                                           &part, &ox, &oy, &err), TS_OK);
+			for (uint32_t v = 0; v < part.height && part.pixels; v++)
+				bad += memcmp(part.pixels + (size_t)v * part.stride,
+				              all.pixels + (size_t)v * all.stride, (size_t)700 * 3) != 0;
+			if (bad)
+				printf("    photometric %u, %u rows: %ld rows differ\n", photometrics[p],
+				       heights[k], bad);
+			EXPECT_EQ_INT(bad, 0);
+			ts_image_free(&part);
+		}
+		ts_image_free(&all);
+		ts_source_close(s);
+		unlink(path);
+	}
+}
+
 static void the_budget_counts_pixels_at_the_reduced_scale(void)
 {
 	struct fx f = jpeg_fx(1024, 1024, 128, PHOTOMETRIC_RGB, 3);
@@ -527,6 +572,7 @@ int main(void)
 	RUN(edge_tiles_average_only_the_pixels_inside_the_image);
 	RUN(resampled_output_matches_the_full_decode_path);
 	RUN(parallel_decode_gives_exactly_the_pixels_of_one_tile_at_a_time);
+	RUN(rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode);
 	RUN(the_budget_counts_pixels_at_the_reduced_scale);
 	RUN(other_codecs_fall_back_to_a_full_size_read);
 	RUN(a_corrupt_tile_is_a_500_not_a_crash);
