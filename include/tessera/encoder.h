@@ -48,6 +48,20 @@ ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, si
                         struct ts_buf *out, struct ts_error *err);
 
 /*
+ * Encode YCbCr 4:2:0 planes as a colour JPEG (TJSAMP_420): planes[0] is Y,
+ * width x height; planes[1] Cb and planes[2] Cr, ceil(width/2) x
+ * ceil(height/2); one channel each (as filled by a source's
+ * read_level_yuv420).  TurboJPEG reads Y padded to even sizes: its stride
+ * must be at least width rounded up to even, and its buffer must hold
+ * height rounded up to even rows (the padding should copy the edge).  Borrows the planes; appends to out; the ICC profile
+ * is embedded as by ts_jpeg_write when it fits colour.  Meant for quality
+ * < 90, where ts_jpeg_write subsamples 4:2:0 too.
+ */
+ts_status ts_jpeg_write_planes(const struct ts_image planes[3], int quality,
+                               const unsigned char *icc, size_t icc_len, struct ts_buf *out,
+                               struct ts_error *err);
+
+/*
  * Append the JPEG stream jpeg[0..len) to out with icc[0..icc_len) inserted
  * as APP2 "ICC_PROFILE" segments (ICC.1:2010 Annex B.4: at most 65519
  * profile bytes each, numbered from 1, with the count) right after the SOI

@@ -85,6 +85,18 @@ struct ts_source_ops {
 	                                uint32_t w, uint32_t h, int *denom, uint64_t budget,
 	                                struct ts_image *out, double *origin_x,
 	                                double *origin_y, struct ts_error *err);
+	/* Optional (NULL: never).  Decode the whole of `level` at full size as
+	 * YCbCr 4:2:0 planes (JFIF, ITU-T T.871), for an encoder that takes
+	 * planes (ts_jpeg_write_planes): planes[0] Y, width x height;
+	 * planes[1] Cb and planes[2] Cr, ceil(width/2) x ceil(height/2);
+	 * channels 1 each, owned by the caller on success.  Y's stride is at
+	 * least width rounded up to even and it holds height rounded up to
+	 * even rows, the extra column and row copying the last (TurboJPEG
+	 * reads 4:2:0 planes so padded).  budget as
+	 * read_region.  501 when this level cannot be read so (the caller
+	 * decodes the usual way instead). */
+	ts_status (*read_level_yuv420)(struct ts_source *s, int level, uint64_t budget,
+	                               struct ts_image planes[3], struct ts_error *err);
 };
 
 /* Every source begins with this header (readers embed it first). */

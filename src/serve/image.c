@@ -30,6 +30,46 @@ static int decode_denom(const struct ts_plan *plan)
 	return 1;
 }
 
+/*
+ * The planar fast path: a whole JPEG-tiled level at its own size as a
+ * 4:2:0 JPEG (no rotation, mirror or quality change; quality < 90, where
+ * ts_jpeg_write subsamples 4:2:0 as well).  The source delivers YCbCr
+ * planes and the encoder takes them as they are, skipping the colour
+ * conversion, interleaving and downsampling both sides would otherwise do.
+ * Returns 501 (error cleared) when the plan or the source does not
+ * qualify, so the caller renders the usual way.
+ */
+static ts_status render_planes(struct request *r, struct ts_source *src,
+                               const struct ts_plan *p, int quality, struct ts_buf *out)
+{
+	const struct ts_source_level *lv = &src->info.levels[p->level];
+	struct ts_image planes[3];
+	ts_status st;
+	int c;
+
+	if (!src->ops->read_level_yuv420 || p->format != TS_FORMAT_JPG || p->mirror ||
+	    (p->degrees != 0 && p->degrees != 360) ||
+	    (p->quality != TS_QUALITY_DEFAULT && p->quality != TS_QUALITY_COLOR) ||
+	    quality >= 90 || src->info.channels != 3 || lv->tile_w == 0 || lv->tile_h == 0 ||
+	    p->read_x != 0 || p->read_y != 0 || p->read_w != lv->width ||
+	    p->read_h != lv->height || p->crop_x != 0 || p->crop_y != 0 ||
+	    p->crop_w != p->read_w || p->crop_h != p->read_h || p->out_w != p->read_w ||
+	    p->out_h != p->read_h)
+		return TS_ENOTIMPL;
+	st = src->ops->read_level_yuv420(src, p->level, r->srv->settings->max_decode_pixels,
+	                                 planes, &r->err);
+	if (st == TS_ENOTIMPL) {
+		ts_error_clear(&r->err);
+		return st;
+	}
+	if (st == TS_OK)
+		st = ts_jpeg_write_planes(planes, quality, src->info.icc, src->info.icc_len, out,
+		                          &r->err);
+	for (c = 0; c < 3; c++)
+		ts_image_free(&planes[c]);
+	return st;
+}
+
 /* Decode, shape and encode the planned image into out. */
 static ts_status render(struct request *r, struct ts_source *src, const struct ts_plan *plan,
                         int jpeg_quality, struct ts_buf *out)
@@ -41,6 +81,10 @@ static ts_status render(struct request *r, struct ts_source *src, const struct t
 	bool alpha_bg;
 	ts_status st;
 
+	st = render_planes(r, src, plan, jpeg_quality > 0 ? jpeg_quality : opts.jpeg_quality,
+	                   out);
+	if (st != TS_ENOTIMPL)
+		return st;
 	st = ts_source_read_region_scaled(src, plan->level, plan->read_x, plan->read_y,
 	                                  plan->read_w, plan->read_h, &denom,
 	                                  r->srv->settings->max_decode_pixels, &img, &ox, &oy,

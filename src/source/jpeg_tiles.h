@@ -63,4 +63,20 @@ ts_status ts_jpeg_tiles_decode(const struct ts_jpeg_level *lv, const struct ts_j
                                size_t n, int denom, uint32_t origin_x, uint32_t origin_y,
                                bool parallel, struct ts_image *out, struct ts_error *err);
 
+/*
+ * Decode tiles[0..n), which cover a whole level of width x height exactly
+ * once, into YCbCr 4:2:0 planes without interleaving: planes[0] is Y,
+ * width x height; planes[1] Cb and planes[2] Cr, ceil(width/2) x
+ * ceil(height/2); all three allocated here, channels 1, owned by the
+ * caller on success (freed on failure).  R,G,B tiles are converted with
+ * the JFIF equations (ITU-T T.871 §7) and their chroma averaged over 2x2;
+ * 4:2:0 YCbCr tiles are copied; other YCbCr samplings are averaged to
+ * 4:2:0.  501 when a tile's coding cannot be handled so (the caller then
+ * decodes the usual way), 500 "corrupt tile" as ts_jpeg_tiles_decode.
+ */
+ts_status ts_jpeg_tiles_decode_yuv420(const struct ts_jpeg_level *lv,
+                                      const struct ts_jpeg_tile *tiles, size_t n,
+                                      uint32_t width, uint32_t height, bool parallel,
+                                      struct ts_image planes[3], struct ts_error *err);
+
 #endif

@@ -882,6 +882,57 @@ static ts_status over_budget(struct ts_error *err, uint64_t pixels, uint64_t bud
 }
 
 /*
+ * Describe level lv (selected) for jpeg_tiles.c in *jl and list in tiles
+ * the tiles the rectangle (x,y,w,h) touches, row by row; returns their
+ * count.  *cost: the pixels TurboJPEG will produce decoding them at 1/d.
+ * jl borrows libtiff's JPEG tables: valid while the directory stays
+ * selected.
+ */
+static size_t gather_tiles(struct tiff_source *s, const struct tiff_level *lv, uint32_t x,
+                           uint32_t y, uint32_t w, uint32_t h, uint32_t d,
+                           struct ts_jpeg_level *jl, struct ts_jpeg_tile *tiles,
+                           uint64_t *cost)
+{
+	uint32_t tw = lv->tile_w, th = lv->tile_h, tx, ty, count = 0;
+	uint32_t tx0 = x / tw, tx1 = (x + w - 1) / tw, ty0 = y / th, ty1 = (y + h - 1) / th;
+	void *tables = NULL;
+	size_t n = 0;
+
+	memset(jl, 0, sizeof *jl);
+	jl->fd = TIFFFileno(s->tif);
+	jl->path = s->path;
+	jl->rgb = lv->photometric == PHOTOMETRIC_RGB;
+	jl->tile_w = tw;
+	jl->tile_h = th;
+	/* Even q100 of noise stays under twice the raw size. */
+	jl->max_tile_bytes = lv->unit_bytes * 2 + 65536;
+	if (TIFFGetField(s->tif, TIFFTAG_JPEGTABLES, &count, &tables) && tables && count >= 4) {
+		jl->tables = tables;
+		jl->tables_len = count;
+	}
+	*cost = 0;
+	s->libmsg[0] = '\0';
+	for (ty = ty0; ty <= ty1; ty++) {
+		for (tx = tx0; tx <= tx1; tx++) {
+			struct ts_jpeg_tile *t = &tiles[n++];
+			uint64_t px = (uint64_t)tx * tw, py = (uint64_t)ty * th;
+			uint32_t dt;
+
+			t->x = (uint32_t)px;
+			t->y = (uint32_t)py;
+			t->valid_w = (uint32_t)(px + tw <= lv->width ? tw : lv->width - px);
+			t->valid_h = (uint32_t)(py + th <= lv->height ? th : lv->height - py);
+			t->index = TIFFComputeTile(s->tif, t->x, t->y, 0, 0);
+			t->offset = TIFFGetStrileOffset(s->tif, t->index);
+			t->bytes = TIFFGetStrileByteCount(s->tif, t->index);
+			dt = (uint32_t)ts_jpeg_tile_denom(jl, t, (int)d);
+			*cost += (uint64_t)(tw / dt) * (th / dt);  /* < units * 2^26 */
+		}
+	}
+	return n;
+}
+
+/*
  * The scaled read: a mosaic at 1/d of the touched tiles, cut to the blocks
  * of d x d level pixels that meet the rectangle.  Its origin is the
  * rectangle's corner rounded down to a multiple of d, which is also where
@@ -899,9 +950,8 @@ static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint
 	const struct tiff_level *lv;
 	struct ts_jpeg_level jl;
 	struct ts_jpeg_tile *tiles = NULL;
-	uint32_t tw, th, tx0, tx1, ty0, ty1, tx, ty, ox, oy, count = 0, d;
+	uint32_t tw, th, ox, oy, d;
 	uint64_t across, down, units, pixels, cost;
-	void *tables = NULL;
 	size_t n = 0;
 	ts_status status;
 
@@ -946,43 +996,7 @@ static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint
 	if (!tiles)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 
-	memset(&jl, 0, sizeof jl);
-	jl.fd = TIFFFileno(s->tif);
-	jl.path = s->path;
-	jl.rgb = lv->photometric == PHOTOMETRIC_RGB;
-	jl.tile_w = tw;
-	jl.tile_h = th;
-	/* Even q100 of noise stays under twice the raw size. */
-	jl.max_tile_bytes = lv->unit_bytes * 2 + 65536;
-	/* Borrowed from libtiff: valid while this directory stays selected,
-	 * which it does until we return. */
-	if (TIFFGetField(s->tif, TIFFTAG_JPEGTABLES, &count, &tables) && tables && count >= 4) {
-		jl.tables = tables;
-		jl.tables_len = count;
-	}
-	tx0 = x / tw;
-	tx1 = (x + w - 1) / tw;
-	ty0 = y / th;
-	ty1 = (y + h - 1) / th;
-	cost = 0;
-	s->libmsg[0] = '\0';
-	for (ty = ty0; ty <= ty1; ty++) {
-		for (tx = tx0; tx <= tx1; tx++) {
-			struct ts_jpeg_tile *t = &tiles[n++];
-			uint64_t px = (uint64_t)tx * tw, py = (uint64_t)ty * th;
-			uint32_t dt;
-
-			t->x = (uint32_t)px;
-			t->y = (uint32_t)py;
-			t->valid_w = (uint32_t)(px + tw <= lv->width ? tw : lv->width - px);
-			t->valid_h = (uint32_t)(py + th <= lv->height ? th : lv->height - py);
-			t->index = TIFFComputeTile(s->tif, t->x, t->y, 0, 0);
-			t->offset = TIFFGetStrileOffset(s->tif, t->index);
-			t->bytes = TIFFGetStrileByteCount(s->tif, t->index);
-			dt = (uint32_t)ts_jpeg_tile_denom(&jl, t, (int)d);
-			cost += (uint64_t)(tw / dt) * (th / dt);  /* < units * 2^26 */
-		}
-	}
+	n = gather_tiles(s, lv, x, y, w, h, d, &jl, tiles, &cost);
 	if (budget && cost > budget) {
 		status = over_budget(err, cost, budget);
 		goto fail;
@@ -1005,6 +1019,57 @@ static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint
 fail:
 	free(tiles);
 	ts_image_free(out);
+	return status;
+}
+
+/*
+ * A whole level as YCbCr 4:2:0 planes (source.h, read_level_yuv420), for
+ * an encoder that takes planes: the same tiles, budget and limits as
+ * tiff_read_region_scaled at scale 1 over the whole level, but each tile
+ * is decoded without colour conversion or interleaving (jpeg_tiles.c).
+ * Only 8-bit 3-channel JPEG-tiled levels; anything else is 501.
+ */
+static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint64_t budget,
+                                        struct ts_image planes[3], struct ts_error *err)
+{
+	struct tiff_source *s = (struct tiff_source *)base;
+	const struct tiff_level *lv;
+	struct ts_jpeg_level jl;
+	struct ts_jpeg_tile *tiles = NULL;
+	uint64_t across, down, units, pixels, cost;
+	size_t n;
+	ts_status status;
+
+	memset(planes, 0, 3 * sizeof *planes);
+	if (level < 0 || level >= s->base.info.nlevels)
+		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
+	lv = &s->levels[level];
+	if (!jpeg_tiled(lv) || lv->out_channels != 3)
+		return ts_error_set(err, TS_ENOTIMPL, "not a colour JPEG-tiled level");
+	across = ((uint64_t)lv->width + lv->tile_w - 1) / lv->tile_w;
+	down = ((uint64_t)lv->height + lv->tile_h - 1) / lv->tile_h;
+	units = across * down;
+	if (!ts_mul_u64(units, (uint64_t)lv->tile_w * lv->tile_h, &pixels))
+		pixels = UINT64_MAX;
+	if (budget && pixels > budget)
+		return over_budget(err, pixels, budget);
+	if (units > SIZE_MAX / sizeof *tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	status = select_level(s, level, err);
+	if (status != TS_OK)
+		return status;
+	tiles = malloc((size_t)units * sizeof *tiles);
+	if (!tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	n = gather_tiles(s, lv, 0, 0, lv->width, lv->height, 1, &jl, tiles, &cost);
+	if (budget && cost > budget) {
+		status = over_budget(err, cost, budget);
+		goto done;
+	}
+	status = ts_jpeg_tiles_decode_yuv420(&jl, tiles, n, lv->width, lv->height,
+	                                     n >= PARALLEL_MIN_TILES, planes, err);
+done:
+	free(tiles);
 	return status;
 }
 
@@ -1211,4 +1276,5 @@ const struct ts_source_ops ts_tiff_source_ops = {
 	.close = tiff_close,
 	.raw_tile = tiff_raw_tile,
 	.read_region_scaled = tiff_read_region_scaled,
+	.read_level_yuv420 = tiff_read_level_yuv420,
 };
