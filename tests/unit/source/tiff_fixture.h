@@ -74,7 +74,7 @@ static uint16_t fx_palette(int c, uint32_t i)
 }
 
 /* What an 8-bit reader must return for output channel c. */
-static int fx_expect(const struct fx *f, int level, uint32_t x, uint32_t y, int c)
+static inline int fx_expect(const struct fx *f, int level, uint32_t x, uint32_t y, int c)
 {
 	uint32_t v;
 
