@@ -1,0 +1,101 @@
+/*
+ * jpeg_floor.c - what libjpeg-turbo alone needs for full/max of a
+ * JPEG-tiled TIFF: decoding every tile of level 0 and encoding the whole
+ * image once (q75, 4:2:0, as Tessera and iipsrv answer), both through
+ * interleaved RGB and through component planes.  The best of 5 runs each.
+ * A server's CPU per full/max cannot go below the smaller of the two sums;
+ * compare with bench/run.py's "fullmax" row.
+ *
+ *   gcc -O2 -o /tmp/jpeg_floor bench/jpeg_floor.c -ltiff -lturbojpeg
+ *   /tmp/jpeg_floor build/corpus/images/dragonfly_jpeg.tif
+ *
+ * The planes are the tile's own components (R,G,B for an RGB TIFF): their
+ * encode is timed as if they were Y and 4:2:0 chroma (the bytes differ, the
+ * work does not), which leaves out the conversion Tessera does in between.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <tiffio.h>
+#include <turbojpeg.h>
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+	TIFF *t = argc > 1 ? TIFFOpen(argv[1], "r") : NULL;
+	uint32_t w, h, tw, th, tl = 0;
+	void *tab = NULL;
+	uint64_t *bc;
+	double best[4] = { 1e9, 1e9, 1e9, 1e9 };
+
+	if (!t || !TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw) ||
+	    !TIFFGetField(t, TIFFTAG_JPEGTABLES, &tl, &tab) ||
+	    !TIFFGetField(t, TIFFTAG_TILEBYTECOUNTS, &bc)) {
+		fprintf(stderr, "usage: jpeg_floor FILE (a JPEG-tiled TIFF)\n");
+		return 2;
+	}
+	TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+	TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
+	int nt = (int)TIFFNumberOfTiles(t), tx = (int)((w + tw - 1) / tw), ty = (int)((h + th - 1) / th);
+	unsigned char **raw = malloc(nt * sizeof *raw);
+	size_t *len = malloc(nt * sizeof *len);
+	for (int i = 0; i < nt; i++) {
+		/* tables without their EOI, then the tile without its SOI */
+		unsigned char *b = malloc(bc[i] + tl);
+		tmsize_t n = TIFFReadRawTile(t, (uint32_t)i, b + tl - 4, (tmsize_t)bc[i]);
+		memcpy(b, tab, tl - 2);
+		memmove(b + tl - 2, b + tl - 4 + 2, (size_t)n - 2);
+		raw[i] = b;
+		len[i] = tl - 2 + (size_t)n - 2;
+	}
+	size_t pw = (size_t)tx * tw, ph = (size_t)ty * th, sw = pw * 3;
+	unsigned char *rgb = malloc(sw * ph), *pl[3];
+	for (int c = 0; c < 3; c++)
+		pl[c] = malloc(pw * ph);
+	tjhandle d = tjInitDecompress(), e = tjInitCompress();
+	for (int rep = 0; rep < 5; rep++) {
+		unsigned char *jb = NULL;
+		unsigned long jl = 0;
+		double t0 = now(), t1, t2, t3, t4;
+
+		for (int i = 0; i < nt; i++)
+			tjDecompress2(d, raw[i], len[i], rgb + (size_t)(i / tx) * th * sw + (size_t)(i % tx) * tw * 3,
+			              (int)tw, (int)sw, (int)th, TJPF_RGB, 0);
+		t1 = now();
+		for (int i = 0; i < nt; i++) {
+			size_t off = (size_t)(i / tx) * th * pw + (size_t)(i % tx) * tw;
+			unsigned char *dst[3] = { pl[0] + off, pl[1] + off, pl[2] + off };
+			int str[3] = { (int)pw, (int)pw, (int)pw };
+			tjDecompressToYUVPlanes(d, raw[i], len[i], dst, (int)tw, str, (int)th, 0);
+		}
+		t2 = now();
+		tjCompress2(e, rgb, (int)w, (int)sw, (int)h, TJPF_RGB, &jb, &jl, TJSAMP_420, 75, 0);
+		tjFree(jb);
+		jb = NULL;
+		t3 = now();
+		{
+			const unsigned char *src[3] = { pl[0], pl[1], pl[2] };
+			int str[3] = { (int)pw, (int)pw * 2, (int)pw * 2 };   /* every other row */
+			tjCompressFromYUVPlanes(e, src, (int)w, str, (int)h, TJSAMP_420, &jb, &jl, 75, 0);
+			tjFree(jb);
+		}
+		t4 = now();
+		double dt[4] = { t1 - t0, t2 - t1, t3 - t2, t4 - t3 };
+		for (int k = 0; k < 4; k++)
+			if (dt[k] < best[k])
+				best[k] = dt[k];
+	}
+	printf("%ux%u, %d tiles: decode to RGB %.1f ms, to planes %.1f ms; "
+	       "encode from RGB %.1f ms, from planes %.1f ms\n", w, h, nt, best[0] * 1e3,
+	       best[1] * 1e3, best[2] * 1e3, best[3] * 1e3);
+	return 0;
+}
