@@ -64,6 +64,20 @@ static uint8_t *flatten(const struct ts_image *img, int onc, struct ts_error *er
 	return buf;
 }
 
+/* Append the encoded stream to out.  The profile is spliced in afterwards
+ * (jpeg_icc.c): one copy of the output, only when there is a profile that
+ * fits nc components. */
+static ts_status append_output(const unsigned char *jpeg, unsigned long jpeg_len,
+                               const unsigned char *icc, size_t icc_len, int nc,
+                               struct ts_buf *out, struct ts_error *err)
+{
+	if (ts_icc_fits(icc, icc_len, nc))
+		return ts_jpeg_icc_append(jpeg, jpeg_len, icc, icc_len, out, err);
+	if (!ts_buf_append(out, jpeg, jpeg_len))
+		return ts_error_set(err, TS_EINTERNAL, "out of memory encoding a JPEG");
+	return TS_OK;
+}
+
 ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned char *icc,
                         size_t icc_len, struct ts_buf *out, struct ts_error *err)
 {
@@ -119,17 +133,7 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned 
 		                tjGetErrorStr2(tj));
 		goto fail;
 	}
-	/* The profile is spliced in afterwards (jpeg_icc.c): one copy of the
-	 * output, only when there is a profile that fits. */
-	if (ts_icc_fits(icc, icc_len, colour ? 3 : 1)) {
-		st = ts_jpeg_icc_append(jpeg, jpeg_len, icc, icc_len, out, err);
-		if (st)
-			goto fail;
-	} else if (!ts_buf_append(out, jpeg, jpeg_len)) {
-		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a JPEG");
-		goto fail;
-	}
-	st = TS_OK;
+	st = append_output(jpeg, jpeg_len, icc, icc_len, colour ? 3 : 1, out, err);
 
 fail:
 	tjFree(jpeg);
@@ -188,16 +192,7 @@ ts_status ts_jpeg_write_planes(const struct ts_image planes[3], int quality,
 		                tjGetErrorStr2(tj));
 		goto fail;
 	}
-	/* The same profile handling as ts_jpeg_write: colour pixels. */
-	if (ts_icc_fits(icc, icc_len, 3)) {
-		st = ts_jpeg_icc_append(jpeg, jpeg_len, icc, icc_len, out, err);
-		if (st)
-			goto fail;
-	} else if (!ts_buf_append(out, jpeg, jpeg_len)) {
-		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a JPEG");
-		goto fail;
-	}
-	st = TS_OK;
+	st = append_output(jpeg, jpeg_len, icc, icc_len, 3, out, err);
 
 fail:
 	tjFree(jpeg);
