@@ -271,12 +271,15 @@ static void decode_one(void *arg, size_t k)
 	int64_t base_u = (int64_t)(t->x / (uint32_t)b->denom) - b->origin_x / (uint32_t)b->denom;
 	int64_t base_v = (int64_t)(t->y / (uint32_t)b->denom) - b->origin_y / (uint32_t)b->denom;
 	size_t need;
+	const struct ts_buf *src;     /* the stream decoded: joined, or cut */
+	uint32_t dec_h = sh;          /* its height */
 
 	if (!load_tile(lv, t, ts, r, &sub, &cs)) {
 		if (ts)
 			state_trim(ts);
 		return;
 	}
+	src = &ts->joined;
 
 	/* Only the top rows of the tile are needed (the last row of tiles of
 	 * the image, or of the region): at full scale, cut the stream to them
@@ -286,8 +289,6 @@ static void decode_one(void *arg, size_t k)
 	if (d == 1 && f == 1) {
 		int64_t rows = (int64_t)out->height - base_v;
 		uint32_t need_h = rows < (int64_t)vh ? (uint32_t)(rows > 0 ? rows : 1) : vh;
-		const unsigned char *src;
-		size_t src_len;
 
 		/* Subsampled chroma is interpolated between chroma rows: keep one
 		 * MCU row more, so the rows we use see the same neighbours as in
@@ -299,38 +300,14 @@ static void decode_one(void *arg, size_t k)
 			ts_error_clear(&jerr);
 			if (ts_jpeg_crop(ts->joined.data, ts->joined.len, sw, need_h, &ts->cut,
 			                 &jerr) == TS_OK) {
-				need = (size_t)sw * need_h * (size_t)nc;
-				if (ts->scratch_size < need) {
-					free(ts->scratch);
-					ts->scratch_size = 0;
-					ts->scratch = malloc(need);
-					if (!ts->scratch) {
-						r->status = TS_EINTERNAL;
-						snprintf(r->detail, sizeof r->detail,
-						         "out of memory (tile buffer)");
-						goto done;
-					}
-					ts->scratch_size = need;
-				}
-				src = ts->cut.data;
-				src_len = ts->cut.len;
-				if (tjDecompress2(ts->tj, src, (unsigned long)src_len, ts->scratch,
-				                  (int)sw, (int)(sw * (uint32_t)nc), (int)need_h, pf,
-				                  0) != 0) {
-					r->status = TS_EINTERNAL;
-					snprintf(r->detail, sizeof r->detail, "%s",
-					         tjGetErrorStr2(ts->tj));
-					goto done;
-				}
-				place(b, ts->scratch, (size_t)sw * (size_t)nc, vw < sw ? vw : sw,
-				      need_h < vh ? need_h : vh, 1, base_u, base_v);
-				goto done;
+				src = &ts->cut;
+				dec_h = need_h;
 			}
 		}
 	}
 
-	if (f == 1 && base_u >= 0 && base_v >= 0 && base_u + sw <= out->width &&
-	    base_v + sh <= out->height) {
+	if (src == &ts->joined && f == 1 && base_u >= 0 && base_v >= 0 &&
+	    base_u + sw <= out->width && base_v + sh <= out->height) {
 		/* The whole scaled tile lands inside the mosaic: no copy. */
 		uint8_t *dst = out->pixels + (size_t)base_v * out->stride +
 		               (size_t)base_u * (size_t)nc;
@@ -343,7 +320,7 @@ static void decode_one(void *arg, size_t k)
 		goto done;
 	}
 	/* Sizes come from checked directory fields (tile <= 2^26 pixels). */
-	need = (size_t)sw * sh * (size_t)nc;
+	need = (size_t)sw * dec_h * (size_t)nc;
 	if (ts->scratch_size < need) {
 		free(ts->scratch);
 		ts->scratch_size = 0;
@@ -355,14 +332,14 @@ static void decode_one(void *arg, size_t k)
 		}
 		ts->scratch_size = need;
 	}
-	if (tjDecompress2(ts->tj, ts->joined.data, (unsigned long)ts->joined.len, ts->scratch,
-	                  (int)sw, (int)(sw * (uint32_t)nc), (int)sh, pf, 0) != 0) {
+	if (tjDecompress2(ts->tj, src->data, (unsigned long)src->len, ts->scratch, (int)sw,
+	                  (int)(sw * (uint32_t)nc), (int)dec_h, pf, 0) != 0) {
 		r->status = TS_EINTERNAL;
 		snprintf(r->detail, sizeof r->detail, "%s", tjGetErrorStr2(ts->tj));
 		goto done;
 	}
-	place(b, ts->scratch, (size_t)sw * (size_t)nc, vw < sw ? vw : sw, vh < sh ? vh : sh, f,
-	      base_u, base_v);
+	place(b, ts->scratch, (size_t)sw * (size_t)nc, vw < sw ? vw : sw, vh < dec_h ? vh : dec_h,
+	      f, base_u, base_v);
 done:
 	state_trim(ts);
 }

@@ -101,7 +101,7 @@ static void start_workers(void)
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t t;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = ts_load_cores();
 	int want, i;
 
 	if (ncpu < 1)
