@@ -933,6 +933,49 @@ static size_t gather_tiles(struct tiff_source *s, const struct tiff_level *lv, u
 }
 
 /*
+ * The tiles of level `level` that the rectangle (x,y,w,h) touches, for
+ * decoding at 1/d: refused with 403 over budget before the list is even
+ * allocated (every tile at 1/d is a lower bound), then listed by
+ * gather_tiles (the level selected) and checked again at their exact cost.
+ * On success *tiles (malloc'd, the caller frees) holds *n tiles.
+ */
+static ts_status list_tiles(struct tiff_source *s, int level, uint32_t x, uint32_t y,
+                            uint32_t w, uint32_t h, uint32_t d, uint64_t budget,
+                            struct ts_jpeg_level *jl, struct ts_jpeg_tile **tiles, size_t *n,
+                            struct ts_error *err)
+{
+	const struct tiff_level *lv = &s->levels[level];
+	uint32_t tw = lv->tile_w, th = lv->tile_h;
+	uint64_t units = ((uint64_t)(x + w - 1) / tw - x / tw + 1) *
+	                 ((uint64_t)(y + h - 1) / th - y / th + 1);
+	uint64_t pixels, cost;
+	ts_status status;
+
+	*tiles = NULL;
+	*n = 0;
+	if (!ts_mul_u64(units, (uint64_t)(tw / d) * (th / d), &pixels))
+		pixels = UINT64_MAX;
+	if (budget && pixels > budget)
+		return over_budget(err, pixels, budget);
+	if (units > SIZE_MAX / sizeof **tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	status = select_level(s, level, err);
+	if (status != TS_OK)
+		return status;
+	*tiles = malloc((size_t)units * sizeof **tiles);
+	if (!*tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	*n = gather_tiles(s, lv, x, y, w, h, d, jl, *tiles, &cost);
+	if (budget && cost > budget) {
+		free(*tiles);
+		*tiles = NULL;
+		*n = 0;
+		return over_budget(err, cost, budget);
+	}
+	return TS_OK;
+}
+
+/*
  * The scaled read: a mosaic at 1/d of the touched tiles, cut to the blocks
  * of d x d level pixels that meet the rectangle.  Its origin is the
  * rectangle's corner rounded down to a multiple of d, which is also where
@@ -951,7 +994,7 @@ static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint
 	struct ts_jpeg_level jl;
 	struct ts_jpeg_tile *tiles = NULL;
 	uint32_t tw, th, ox, oy, d;
-	uint64_t across, down, units, pixels, cost;
+	uint64_t across, down, units;
 	size_t n = 0;
 	ts_status status;
 
@@ -981,26 +1024,9 @@ static ts_status tiff_read_region_scaled(struct ts_source *base, int level, uint
 		return tiff_read_region(base, level, x, y, w, h, budget, out, err);
 	}
 
-	/* A lower bound first (every tile at 1/d), so a huge request is
-	 * refused before the tile list is even allocated. */
-	if (!ts_mul_u64(units, (uint64_t)(tw / d) * (th / d), &pixels))
-		pixels = UINT64_MAX;
-	if (budget && pixels > budget)
-		return over_budget(err, pixels, budget);
-	if (units > SIZE_MAX / sizeof *tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	status = select_level(s, level, err);
+	status = list_tiles(s, level, x, y, w, h, d, budget, &jl, &tiles, &n, err);
 	if (status != TS_OK)
 		return status;
-	tiles = malloc((size_t)units * sizeof *tiles);
-	if (!tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-
-	n = gather_tiles(s, lv, x, y, w, h, d, &jl, tiles, &cost);
-	if (budget && cost > budget) {
-		status = over_budget(err, cost, budget);
-		goto fail;
-	}
 	ox = x / d * d;
 	oy = y / d * d;
 	status = ts_image_alloc(out, (x + w - ox + d - 1) / d, (y + h - oy + d - 1) / d,
@@ -1036,7 +1062,6 @@ static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint6
 	const struct tiff_level *lv;
 	struct ts_jpeg_level jl;
 	struct ts_jpeg_tile *tiles = NULL;
-	uint64_t across, down, units, pixels, cost;
 	size_t n;
 	ts_status status;
 
@@ -1046,29 +1071,11 @@ static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint6
 	lv = &s->levels[level];
 	if (!jpeg_tiled(lv) || lv->out_channels != 3)
 		return ts_error_set(err, TS_ENOTIMPL, "not a colour JPEG-tiled level");
-	across = ((uint64_t)lv->width + lv->tile_w - 1) / lv->tile_w;
-	down = ((uint64_t)lv->height + lv->tile_h - 1) / lv->tile_h;
-	units = across * down;
-	if (!ts_mul_u64(units, (uint64_t)lv->tile_w * lv->tile_h, &pixels))
-		pixels = UINT64_MAX;
-	if (budget && pixels > budget)
-		return over_budget(err, pixels, budget);
-	if (units > SIZE_MAX / sizeof *tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	status = select_level(s, level, err);
+	status = list_tiles(s, level, 0, 0, lv->width, lv->height, 1, budget, &jl, &tiles, &n, err);
 	if (status != TS_OK)
 		return status;
-	tiles = malloc((size_t)units * sizeof *tiles);
-	if (!tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	n = gather_tiles(s, lv, 0, 0, lv->width, lv->height, 1, &jl, tiles, &cost);
-	if (budget && cost > budget) {
-		status = over_budget(err, cost, budget);
-		goto done;
-	}
 	status = ts_jpeg_tiles_decode_yuv420(&jl, tiles, n, lv->width, lv->height,
 	                                     n >= PARALLEL_MIN_TILES, planes, err);
-done:
 	free(tiles);
 	return status;
 }
@@ -1153,14 +1160,13 @@ static void raw_tile_geometry(const struct tiff_level *lv, uint64_t ox, uint64_t
 	out->valid_h = (uint32_t)(oy + lv->tile_h <= lv->height ? lv->tile_h : lv->height - oy);
 }
 
-/* A stored tile through the level's index: one pread, no libtiff. */
-static ts_status indexed_raw_tile(struct tiff_source *s, const struct tiff_level *lv, int level,
-                                  uint32_t tile, uint64_t ox, uint64_t oy, size_t max_bytes,
-                                  struct ts_raw_tile *out, struct ts_error *err)
+/* out->data for a stored tile of `bytes` bytes.  A JPEG stream is at
+ * least SOI..EOI; max_bytes (and what libtiff can read at once) keeps a
+ * lying byte count from becoming a huge allocation: 500 "corrupt tile". */
+static ts_status raw_alloc(struct tiff_source *s, int level, uint32_t tile, uint64_t bytes,
+                           size_t max_bytes, struct ts_raw_tile *out, struct ts_error *err)
 {
-	uint64_t bytes = lv->tile_len[tile];
-
-	if (bytes < 4 || bytes > max_bytes || bytes > SIZE_MAX) {
+	if (bytes < 4 || bytes > max_bytes || bytes > (uint64_t)TIFF_TMSIZE_T_MAX) {
 		ts_error_set(err, TS_EINTERNAL, "corrupt tile");
 		ts_error_detail(err, "%s: level %d tile %u: stored size %llu", s->path, level,
 		                tile, (unsigned long long)bytes);
@@ -1169,6 +1175,19 @@ static ts_status indexed_raw_tile(struct tiff_source *s, const struct tiff_level
 	out->data = malloc((size_t)bytes);
 	if (!out->data)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	return TS_OK;
+}
+
+/* A stored tile through the level's index: one pread, no libtiff. */
+static ts_status indexed_raw_tile(struct tiff_source *s, const struct tiff_level *lv, int level,
+                                  uint32_t tile, uint64_t ox, uint64_t oy, size_t max_bytes,
+                                  struct ts_raw_tile *out, struct ts_error *err)
+{
+	uint64_t bytes = lv->tile_len[tile];
+	ts_status st = raw_alloc(s, level, tile, bytes, max_bytes, out, err);
+
+	if (st != TS_OK)
+		return st;
 	if (!pread_all(TIFFFileno(s->tif), out->data, (size_t)bytes, lv->tile_off[tile]) ||
 	    out->data[0] != 0xFF || out->data[1] != 0xD8) {
 		free(out->data);
@@ -1232,17 +1251,9 @@ static ts_status tiff_raw_tile(struct ts_source *base, int level, uint32_t col, 
 	tile = TIFFComputeTile(s->tif, (uint32_t)ox, (uint32_t)oy, 0, 0);
 	s->libmsg[0] = '\0';
 	bytes = TIFFGetStrileByteCount(s->tif, tile);
-	/* A JPEG stream is at least SOI..EOI; the cap keeps a lying byte count
-	 * from becoming a huge allocation. */
-	if (bytes < 4 || bytes > max_bytes || bytes > (uint64_t)TIFF_TMSIZE_T_MAX) {
-		ts_error_set(err, TS_EINTERNAL, "corrupt tile");
-		ts_error_detail(err, "%s: level %d tile %u: stored size %llu", s->path, level,
-		                tile, (unsigned long long)bytes);
-		return TS_EINTERNAL;
-	}
-	out->data = malloc((size_t)bytes);
-	if (!out->data)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	status = raw_alloc(s, level, tile, bytes, max_bytes, out, err);
+	if (status != TS_OK)
+		return status;
 	n = TIFFReadRawTile(s->tif, tile, out->data, (tmsize_t)bytes);
 	if (n < 0 || (uint64_t)n != bytes || out->data[0] != 0xFF || out->data[1] != 0xD8) {
 		status = corrupt_unit(s, err, level, "tile", tile);
