@@ -34,6 +34,18 @@ static inline uint8_t over_white(uint8_t c, uint8_t a)
 	return (uint8_t)((c * a + 255u * (255u - a) + 127u) / 255u);
 }
 
+/* JPEG's frame header stores 16-bit sizes (T.81 B.2.2): false, with a 400
+ * in err, when w x h does not fit.  Clamps quality to TurboJPEG's 1..100. */
+static bool frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *err)
+{
+	if (w > 65535 || h > 65535) {
+		ts_error_set(err, TS_EBADREQUEST, "JPEG cannot hold images larger than 65535 pixels");
+		return false;
+	}
+	*quality = *quality < 1 ? 1 : *quality > 100 ? 100 : *quality;
+	return true;
+}
+
 /* Flatten an image with alpha into a new gray or RGB buffer. */
 static uint8_t *flatten(const struct ts_image *img, int onc, struct ts_error *err)
 {
@@ -92,14 +104,8 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned 
 
 	if (!img || !img->pixels || img->channels < 1 || img->channels > 4)
 		return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-	/* JPEG's frame header stores 16-bit sizes. */
-	if (img->width > 65535 || img->height > 65535)
-		return ts_error_set(err, TS_EBADREQUEST,
-		                    "JPEG cannot hold images larger than 65535 pixels");
-	if (quality < 1)
-		quality = 1;
-	if (quality > 100)
-		quality = 100;
+	if (!frame_fits(img->width, img->height, &quality, err))
+		return TS_EBADREQUEST;
 
 	nc = img->channels;
 	colour = nc >= 3;
@@ -172,13 +178,8 @@ ts_status ts_jpeg_write_planes(const struct ts_image planes[3], int quality,
 	}
 	if (w == 0 || h == 0)
 		return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-	if (w > 65535 || h > 65535)
-		return ts_error_set(err, TS_EBADREQUEST,
-		                    "JPEG cannot hold images larger than 65535 pixels");
-	if (quality < 1)
-		quality = 1;
-	if (quality > 100)
-		quality = 100;
+	if (!frame_fits(w, h, &quality, err))
+		return TS_EBADREQUEST;
 	tj = tjInitCompress();
 	if (!tj) {
 		ts_error_set(err, TS_EINTERNAL, "JPEG encoding failed");
