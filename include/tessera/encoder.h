@@ -47,19 +47,38 @@ ts_status ts_webp_write(const struct ts_image *img, int quality, const unsigned 
 ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, size_t icc_len,
                         struct ts_buf *out, struct ts_error *err);
 
+/* JPEG's frame header stores 16-bit sizes (T.81 B.2.2): false, with a 400
+ * in err, when w x h does not fit.  Clamps *quality to 1..100. */
+bool ts_jpeg_frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *err);
+
 /*
- * Encode YCbCr 4:2:0 planes as a colour JPEG (TJSAMP_420): planes[0] is Y,
- * width x height; planes[1] Cb and planes[2] Cr, ceil(width/2) x
- * ceil(height/2); one channel each (as filled by a source's
- * read_level_yuv420).  TurboJPEG reads Y padded to even sizes: its stride
- * must be at least width rounded up to even, and its buffer must hold
- * height rounded up to even rows (the padding should copy the edge).  Borrows the planes; appends to out; the ICC profile
- * is embedded as by ts_jpeg_write when it fits colour.  Meant for quality
- * < 90, where ts_jpeg_write subsamples 4:2:0 too.
+ * A whole level of stored JPEG tiles as one JPEG, from their coefficients
+ * (jpeg_transcode.c): no inverse or forward DCT, no pixels.  The output is
+ * baseline JFIF YCbCr 4:2:0 with the IJG tables at quality and the
+ * standard Huffman tables, as ts_jpeg_write makes below quality 90.
+ *
+ * begin sets up a width x height picture; then every tile covering it is
+ * handed to ts_jpeg_transcode_tile (a complete JPEG stream whose top-left
+ * is level pixel (x, y), x and y multiples of 16; rgb: its components are
+ * R,G,B, else Y,Cb,Cr), from any number of threads at once for different
+ * tiles; finish appends the picture to out with the ICC profile embedded
+ * as by ts_jpeg_write.  Tiles of 3 8-bit components, 4:4:4 (RGB or
+ * YCbCr), 4:2:2, 4:4:0 or 4:2:0, whose size is a multiple of 16, are
+ * taken; any other is 501 with the reason in detail (nothing is then
+ * usable: the caller encodes from pixels instead), and a tile libjpeg
+ * cannot read, or reads with a warning, is 500 with libjpeg's message.
+ * finish is 500 unless the tiles covered the picture.  free releases
+ * everything, after finish or instead of it.
  */
-ts_status ts_jpeg_write_planes(const struct ts_image planes[3], int quality,
-                               const unsigned char *icc, size_t icc_len, struct ts_buf *out,
-                               struct ts_error *err);
+struct ts_jpeg_transcoder;
+ts_status ts_jpeg_transcode_begin(uint32_t width, uint32_t height, int quality,
+                                  struct ts_jpeg_transcoder **out, struct ts_error *err);
+ts_status ts_jpeg_transcode_tile(struct ts_jpeg_transcoder *t, const unsigned char *jpeg,
+                                 size_t len, bool rgb, uint32_t x, uint32_t y, char *detail,
+                                 size_t detail_size);
+ts_status ts_jpeg_transcode_finish(struct ts_jpeg_transcoder *t, const unsigned char *icc,
+                                   size_t icc_len, struct ts_buf *out, struct ts_error *err);
+void ts_jpeg_transcode_free(struct ts_jpeg_transcoder *t);
 
 /*
  * Append the JPEG stream jpeg[0..len) to out with icc[0..icc_len) inserted

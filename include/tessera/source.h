@@ -64,6 +64,12 @@ struct ts_raw_tile {
 	uint32_t valid_w, valid_h;  /* the tile's true size (edge tiles are padded) */
 };
 
+/* One stored JPEG tile for level_tiles: jpeg[0..len) a complete stream
+ * (tables merged; rgb: its components are R,G,B), its top-left at level
+ * pixel (x, y).  A failure's reason goes in detail (detail_size bytes). */
+typedef ts_status ts_stored_tile_fn(void *arg, const unsigned char *jpeg, size_t len, bool rgb,
+                                    uint32_t x, uint32_t y, char *detail, size_t detail_size);
+
 struct ts_source_ops {
 	const char *name;
 	/* true when the first bytes (n >= 16 available) look like this format */
@@ -85,18 +91,16 @@ struct ts_source_ops {
 	                                uint32_t w, uint32_t h, int *denom, uint64_t budget,
 	                                struct ts_image *out, double *origin_x,
 	                                double *origin_y, struct ts_error *err);
-	/* Optional (NULL: never).  Decode the whole of `level` at full size as
-	 * YCbCr 4:2:0 planes (JFIF, ITU-T T.871), for an encoder that takes
-	 * planes (ts_jpeg_write_planes): planes[0] Y, width x height;
-	 * planes[1] Cb and planes[2] Cr, ceil(width/2) x ceil(height/2);
-	 * channels 1 each, owned by the caller on success.  Y's stride is at
-	 * least width rounded up to even and it holds height rounded up to
-	 * even rows, the extra column and row copying the last (TurboJPEG
-	 * reads 4:2:0 planes so padded).  budget as
-	 * read_region.  501 when this level cannot be read so (the caller
-	 * decodes the usual way instead). */
-	ts_status (*read_level_yuv420)(struct ts_source *s, int level, uint64_t budget,
-	                               struct ts_image planes[3], struct ts_error *err);
+	/* Optional (NULL: never).  Every stored tile of `level` (JPEG-tiled,
+	 * 3 components) handed to fn, each as a complete JPEG stream with its
+	 * top-left in level pixels; together they cover the level exactly
+	 * once.  fn may run on several threads at once, for different tiles.
+	 * For answers made from the tiles' coefficients (the whole level at
+	 * its own size, ts_jpeg_transcode_*).  budget as read_region: the
+	 * level's pixels.  501 when the level is not stored so, or when fn
+	 * returns 501; fn's other failures and unreadable tiles are 500. */
+	ts_status (*level_tiles)(struct ts_source *s, int level, uint64_t budget,
+	                         ts_stored_tile_fn *fn, void *arg, struct ts_error *err);
 };
 
 /* Every source begins with this header (readers embed it first). */

@@ -11,10 +11,6 @@
  * for gray), goes into APP2 segments spliced in after the SOI and the JFIF
  * APP0 (jpeg_icc.c).
  *
- * ts_jpeg_write_planes encodes YCbCr 4:2:0 planes a source decoded
- * without interleaving (the whole-level fast path): TurboJPEG then does no
- * colour conversion or downsampling of its own.
- *
  * A TurboJPEG handle is created per call and destroyed before returning:
  * measured with libturbojpeg 2.1, create+destroy costs ~0.15 us against
  * ~13 us for encoding even a 64x64 tile, so a per-thread cached handle
@@ -34,9 +30,7 @@ static inline uint8_t over_white(uint8_t c, uint8_t a)
 	return (uint8_t)((c * a + 255u * (255u - a) + 127u) / 255u);
 }
 
-/* JPEG's frame header stores 16-bit sizes (T.81 B.2.2): false, with a 400
- * in err, when w x h does not fit.  Clamps quality to TurboJPEG's 1..100. */
-static bool frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *err)
+bool ts_jpeg_frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *err)
 {
 	if (w > 65535 || h > 65535) {
 		ts_error_set(err, TS_EBADREQUEST, "JPEG cannot hold images larger than 65535 pixels");
@@ -104,7 +98,7 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned 
 
 	if (!img || !img->pixels || img->channels < 1 || img->channels > 4)
 		return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-	if (!frame_fits(img->width, img->height, &quality, err))
+	if (!ts_jpeg_frame_fits(img->width, img->height, &quality, err))
 		return TS_EBADREQUEST;
 
 	nc = img->channels;
@@ -146,58 +140,5 @@ fail:
 	if (tj)
 		tjDestroy(tj);
 	free(flat);
-	return st;
-}
-
-ts_status ts_jpeg_write_planes(const struct ts_image planes[3], int quality,
-                               const unsigned char *icc, size_t icc_len, struct ts_buf *out,
-                               struct ts_error *err)
-{
-	tjhandle tj = NULL;
-	unsigned char *jpeg = NULL;
-	unsigned long jpeg_len = 0;
-	const unsigned char *pl[3];
-	int strides[3], c;
-	uint32_t w, h;
-	ts_status st = TS_EINTERNAL;
-
-	if (!planes || !planes[0].pixels)
-		return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-	w = planes[0].width;
-	h = planes[0].height;
-	for (c = 0; c < 3; c++) {
-		/* Y is w x h, Cb and Cr ceil(w/2) x ceil(h/2) (TJSAMP_420). */
-		uint32_t pw = c ? w / 2 + w % 2 : w, ph = c ? h / 2 + h % 2 : h;
-
-		if (!planes[c].pixels || planes[c].channels != 1 || planes[c].width != pw ||
-		    planes[c].height != ph || planes[c].stride < pw + (c ? 0 : pw % 2) ||
-		    planes[c].stride > (size_t)INT32_MAX)
-			return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-		pl[c] = planes[c].pixels;
-		strides[c] = (int)planes[c].stride;
-	}
-	if (w == 0 || h == 0)
-		return ts_error_set(err, TS_EINTERNAL, "invalid image for JPEG");
-	if (!frame_fits(w, h, &quality, err))
-		return TS_EBADREQUEST;
-	tj = tjInitCompress();
-	if (!tj) {
-		ts_error_set(err, TS_EINTERNAL, "JPEG encoding failed");
-		ts_error_detail(err, "tjInitCompress: %s", tjGetErrorStr2(NULL));
-		goto fail;
-	}
-	if (tjCompressFromYUVPlanes(tj, pl, (int)w, strides, (int)h, TJSAMP_420, &jpeg,
-	                            &jpeg_len, quality, 0) != 0) {
-		ts_error_set(err, TS_EINTERNAL, "JPEG encoding failed");
-		ts_error_detail(err, "tjCompressFromYUVPlanes %ux%u: %s", w, h,
-		                tjGetErrorStr2(tj));
-		goto fail;
-	}
-	st = append_output(jpeg, jpeg_len, icc, icc_len, 3, out, err);
-
-fail:
-	tjFree(jpeg);
-	if (tj)
-		tjDestroy(tj);
 	return st;
 }

@@ -30,24 +30,30 @@ static int decode_denom(const struct ts_plan *plan)
 	return 1;
 }
 
+/* Each stored tile into the transcoder (ts_stored_tile_fn). */
+static ts_status transcode_tile(void *arg, const unsigned char *jpeg, size_t len, bool rgb,
+                                uint32_t x, uint32_t y, char *detail, size_t detail_size)
+{
+	return ts_jpeg_transcode_tile(arg, jpeg, len, rgb, x, y, detail, detail_size);
+}
+
 /*
- * The planar fast path: a whole JPEG-tiled level at its own size as a
- * 4:2:0 JPEG (no rotation, mirror or quality change; quality < 90, where
- * ts_jpeg_write subsamples 4:2:0 as well).  The source delivers YCbCr
- * planes and the encoder takes them as they are, skipping the colour
- * conversion, interleaving and downsampling both sides would otherwise do.
- * Returns 501 (error cleared) when the plan or the source does not
- * qualify, so the caller renders the usual way.
+ * The coefficient path: a whole JPEG-tiled level at its own size (no
+ * rotation, mirror or quality change; quality < 90, where ts_jpeg_write
+ * subsamples 4:2:0 as well) is made from the stored tiles' DCT
+ * coefficients (jpeg_transcode.c): no inverse DCT, colour conversion,
+ * downsampling or forward DCT.  Returns 501 (error cleared) when the plan
+ * or the source does not qualify, so the caller renders the usual way.
  */
-static ts_status render_planes(struct request *r, struct ts_source *src,
-                               const struct ts_plan *p, int quality, struct ts_buf *out)
+static ts_status render_transcoded(struct request *r, struct ts_source *src,
+                                   const struct ts_plan *p, int quality, struct ts_buf *out)
 {
 	const struct ts_source_level *lv = &src->info.levels[p->level];
-	struct ts_image planes[3];
+	uint64_t budget = r->srv->settings->max_decode_pixels;
+	struct ts_jpeg_transcoder *t = NULL;
 	ts_status st;
-	int c;
 
-	if (!src->ops->read_level_yuv420 || p->format != TS_FORMAT_JPG || p->mirror ||
+	if (!src->ops->level_tiles || p->format != TS_FORMAT_JPG || p->mirror ||
 	    (p->degrees != 0 && p->degrees != 360) ||
 	    (p->quality != TS_QUALITY_DEFAULT && p->quality != TS_QUALITY_COLOR) ||
 	    quality >= 90 || src->info.channels != 3 || lv->tile_w == 0 || lv->tile_h == 0 ||
@@ -56,17 +62,20 @@ static ts_status render_planes(struct request *r, struct ts_source *src,
 	    p->crop_w != p->read_w || p->crop_h != p->read_h || p->out_w != p->read_w ||
 	    p->out_h != p->read_h)
 		return TS_ENOTIMPL;
-	st = src->ops->read_level_yuv420(src, p->level, r->srv->settings->max_decode_pixels,
-	                                 planes, &r->err);
-	if (st == TS_ENOTIMPL) {
-		ts_error_clear(&r->err);
-		return st;
-	}
+	/* The coefficients take 3 bytes a pixel before any tile is read: a
+	 * level over the decode budget goes the usual way, to its 403. */
+	if (budget != 0 && (uint64_t)lv->width * lv->height > budget)
+		return TS_ENOTIMPL;
+	st = ts_jpeg_transcode_begin(lv->width, lv->height, quality, &t, &r->err);
 	if (st == TS_OK)
-		st = ts_jpeg_write_planes(planes, quality, src->info.icc, src->info.icc_len, out,
-		                          &r->err);
-	for (c = 0; c < 3; c++)
-		ts_image_free(&planes[c]);
+		st = src->ops->level_tiles(src, p->level, budget, transcode_tile, t, &r->err);
+	if (st == TS_OK)
+		st = ts_jpeg_transcode_finish(t, src->info.icc, src->info.icc_len, out, &r->err);
+	if (st == TS_OK)
+		atomic_fetch_add(&r->srv->metrics.transcoded, 1);
+	ts_jpeg_transcode_free(t);
+	if (st == TS_ENOTIMPL)
+		ts_error_clear(&r->err);
 	return st;
 }
 
@@ -81,8 +90,8 @@ static ts_status render(struct request *r, struct ts_source *src, const struct t
 	bool alpha_bg;
 	ts_status st;
 
-	st = render_planes(r, src, plan, jpeg_quality > 0 ? jpeg_quality : opts.jpeg_quality,
-	                   out);
+	st = render_transcoded(r, src, plan,
+	                       jpeg_quality > 0 ? jpeg_quality : opts.jpeg_quality, out);
 	if (st != TS_ENOTIMPL)
 		return st;
 	st = ts_source_read_region_scaled(src, plan->level, plan->read_x, plan->read_y,

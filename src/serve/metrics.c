@@ -112,6 +112,10 @@ void ts_serve_metrics(struct request *r)
 	ts_buf_printf(b, "# HELP tessera_passthrough_total Stored JPEG tiles served without decoding.\n"
 	                 "# TYPE tessera_passthrough_total counter\ntessera_passthrough_total %llu\n",
 	              (unsigned long long)atomic_load(&srv->metrics.passthrough));
+	ts_buf_printf(b, "# HELP tessera_transcoded_total Whole levels made from stored JPEG tiles' "
+	                 "coefficients.\n"
+	                 "# TYPE tessera_transcoded_total counter\ntessera_transcoded_total %llu\n",
+	              (unsigned long long)atomic_load(&srv->metrics.transcoded));
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));

@@ -44,6 +44,7 @@ struct metrics {
 	atomic_uint_fast64_t latency_sum_us;
 	atomic_int busy;
 	atomic_uint_fast64_t passthrough;   /* stored JPEG tiles served as they are */
+	atomic_uint_fast64_t transcoded;    /* whole levels made from tiles' coefficients */
 };
 
 struct ts_server {

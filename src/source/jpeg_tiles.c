@@ -43,8 +43,6 @@ struct thread_state {
 	struct ts_buf cut;          /* joined, cut to the rows needed */
 	uint8_t *scratch;           /* a decoded tile that is not copied whole */
 	size_t scratch_size;
-	uint8_t *planes;            /* a tile's component planes (planar path) */
-	size_t planes_size;
 };
 
 static pthread_key_t state_key;
@@ -63,7 +61,6 @@ static void state_free(void *p)
 	ts_buf_free(&ts->joined);
 	ts_buf_free(&ts->cut);
 	free(ts->scratch);
-	free(ts->planes);
 	free(ts);
 }
 
@@ -107,11 +104,6 @@ static void state_trim(struct thread_state *ts)
 		free(ts->scratch);
 		ts->scratch = NULL;
 		ts->scratch_size = 0;
-	}
-	if (ts->planes_size > KEEP_BYTES) {
-		free(ts->planes);
-		ts->planes = NULL;
-		ts->planes_size = 0;
 	}
 }
 
@@ -380,303 +372,53 @@ ts_status ts_jpeg_tiles_decode(const struct ts_jpeg_level *lv, const struct ts_j
 	return st;
 }
 
-/* ---- the planar path: whole levels to YCbCr 4:2:0 planes ---- */
+/* ---- stored tiles handed out whole (the coefficient path) ---- */
 
-/*
- * The loops below work in chunks of CHUNK samples with a constant trip
- * count: GCC's -O2 vectoriser (the "very cheap" cost model) only
- * vectorises a loop whose vector code replaces the scalar code entirely,
- * which a loop of unknown length never does.  The scalar tail is at most
- * CHUNK - 1 samples a row.
- */
-#define CHUNK 32
-
-/* JFIF (ITU-T T.871 §7) in 16-bit fixed point; each triple sums to 65536
- * (Y) or 0 (Cb, Cr), so gray maps to Y = R, Cb = Cr = 128 exactly. */
-#define YR 19595
-#define YG 38470
-#define YB 7471
-#define CBR 11059
-#define CBG 21709
-#define CRG 27439
-#define CRB 5329
-#define HALF 32768
-
-static inline uint8_t luma(int32_t r, int32_t g, int32_t b)
-{
-	return (uint8_t)((YR * r + YG * g + YB * b + HALF) >> 16);
-}
-
-/* Chroma from sums of 4 samples of R, G, B: 128 + (coefficients . sum)/4,
- * rounded; the largest value, 255.5, is clamped. */
-static inline uint8_t chroma_cb(int32_t rs, int32_t gs, int32_t bs)
-{
-	int32_t v = (HALF * bs - CBR * rs - CBG * gs + (128 << 18) + (1 << 17)) >> 18;
-	return (uint8_t)(v > 255 ? 255 : v);
-}
-
-static inline uint8_t chroma_cr(int32_t rs, int32_t gs, int32_t bs)
-{
-	int32_t v = (HALF * rs - CRG * gs - CRB * bs + (128 << 18) + (1 << 17)) >> 18;
-	return (uint8_t)(v > 255 ? 255 : v);
-}
-
-static void luma_row(const uint8_t *restrict r, const uint8_t *restrict g,
-                     const uint8_t *restrict b, uint8_t *restrict y, size_t n)
-{
-	size_t x = 0, k;
-
-	for (; x + CHUNK <= n; x += CHUNK)
-		for (k = 0; k < CHUNK; k++)
-			y[x + k] = luma(r[x + k], g[x + k], b[x + k]);
-	for (; x < n; x++)
-		y[x] = luma(r[x], g[x], b[x]);
-}
-
-/* One row of 4:2:0 chroma from two rows (r0.., r1..) of R,G,B holding n
- * pairs of columns. */
-static void chroma_row(const uint8_t *restrict r0, const uint8_t *restrict g0,
-                       const uint8_t *restrict b0, const uint8_t *restrict r1,
-                       const uint8_t *restrict g1, const uint8_t *restrict b1,
-                       uint8_t *restrict cb, uint8_t *restrict cr, size_t n)
-{
-	size_t i = 0, k;
-
-	for (; i + CHUNK <= n; i += CHUNK) {
-		for (k = 0; k < CHUNK; k++) {
-			size_t j = 2 * (i + k);
-			int32_t rs = r0[j] + r0[j + 1] + r1[j] + r1[j + 1];
-			int32_t gs = g0[j] + g0[j + 1] + g1[j] + g1[j + 1];
-			int32_t bs = b0[j] + b0[j + 1] + b1[j] + b1[j + 1];
-
-			cb[i + k] = chroma_cb(rs, gs, bs);
-			cr[i + k] = chroma_cr(rs, gs, bs);
-		}
-	}
-	for (; i < n; i++) {
-		size_t j = 2 * i;
-		int32_t rs = r0[j] + r0[j + 1] + r1[j] + r1[j + 1];
-		int32_t gs = g0[j] + g0[j + 1] + g1[j] + g1[j + 1];
-		int32_t bs = b0[j] + b0[j + 1] + b1[j] + b1[j + 1];
-
-		cb[i] = chroma_cb(rs, gs, bs);
-		cr[i] = chroma_cr(rs, gs, bs);
-	}
-}
-
-/* Where a tile's valid part goes in the output planes. */
-struct plane_dst {
-	uint8_t *y, *cb, *cr;
-	size_t ystride, cstride;
-};
-
-/* R,G,B planes (stride ss, vw x vh valid) to Y and 4:2:0 Cb, Cr.  An odd
- * last column or row is averaged with itself, so it counts once. */
-static void rgb_to_420(const uint8_t *R, const uint8_t *G, const uint8_t *B, size_t ss,
-                       uint32_t vw, uint32_t vh, const struct plane_dst *d)
-{
-	uint32_t row, pairs = vw / 2;
-
-	for (row = 0; row < vh; row++)
-		luma_row(R + row * ss, G + row * ss, B + row * ss, d->y + row * d->ystride, vw);
-	for (row = 0; row < vh; row += 2) {
-		size_t o0 = row * ss, o1 = (row + 1 < vh ? row + 1 : row) * ss;
-		uint8_t *cb = d->cb + (row / 2) * d->cstride, *cr = d->cr + (row / 2) * d->cstride;
-
-		chroma_row(R + o0, G + o0, B + o0, R + o1, G + o1, B + o1, cb, cr, pairs);
-		if (vw & 1) {
-			size_t j = vw - 1;
-			int32_t rs = 2 * (R[o0 + j] + R[o1 + j]), gs = 2 * (G[o0 + j] + G[o1 + j]);
-			int32_t bs = 2 * (B[o0 + j] + B[o1 + j]);
-
-			cb[pairs] = chroma_cb(rs, gs, bs);
-			cr[pairs] = chroma_cr(rs, gs, bs);
-		}
-	}
-}
-
-/* One chroma plane of sampling factors hx, vy (1, 2 or 4: the plane has
- * one sample per hx x vy luma pixels; cw x ch of it valid) averaged to
- * 4:2:0: output sample (i,j) is the mean of the samples covering luma
- * pixels [2i, 2i+2) x [2j, 2j+2) clipped to vw x vh. */
-static void chroma_to_420(const uint8_t *src, size_t ss, uint32_t hx, uint32_t vy, uint32_t vw,
-                          uint32_t vh, uint8_t *dst, size_t ds)
-{
-	uint32_t ow = (vw + 1) / 2, oh = (vh + 1) / 2, i, j, x, y;
-
-	if (hx == 2 && vy == 2) {
-		for (j = 0; j < oh; j++)
-			memcpy(dst + j * ds, src + j * ss, ow);
-		return;
-	}
-	for (j = 0; j < oh; j++) {
-		uint32_t ly1 = 2 * j + 2 < vh ? 2 * j + 2 : vh;
-		uint32_t y0 = 2 * j / vy, y1 = (ly1 + vy - 1) / vy;
-
-		for (i = 0; i < ow; i++) {
-			uint32_t lx1 = 2 * i + 2 < vw ? 2 * i + 2 : vw;
-			uint32_t x0 = 2 * i / hx, x1 = (lx1 + hx - 1) / hx, sum = 0, count;
-
-			for (y = y0; y < y1; y++)
-				for (x = x0; x < x1; x++)
-					sum += src[y * ss + x];
-			count = (x1 - x0) * (y1 - y0);
-			dst[j * ds + i] = (uint8_t)((sum + count / 2) / count);
-		}
-	}
-}
-
-struct plane_batch {
+struct each_batch {
 	const struct ts_jpeg_level *lv;
 	const struct ts_jpeg_tile *tiles;
-	struct ts_image *planes;
+	ts_stored_tile_fn *fn;
+	void *arg;
 	struct tile_result *results;
 };
 
-static void decode_planes_one(void *arg, size_t k)
+static void each_one(void *arg, size_t k)
 {
-	struct plane_batch *b = arg;
-	const struct ts_jpeg_level *lv = b->lv;
+	struct each_batch *b = arg;
 	const struct ts_jpeg_tile *t = &b->tiles[k];
 	struct tile_result *r = &b->results[k];
 	struct thread_state *ts = state_get();
-	unsigned char *pl[3];
-	int strides[3], sub = 0, cs = 0, c;
-	size_t size[3], need = 0;
-	struct plane_dst d;
+	int sub, cs;
 
-	if (!load_tile(lv, t, ts, r, &sub, &cs))
-		goto done;
-	/* R,G,B tiles must be 4:4:4 to convert; YCbCr anything 3-component. */
-	if (lv->rgb ? (cs != TJCS_RGB || sub != TJSAMP_444)
-	            : (cs != TJCS_YCbCr || sub < 0 || sub == TJSAMP_GRAY || sub >= TJ_NUMSAMP)) {
-		r->status = TS_ENOTIMPL;
-		snprintf(r->detail, sizeof r->detail, "colour space %d sampling %d", cs, sub);
-		goto done;
-	}
-	for (c = 0; c < 3; c++) {
-		int pw = tjPlaneWidth(c, (int)lv->tile_w, sub);
-		int ph = tjPlaneHeight(c, (int)lv->tile_h, sub);
-
-		if (pw <= 0 || ph <= 0) {
-			r->status = TS_ENOTIMPL;
-			snprintf(r->detail, sizeof r->detail, "plane %d of sampling %d", c, sub);
-			goto done;
-		}
-		strides[c] = pw;
-		size[c] = (size_t)pw * (size_t)ph;  /* tile <= 2^26 pixels */
-		need += size[c];
-	}
-	if (ts->planes_size < need) {
-		free(ts->planes);
-		ts->planes_size = 0;
-		ts->planes = malloc(need);
-		if (!ts->planes) {
-			r->status = TS_EINTERNAL;
-			snprintf(r->detail, sizeof r->detail, "out of memory (tile planes)");
-			goto done;
-		}
-		ts->planes_size = need;
-	}
-	pl[0] = ts->planes;
-	pl[1] = pl[0] + size[0];
-	pl[2] = pl[1] + size[1];
-	if (tjDecompressToYUVPlanes(ts->tj, ts->joined.data, (unsigned long)ts->joined.len, pl,
-	                            (int)lv->tile_w, strides, (int)lv->tile_h, 0) != 0) {
-		r->status = TS_EINTERNAL;
-		snprintf(r->detail, sizeof r->detail, "%s", tjGetErrorStr2(ts->tj));
-		goto done;
-	}
-	d.ystride = b->planes[0].stride;
-	d.cstride = b->planes[1].stride;
-	d.y = b->planes[0].pixels + (size_t)t->y * d.ystride + t->x;
-	d.cb = b->planes[1].pixels + (size_t)(t->y / 2) * d.cstride + t->x / 2;
-	d.cr = b->planes[2].pixels + (size_t)(t->y / 2) * d.cstride + t->x / 2;
-	if (lv->rgb) {
-		rgb_to_420(pl[0], pl[1], pl[2], (size_t)strides[0], t->valid_w, t->valid_h, &d);
-	} else {
-		uint32_t hx = lv->tile_w / (uint32_t)strides[1];
-		uint32_t vy = lv->tile_h / (uint32_t)(size[1] / (size_t)strides[1]);
-
-		for (uint32_t row = 0; row < t->valid_h; row++)
-			memcpy(d.y + row * d.ystride, pl[0] + (size_t)row * (size_t)strides[0],
-			       t->valid_w);
-		chroma_to_420(pl[1], (size_t)strides[1], hx, vy, t->valid_w, t->valid_h, d.cb,
-		              d.cstride);
-		chroma_to_420(pl[2], (size_t)strides[2], hx, vy, t->valid_w, t->valid_h, d.cr,
-		              d.cstride);
-	}
-done:
+	if (load_tile(b->lv, t, ts, r, &sub, &cs))
+		r->status = b->fn(b->arg, ts->joined.data, ts->joined.len, b->lv->rgb, t->x, t->y,
+		                  r->detail, sizeof r->detail);
 	if (ts)
 		state_trim(ts);
 }
 
-ts_status ts_jpeg_tiles_decode_yuv420(const struct ts_jpeg_level *lv,
-                                      const struct ts_jpeg_tile *tiles, size_t n,
-                                      uint32_t width, uint32_t height, bool parallel,
-                                      struct ts_image planes[3], struct ts_error *err)
+ts_status ts_jpeg_tiles_each(const struct ts_jpeg_level *lv, const struct ts_jpeg_tile *tiles,
+                             size_t n, bool parallel, ts_stored_tile_fn *fn, void *arg,
+                             struct ts_error *err)
 {
-	struct plane_batch b;
-	ts_status st;
+	struct each_batch b = { .lv = lv, .tiles = tiles, .fn = fn, .arg = arg };
+	ts_status st = TS_OK;
 	size_t k;
 
-	memset(planes, 0, 3 * sizeof *planes);
-	/* Tile positions halve exactly only for even tile sizes (TIFF tiles
-	 * are multiples of 16). */
-	if (lv->tile_w % 2 || lv->tile_h % 2 || width == 0 || height == 0)
-		return ts_error_set(err, TS_ENOTIMPL, "planar decode needs even tile sizes");
-	memset(&b, 0, sizeof b);
-	b.lv = lv;
-	b.tiles = tiles;
-	b.planes = planes;
-	for (k = 0; k < n; k++)
-		if (tiles[k].x % lv->tile_w || tiles[k].y % lv->tile_h ||
-		    tiles[k].valid_w > lv->tile_w || tiles[k].valid_h > lv->tile_h ||
-		    tiles[k].x >= width || tiles[k].y >= height ||
-		    tiles[k].valid_w > width - tiles[k].x || tiles[k].valid_h > height - tiles[k].y)
-			return ts_error_set(err, TS_EINTERNAL, "internal: bad planar decode");
-	/* Y is padded to even sizes, as TurboJPEG reads it for 4:2:0 (see
-	 * source.h); the padding is filled once every tile is in. */
-	st = ts_image_alloc(&planes[0], width + width % 2, height + height % 2, 1, err);
-	planes[0].width = width;
-	planes[0].height = height;
-	if (st == TS_OK)
-		st = ts_image_alloc(&planes[1], width / 2 + width % 2, height / 2 + height % 2, 1,
-		                    err);
-	if (st == TS_OK)
-		st = ts_image_alloc(&planes[2], planes[1].width, planes[1].height, 1, err);
-	if (st != TS_OK)
-		goto fail;
 	b.results = calloc(n ? n : 1, sizeof *b.results);
-	if (!b.results) {
-		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto fail;
-	}
-	ts_tile_pool_run(n, decode_planes_one, &b, parallel);
+	if (!b.results)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	ts_tile_pool_run(n, each_one, &b, parallel);
 	for (k = 0; k < n; k++) {
 		if (b.results[k].status == TS_OK)
 			continue;
 		st = ts_error_set(err, b.results[k].status,
-		                  b.results[k].status == TS_ENOTIMPL ? "planar decode not possible"
+		                  b.results[k].status == TS_ENOTIMPL ? "stored tiles not usable"
 		                                                     : "corrupt tile");
-		ts_error_detail(err, "%s: tile %u: %s", lv->path ? lv->path : "?",
-		                tiles[k].index, b.results[k].detail);
+		ts_error_detail(err, "%s: tile %u: %s", lv->path ? lv->path : "?", tiles[k].index,
+		                b.results[k].detail);
 		break;
 	}
 	free(b.results);
-	if (st != TS_OK)
-		goto fail;
-	/* The padding: a copy of the last column and row. */
-	if (width % 2)
-		for (k = 0; k < height; k++)
-			planes[0].pixels[k * planes[0].stride + width] =
-				planes[0].pixels[k * planes[0].stride + width - 1];
-	if (height % 2)
-		memcpy(planes[0].pixels + (size_t)height * planes[0].stride,
-		       planes[0].pixels + (size_t)(height - 1) * planes[0].stride, planes[0].stride);
-	return TS_OK;
-fail:
-	for (k = 0; k < 3; k++)
-		ts_image_free(&planes[k]);
 	return st;
 }

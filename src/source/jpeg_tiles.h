@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tessera/image.h"
+#include "tessera/source.h"
 #include "tessera/status.h"
 
 /* What every tile of the batch shares.  Borrowed for the call. */
@@ -64,19 +65,16 @@ ts_status ts_jpeg_tiles_decode(const struct ts_jpeg_level *lv, const struct ts_j
                                bool parallel, struct ts_image *out, struct ts_error *err);
 
 /*
- * Decode tiles[0..n), which cover a whole level of width x height exactly
- * once, into YCbCr 4:2:0 planes without interleaving: planes[0] is Y,
- * width x height; planes[1] Cb and planes[2] Cr, ceil(width/2) x
- * ceil(height/2); all three allocated here, channels 1, owned by the
- * caller on success (freed on failure).  R,G,B tiles are converted with
- * the JFIF equations (ITU-T T.871 §7) and their chroma averaged over 2x2;
- * 4:2:0 YCbCr tiles are copied; other YCbCr samplings are averaged to
- * 4:2:0.  501 when a tile's coding cannot be handled so (the caller then
- * decodes the usual way), 500 "corrupt tile" as ts_jpeg_tiles_decode.
+ * Hand every tile of tiles[0..n) to fn as a complete JPEG stream (the
+ * level's tables merged in, an Adobe marker added to R,G,B tiles), after
+ * checking its header against the level's tile size.  parallel: spread
+ * over the decode workers, so fn runs on several threads at once for
+ * different tiles.  The first tile (in order) that cannot be read is 500
+ * "corrupt tile"; the first that fn refuses gives fn's status, 501 "stored
+ * tiles not usable" or 500 "corrupt tile", with fn's detail.
  */
-ts_status ts_jpeg_tiles_decode_yuv420(const struct ts_jpeg_level *lv,
-                                      const struct ts_jpeg_tile *tiles, size_t n,
-                                      uint32_t width, uint32_t height, bool parallel,
-                                      struct ts_image planes[3], struct ts_error *err);
+ts_status ts_jpeg_tiles_each(const struct ts_jpeg_level *lv, const struct ts_jpeg_tile *tiles,
+                             size_t n, bool parallel, ts_stored_tile_fn *fn, void *arg,
+                             struct ts_error *err);
 
 #endif

@@ -1049,14 +1049,13 @@ fail:
 }
 
 /*
- * A whole level as YCbCr 4:2:0 planes (source.h, read_level_yuv420), for
- * an encoder that takes planes: the same tiles, budget and limits as
- * tiff_read_region_scaled at scale 1 over the whole level, but each tile
- * is decoded without colour conversion or interleaving (jpeg_tiles.c).
- * Only 8-bit 3-channel JPEG-tiled levels; anything else is 501.
+ * Every stored tile of a whole level, for an answer made from their
+ * coefficients (source.h, level_tiles): the same tiles, budget and limits
+ * as tiff_read_region_scaled at scale 1 over the whole level.  Only 8-bit
+ * 3-channel JPEG-tiled levels; anything else is 501.
  */
-static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint64_t budget,
-                                        struct ts_image planes[3], struct ts_error *err)
+static ts_status tiff_level_tiles(struct ts_source *base, int level, uint64_t budget,
+                                  ts_stored_tile_fn *fn, void *arg, struct ts_error *err)
 {
 	struct tiff_source *s = (struct tiff_source *)base;
 	const struct tiff_level *lv;
@@ -1065,7 +1064,6 @@ static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint6
 	size_t n;
 	ts_status status;
 
-	memset(planes, 0, 3 * sizeof *planes);
 	if (level < 0 || level >= s->base.info.nlevels)
 		return ts_error_set(err, TS_EINTERNAL, "internal: no such level");
 	lv = &s->levels[level];
@@ -1074,8 +1072,7 @@ static ts_status tiff_read_level_yuv420(struct ts_source *base, int level, uint6
 	status = list_tiles(s, level, 0, 0, lv->width, lv->height, 1, budget, &jl, &tiles, &n, err);
 	if (status != TS_OK)
 		return status;
-	status = ts_jpeg_tiles_decode_yuv420(&jl, tiles, n, lv->width, lv->height,
-	                                     n >= PARALLEL_MIN_TILES, planes, err);
+	status = ts_jpeg_tiles_each(&jl, tiles, n, n >= PARALLEL_MIN_TILES, fn, arg, err);
 	free(tiles);
 	return status;
 }
@@ -1287,5 +1284,5 @@ const struct ts_source_ops ts_tiff_source_ops = {
 	.close = tiff_close,
 	.raw_tile = tiff_raw_tile,
 	.read_region_scaled = tiff_read_region_scaled,
-	.read_level_yuv420 = tiff_read_level_yuv420,
+	.level_tiles = tiff_level_tiles,
 };

@@ -106,6 +106,34 @@ def _(ctx, srv):
            "--passthrough false still passed tiles through")
 
 
+@test("speed: full/max of a JPEG-tiled level is made from the tiles' coefficients and "
+      "matches the decoded image", server=None)
+def _(ctx, srv):
+    d = _daemon(ctx, "pt-on", ["--cache-size", "0"])
+    before = _metric(_metrics(d), "tessera_transcoded_total")
+    idents = (ID, "odd", "v-tile128")
+    for ident in idents:
+        info = json.loads(d.get("/iiif/3/%s/info.json" % ident).body)
+        jpg, _ = get_image(d, iiif(3, ident, "full", "max"))
+        png, _ = get_image(d, iiif(3, ident, "full", "max", fmt="png"))
+        expect(jpg.size == png.size == (info["width"], info["height"]),
+               "%s: jpg %s, png %s, info %dx%d" % (ident, jpg.size, png.size, info["width"],
+                                                   info["height"]))
+        diff = _mean_abs_diff(jpg, png)
+        expect(diff < 3.0, "%s: full/max jpg differs from the decoded png by %.2f on average"
+               % (ident, diff))
+    made = _metric(_metrics(d), "tessera_transcoded_total") - before
+    expect(made == len(idents), "%d of %d full/max answers were made from coefficients"
+           % (made, len(idents)))
+    # Rotated, mirrored or gray answers are not: they take the usual path.
+    for path in (iiif(3, ID, "full", "max", rotation="90"),
+                 iiif(3, ID, "full", "max", quality="gray"),
+                 iiif(3, ID, "full", "max", rotation="!0")):
+        expect_status(d.get(path), 200, path)
+    expect(_metric(_metrics(d), "tessera_transcoded_total") - before == made,
+           "a rotated, mirrored or gray full/max was made from coefficients")
+
+
 @test("speed: a repeated request and an equivalent form of it are served from the cache",
       server=None)
 def _(ctx, srv):
