@@ -8,7 +8,8 @@ Usage:
 Makes a small pattern pyramid (and a TIFF with a corrupt tile), starts the
 daemon in embedded HTTP mode and as FastCGI behind nginx, drives each with
 `wrk -t2 -c16` over a mix of DeepZoom, Zoomify, IIIF tile, info.json, IIP,
-rotation/gray/webp, corrupt-file and /metrics URLs (a third of them fresh renderings that miss
+rotation/gray/webp, corrupt-file, whole-level full/max and /metrics URLs (a third of them
+fresh renderings that miss
 every cache; and first a burst of 64 concurrent Python requests), then stops the
 daemons cleanly and prints every ThreadSanitizer report.  Last line:
 "N passed, N failed".
@@ -50,6 +51,9 @@ paths[#paths+1] = "/iiif/3/pattern/pct:10,10,50,50/!300,300/!45/default.png"
 paths[#paths+1] = "/fcgi-bin/iipsrv.fcgi?FIF=pattern.tif&JTL=2,3"
 paths[#paths+1] = "/fcgi-bin/iipsrv.fcgi?FIF=pattern.tif&WID=300&CVT=jpeg"
 paths[#paths+1] = "/iiif/3/corrupt/full/300,/0/default.jpg"
+-- whole levels made from the tiles' coefficients, on several threads
+paths[#paths+1] = "/iiif/3/pattern/full/max/0/default.jpg"
+paths[#paths+1] = "/iiif/3/corrupt/full/max/0/default.jpg"
 paths[#paths+1] = "/metrics"
 local i = 0
 request = function()
