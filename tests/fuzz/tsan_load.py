@@ -8,9 +8,9 @@ Usage:
 Makes a small pattern pyramid (and a TIFF with a corrupt tile), starts the
 daemon in embedded HTTP mode and as FastCGI behind nginx, drives each with
 `wrk -t2 -c16` over a mix of DeepZoom, Zoomify, IIIF tile, info.json, IIP,
-rotation/gray/webp, corrupt-file, whole-level full/max and /metrics URLs (a third of them
-fresh renderings that miss
-every cache; and first a burst of 64 concurrent Python requests), then stops the
+rotation/gray/webp, corrupt-file, whole-level full/max and /metrics URLs (a
+third of them fresh renderings that miss every cache; and first a burst of 64
+concurrent Python requests), then stops the
 daemons cleanly and prints every ThreadSanitizer report.  Last line:
 "N passed, N failed".
 
