@@ -3,18 +3,19 @@
  * JPEG-tiled TIFF: decoding every tile of level 0 and encoding the whole
  * image once (q75, 4:2:0, as Tessera and iipsrv answer), both through
  * interleaved RGB and through component planes.  The best of 5 runs each.
- * A server's CPU per full/max cannot go below the smaller of the two sums;
- * compare with bench/run.py's "fullmax" row.
+ * A server that decodes and re-encodes cannot spend less CPU per full/max
+ * than the smaller of the two sums; compare with bench/run.py's "fullmax"
+ * row.
  *
  * It also times the entropy decoding alone (the libjpeg API's
  * jpeg_read_coefficients: Huffman to quantised coefficients, no IDCT, no
  * colour conversion): the part of the decode any approach pays, including
- * one that never makes a pixel.  On dragonfly it is 43-51 ms of a 68-84 ms
- * decode.  A coefficient-domain transcoder (tiles' coefficients requantised
- * and re-coded, R,G,B mixed to YCbCr per coefficient) is on branch
- * experiment/jpeg-mosaic: correct, but its own Huffman decoder and encoder
- * are slower than libjpeg-turbo's and it measured 129-132 ms of CPU per
- * full/max against 117-121 ms for decoding and encoding.
+ * one that never makes a pixel.  Tessera's full/max is such an approach
+ * (src/encode/jpeg_transcode.c: the tiles' coefficients requantised, R,G,B
+ * mixed to YCbCr per coefficient, chroma halved in the DCT domain, libjpeg
+ * coding both ways), so this column plus libjpeg's Huffman encoding is the
+ * floor under it, and the decode-plus-encode columns are the floor under
+ * iipsrv's.  On dragonfly entropy decoding is 43-54 ms of a 68-84 ms decode.
  *
  * Large allocations stay on the heap (mallopt, as the daemon does), so the
  * coefficient arrays' page faults do not count as decoding time.
@@ -24,7 +25,7 @@
  *
  * The planes are the tile's own components (R,G,B for an RGB TIFF): their
  * encode is timed as if they were Y and 4:2:0 chroma (the bytes differ, the
- * work does not), which leaves out the conversion Tessera does in between.
+ * work does not), which leaves out a colour conversion in between.
  */
 #include <malloc.h>
 #include <stdio.h>
