@@ -54,8 +54,9 @@ bool ts_jpeg_frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *e
 /*
  * A whole level of stored JPEG tiles as one JPEG, from their coefficients
  * (jpeg_transcode.c): no inverse or forward DCT, no pixels.  The output is
- * baseline JFIF YCbCr 4:2:0 with the IJG tables at quality and the
- * standard Huffman tables, as ts_jpeg_write makes below quality 90.
+ * baseline JFIF YCbCr with the IJG tables at quality and the standard
+ * Huffman tables, 4:2:0 below quality 90 and 4:4:4 from 90 up, as
+ * ts_jpeg_write makes it.
  *
  * begin sets up a width x height picture; then every tile covering it is
  * handed to ts_jpeg_transcode_tile (a complete JPEG stream whose top-left
@@ -63,9 +64,10 @@ bool ts_jpeg_frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *e
  * R,G,B, else Y,Cb,Cr), from any number of threads at once for different
  * tiles; finish appends the picture to out with the ICC profile embedded
  * as by ts_jpeg_write.  Tiles of 3 8-bit components, 4:4:4 (RGB or
- * YCbCr), 4:2:2, 4:4:0 or 4:2:0, whose size is a multiple of 16, are
- * taken; any other is 501 with the reason in detail (nothing is then
- * usable: the caller encodes from pixels instead), and a tile libjpeg
+ * YCbCr), 4:2:2, 4:4:0 or 4:2:0 (only 4:4:4 for a 4:4:4 output), whose
+ * size is a multiple of 16, are taken; any other is 501 with the reason in
+ * detail (nothing is then usable: the caller encodes from pixels
+ * instead), and a tile libjpeg
  * cannot read, or reads with a warning, is 500 with libjpeg's message.
  * finish is 500 unless the tiles covered the picture.  free releases
  * everything, after finish or instead of it.

@@ -1,7 +1,8 @@
 /*
- * jpeg_transcode.c - one baseline JPEG (YCbCr 4:2:0, JFIF) made from the
- * quantised DCT coefficients of stored JPEG tiles, with no inverse or
- * forward DCT and no pixels (contract in encoder.h).
+ * jpeg_transcode.c - one baseline JPEG (JFIF YCbCr, 4:2:0 below quality
+ * 90 and 4:4:4 from 90 up, as ts_jpeg_write) made from the quantised DCT
+ * coefficients of stored JPEG tiles, with no inverse or forward DCT and no
+ * pixels (contract in encoder.h).
  *
  * Why it works.  A tile of a JPEG-tiled TIFF starts on an MCU boundary of
  * the picture it belongs to, and T.81 codes every 8x8 block on its own
@@ -18,12 +19,13 @@
  *   (T.81 A.3.4), mixed, and quantised again with the output's (IJG
  *   tables at the requested quality, as ts_jpeg_write uses), rounding to
  *   nearest.  The error is that of decoding and re-encoding.
- * - Chroma sampling.  The output is 4:2:0; chroma at full resolution is
- *   halved per direction in the DCT domain: two neighbouring blocks' four
- *   lowest coefficients stand for their eight samples averaged in pairs,
- *   which an 8-point DCT turns back into one block (the matrix `half`
- *   below).  Chroma already at half resolution (YCbCr 4:2:0, the halved
- *   direction of 4:2:2 or 4:4:0) is only requantised.
+ * - Chroma sampling.  Where the output's chroma is coarser than the
+ *   tile's (4:2:0 out of 4:4:4, 4:2:2 or 4:4:0) it is halved per direction
+ *   in the DCT domain: two neighbouring blocks' four lowest coefficients
+ *   stand for their eight samples averaged in pairs, which an 8-point DCT
+ *   turns back into one block (the matrix `half` below).  Chroma already
+ *   at the output's resolution is only requantised; chroma coarser than
+ *   the output's (4:4:4 out of 4:2:0) is refused.
  *
  * libjpeg does the entropy coding both ways (jpeg_read_coefficients per
  * tile, jpeg_write_coefficients once), so every tile that libjpeg reads is
@@ -155,6 +157,7 @@ struct ts_jpeg_transcoder {
 	unsigned long jpeg_len;
 	jvirt_barray_ptr arrays[3];  /* the coefficients, kept by libjpeg's pointer */
 	JBLOCKROW *rows[3];          /* each component's block rows */
+	int sub;                     /* output chroma: 2 (4:2:0) or 1 (4:4:4) */
 	uint32_t bw[3], bh[3];       /* blocks across and down, MCU-padded */
 	v4f inv_q[3][16];            /* 1 / output quantiser, natural order */
 	atomic_ulong blocks;         /* Y blocks filled so far */
@@ -197,7 +200,8 @@ static void half_init(void)
 /* The libjpeg side of begin; errors longjmp to the caller's setjmp. */
 static void start(struct ts_jpeg_transcoder *t, uint32_t width, uint32_t height, int quality)
 {
-	uint32_t mw = width / 16 + (width % 16 != 0), mh = height / 16 + (height % 16 != 0);
+	uint32_t mcu = 8 * (uint32_t)t->sub;
+	uint32_t mw = width / mcu + (width % mcu != 0), mh = height / mcu + (height % mcu != 0);
 	jvirt_barray_ptr *arr = t->arrays;
 
 	jpeg_create_compress(&t->c);
@@ -213,9 +217,9 @@ static void start(struct ts_jpeg_transcoder *t, uint32_t width, uint32_t height,
 		jpeg_component_info *ci = &t->c.comp_info[k];
 		const JQUANT_TBL *q = t->c.quant_tbl_ptrs[ci->quant_tbl_no];
 
-		ci->h_samp_factor = ci->v_samp_factor = k ? 1 : 2;
-		t->bw[k] = k ? mw : 2 * mw;
-		t->bh[k] = k ? mh : 2 * mh;
+		ci->h_samp_factor = ci->v_samp_factor = k ? 1 : t->sub;
+		t->bw[k] = k ? mw : mw * (uint32_t)t->sub;
+		t->bh[k] = k ? mh : mh * (uint32_t)t->sub;
 		for (int z = 0; z < 64; z++)
 			t->inv_q[k][z / 4][z % 4] = 1.0f / (float)q->quantval[z];
 		arr[k] = t->c.mem->request_virt_barray((j_common_ptr)&t->c, JPOOL_IMAGE, FALSE,
@@ -252,6 +256,8 @@ ts_status ts_jpeg_transcode_begin(uint32_t width, uint32_t height, int quality,
 		ts_jpeg_transcode_free(t);
 		return TS_EINTERNAL;
 	}
+	/* As ts_jpeg_write: chroma halved below quality 90, kept from 90 up. */
+	t->sub = quality >= 90 ? 1 : 2;
 	start(t, width, height, quality);
 	*out = t;
 	return TS_OK;
@@ -428,7 +434,7 @@ static void tile_chroma(struct ts_jpeg_transcoder *t, const struct tile_map *m, 
 	const jpeg_component_info *ci = &m->d->comp_info[rgb ? 0 : 1];
 	uint32_t ow = ci->width_in_blocks / (uint32_t)m->fx;
 	uint32_t oh = ci->height_in_blocks / (uint32_t)m->fy;
-	uint32_t cx = m->ox / 2, cy = m->oy / 2;
+	uint32_t cx = m->ox / (uint32_t)t->sub, cy = m->oy / (uint32_t)t->sub;
 
 	for (uint32_t j = 0; j < oh && cy + j < t->bh[1]; j++) {
 		JBLOCKROW src[2][3];
@@ -452,7 +458,7 @@ static void tile_chroma(struct ts_jpeg_transcoder *t, const struct tile_map *m, 
 }
 
 /* The tile's sampling, checked: 0 or a 501 with detail. */
-static ts_status tile_layout(const struct jpeg_decompress_struct *d, bool rgb,
+static ts_status tile_layout(const struct jpeg_decompress_struct *d, bool rgb, int sub,
                              struct tile_map *m, char *detail, size_t size)
 {
 	const jpeg_component_info *ci = d->comp_info;
@@ -462,12 +468,13 @@ static ts_status tile_layout(const struct jpeg_decompress_struct *d, bool rgb,
 	if (ci[1].h_samp_factor != 1 || ci[1].v_samp_factor != 1 || ci[2].h_samp_factor != 1 ||
 	    ci[2].v_samp_factor != 1 || ci[0].h_samp_factor < 1 || ci[0].h_samp_factor > 2 ||
 	    ci[0].v_samp_factor < 1 || ci[0].v_samp_factor > 2 ||
-	    (rgb && (ci[0].h_samp_factor != 1 || ci[0].v_samp_factor != 1)))
-		goto refuse;
+	    (rgb && (ci[0].h_samp_factor != 1 || ci[0].v_samp_factor != 1)) ||
+	    ci[0].h_samp_factor > sub || ci[0].v_samp_factor > sub)
+		goto refuse;   /* (the last: 4:4:4 out of subsampled chroma) */
 	/* Chroma blocks per output chroma block: 2 where the tile's chroma is
-	 * at full resolution. */
-	m->fx = 3 - ci[0].h_samp_factor;
-	m->fy = 3 - ci[0].v_samp_factor;
+	 * finer than the output's. */
+	m->fx = sub / ci[0].h_samp_factor;
+	m->fy = sub / ci[0].v_samp_factor;
 	return TS_OK;
 refuse:
 	snprintf(detail, size, "%d components of %d bits, sampling %dx%d,%dx%d,%dx%d",
@@ -504,7 +511,7 @@ ts_status ts_jpeg_transcode_tile(struct ts_jpeg_transcoder *t, const unsigned ch
 	jpeg_create_decompress(&d);
 	jpeg_mem_src(&d, jpeg, (unsigned long)len);
 	jpeg_read_header(&d, TRUE);
-	st = tile_layout(&d, rgb, &m, detail, detail_size);
+	st = tile_layout(&d, rgb, t->sub, &m, detail, detail_size);
 	if (st != TS_OK) {
 		jpeg_destroy_decompress(&d);
 		return st;

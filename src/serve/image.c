@@ -39,10 +39,10 @@ static ts_status transcode_tile(void *arg, const unsigned char *jpeg, size_t len
 
 /*
  * The coefficient path: a whole JPEG-tiled level at its own size (no
- * rotation, mirror or quality change; quality < 90, where ts_jpeg_write
- * subsamples 4:2:0 as well) is made from the stored tiles' DCT
+ * rotation, mirror or quality change) is made from the stored tiles' DCT
  * coefficients (jpeg_transcode.c): no inverse DCT, colour conversion,
- * downsampling or forward DCT.  Returns 501 (error cleared) when the plan
+ * downsampling or forward DCT, and the same sampling and tables as
+ * ts_jpeg_write would use.  Returns 501 (error cleared) when the plan
  * or the source does not qualify, so the caller renders the usual way.
  */
 static ts_status render_transcoded(struct request *r, struct ts_source *src,
@@ -56,7 +56,7 @@ static ts_status render_transcoded(struct request *r, struct ts_source *src,
 	if (!src->ops->level_tiles || p->format != TS_FORMAT_JPG || p->mirror ||
 	    (p->degrees != 0 && p->degrees != 360) ||
 	    (p->quality != TS_QUALITY_DEFAULT && p->quality != TS_QUALITY_COLOR) ||
-	    quality >= 90 || src->info.channels != 3 || lv->tile_w == 0 || lv->tile_h == 0 ||
+	    src->info.channels != 3 || lv->tile_w == 0 || lv->tile_h == 0 ||
 	    p->read_x != 0 || p->read_y != 0 || p->read_w != lv->width ||
 	    p->read_h != lv->height || p->crop_x != 0 || p->crop_y != 0 ||
 	    p->crop_w != p->read_w || p->crop_h != p->read_h || p->out_w != p->read_w ||

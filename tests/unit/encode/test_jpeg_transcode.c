@@ -172,10 +172,10 @@ static void transcode(struct run *r, const uint8_t *pic, int decode_flags)
 }
 
 /* The transcoded picture against the picture, next to the usual path. */
-static void as_good_as_decoding_and_encoding(uint32_t w, uint32_t h, uint32_t tile, int hs,
-                                             int vs, bool rgb)
+static void as_good_at(int out_q, uint32_t w, uint32_t h, uint32_t tile, int hs, int vs,
+                       bool rgb)
 {
-	struct run r = { .w = w, .h = h, .tile = tile, .tile_q = 92, .out_q = 75, .hs = hs,
+	struct run r = { .w = w, .h = h, .tile = tile, .tile_q = 92, .out_q = out_q, .hs = hs,
 	                 .vs = vs, .rgb = rgb };
 	uint8_t *pic = picture(w, h), *a = NULL, *b = NULL;
 	unsigned char *usual = NULL;
@@ -185,8 +185,9 @@ static void as_good_as_decoding_and_encoding(uint32_t w, uint32_t h, uint32_t ti
 
 	transcode(&r, pic, 0);
 	EXPECT_EQ_INT(r.status, TS_OK);
+	/* ts_jpeg_write's sampling: 4:2:0 below quality 90, 4:4:4 above. */
 	EXPECT(tjCompress2(tj, r.mosaic, (int)w, 0, (int)h, TJPF_RGB, &usual, &usual_len,
-	                   TJSAMP_420, 75, 0) == 0);
+	                   out_q >= 90 ? TJSAMP_444 : TJSAMP_420, out_q, 0) == 0);
 	a = decode(r.out.data, r.out.len, 0, &aw, &ah);
 	b = decode(usual, usual_len, 0, &bw, &bh);
 	EXPECT(a != NULL && b != NULL);
@@ -201,8 +202,9 @@ static void as_good_as_decoding_and_encoding(uint32_t w, uint32_t h, uint32_t ti
 		EXPECT(ours <= theirs * 1.05 + 0.1);
 		EXPECT(mean_diff(a, b, n) < 2.5);
 		if (ours > theirs * 1.05 + 0.1 || mean_diff(a, b, n) >= 2.5)
-			printf("    %ux%u tile %u %dx%d %s: ours %.3f, usual %.3f, between %.3f\n", w, h,
-			       tile, hs, vs, rgb ? "RGB" : "YCbCr", ours, theirs, mean_diff(a, b, n));
+			printf("    %ux%u tile %u %dx%d %s q%d: ours %.3f, usual %.3f, between %.3f\n",
+			       w, h, tile, hs, vs, rgb ? "RGB" : "YCbCr", out_q, ours, theirs,
+			       mean_diff(a, b, n));
 	}
 	free(a);
 	free(b);
@@ -211,6 +213,12 @@ static void as_good_as_decoding_and_encoding(uint32_t w, uint32_t h, uint32_t ti
 	free(pic);
 	free(r.mosaic);
 	ts_buf_free(&r.out);
+}
+
+static void as_good_as_decoding_and_encoding(uint32_t w, uint32_t h, uint32_t tile, int hs,
+                                             int vs, bool rgb)
+{
+	as_good_at(75, w, h, tile, hs, vs, rgb);
 }
 
 static void rgb_tiles_are_as_good_as_decoding_and_encoding(void)
@@ -231,6 +239,37 @@ static void sizes_off_the_mcu_grid_keep_their_edges(void)
 	as_good_as_decoding_and_encoding(203, 117, 64, 1, 1, true);
 	as_good_as_decoding_and_encoding(203, 117, 64, 2, 2, false);
 	as_good_as_decoding_and_encoding(37, 250, 256, 1, 1, true);    /* one tile */
+}
+
+static void from_quality_90_the_output_keeps_full_chroma(void)
+{
+	struct run r = { .w = 128, .h = 128, .tile = 64, .tile_q = 95, .out_q = 92, .hs = 2,
+	                 .vs = 2, .rgb = false };
+	uint8_t *pic = picture(128, 128);
+	tjhandle tj = tjInitDecompress();
+	int w, h, sub = -1, cs = -1;
+
+	as_good_at(92, 512, 384, 128, 1, 1, true);
+	as_good_at(95, 203, 117, 64, 1, 1, false);
+	/* The same picture as 4:4:4 JFIF. */
+	r.hs = r.vs = 1;
+	r.rgb = true;
+	transcode(&r, pic, 0);
+	EXPECT_EQ_INT(r.status, TS_OK);
+	EXPECT(tjDecompressHeader3(tj, r.out.data, (unsigned long)r.out.len, &w, &h, &sub, &cs) ==
+	       0);
+	EXPECT_EQ_INT(sub, TJSAMP_444);
+	free(r.mosaic);
+	ts_buf_free(&r.out);
+	/* 4:2:0 tiles have no full chroma to give: 501. */
+	r.hs = r.vs = 2;
+	r.rgb = false;
+	transcode(&r, pic, 0);
+	EXPECT_EQ_INT(r.status, TS_ENOTIMPL);
+	free(r.mosaic);
+	ts_buf_free(&r.out);
+	tjDestroy(tj);
+	free(pic);
 }
 
 static void ycbcr_420_tiles_at_their_own_quality_come_back_exactly(void)
@@ -449,6 +488,7 @@ int main(void)
 	RUN(rgb_tiles_are_as_good_as_decoding_and_encoding);
 	RUN(every_ycbcr_sampling_is_as_good_as_decoding_and_encoding);
 	RUN(sizes_off_the_mcu_grid_keep_their_edges);
+	RUN(from_quality_90_the_output_keeps_full_chroma);
 	RUN(ycbcr_420_tiles_at_their_own_quality_come_back_exactly);
 	RUN(the_output_is_jfif_420_with_the_ijg_tables_of_its_quality);
 	RUN(other_codings_are_refused_with_501);
