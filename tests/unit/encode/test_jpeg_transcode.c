@@ -351,9 +351,10 @@ static void the_output_is_jfif_420_with_the_ijg_tables_of_its_quality(void)
 	ts_buf_free(&r.out);
 }
 
-/* One tile of 64 x 64 transcoded on its own into a 64 x 64 picture. */
-static ts_status one_tile(const unsigned char *j, size_t n, bool rgb, uint32_t x, uint32_t y,
-                          struct ts_buf *out)
+/* One tile transcoded on its own into a w x h picture with profile icc. */
+static ts_status tile_into(const unsigned char *j, size_t n, bool rgb, uint32_t x, uint32_t y,
+                           uint32_t w, uint32_t h, const unsigned char *icc, size_t icc_len,
+                           struct ts_buf *out)
 {
 	struct ts_jpeg_transcoder *t = NULL;
 	struct ts_error err;
@@ -361,13 +362,20 @@ static ts_status one_tile(const unsigned char *j, size_t n, bool rgb, uint32_t x
 	ts_status st;
 
 	ts_error_clear(&err);
-	st = ts_jpeg_transcode_begin(64, 64, 75, &t, &err);
+	st = ts_jpeg_transcode_begin(w, h, 75, &t, &err);
 	if (st == TS_OK)
 		st = ts_jpeg_transcode_tile(t, j, n, rgb, x, y, detail, sizeof detail);
 	if (st == TS_OK)
-		st = ts_jpeg_transcode_finish(t, NULL, 0, out, &err);
+		st = ts_jpeg_transcode_finish(t, icc, icc_len, out, &err);
 	ts_jpeg_transcode_free(t);
 	return st;
+}
+
+/* A tile of 64 x 64 as the whole picture. */
+static ts_status one_tile(const unsigned char *j, size_t n, bool rgb, uint32_t x, uint32_t y,
+                          struct ts_buf *out)
+{
+	return tile_into(j, n, rgb, x, y, 64, 64, NULL, 0, out);
 }
 
 static void other_codings_are_refused_with_501(void)
@@ -441,14 +449,10 @@ static void a_picture_the_tiles_do_not_cover_is_500(void)
 	struct ts_jpeg_transcoder *t = NULL;
 	struct ts_buf out = { 0 };
 	struct ts_error err;
-	char detail[200];
 
 	ts_error_clear(&err);
-	EXPECT_EQ_INT(ts_jpeg_transcode_begin(128, 64, 75, &t, &err), TS_OK);
-	EXPECT_EQ_INT(ts_jpeg_transcode_tile(t, j, n, true, 0, 0, detail, sizeof detail), TS_OK);
-	EXPECT_EQ_INT(ts_jpeg_transcode_finish(t, NULL, 0, &out, &err), TS_EINTERNAL);
+	EXPECT_EQ_INT(tile_into(j, n, true, 0, 0, 128, 64, NULL, 0, &out), TS_EINTERNAL);
 	EXPECT_EQ_INT(out.len, 0);
-	ts_jpeg_transcode_free(t);
 	/* Too large for a JPEG frame: 400 before anything is allocated. */
 	EXPECT_EQ_INT(ts_jpeg_transcode_begin(70000, 64, 75, &t, &err), TS_EBADREQUEST);
 	EXPECT(t == NULL);
@@ -462,21 +466,14 @@ static void an_rgb_profile_is_embedded(void)
 	unsigned long n;
 	unsigned char *j = tile_jpeg(pic, 64, 64, 0, 0, 64, 64, 90, 1, 1, true, &n);
 	unsigned char *icc = icc_make(3000, "RGB ", 7);
-	struct ts_jpeg_transcoder *t = NULL;
 	struct ts_buf out = { 0 };
-	struct ts_error err;
-	char detail[200];
 	bool found = false;
 
-	ts_error_clear(&err);
-	EXPECT_EQ_INT(ts_jpeg_transcode_begin(64, 64, 75, &t, &err), TS_OK);
-	EXPECT_EQ_INT(ts_jpeg_transcode_tile(t, j, n, true, 0, 0, detail, sizeof detail), TS_OK);
-	EXPECT_EQ_INT(ts_jpeg_transcode_finish(t, icc, 3000, &out, &err), TS_OK);
+	EXPECT_EQ_INT(tile_into(j, n, true, 0, 0, 64, 64, icc, 3000, &out), TS_OK);
 	for (size_t i = 0; i + 12 < out.len && !found; i++)
 		found = out.data[i] == 0xFF && out.data[i + 1] == 0xE2 &&
 		        memcmp(out.data + i + 4, "ICC_PROFILE", 12) == 0;
 	EXPECT(found);
-	ts_jpeg_transcode_free(t);
 	ts_buf_free(&out);
 	free(icc);
 	free(j);
