@@ -61,7 +61,7 @@ fuzz:
 	for f in tests/fuzz/fuzz_*.c; do \
 		n=$$(basename $$f .c); \
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
-			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -lm || exit 1; \
+			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -ljpeg -lm || exit 1; \
 		mkdir -p build/fuzz/$$n.corpus; \
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus || exit 1; \
 	done

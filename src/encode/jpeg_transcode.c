@@ -53,7 +53,8 @@
  * at most 10 bits and DC differences of at most 11 for 8-bit samples. */
 #define COEF_MAX 1023
 
-/* Four lanes, which GCC maps onto SSE2 or NEON registers. */
+/* Four lanes, which GCC (12 and later) and Clang map onto SSE2 or NEON
+ * registers. */
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
 typedef short v8s __attribute__((vector_size(16)));
@@ -67,9 +68,9 @@ static inline void load8(const JCOEF *p, v4f out[2])
 
 	memcpy(&x, p, sizeof x);
 	out[0] = __builtin_convertvector(
-		(v4i)__builtin_shuffle(x, (v8s){ 0, 0, 1, 1, 2, 2, 3, 3 }) >> 16, v4f);
+		(v4i)__builtin_shufflevector(x, x, 0, 0, 1, 1, 2, 2, 3, 3) >> 16, v4f);
 	out[1] = __builtin_convertvector(
-		(v4i)__builtin_shuffle(x, (v8s){ 4, 4, 5, 5, 6, 6, 7, 7 }) >> 16, v4f);
+		(v4i)__builtin_shufflevector(x, x, 4, 4, 5, 5, 6, 6, 7, 7) >> 16, v4f);
 }
 
 /* Eight coefficients v / q, rounded to nearest, clamped to COEF_MAX and
@@ -100,8 +101,8 @@ static inline v4i quantise(v4f v, v4f inv_q)
 
 static inline void store8(JCOEF *p, v4f a, v4f b, const v4f inv_q[2])
 {
-	v8s out = __builtin_shuffle((v8s)quantise(a, inv_q[0]), (v8s)quantise(b, inv_q[1]),
-	                            (v8s){ 0, 2, 4, 6, 8, 10, 12, 14 });
+	v8s out = __builtin_shufflevector((v8s)quantise(a, inv_q[0]), (v8s)quantise(b, inv_q[1]),
+	                                  0, 2, 4, 6, 8, 10, 12, 14);
 
 	memcpy(p, &out, sizeof out);
 }
@@ -349,15 +350,15 @@ static inline void halve(v4f x[8][2])
 
 static inline void transpose4(v4f a, v4f b, v4f c, v4f d, v4f *out, int stride)
 {
-	const v4i lo = { 0, 4, 1, 5 }, hi = { 2, 6, 3, 7 };
-	const v4i first = { 0, 1, 4, 5 }, second = { 2, 3, 6, 7 };
-	v4f ab0 = __builtin_shuffle(a, b, lo), cd0 = __builtin_shuffle(c, d, lo);
-	v4f ab1 = __builtin_shuffle(a, b, hi), cd1 = __builtin_shuffle(c, d, hi);
+	v4f ab0 = __builtin_shufflevector(a, b, 0, 4, 1, 5);
+	v4f cd0 = __builtin_shufflevector(c, d, 0, 4, 1, 5);
+	v4f ab1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+	v4f cd1 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
 
-	out[0] = __builtin_shuffle(ab0, cd0, first);
-	out[stride] = __builtin_shuffle(ab0, cd0, second);
-	out[2 * stride] = __builtin_shuffle(ab1, cd1, first);
-	out[3 * stride] = __builtin_shuffle(ab1, cd1, second);
+	out[0] = __builtin_shufflevector(ab0, cd0, 0, 1, 4, 5);
+	out[stride] = __builtin_shufflevector(ab0, cd0, 2, 3, 6, 7);
+	out[2 * stride] = __builtin_shufflevector(ab1, cd1, 0, 1, 4, 5);
+	out[3 * stride] = __builtin_shufflevector(ab1, cd1, 2, 3, 6, 7);
 }
 
 /* x (8 rows of two vectors) transposed into y. */
