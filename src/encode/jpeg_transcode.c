@@ -165,36 +165,32 @@ struct ts_jpeg_transcoder {
 };
 
 /*
- * half[w][j]: output coefficient w of an 8-sample run from coefficients j
- * of its two halves' 8-point blocks (j < 4: first block's u = j; j >= 4:
- * second block's u = j - 4), each block's samples rebuilt from its four
- * lowest coefficients and averaged in pairs.  T.81 A.3.3's normalisation,
- * one direction at a time (the 2-D map is this one applied to rows, then
- * to columns).
+ * half[w][j]: output coefficient w of an 8-sample run from coefficient j
+ * of its first half's 8-point block, whose samples are rebuilt from its
+ * four lowest coefficients (j < 4) and averaged in pairs; T.81 A.3.3's
+ * normalisation, one direction at a time (the 2-D map is this one applied
+ * to rows, then to columns).  The second half's coefficient j enters with
+ * (-1)^(w+j) times the same weight (the mirror image), which halve() uses.
+ * Each weight is kept in all four lanes.
  */
-static float half[8][8];
-static v4f half_b[8][4];     /* half[w][u < 4], each in all four lanes */
+static v4f half[8][4];
 static pthread_once_t half_once = PTHREAD_ONCE_INIT;
 
 static void half_init(void)
 {
 	for (int w = 0; w < 8; w++)
-		for (int j = 0; j < 8; j++) {
-			int b = j / 4, u = j % 4;
+		for (int j = 0; j < 4; j++) {
 			double s = 0;
 
 			for (int i = 0; i < 4; i++) {
-				double g = 0;   /* output sample b*4+i from this coefficient */
+				double g = 0;   /* output sample i from this coefficient */
 
 				for (int x = 2 * i; x < 2 * i + 2; x++)
-					g += 0.5 * 0.5 * (u ? 1 : M_SQRT1_2) *
-					     cos((2 * x + 1) * u * M_PI / 16);
-				s += g * 0.5 * (w ? 1 : M_SQRT1_2) *
-				     cos((2 * (b * 4 + i) + 1) * w * M_PI / 16);
+					g += 0.5 * 0.5 * (j ? 1 : M_SQRT1_2) *
+					     cos((2 * x + 1) * j * M_PI / 16);
+				s += g * 0.5 * (w ? 1 : M_SQRT1_2) * cos((2 * i + 1) * w * M_PI / 16);
 			}
-			half[w][j] = (float)s;
-			if (j < 4)
-				half_b[w][j] = (v4f){ (float)s, (float)s, (float)s, (float)s };
+			half[w][j] = (v4f){ (float)s, (float)s, (float)s, (float)s };
 		}
 }
 
@@ -329,8 +325,8 @@ static void tile_luma(struct ts_jpeg_transcoder *t, const struct tile_map *m, bo
 
 /* One direction halved in place: x[0..3] are the first block's rows u
  * (or columns, transposed), x[4..7] the second's, each as two vectors of
- * the other direction.  half[w][4 + u] = (-1)^(w+u) half[w][u], so the
- * two blocks enter as their sum or difference. */
+ * the other direction.  The second block's weights are the first's times
+ * (-1)^(w+u), so the two blocks enter as their sum or difference. */
 static inline void halve(v4f x[8][2])
 {
 	v4f sd[2][4][2];   /* [0] sums, [1] differences */
@@ -344,8 +340,8 @@ static inline void halve(v4f x[8][2])
 #pragma GCC unroll 8
 	for (int w = 0; w < 8; w++)
 		for (int h = 0; h < 2; h++)
-			x[w][h] = half_b[w][0] * sd[w & 1][0][h] + half_b[w][1] * sd[(w + 1) & 1][1][h] +
-			          half_b[w][2] * sd[w & 1][2][h] + half_b[w][3] * sd[(w + 1) & 1][3][h];
+			x[w][h] = half[w][0] * sd[w & 1][0][h] + half[w][1] * sd[(w + 1) & 1][1][h] +
+			          half[w][2] * sd[w & 1][2][h] + half[w][3] * sd[(w + 1) & 1][3][h];
 }
 
 static inline void transpose4(v4f a, v4f b, v4f c, v4f d, v4f *out, int stride)

@@ -1,6 +1,7 @@
 /*
  * jpeg_tiles.c - stored JPEG tiles of one level decoded into a mosaic,
- * scaled in the DCT domain and spread over the decode workers (contract in
+ * scaled in the DCT domain and spread over the decode workers, or handed
+ * out whole for an answer made from their coefficients (contract in
  * jpeg_tiles.h).
  *
  * Where it sits: tiff_read.c's read_region_scaled gathers where each tile

@@ -1,7 +1,7 @@
 /*
  * jpeg_tiles.h - decode many stored JPEG tiles of one pyramid level into a
- * mosaic, optionally at 1/2, 1/4 or 1/8 scale and on several threads
- * (jpeg_tiles.c), private to src/source/.
+ * mosaic, optionally at 1/2, 1/4 or 1/8 scale and on several threads, or
+ * hand them out whole (jpeg_tiles.c), private to src/source/.
  *
  * The reader (tiff_read.c) knows where each tile's bytes are; this module
  * reads them with pread (no shared file offset, so any thread may), merges
