@@ -291,33 +291,35 @@ static JBLOCKROW in_row(const struct tile_map *m, int c, uint32_t row)
 static void tile_luma(struct ts_jpeg_transcoder *t, const struct tile_map *m, bool rgb)
 {
 	const jpeg_component_info *ci = &m->d->comp_info[0];
+	const int nc = rgb ? 3 : 1;
 	unsigned long filled = 0;
 
 	for (uint32_t by = 0; by < ci->height_in_blocks && m->oy + by < t->bh[0]; by++) {
 		JBLOCKROW src[3], dst = t->rows[0][m->oy + by];
 
-		for (int c = 0; c < (rgb ? 3 : 1); c++)
+		for (int c = 0; c < nc; c++)
 			src[c] = in_row(m, c, by);
 		for (uint32_t bx = 0; bx < ci->width_in_blocks && m->ox + bx < t->bw[0]; bx++) {
 			JCOEF *o = dst[m->ox + bx];
 
 			for (int q = 0; q < 16; q += 2) {
-				JCOEF *in[3] = { src[0][bx] + 4 * q, src[1][bx] + 4 * q,
-				                 src[2][bx] + 4 * q };
+				JCOEF *in[3];
 				v4f a[2], b[2], c[2];
 
+				for (int k = 0; k < nc; k++)
+					in[k] = src[k][bx] + 4 * q;
 				/* Most high-frequency rows are zero in every
 				 * component: they stay zero. */
-				if (zero8(in, rgb ? 3 : 1)) {
+				if (zero8(in, nc)) {
 					memset(o + 4 * q, 0, 8 * sizeof *o);
 					continue;
 				}
-				load8(src[0][bx] + 4 * q, a);
+				load8(in[0], a);
 				a[0] *= m->f[0][0][q];
 				a[1] *= m->f[0][0][q + 1];
 				if (rgb) {
-					load8(src[1][bx] + 4 * q, b);
-					load8(src[2][bx] + 4 * q, c);
+					load8(in[1], b);
+					load8(in[2], c);
 					a[0] += m->f[0][1][q] * b[0] + m->f[0][2][q] * c[0];
 					a[1] += m->f[0][1][q + 1] * b[1] + m->f[0][2][q + 1] * c[1];
 				}
