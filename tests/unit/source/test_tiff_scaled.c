@@ -26,24 +26,6 @@
 
 /* ---- helpers ---- */
 
-static struct fx jpeg_fx(uint32_t w, uint32_t h, uint32_t tile, uint16_t photometric,
-                         uint16_t spp)
-{
-	struct fx f;
-
-	memset(&f, 0, sizeof f);
-	f.width = w;
-	f.height = h;
-	f.tile_w = f.tile_h = tile;
-	f.nlevels = 1;
-	f.compression = COMPRESSION_JPEG;
-	f.photometric = photometric;
-	f.spp = spp;
-	f.bps = 8;
-	f.smooth = true;
-	return f;
-}
-
 static struct ts_source *open_fx(const struct fx *f, char *path)
 {
 	struct ts_source *s = NULL;
@@ -154,7 +136,7 @@ static int check_scaled(struct ts_source *s, uint32_t x, uint32_t y, uint32_t w,
 
 static void scaled_mosaics_match_an_area_reduction_of_the_full_decode_for_2_4_8(void)
 {
-	struct fx f = jpeg_fx(1000, 700, 64, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(1000, 700, 64, PHOTOMETRIC_RGB, 3);
 	char path[64];
 	struct ts_source *s = open_fx(&f, path);
 	int d, worst;
@@ -178,8 +160,8 @@ out:
 
 static void ycbcr_and_gray_levels_scale_too(void)
 {
-	struct fx fy = jpeg_fx(640, 480, 128, PHOTOMETRIC_YCBCR, 3);
-	struct fx fg = jpeg_fx(640, 480, 128, PHOTOMETRIC_MINISBLACK, 1);
+	struct fx fy = fx_jpeg(640, 480, 128, PHOTOMETRIC_YCBCR, 3);
+	struct fx fg = fx_jpeg(640, 480, 128, PHOTOMETRIC_MINISBLACK, 1);
 	char py[64], pg[64];
 	struct ts_source *sy = open_fx(&fy, py), *sg = open_fx(&fg, pg);
 	double mean = 0;
@@ -266,7 +248,7 @@ static void edge_tiles_average_only_the_pixels_inside_the_image(void)
 	int d;
 
 	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		struct fx f = jpeg_fx(sizes[i][0], sizes[i][1], 64, PHOTOMETRIC_RGB, 3);
+		struct fx f = fx_jpeg(sizes[i][0], sizes[i][1], 64, PHOTOMETRIC_RGB, 3);
 		char path[64];
 		struct ts_source *s = NULL;
 		struct ts_error err;
@@ -298,7 +280,7 @@ static void resampled_output_matches_the_full_decode_path(void)
 {
 	/* What render() does: scaled read, crop converted to the mosaic, then
 	 * the area filter; against full read + the same filter. */
-	struct fx f = jpeg_fx(1500, 1100, 128, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(1500, 1100, 128, PHOTOMETRIC_RGB, 3);
 	char path[64];
 	struct ts_source *s = open_fx(&f, path);
 	struct ts_image full = { 0 }, mos = { 0 }, a = { 0 }, b = { 0 };
@@ -342,7 +324,7 @@ static void parallel_decode_gives_exactly_the_pixels_of_one_tile_at_a_time(void)
 	int d;
 
 	for (p = 0; p < 2; p++) {
-		struct fx f = jpeg_fx(700, 530, 64, photometrics[p], 3);
+		struct fx f = fx_jpeg(700, 530, 64, photometrics[p], 3);
 		char path[64];
 		struct ts_source *s = open_fx(&f, path);
 		struct ts_error err;
@@ -411,7 +393,7 @@ static void rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode(void)
 	static const uint32_t heights[] = { 1, 5, 17, 40, 100, 131 };
 
 	for (size_t p = 0; p < 2; p++) {
-		struct fx f = jpeg_fx(700, 530, 64, photometrics[p], 3);
+		struct fx f = fx_jpeg(700, 530, 64, photometrics[p], 3);
 		char path[64];
 		struct ts_source *s = open_fx(&f, path);
 		struct ts_image all = { 0 };
@@ -449,7 +431,7 @@ static void rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode(void)
 
 static void the_budget_counts_pixels_at_the_reduced_scale(void)
 {
-	struct fx f = jpeg_fx(1024, 1024, 128, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(1024, 1024, 128, PHOTOMETRIC_RGB, 3);
 	char path[64];
 	struct ts_source *s = open_fx(&f, path);
 	struct ts_image img = { 0 };
@@ -483,7 +465,7 @@ out:
 
 static void other_codecs_fall_back_to_a_full_size_read(void)
 {
-	struct fx f = jpeg_fx(300, 200, 64, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(300, 200, 64, PHOTOMETRIC_RGB, 3);
 	char path[64];
 	struct ts_source *s;
 	struct ts_image a = { 0 }, b = { 0 };
@@ -518,7 +500,7 @@ out:
 
 static void a_corrupt_tile_is_a_500_not_a_crash(void)
 {
-	struct fx f = jpeg_fx(640, 640, 64, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(640, 640, 64, PHOTOMETRIC_RGB, 3);
 	char path[64];
 	struct ts_source *s = NULL;
 	struct ts_image img = { 0 };

@@ -24,24 +24,6 @@
 #include "tessera/encoder.h"
 #include "tessera/source.h"
 
-static struct fx jpeg_fx(uint32_t w, uint32_t h, uint32_t tile, uint16_t photometric,
-                         uint16_t spp)
-{
-	struct fx f;
-
-	memset(&f, 0, sizeof f);
-	f.width = w;
-	f.height = h;
-	f.tile_w = f.tile_h = tile;
-	f.nlevels = 1;
-	f.compression = COMPRESSION_JPEG;
-	f.photometric = photometric;
-	f.spp = spp;
-	f.bps = 8;
-	f.smooth = true;
-	return f;
-}
-
 /* Decode a JPEG to RGB; the caller frees. */
 static uint8_t *decode_rgb(const struct ts_buf *b, int *w, int *h)
 {
@@ -86,7 +68,7 @@ static ts_status transcode_level(struct ts_source *s, uint32_t w, uint32_t h, ui
 /* Both paths on a one-level fixture; their decoded outputs compared. */
 static void both_paths_agree(uint32_t w, uint32_t h, uint32_t tile, uint16_t photometric)
 {
-	struct fx f = jpeg_fx(w, h, tile, photometric, 3);
+	struct fx f = fx_jpeg(w, h, tile, photometric, 3);
 	struct ts_source *s = NULL;
 	struct ts_image img = { 0 };
 	struct ts_buf a = { 0 }, b = { 0 };
@@ -171,7 +153,7 @@ static void a_level_narrower_than_one_tile_works(void)
 
 static void over_the_budget_is_403_before_decoding(void)
 {
-	struct fx f = jpeg_fx(1024, 768, 256, PHOTOMETRIC_RGB, 3);
+	struct fx f = fx_jpeg(1024, 768, 256, PHOTOMETRIC_RGB, 3);
 	struct ts_source *s = NULL;
 	struct ts_buf out = { 0 };
 	struct ts_error err;
@@ -194,7 +176,7 @@ out:
 
 static void gray_levels_are_refused_with_501(void)
 {
-	struct fx f = jpeg_fx(300, 200, 64, PHOTOMETRIC_MINISBLACK, 1);
+	struct fx f = fx_jpeg(300, 200, 64, PHOTOMETRIC_MINISBLACK, 1);
 	struct ts_source *s = NULL;
 	struct ts_buf out = { 0 };
 	struct ts_error err;

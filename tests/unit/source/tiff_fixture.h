@@ -37,6 +37,26 @@ struct fx {
 	bool mask;                   /* mark the pages FILETYPE_MASK */
 };
 
+/* One level of w x h, tile x tile, JPEG-compressed with a smooth pattern:
+ * photometric RGB or YCBCR (spp 3) or MINISBLACK (spp 1). */
+static inline struct fx fx_jpeg(uint32_t w, uint32_t h, uint32_t tile, uint16_t photometric,
+                                uint16_t spp)
+{
+	struct fx f;
+
+	memset(&f, 0, sizeof f);
+	f.width = w;
+	f.height = h;
+	f.tile_w = f.tile_h = tile;
+	f.nlevels = 1;
+	f.compression = COMPRESSION_JPEG;
+	f.photometric = photometric;
+	f.spp = spp;
+	f.bps = 8;
+	f.smooth = true;
+	return f;
+}
+
 static uint32_t fx_level_w(const struct fx *f, int level)
 {
 	uint32_t v = f->width >> level;
