@@ -47,6 +47,20 @@ ts_status ts_webp_write(const struct ts_image *img, int quality, const unsigned 
 ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, size_t icc_len,
                         struct ts_buf *out, struct ts_error *err);
 
+/* Colour JPEG answers halve chroma (4:2:0) below quality 90 and keep it
+ * (4:4:4) from 90 up: vips writes its JPEG-in-TIFF tiles at Q>=90 without
+ * subsampling, so a re-encoded tile then looks like the stored one. */
+static inline bool ts_jpeg_halves_chroma(int quality)
+{
+	return quality < 90;
+}
+
+/* Append a finished JPEG stream to out with the ICC profile embedded as
+ * ts_jpeg_write does, when it fits nc components (1 gray, 3 colour). */
+ts_status ts_jpeg_append_output(const unsigned char *jpeg, size_t jpeg_len,
+                                const unsigned char *icc, size_t icc_len, int nc,
+                                struct ts_buf *out, struct ts_error *err);
+
 /* JPEG's frame header stores 16-bit sizes (T.81 B.2.2): false, with a 400
  * in err, when w x h does not fit.  Clamps *quality to 1..100. */
 bool ts_jpeg_frame_fits(uint32_t w, uint32_t h, int *quality, struct ts_error *err);

@@ -53,7 +53,6 @@
 #include <emmintrin.h>
 #endif
 #include "tessera/encoder.h"
-#include "tessera/icc.h"
 
 /* Largest coefficient magnitude this writes: T.81 F.1.2 codes AC values of
  * at most 10 bits and DC differences of at most 11 for 8-bit samples. */
@@ -259,8 +258,7 @@ ts_status ts_jpeg_transcode_begin(uint32_t width, uint32_t height, int quality,
 		ts_jpeg_transcode_free(t);
 		return TS_EINTERNAL;
 	}
-	/* As ts_jpeg_write: chroma halved below quality 90, kept from 90 up. */
-	t->sub = quality >= 90 ? 1 : 2;
+	t->sub = ts_jpeg_halves_chroma(quality) ? 2 : 1;   /* as ts_jpeg_write */
 	start(t, width, height, quality);
 	*out = t;
 	return TS_OK;
@@ -553,8 +551,6 @@ ts_status ts_jpeg_transcode_tile(struct ts_jpeg_transcoder *t, const unsigned ch
 ts_status ts_jpeg_transcode_finish(struct ts_jpeg_transcoder *t, const unsigned char *icc,
                                    size_t icc_len, struct ts_buf *out, struct ts_error *err)
 {
-	ts_status st;
-
 	if ((unsigned long)t->bw[0] * t->bh[0] != atomic_load(&t->blocks))
 		return ts_error_set(err, TS_EINTERNAL, "internal: tiles do not cover the image");
 	if (setjmp(t->jerr.jump)) {
@@ -563,12 +559,7 @@ ts_status ts_jpeg_transcode_finish(struct ts_jpeg_transcoder *t, const unsigned 
 		return TS_EINTERNAL;
 	}
 	jpeg_finish_compress(&t->c);
-	if (ts_icc_fits(icc, icc_len, 3))
-		return ts_jpeg_icc_append(t->jpeg, t->jpeg_len, icc, icc_len, out, err);
-	st = ts_buf_append(out, t->jpeg, t->jpeg_len) ? TS_OK : TS_EINTERNAL;
-	if (st != TS_OK)
-		ts_error_set(err, TS_EINTERNAL, "out of memory encoding a JPEG");
-	return st;
+	return ts_jpeg_append_output(t->jpeg, t->jpeg_len, icc, icc_len, 3, out, err);
 }
 
 void ts_jpeg_transcode_free(struct ts_jpeg_transcoder *t)

@@ -70,12 +70,11 @@ static uint8_t *flatten(const struct ts_image *img, int onc, struct ts_error *er
 	return buf;
 }
 
-/* Append the encoded stream to out.  The profile is spliced in afterwards
- * (jpeg_icc.c): one copy of the output, only when there is a profile that
- * fits nc components. */
-static ts_status append_output(const unsigned char *jpeg, unsigned long jpeg_len,
-                               const unsigned char *icc, size_t icc_len, int nc,
-                               struct ts_buf *out, struct ts_error *err)
+/* The profile is spliced in afterwards (jpeg_icc.c): one copy of the
+ * output, only when there is a profile that fits nc components. */
+ts_status ts_jpeg_append_output(const unsigned char *jpeg, size_t jpeg_len,
+                                const unsigned char *icc, size_t icc_len, int nc,
+                                struct ts_buf *out, struct ts_error *err)
 {
 	if (ts_icc_fits(icc, icc_len, nc))
 		return ts_jpeg_icc_append(jpeg, jpeg_len, icc, icc_len, out, err);
@@ -118,7 +117,7 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned 
 		goto fail;
 	}
 	pf = colour ? TJPF_RGB : TJPF_GRAY;
-	samp = !colour ? TJSAMP_GRAY : quality >= 90 ? TJSAMP_444 : TJSAMP_420;
+	samp = !colour ? TJSAMP_GRAY : ts_jpeg_halves_chroma(quality) ? TJSAMP_420 : TJSAMP_444;
 
 	tj = tjInitCompress();
 	if (!tj) {
@@ -133,7 +132,7 @@ ts_status ts_jpeg_write(const struct ts_image *img, int quality, const unsigned 
 		                tjGetErrorStr2(tj));
 		goto fail;
 	}
-	st = append_output(jpeg, jpeg_len, icc, icc_len, colour ? 3 : 1, out, err);
+	st = ts_jpeg_append_output(jpeg, jpeg_len, icc, icc_len, colour ? 3 : 1, out, err);
 
 fail:
 	tjFree(jpeg);
