@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""bench/present.py - IIIF Presentation answers: cold generation and cached.
+
+Builds (once, under build/bench-present/) a book of 2,000 pages (copies of
+one small pyramidal TIFF, each its own file so every page is probed) and a
+shelf of 10,000 member folders (one small image each), then, behind one
+nginx with Tessera on a FastCGI socket:
+
+  cold      the first answer of a freshly started daemon (nothing cached in
+            Tessera; the page cache warm from a previous run), median of
+            BENCH_RUNS restarts: the 2,000-canvas Manifest and the
+            10,000-member Collection
+  regen     the same answer after one page was rewritten (the folder's
+            fingerprint changed, the other files' probes still cached)
+  cached    wrk on the answer Tessera has cached: plain, gzip, and as a
+            conditional request answered 304
+
+Targets (issue 11): cold manifest < 250 ms, cold collection < 400 ms,
+cached >= 5,000 req/s.  Timings are never part of `make check`.
+
+  BENCH_DURATION=10 seconds per wrk run   BENCH_RUNS=5 restarts for cold
+  BENCH_PAGES=2000  BENCH_MEMBERS=10000   the sizes of the tree
+"""
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as common  # noqa: E402  (wrk, process helpers)
+
+TOP = common.TOP
+DUR = int(os.environ.get("BENCH_DURATION", "10"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+PAGES = int(os.environ.get("BENCH_PAGES", "2000"))
+MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
+TREE = os.path.join(TOP, "build", "bench-present")
+
+NGINX_CONF = """
+worker_processes 2;
+pid {w}/nginx.pid;
+error_log {w}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {w}/cb; fastcgi_temp_path {w}/fc; proxy_temp_path {w}/px;
+  uwsgi_temp_path {w}/uw; scgi_temp_path {w}/sc;
+  fastcgi_buffer_size 32k; fastcgi_buffers 16 32k;
+  upstream tessera {{ server unix:{w}/tessera.sock; }}
+  server {{
+    listen 127.0.0.1:{port};
+    merge_slashes off;
+    location /iiif/ {{
+      fastcgi_pass tessera;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param REQUEST_URI $request_uri;
+    }}
+  }}
+}}
+"""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_tree():
+    """The book and the shelf, made once (copies, so every file has its own
+    identity and is probed on its own)."""
+    stamp = os.path.join(TREE, f".built-{PAGES}-{MEMBERS}")
+    if os.path.exists(stamp):
+        return
+    shutil.rmtree(TREE, ignore_errors=True)
+    os.makedirs(os.path.join(TREE, "book"))
+    os.makedirs(os.path.join(TREE, "shelf"))
+    page = os.path.join(TREE, "_page.tif")
+    small = os.path.join(TREE, "_small.tif")
+    common.sh(["vips", "black", page + "[tile,pyramid,compression=jpeg,Q=60]", "1600", "2400",
+               "--bands", "3"], stdout=sys.stderr)
+    common.sh(["vips", "black", small + "[tile,compression=jpeg,Q=60]", "256", "320",
+               "--bands", "3"], stdout=sys.stderr)
+    log(f"present: writing {PAGES} pages and {MEMBERS} member folders under {TREE}")
+    for i in range(1, PAGES + 1):
+        shutil.copyfile(page, os.path.join(TREE, "book", f"p{i:04d}.tif"))
+    for i in range(1, MEMBERS + 1):
+        d = os.path.join(TREE, "shelf", f"item{i:05d}")
+        os.mkdir(d)
+        shutil.copyfile(small, os.path.join(d, "cover.tif"))
+    open(stamp, "w").close()
+
+
+def get(port, path, headers=()):
+    """One request; returns (status, seconds to the last byte, body length)."""
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        req += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        s.sendall(req.encode())
+        data = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    dt = time.perf_counter() - t0
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head else 0
+    return status, dt, len(body), head.decode("latin-1")
+
+
+def header(head, name):
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name.lower():
+            return v.strip()
+    return None
+
+
+def start_tessera(work):
+    sock = os.path.join(work, "tessera.sock")
+    try:
+        os.unlink(sock)
+    except FileNotFoundError:
+        pass
+    p = common.start([common.TESSERA, "serve", "--root", TREE, "--fastcgi", sock,
+                      "--verbosity", "1"])
+    common.wait_socket(sock)
+    time.sleep(0.2)
+    if p.poll() is not None:
+        raise RuntimeError("tessera exited at start")
+    return p
+
+
+def stop(p):
+    os.killpg(p.pid, 15)
+    p.wait(timeout=10)
+    common.procs.remove(p)
+
+
+def cold(work, port, path):
+    """Median first-answer time over RUNS fresh daemons."""
+    times = []
+    size = 0
+    for _ in range(RUNS):
+        p = start_tessera(work)
+        st, dt, size, _ = get(port, path)
+        stop(p)
+        if st != 200:
+            raise RuntimeError(f"{path}: {st}")
+        times.append(dt * 1000)
+    return statistics.median(times), size
+
+
+def main():
+    if not os.access(common.TESSERA, os.X_OK):
+        raise SystemExit("./tessera is missing: run make")
+    build_tree()
+    manifest = "/iiif/3/book/manifest"
+    collection = "/iiif/3/collection/shelf"
+    work = tempfile.mkdtemp(prefix="tessera-bench-present-")
+    port = common.free_port()
+    for d in ("cb", "fc", "px", "uw", "sc"):
+        os.mkdir(os.path.join(work, d))
+    with open(os.path.join(work, "nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(w=work, port=port))
+    common.start(["nginx", "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"])
+    rows = []
+    try:
+        # warm the page cache (the target says: page cache warm)
+        p = start_tessera(work)
+        for path in (manifest, collection):
+            get(port, path)
+        stop(p)
+        for name, path, target in (("manifest, 2,000 canvases", manifest, 250),
+                                   ("collection, 10,000 members", collection, 400)):
+            ms, size = cold(work, port, path)
+            rows.append((f"cold {name}", f"{ms:.0f} ms", f"< {target} ms", f"{size} bytes"))
+        p = start_tessera(work)
+        for name, path in (("manifest", manifest), ("collection", collection)):
+            st, _, _, head = get(port, path)
+            victim = os.path.join(TREE, "book", "p0001.tif") if path == manifest else \
+                os.path.join(TREE, "shelf", "item00001", "cover.tif")
+            times = []
+            for _ in range(RUNS):
+                os.utime(victim)       # a rewritten file: new mtime, new fingerprint
+                st, dt, _, _ = get(port, path)
+                times.append(dt * 1000)
+            rows.append((f"regen {name} after one file changed",
+                         f"{statistics.median(times):.0f} ms", "", ""))
+            etag = header(head, "ETag")
+            lists = {}
+            for variant, hdrs in (("plain", []), ("gzip", ["Accept-Encoding: gzip"]),
+                                  ("304", [f"If-None-Match: {etag}"] if etag else None)):
+                if hdrs is None:
+                    continue
+                lf = os.path.join(work, f"list-{name}-{variant}")
+                with open(lf, "w") as f:
+                    f.write(path + "\n")
+                lists[variant] = (lf, hdrs)
+            get(port, path)   # cached again after the last change
+            for variant, (lf, hdrs) in lists.items():
+                res = []
+                for _ in range(3):
+                    res.append(wrk_headers(port, lf, hdrs))
+                rps = statistics.median(r["rps"] for r in res)
+                p99 = statistics.median(r["p99"] for r in res)
+                rows.append((f"cached {name} ({variant})", f"{rps:.0f} req/s",
+                             ">= 5000 req/s", f"p99 {p99:.1f} ms"))
+        stop(p)
+    finally:
+        common.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    w = max(len(r[0]) for r in rows)
+    print(f"{'what':<{w}}  {'median':>12}  {'target':>14}  note")
+    for r in rows:
+        print(f"{r[0]:<{w}}  {r[1]:>12}  {r[2]:>14}  {r[3]}")
+
+
+def wrk_headers(port, listfile, headers, conns=8):
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{DUR}s", "--timeout", "30s"]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd += ["-s", os.path.join(TOP, "bench", "walk.lua"), f"http://127.0.0.1:{port}", "--",
+            listfile]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=DUR + 60).stdout
+    m = re.search(r"BENCH requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+) "
+                  r"duration_us=(\d+)", out)
+    if not m:
+        raise RuntimeError("wrk said: " + out)
+    req, errs, p50, p99, d = map(int, m.groups())
+    if errs > req // 1000:
+        raise RuntimeError(f"{errs} of {req} responses were not 2xx/3xx")
+    return {"rps": req / (d / 1e6), "p50": p50 / 1000, "p99": p99 / 1000}
+
+
+if __name__ == "__main__":
+    main()
