@@ -15,8 +15,10 @@
  * Every box must lie inside its parent; each step moves forward at least
  * one box header, so a lying file cannot loop.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "tessera/checked.h"
 #include "probe.h"
 
 struct box {
@@ -28,6 +30,7 @@ struct box {
 
 /* What one trak said. */
 struct track {
+	uint32_t id;                 /* tkhd track_ID */
 	bool video, audio;
 	uint32_t tkhd_w, tkhd_h;     /* integer part of tkhd's 16.16 values */
 	uint32_t entry_w, entry_h;   /* the first visual sample entry's size */
@@ -125,6 +128,7 @@ static ts_status tkhd_read(struct ts_probe *p, const struct box *b, struct track
 	st = box_body(p, b, h, at + 8, "a tkhd box is too short");
 	if (st != TS_OK)
 		return st;
+	t->id = ts_probe_be32(h + (h[0] == 1 ? 20 : 12));
 	t->tkhd_w = ts_probe_be32(h + at) >> 16;
 	t->tkhd_h = ts_probe_be32(h + at + 4) >> 16;
 	return TS_OK;
@@ -224,6 +228,14 @@ static ts_status trak_visit(struct ts_probe *p, const struct box *b, void *state
 	return TS_OK;
 }
 
+/* A fragmented file's tracks, for timing its last fragment. */
+#define MAX_CLOCKS 16
+
+struct clock {
+	uint32_t id, timescale;
+	uint32_t default_duration;    /* trex */
+};
+
 /* What moov said, all tracks together. */
 struct movie {
 	bool seen_mvhd;
@@ -231,8 +243,22 @@ struct movie {
 	uint64_t duration;
 	uint64_t fragment_duration;   /* mehd, in the movie timescale */
 	double longest_track;         /* mdhd, seconds */
+	struct clock clocks[MAX_CLOCKS];
+	int nclocks;
 	struct ts_media_info info;
 };
+
+static struct clock *clock_of(struct movie *m, uint32_t id, bool add)
+{
+	for (int i = 0; i < m->nclocks; i++)
+		if (m->clocks[i].id == id)
+			return &m->clocks[i];
+	if (!add || m->nclocks == MAX_CLOCKS)
+		return NULL;
+	memset(&m->clocks[m->nclocks], 0, sizeof m->clocks[0]);
+	m->clocks[m->nclocks].id = id;
+	return &m->clocks[m->nclocks++];
+}
 
 static ts_status mvex_visit(struct ts_probe *p, const struct box *b, void *state)
 {
@@ -240,6 +266,18 @@ static ts_status mvex_visit(struct ts_probe *p, const struct box *b, void *state
 	unsigned char h[12];
 	ts_status st;
 
+	if (strcmp(b->type, "trex") == 0) {
+		/* §8.8.3: track_ID, default sample description, default duration */
+		unsigned char x[16];
+		struct clock *c;
+		st = box_body(p, b, x, 16, "a trex box is too short");
+		if (st != TS_OK)
+			return st;
+		c = clock_of(m, ts_probe_be32(x + 4), true);
+		if (c)
+			c->default_duration = ts_probe_be32(x + 12);
+		return TS_OK;
+	}
 	if (strcmp(b->type, "mehd") != 0)
 		return TS_OK;
 	st = box_body(p, b, h, 4, "an mehd box is too short");
@@ -271,6 +309,11 @@ static ts_status moov_visit(struct ts_probe *p, const struct box *b, void *state
 	st = children_walk(p, b, trak_visit, &t);
 	if (st != TS_OK)
 		return st;
+	if (t.timescale) {
+		struct clock *c = clock_of(m, t.id, true);
+		if (c)
+			c->timescale = t.timescale;
+	}
 	if (t.timescale && t.duration && (double)t.duration / t.timescale > m->longest_track)
 		m->longest_track = (double)t.duration / t.timescale;
 	if (t.audio)
@@ -282,6 +325,166 @@ static ts_status moov_visit(struct ts_probe *p, const struct box *b, void *state
 		m->info.width = w;
 		m->info.height = h;
 	}
+	return TS_OK;
+}
+
+/* One track fragment of the last moof (§8.8.6-8.8.12). */
+struct fragment {
+	struct movie *m;
+	uint32_t id;
+	uint32_t default_duration;    /* tfhd, else trex */
+	bool seen_tfdt;
+	uint64_t start;               /* tfdt baseMediaDecodeTime */
+	uint64_t sum;                 /* the durations of its samples */
+	double end;                   /* the latest track end, seconds */
+};
+
+/* The most of one trun read to add up its sample durations. */
+#define MAX_TRUN (1u << 20)
+
+/* trun (§8.8.8): sample_count, optional data offset and first sample
+ * flags, then per sample the fields its flags say, duration first. */
+static ts_status trun_read(struct ts_probe *p, const struct box *b, struct fragment *f)
+{
+	unsigned char h[8], *buf;
+	uint32_t flags, count;
+	uint64_t at, entry, bytes, i, sum = 0;
+	ts_status st;
+
+	st = box_body(p, b, h, 8, "a trun box is too short");
+	if (st != TS_OK)
+		return st;
+	flags = ts_probe_be32(h) & 0xFFFFFF;
+	count = ts_probe_be32(h + 4);
+	if (!(flags & 0x100)) {
+		/* every sample has the default duration */
+		if (!ts_mul_u64(count, f->default_duration, &sum) ||
+		    __builtin_add_overflow(f->sum, sum, &f->sum))
+			return ts_probe_corrupt(p, "a fragment's duration overflows");
+		return TS_OK;
+	}
+	at = 8 + (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
+	entry = 4 * (uint64_t)(!!(flags & 0x100) + !!(flags & 0x200) + !!(flags & 0x400) +
+	                       !!(flags & 0x800));
+	if (!ts_mul_u64(count, entry, &bytes) || at > b->end - b->body ||
+	    bytes > b->end - b->body - at)
+		return ts_probe_corrupt(p, "a trun box lists more samples than it holds");
+	if (bytes > MAX_TRUN)
+		return ts_error_set(p->err, TS_EINTERNAL,
+		                    "The MP4 file's last fragment is too large to time; give the "
+		                    "duration in the item's sidecar.");
+	buf = malloc(bytes ? (size_t)bytes : 1);
+	if (!buf)
+		return ts_error_set(p->err, TS_EINTERNAL, "Out of memory probing an MP4 file.");
+	st = ts_probe_read(p, b->body + at, buf, (size_t)bytes);
+	for (i = 0; st == TS_OK && i < count; i++)
+		sum += ts_probe_be32(buf + i * entry);   /* < 2^32 samples of < 2^32 */
+	free(buf);
+	if (st != TS_OK)
+		return st;
+	if (__builtin_add_overflow(f->sum, sum, &f->sum))
+		return ts_probe_corrupt(p, "a fragment's duration overflows");
+	return TS_OK;
+}
+
+static ts_status traf_visit(struct ts_probe *p, const struct box *b, void *state)
+{
+	struct fragment *f = state;
+	unsigned char h[16];
+	ts_status st;
+
+	if (strcmp(b->type, "tfhd") == 0) {
+		/* §8.8.7: track_ID, then optional fields by flag; default
+		 * sample duration (0x08) after base data offset (0x01, 64 bits)
+		 * and sample description index (0x02) */
+		uint32_t flags, at;
+		struct clock *c;
+		st = box_body(p, b, h, 8, "a tfhd box is too short");
+		if (st != TS_OK)
+			return st;
+		flags = ts_probe_be32(h) & 0xFFFFFF;
+		f->id = ts_probe_be32(h + 4);
+		c = clock_of(f->m, f->id, false);
+		f->default_duration = c ? c->default_duration : 0;
+		if (flags & 0x08) {
+			unsigned char d[4];
+			at = 8 + (flags & 0x01 ? 8 : 0) + (flags & 0x02 ? 4 : 0);
+			if (b->end - b->body < at + 4u)
+				return ts_probe_corrupt(p, "a tfhd box is too short");
+			st = ts_probe_read(p, b->body + at, d, 4);
+			if (st != TS_OK)
+				return st;
+			f->default_duration = ts_probe_be32(d);
+		}
+		return TS_OK;
+	}
+	if (strcmp(b->type, "tfdt") == 0) {
+		/* §8.8.12: baseMediaDecodeTime, 64 bits in version 1 */
+		st = box_body(p, b, h, 4, "a tfdt box is too short");
+		if (st != TS_OK)
+			return st;
+		st = box_body(p, b, h, h[0] == 1 ? 12 : 8, "a tfdt box is too short");
+		if (st != TS_OK)
+			return st;
+		f->start = h[0] == 1 ? ts_probe_be64(h + 4) : ts_probe_be32(h + 4);
+		f->seen_tfdt = true;
+		return TS_OK;
+	}
+	if (strcmp(b->type, "trun") == 0)
+		return trun_read(p, b, f);
+	return TS_OK;
+}
+
+static ts_status moof_visit(struct ts_probe *p, const struct box *b, void *state)
+{
+	struct fragment *f = state;
+	struct clock *c;
+	uint64_t end;
+	ts_status st;
+
+	if (strcmp(b->type, "traf") != 0)
+		return TS_OK;
+	f->id = 0, f->default_duration = 0, f->seen_tfdt = false, f->start = 0, f->sum = 0;
+	st = children_walk(p, b, traf_visit, f);
+	if (st != TS_OK)
+		return st;
+	c = clock_of(f->m, f->id, false);
+	if (!f->seen_tfdt || !c || !c->timescale)
+		return TS_OK;   /* no clock for this one: the others may do */
+	if (__builtin_add_overflow(f->start, f->sum, &end))
+		return ts_probe_corrupt(p, "a fragment's end time overflows");
+	if ((double)end / c->timescale > f->end)
+		f->end = (double)end / c->timescale;
+	return TS_OK;
+}
+
+/* A fragmented file whose moov gives no duration (§8.8: mvhd says 0 and
+ * there is no mehd): the last moof's tracks end at their tfdt plus their
+ * samples' durations.  Only box headers are read on the way there. */
+static ts_status last_fragment_time(struct ts_probe *p, uint64_t off, struct movie *m,
+                                    double *seconds)
+{
+	struct box b, last = { 0, 0, 0, "" };
+	struct fragment f;
+	ts_status st;
+
+	while (p->size - off >= 8) {
+		st = box_read(p, off, p->size, &b);
+		if (st != TS_OK)
+			return st;
+		if (strcmp(b.type, "moof") == 0)
+			last = b;
+		off = b.end;
+	}
+	*seconds = 0;
+	if (last.end == 0)
+		return TS_OK;
+	memset(&f, 0, sizeof f);
+	f.m = m;
+	st = children_walk(p, &last, moof_visit, &f);
+	if (st != TS_OK)
+		return st;
+	*seconds = f.end;
 	return TS_OK;
 }
 
@@ -320,7 +523,12 @@ ts_status ts_probe_mp4(struct ts_probe *p, struct ts_media_info *out)
 		out->duration = (double)m.duration / m.timescale;
 	else if (m.fragment_duration)
 		out->duration = (double)m.fragment_duration / m.timescale;
-	else
-		out->duration = m.longest_track;   /* 0: probe.c says so */
+	else {
+		st = last_fragment_time(p, b.end, &m, &out->duration);
+		if (st != TS_OK)
+			return st;
+		if (out->duration <= 0)
+			out->duration = m.longest_track;   /* 0: probe.c says so */
+	}
 	return TS_OK;
 }

@@ -128,6 +128,10 @@ static const struct made {
 	  "-shortest -movflags +faststart", 0.05 },
 	{ "slow.mp4", "video/mp4", VIDEO " " AUDIO " -c:v libx264 -preset ultrafast -c:a aac", 0.05 },
 	{ "small.mp4", "video/mp4", VIDEO2 " -c:v mpeg4", 0.05 },
+	{ "frag.mp4", "video/mp4", VIDEO " " AUDIO " -c:v libx264 -preset ultrafast -c:a aac "
+	  "-movflags frag_keyframe+empty_moov", 0.05 },
+	{ "frag.m4a", "audio/mp4", AUDIO " -c:a aac -movflags frag_keyframe+empty_moov+"
+	  "default_base_moof -frag_duration 500000", 0.05 },
 	{ "vonly.mov", "video/mp4", VIDEO " -c:v mpeg4", 0.05 },
 	{ "vp8.webm", "video/webm", VIDEO " " AUDIO " -c:v libvpx -c:a libopus", 0.05 },
 	{ "vp9.webm", "video/webm", VIDEO2 " " AUDIO " -c:v libvpx-vp9 -deadline realtime "
@@ -350,6 +354,12 @@ static void mp4_with_its_index_first_or_last_gives_size_and_duration(void)
 	agrees_with_ffprobe("slow.mp4");
 	agrees_with_ffprobe("small.mp4");
 	agrees_with_ffprobe("vonly.mov");
+}
+
+static void fragmented_mp4_is_timed_by_its_last_fragment(void)
+{
+	agrees_with_ffprobe("frag.mp4");
+	agrees_with_ffprobe("frag.m4a");
 }
 
 static void audio_only_mp4_has_no_video(void)
@@ -633,6 +643,53 @@ static void a_terabyte_of_tiny_boxes_stops_at_the_read_bound(void)
 	EXPECT(s.asked <= TS_MEDIA_PROBE_MAX_READ);
 }
 
+/* The fuzz target's seeds and every crash it found: the first byte picks
+ * the type (as in tests/fuzz/fuzz_media_probe.c), and each must end in a
+ * clean status.  Run from the top of the tree. */
+static void fuzz_regressions_end_cleanly(void)
+{
+	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
+	                               "audio/flac", "video/mp4", "video/webm", "video/ogg" };
+	const char *corpus = "tests/fuzz/corpus/media_probe";
+	char cmd[300], name[512];
+	FILE *ls;
+	int count = 0;
+
+	snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null", corpus);
+	ls = popen(cmd, "r");
+	if (!ls)
+		return;
+	while (fgets(name, sizeof name, ls)) {
+		char path[700];
+		size_t n;
+		unsigned char *a;
+		struct ts_media_info info;
+		struct ts_error err;
+
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(path, sizeof path, "%s/%s", corpus, name);
+		a = slurp(path, &n);
+		if (!a || n == 0) {
+			free(a);
+			continue;
+		}
+		ts_status st = probe_mem(a + 1, n - 1, mimes[a[0] % 8], &info, &err, NULL);
+		EXPECT(st == TS_OK || st == 500);
+		if (st == TS_OK)
+			EXPECT(info.duration > 0 && info.duration <= TS_MEDIA_MAX_DURATION);
+		/* the seeds are whole files ffmpeg made: they must probe */
+		if (strncmp(name, "seed-", 5) == 0 && st != TS_OK) {
+			printf("    %s: %s\n", name, err.msg);
+			EXPECT_EQ_INT(st, TS_OK);
+		}
+		count++;
+		free(a);
+	}
+	pclose(ls);
+	if (count == 0)
+		printf("    skipped: no %s (run from the top of the tree)\n", corpus);
+}
+
 static void tiny_and_empty_files_are_refused(void)
 {
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
@@ -659,6 +716,7 @@ int main(void)
 	}
 	RUN(a_terabyte_of_tiny_boxes_stops_at_the_read_bound);
 	RUN(tiny_and_empty_files_are_refused);
+	RUN(fuzz_regressions_end_cleanly);
 
 	have_ffmpeg = system("command -v ffmpeg >/dev/null 2>&1 && "
 	                     "command -v ffprobe >/dev/null 2>&1") == 0;
@@ -677,6 +735,7 @@ int main(void)
 		RUN(wav_and_rf64_are_timed_by_the_data_chunk);
 		RUN(wav_still_streaming_runs_to_the_end_of_the_file);
 		RUN(mp4_with_its_index_first_or_last_gives_size_and_duration);
+		RUN(fragmented_mp4_is_timed_by_its_last_fragment);
 		RUN(audio_only_mp4_has_no_video);
 		RUN(webm_vp8_vp9_and_audio_only_agree);
 		RUN(ogv_theora_gives_frame_size_and_duration);
