@@ -690,6 +690,65 @@ static void fuzz_regressions_end_cleanly(void)
 		printf("    skipped: no %s (run from the top of the tree)\n", corpus);
 }
 
+/* RFC 3533's page CRC, bit by bit, to write valid pages here. */
+static uint32_t ogg_crc(const unsigned char *b, size_t n)
+{
+	uint32_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint32_t)b[i] << 24;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 0x80000000u ? crc << 1 ^ 0x04C11DB7u : crc << 1;
+	}
+	return crc;
+}
+
+static void ogg_full_of_false_pages_costs_a_bounded_checksum(void)
+{
+	/* a valid Opus first page, then a gigabyte of page headers that
+	 * claim 64 KB bodies and never match their CRC */
+	unsigned char head[27 + 1 + 19], unit[300];
+	struct synth s;
+	struct ts_error err;
+	uint32_t crc;
+
+	memset(head, 0, sizeof head);
+	memcpy(head, "OggS\0\x02", 6);
+	head[14] = 1;         /* serial 1 */
+	head[26] = 1, head[27] = 19;
+	memcpy(head + 28, "OpusHead\x01\x02\x38\x01\x80\xBB\0\0\0\0\0", 19);
+	crc = ogg_crc(head, sizeof head);
+	head[22] = (unsigned char)crc, head[23] = (unsigned char)(crc >> 8);
+	head[24] = (unsigned char)(crc >> 16), head[25] = (unsigned char)(crc >> 24);
+	memset(unit, 0xFF, sizeof unit);
+	memcpy(unit, "OggS\0\0", 6);
+	memset(unit + 6, 0x10, 8);   /* a granule */
+	memcpy(unit + 14, "\x01\0\0\0", 4);
+	unit[26] = 255;
+	s = (struct synth){ head, sizeof head, unit, sizeof unit, 0 };
+	EXPECT_EQ_INT(probe_synth(&s, 1ull << 30, "audio/ogg", &err), 500);
+	EXPECT(s.asked <= TS_MEDIA_PROBE_MAX_READ);
+
+	/* and the same first page with one true last page: 1 s of Opus */
+	unsigned char *file = calloc(1, sizeof head + 27 + 1 + 1);
+	unsigned char *last = file + sizeof head;
+	struct ts_media_info info;
+	memcpy(file, head, sizeof head);
+	memcpy(last, "OggS\0\x04", 6);
+	uint64_t g = 48000 + 312;   /* pre-skip 0x138 = 312 */
+	for (int k = 0; k < 8; k++)
+		last[6 + k] = (unsigned char)(g >> (8 * k));
+	last[14] = 1, last[18] = 1, last[26] = 1, last[27] = 1;
+	crc = ogg_crc(last, 29);
+	last[22] = (unsigned char)crc, last[23] = (unsigned char)(crc >> 8);
+	last[24] = (unsigned char)(crc >> 16), last[25] = (unsigned char)(crc >> 24);
+	EXPECT_EQ_INT(probe_mem(file, sizeof head + 29, "audio/ogg", &info, &err, NULL), TS_OK);
+	EXPECT(fabs(info.duration - 1.0) < 1e-9);
+	/* one bit off and the page is not believed */
+	last[28] ^= 1;
+	EXPECT_EQ_INT(probe_mem(file, sizeof head + 29, "audio/ogg", &info, &err, NULL), 500);
+	free(file);
+}
+
 static void tiny_and_empty_files_are_refused(void)
 {
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
@@ -716,6 +775,7 @@ int main(void)
 	}
 	RUN(a_terabyte_of_tiny_boxes_stops_at_the_read_bound);
 	RUN(tiny_and_empty_files_are_refused);
+	RUN(ogg_full_of_false_pages_costs_a_bounded_checksum);
 	RUN(fuzz_regressions_end_cleanly);
 
 	have_ffmpeg = system("command -v ffmpeg >/dev/null 2>&1 && "
