@@ -427,6 +427,25 @@ static void webm_vp8_vp9_and_audio_only_agree(void)
 	agrees_with_ffprobe("opus.webm");
 }
 
+static void webm_segment_of_unknown_size_still_gives_its_duration(void)
+{
+	size_t n;
+	unsigned char *a = slurp(path_of("vp8.webm"), &n), *seg;
+	struct ts_media_info info;
+	struct ts_error err;
+	int i = made_index("vp8.webm");
+
+	seg = a ? find(a, n, "\x18\x53\x80\x67\x01", 5) : NULL;
+	EXPECT(seg != NULL);
+	if (seg) {
+		memset(seg + 5, 0xFF, 7);   /* 8-byte size, all ones: unknown */
+		EXPECT_EQ_INT(probe_mem(a, n, "video/webm", &info, &err, NULL), TS_OK);
+		EXPECT(fabs(info.duration - truths[i].duration) <= 0.05);
+		EXPECT_EQ_INT(info.width, 320);
+	}
+	free(a);
+}
+
 static void matroska_doctype_in_a_webm_name_is_read_too(void)
 {
 	agrees_with_ffprobe("mkv.webm");
@@ -890,6 +909,7 @@ int main(void)
 		RUN(audio_only_mp4_has_no_video);
 		RUN(webm_vp8_vp9_and_audio_only_agree);
 		RUN(matroska_doctype_in_a_webm_name_is_read_too);
+		RUN(webm_segment_of_unknown_size_still_gives_its_duration);
 		RUN(ogv_theora_gives_frame_size_and_duration);
 		RUN(webm_without_duration_asks_for_the_sidecar);
 		RUN(patched_huge_durations_are_refused);
