@@ -554,6 +554,11 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 		goto done;
 	}
 	vlang = tag ? tag : lang;
+	/* The header becomes a label: plain text like any other. */
+	if (kind == COL_META && !ts_present_check_text(base, strlen(base), false, why, sizeof why)) {
+		st = row_fail(rw, "the header %s", why);
+		goto done;
+	}
 	if (kind == COL_RIGHTS || kind == COL_NAVDATE) {
 		if (nvals > 1) {
 			st = row_fail(rw, "takes one value, not several separated by '|'");

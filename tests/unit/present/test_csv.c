@@ -314,6 +314,7 @@ static void row_values_are_checked_naming_row_and_column(void)
 	EXPECT_ROW_REFUSED("folder,Note\na,<p><script>x</script></p>\n", "row 2, column Note: has <script>");
 	EXPECT_ROW_REFUSED("folder,x,\na,1,2\n", "row 2, column 3: has a value but its column has no header");
 	EXPECT_ROW_REFUSED("folder,Note\na,\"bell\x07\"\n", "row 2, column Note: must not contain control characters");
+	EXPECT_ROW_REFUSED("folder,<i>Note</i>\na,x\n", "row 2, column <i>Note</i>: the header must be plain text");
 	/* An empty header over empty cells is harmless. */
 	EXPECT_EQ_INT(from_row("folder,x,\na,1,\n", 0, NULL), 0);
 }
