@@ -440,7 +440,7 @@ long ts_csv_find(const struct ts_csv *c, const char *name)
 
 /* One metadata entry being gathered from the columns sharing its label. */
 struct entry {
-	char base[TS_PRESENT_MAX_NAME + 1];
+	char *base;                /* the header before '@', trimmed (owned) */
 	json_t *label, *value;
 };
 
@@ -540,6 +540,8 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 			kind = special_cols[k].kind;
 	if ((kind == COL_RIGHTS || kind == COL_NAVDATE) && tag)
 		return row_fail(rw, "%s takes no language", kind == COL_RIGHTS ? "rights" : "navDate");
+	if (cell[strspn(cell, " \t|")] == '\0')
+		return TS_OK;            /* empty: no entry, and nothing to allocate */
 	if (!(vals = malloc((CSV_MAX_VALUES + 1) * sizeof *vals)))
 		return ts_error_set(rw->err, TS_EINTERNAL, "out of memory while reading metadata.csv");
 	nvals = split_values(cell, vals, CSV_MAX_VALUES);
@@ -628,8 +630,10 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 			if (strcmp(entries[k].base, base) == 0)
 				e = &entries[k];
 		if (!e) {
-			e = &entries[(*nentries)++];
-			memcpy(e->base, base, sizeof base);
+			e = &entries[*nentries];
+			if (!(e->base = strdup(base)))
+				goto nomem;
+			(*nentries)++;
 		}
 		if (!(e->label && json_object_get(e->label, vlang)) && !map_add(&e->label, vlang, base))
 			goto nomem;
@@ -671,13 +675,16 @@ ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *la
 	    !(entries = calloc(c->ncols + 1, sizeof *entries)))
 		goto nomem;
 	for (j = 0; j < c->ncols; j++) {
+		char empty[1] = "";
+
 		if ((int)j == c->key_col)
 			continue;
 		rw.col = j;
 		free(cell);
-		if (!(cell = strdup(c->rows[row][j])))     /* split in place, on a copy */
+		cell = NULL;
+		if (c->rows[row][j][0] && !(cell = strdup(c->rows[row][j])))   /* split in place, on a copy */
 			goto nomem;
-		if (take_column(&rw, c->header[j], cell, language, out, entries, &nentries))
+		if (take_column(&rw, c->header[j], cell ? cell : empty, language, out, entries, &nentries))
 			goto fail;
 	}
 	if (nentries) {
@@ -693,7 +700,7 @@ ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *la
 		}
 	}
 	for (k = 0; k < nentries; k++)
-		json_decref(entries[k].label), json_decref(entries[k].value);
+		json_decref(entries[k].label), json_decref(entries[k].value), free(entries[k].base);
 	free(entries);
 	free(cell);
 	return TS_OK;
@@ -702,7 +709,7 @@ nomem:
 fail:
 	if (entries)
 		for (k = 0; k < nentries; k++)
-			json_decref(entries[k].label), json_decref(entries[k].value);
+			json_decref(entries[k].label), json_decref(entries[k].value), free(entries[k].base);
 	free(entries);
 	free(cell);
 	ts_sidecar_free(out);
