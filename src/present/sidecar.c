@@ -69,7 +69,8 @@ static size_t path_append(struct walk *w, const char *piece)
 {
 	size_t mark = w->plen, l = strlen(piece);
 
-	if (w->plen >= PATH_MAX_LEN)
+	/* Once cut short, the path stays "...": a later piece after it would mislead. */
+	if (w->plen >= PATH_MAX_LEN || (w->plen >= 3 && memcmp(w->path + w->plen - 3, "...", 3) == 0))
 		return mark;
 	if (w->plen + l > PATH_MAX_LEN) {
 		memcpy(w->path + w->plen, "...", 4);
