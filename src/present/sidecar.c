@@ -1102,7 +1102,7 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 	json_error_t je;
 	json_t *root = NULL, *val;
 	const char *key;
-	size_t bad;
+	size_t bad, bom = 0;
 
 	memset(out, 0, sizeof *out);
 	memset(&w, 0, sizeof w);
@@ -1114,6 +1114,10 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 		fail(&w, "the sidecar is larger than %u MB", TS_PRESENT_MAX_DOC >> 20);
 		goto fail;
 	}
+	/* Windows editors save UTF-8 with a byte order mark; RFC 8259 §8.1
+	 * lets a parser ignore it, and jansson does not. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3, len -= 3, bom = 3;
 	/* jansson reports invalid UTF-8 in its own words; find the byte ourselves. */
 	if (!ts_present_check_utf8(text, len, &bad)) {
 		size_t line = 1, col = 1, i;
@@ -1123,7 +1127,8 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 			else if (((unsigned char)text[i] & 0xc0) != 0x80)
 				col++;
 		}
-		fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8", line, col, bad);
+		fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8", line, col,
+		     bad + bom);
 		goto fail;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

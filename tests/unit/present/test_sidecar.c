@@ -273,6 +273,13 @@ static void invalid_utf8_is_refused_with_its_position(void)
 	EXPECT_EQ_INT(parse_scope(surrogate, sizeof surrogate - 1, TS_SIDECAR_ITEM), 400);
 }
 
+static void a_byte_order_mark_is_skipped(void)
+{
+	const char doc[] = "\xef\xbb\xbf{\"label\": \"x\"}";
+	EXPECT_EQ_INT(parse_scope(doc, sizeof doc - 1, TS_SIDECAR_ITEM), 0);
+	EXPECT_EQ_STR(dump(sc.label), "{\"none\":[\"x\"]}");
+}
+
 static void the_top_level_must_be_an_object(void)
 {
 	EXPECT_EQ_INT(parse_q("['label']"), 400);
@@ -765,6 +772,7 @@ int main(void)
 	RUN(a_collection_sidecar_takes_only_its_keys);
 	RUN(invalid_json_is_refused_with_its_line_and_column);
 	RUN(invalid_utf8_is_refused_with_its_position);
+	RUN(a_byte_order_mark_is_skipped);
 	RUN(the_top_level_must_be_an_object);
 	RUN(a_sidecar_over_4_mb_is_refused);
 	RUN(unknown_keys_are_errors_at_every_level);
