@@ -106,6 +106,11 @@ struct ts_sidecar {
  * line and column; invalid UTF-8 anywhere is refused.  Unknown keys are
  * errors (a typo must not silently drop metadata).
  */
+/* "type": "Collection" in a sidecar read with TS_SIDECAR_ITEM makes it a
+ * collection sidecar (is_collection set, collection keys only);
+ * "type": "Manifest" with TS_SIDECAR_COLLECTION is refused.  Ranges
+ * without an "id" get "r<n>", n their position among all Ranges counted
+ * depth first from 1, and explicit ids of that form are refused. */
 ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope scope,
                            struct ts_sidecar *out, struct ts_error *err);
 
@@ -119,6 +124,9 @@ struct ts_csv {
 	char ***rows;          /* nrows rows of ncols cells (missing cells are "") */
 	size_t nrows;
 	int key_col;           /* the "folder" or "file" column */
+	/* Added for messages and lookups (not needed by callers): */
+	size_t *lines;         /* nrows: each row's record number in the file, the header being 1 */
+	size_t *order;         /* nrows row indices sorted by key, for ts_csv_find */
 };
 
 /* Parse a metadata.csv of len bytes.  400 with "row N, ..." in err->msg for
@@ -138,14 +146,20 @@ long ts_csv_find(const struct ts_csv *c, const char *name);
  * headers give language-tagged values; several values in one cell split on
  * '|'.  Untagged values take `language` (NULL = "none").  Values are
  * validated as in a sidecar (rights, navDate), errors naming the row and
- * column.
+ * column.  Column names match in any case; a requiredStatement column gives
+ * the value, with the label {"en": ["Attribution"]}; columns sharing a
+ * header before '@' ("Title", "Title@fr") make one metadata entry; empty
+ * cells give nothing.  Row numbers in messages count the file's records,
+ * the header being row 1.
  */
 ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *language,
                               struct ts_sidecar *out, struct ts_error *err);
 
 /* Field by field, what `own` (the item's iiif.json) lacks is taken from
- * `row` (its CSV row); own wins wherever it has a value.  row is left
- * empty afterwards (its values are moved, not copied). */
+ * `row` (its CSV row); own wins wherever it has a value.  metadata counts
+ * as one field: own's list, when given, replaces the row's whole list.
+ * Both warnings are kept.  row is left empty afterwards (its values are
+ * moved, not copied). */
 void ts_sidecar_merge(struct ts_sidecar *own, struct ts_sidecar *row);
 
 #endif
