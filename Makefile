@@ -55,7 +55,7 @@ bench: tessera
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
             src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c \
-            src/encode/jpeg_crop.c
+            src/encode/jpeg_crop.c src/proto/byte_range.c
 fuzz:
 	@mkdir -p build/fuzz
 	for f in tests/fuzz/fuzz_*.c; do \
