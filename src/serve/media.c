@@ -193,6 +193,7 @@ ts_status ts_serve_media(struct request *r, const char *rest)
 	const char *rel = NULL, *name = NULL, *etag, *accel;
 	struct ts_byte_range part;
 	enum ts_range_answer ans = TS_RANGE_WHOLE;
+	bool get = strcmp(h->method, "GET") == 0, ranged = false;
 	struct file_id f;
 	uint64_t size;
 	int fd = -1;
@@ -213,53 +214,54 @@ ts_status ts_serve_media(struct request *r, const char *rest)
 		snprintf(r->err.msg, sizeof r->err.msg, "%s", not_found);
 		return st;
 	}
-	accel = h->accel_location && *h->accel_location ? h->accel_location : NULL;
-	if (!accel) {
-		st = open_same(r, &f, &fd);
-		if (st)
-			return st;
-	}
+	st = open_same(r, &f, &fd);
+	if (st)
+		return st;
 	etag = ts_serve_etag(r, &f, "media");
 	if (!etag)
 		goto oom;
-	ts_serve_header(r, "Accept-Ranges", "bytes");
 	if (ts_serve_conditional(r, &f, etag)) {
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return TS_OK;   /* 304 */
 	}
 	r->resp->content_type = type->mime;
-	if (accel) {
-		/* nginx evaluates Range and If-Range against the file and the
-		 * ETag the conf copies from ours (conf/nginx-tessera.conf). */
+	size = (uint64_t)f.st.st_size;
+	/* Range is defined for GET only (RFC 9110 §14.2); HEAD gets the 200
+	 * headers.  A failed If-Range means the whole file (§13.1.5). */
+	if (h->range && get && ts_byte_range_if_range(h->if_range, etag, f.st.st_mtim.tv_sec)) {
+		ranged = true;
+		ans = ts_byte_range_parse(h->range, size, &part);
+	}
+	if (ans == TS_RANGE_UNSATISFIABLE) {
+		close(fd);
+		unsatisfiable(r, size);
+		return TS_OK;
+	}
+	accel = h->accel_location && *h->accel_location ? h->accel_location : NULL;
+	if (accel && get && (!ranged || ans == TS_RANGE_PART)) {
+		/* nginx sends the file and evaluates Range and If-Range again,
+		 * against the same file and the ETag the shipped conf copies from
+		 * ours, so it reaches the same answer.  What it would judge
+		 * differently we keep: 416 (above), HEAD, and a Range we ignore
+		 * as malformed (nginx rejects those with 416), sent below. */
 		const char *target = accel_target(r, accel, f.path);
 
+		close(fd);
+		fd = -1;
 		if (!target)
 			goto oom;
 		r->resp->status = 200;
 		ts_serve_header(r, "X-Accel-Redirect", target);
 		return TS_OK;
 	}
-	size = (uint64_t)f.st.st_size;
-	/* Range is defined for GET only (RFC 9110 §14.2); HEAD gets the 200
-	 * headers.  A failed If-Range means the whole file (§13.1.5). */
-	if (h->range && strcmp(h->method, "GET") == 0 &&
-	    ts_byte_range_if_range(h->if_range, etag, f.st.st_mtim.tv_sec))
-		ans = ts_byte_range_parse(h->range, size, &part);
-	switch (ans) {
-	case TS_RANGE_UNSATISFIABLE:
-		close(fd);
-		unsatisfiable(r, size);
-		return TS_OK;
-	case TS_RANGE_PART:
+	ts_serve_header(r, "Accept-Ranges", "bytes");
+	if (ans == TS_RANGE_PART) {
 		r->resp->status = 206;
 		ts_serve_header(r, "Content-Range",
 		                ts_arena_printf(r->arena, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
 		                                part.first, part.first + part.length - 1, size));
 		ts_response_set_file(r->resp, fd, part.first, part.length);
 		return TS_OK;
-	case TS_RANGE_WHOLE:
-		break;
 	}
 	r->resp->status = 200;
 	ts_response_set_file(r->resp, fd, 0, size);
