@@ -45,12 +45,20 @@ enum ts_range_answer ts_byte_range_parse(const char *value, uint64_t size,
                                          struct ts_byte_range *out);
 
 /*
+ * Whether value is one range in the plain form every HTTP server parses
+ * alike: "bytes=a-b", "bytes=a-" or "bytes=-n", no whitespace, lower-case
+ * unit, numbers of at most 18 digits (what browsers and players send).
+ * The media route leaves such a range to nginx behind X-Accel-Redirect and
+ * answers any other itself, so the two can never judge it differently.
+ */
+bool ts_byte_range_is_simple(const char *value);
+
+/*
  * Whether an If-Range value lets the Range apply (RFC 9110 §13.1.5): an
  * entity-tag must be strong and equal, byte for byte, to etag (the quoted
- * current ETag); an HTTP date (IMF-fixdate, §5.6.7) must equal
- * last_modified exactly.  A weak tag, any other date form, or anything
- * unparsable is false (then the whole file is sent).  value NULL is true
- * (no If-Range condition).
+ * current ETag); an HTTP date (any of the three forms of §5.6.7) must equal
+ * last_modified exactly.  A weak tag or anything unparsable is false (then
+ * the whole file is sent).  value NULL is true (no If-Range condition).
  */
 bool ts_byte_range_if_range(const char *value, const char *etag, time_t last_modified);
 

@@ -198,6 +198,56 @@ static bool parse_imf_fixdate(const char *s, size_t n, time_t *out)
 	return true;
 }
 
+bool ts_byte_range_is_simple(const char *value)
+{
+	const char *p = value;
+	size_t n;
+
+	if (!p || strncmp(p, "bytes=", 6) != 0)
+		return false;
+	p += 6;
+	for (int part = 0; part < 2; part++) {
+		for (n = 0; is_digit(p[n]); n++)
+			;
+		if (n > 18 || (part == 0 && *p != '-' && n == 0))
+			return false;
+		p += n;
+		if (part == 0) {
+			if (*p != '-')
+				return false;
+			if (n == 0 && !is_digit(p[1]))
+				return false;   /* "-" alone */
+			p++;
+		}
+	}
+	return *p == '\0';
+}
+
+/* The two obsolete HTTP-date forms recipients must still accept (§5.6.7):
+ * RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and asctime
+ * "Sun Nov  6 08:49:37 1994". */
+static bool parse_obsolete_date(const char *s, size_t n, time_t *out)
+{
+	char buf[64];
+	struct tm tm;
+	const char *end;
+
+	if (n >= sizeof buf)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(&tm, 0, sizeof tm);
+	end = strptime(buf, "%A, %d-%b-%y %H:%M:%S GMT", &tm);
+	if (!end || *end) {
+		memset(&tm, 0, sizeof tm);
+		end = strptime(buf, "%a %b %e %H:%M:%S %Y", &tm);
+		if (!end || *end)
+			return false;
+	}
+	*out = timegm(&tm);
+	return *out != (time_t)-1;
+}
+
 bool ts_byte_range_if_range(const char *value, const char *etag, time_t last_modified)
 {
 	const char *p = value, *end;
@@ -217,5 +267,8 @@ bool ts_byte_range_if_range(const char *value, const char *etag, time_t last_mod
 	}
 	if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
 		return false;   /* a weak tag never matches for If-Range */
-	return parse_imf_fixdate(p, (size_t)(end - p), &t) && t == last_modified;
+	if (!parse_imf_fixdate(p, (size_t)(end - p), &t) &&
+	    !parse_obsolete_date(p, (size_t)(end - p), &t))
+		return false;
+	return t == last_modified;
 }

@@ -238,12 +238,14 @@ ts_status ts_serve_media(struct request *r, const char *rest)
 		return TS_OK;
 	}
 	accel = h->accel_location && *h->accel_location ? h->accel_location : NULL;
-	if (accel && get && (!ranged || ans == TS_RANGE_PART)) {
+	if (accel && get &&
+	    (!ranged || (ans == TS_RANGE_PART && ts_byte_range_is_simple(h->range)))) {
 		/* nginx sends the file and evaluates Range and If-Range again,
 		 * against the same file and the ETag the shipped conf copies from
-		 * ours, so it reaches the same answer.  What it would judge
-		 * differently we keep: 416 (above), HEAD, and a Range we ignore
-		 * as malformed (nginx rejects those with 416), sent below. */
+		 * ours, so on these it reaches the same answer.  What it could
+		 * judge differently we keep: 416 (above), HEAD, and any Range not
+		 * in the plain single form (nginx rejects some we ignore or
+		 * accept, e.g. 20-digit positions), sent below. */
 		const char *target = accel_target(r, accel, f.path);
 
 		close(fd);
