@@ -72,6 +72,8 @@ def make_root(tmp):
         interview + "name%20with%20space%20%26%20100%25.mp3")
     put("recordings/interview/caf\u00e9 \u00e9t\u00e9.flac", pattern(888, 96),
         interview + "caf%C3%A9%20%C3%A9t%C3%A9.flac")
+    put("recordings/interview/what? #1; a+b=c.mp3", pattern(999, 94),
+        interview + "what%3F%20%231%3B%20a+b=c.mp3")
     put("recordings/interview/empty.mp3", b"", interview + "empty.mp3")
     put("recordings/interview/notes.txt", b"not published")
     put("recordings/interview/trap.pdf.tif", b"a suffix must not find me")
@@ -199,12 +201,13 @@ def _(ctx, srv, setup):
     expect_whole(r, files["/iiif/recordings%2Finterview/res/LOUD.MP3"], "GET LOUD.MP3")
 
 
-@per_setup("the root folder is the item 'top', and names with spaces, '%', '&' and UTF-8 are found")
+@per_setup("the root folder is the item 'top', and names with spaces, '%', '&', '?', '#', '+' and UTF-8 are found")
 def _(ctx, srv, setup):
     files = _state["files"]
     for path in ("/iiif/top/res/letter.pdf",
                  "/iiif/recordings%2Finterview/res/name%20with%20space%20%26%20100%25.mp3",
                  "/iiif/recordings%2Finterview/res/caf%C3%A9%20%C3%A9t%C3%A9.flac",
+                 "/iiif/recordings%2Finterview/res/what%3F%20%231%3B%20a+b=c.mp3",
                  "/iiif/recordings%2Finterview/res/alias.ogg"):
         r = srv.get(path)
         expect_whole(r, files[path], "GET " + path)
