@@ -148,11 +148,13 @@ static const char *accel_target(struct request *r, const char *location, const c
 }
 
 /* Open the resolved file and check it is the one the resolver confined:
- * a name swapped for a symlink in between leads to another inode. */
+ * a name swapped for a symlink in between leads to another inode.
+ * O_NONBLOCK so that a FIFO swapped in cannot hang the open; it is cleared
+ * again (MHD and pread want a blocking descriptor). */
 static ts_status open_same(struct request *r, struct file_id *f, int *fd_out)
 {
 	struct stat st;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0) {
 		ts_error_detail(&r->err, "open %s: %s", f->path, strerror(errno));
@@ -164,6 +166,11 @@ static ts_status open_same(struct request *r, struct file_id *f, int *fd_out)
 		close(fd);
 		ts_error_detail(&r->err, "%s changed between resolving and opening", f->path);
 		return ts_error_set(&r->err, TS_ENOTFOUND, not_found);
+	}
+	if (fcntl(fd, F_SETFL, 0) != 0) {
+		close(fd);
+		ts_error_detail(&r->err, "fcntl %s: %s", f->path, strerror(errno));
+		return ts_error_set(&r->err, TS_EINTERNAL, "cannot open the file");
 	}
 	f->st = st;   /* size and mtime as now: the validators describe what is sent */
 	*fd_out = fd;
