@@ -3,13 +3,15 @@
  * (timing, counting), errors and CORS.
  *
  * Front ends hand us a struct ts_http_request and get back a complete
- * struct ts_response; nothing is written until the whole body exists, so a
- * failure anywhere becomes a proper error status, never a truncated 200.
+ * struct ts_response; nothing is written until the whole body exists (or,
+ * for a media file, is open and checked: its bytes are read only as they
+ * are sent), so a failure anywhere becomes a proper error status, never a
+ * truncated 200.
  * This is the only place that turns a ts_status into an HTTP answer and logs
  * it.  Every response, errors and redirects included, leaves through
  * finish(), which adds the CORS headers.  The protocols live in serve/:
- * iiif.c, tiles.c (DeepZoom, Zoomify, IIP), image.c (the shared image
- * path), viewer.c, metrics.c, common.c.
+ * iiif.c, media.c (the published media files), tiles.c (DeepZoom, Zoomify,
+ * IIP), image.c (the shared image path), viewer.c, metrics.c, common.c.
  *
  * Thread-safe: the server struct is read-only after creation except for its
  * cache, pool and counters, which carry their own locks or atomics.
@@ -38,6 +40,16 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	if (!s->root || !*s->root) {
 		ts_error_set(err, TS_EINTERNAL,
 		             "no image root configured: set root (--root, FILESYSTEM_PREFIX)");
+		goto fail;
+	}
+	/* It goes into a header and names a URI path nginx redirects to. */
+	if (s->media_accel_location && *s->media_accel_location &&
+	    (s->media_accel_location[0] != '/' ||
+	     strpbrk(s->media_accel_location, " \t\r\n?#%\"") ||
+	     s->media_accel_location[strlen(s->media_accel_location) - 1] == '/')) {
+		ts_error_set(err, TS_EINTERNAL, "media_accel_location must be a path such as "
+		             "/tessera-media: a leading '/', no trailing '/', no spaces, '?', '#' "
+		             "or '%%'");
 		goto fail;
 	}
 	srv->resolver = ts_resolver_create(s->root, s->suffixes, err);
@@ -107,7 +119,9 @@ static void append_safe(struct ts_buf *b, const char *s)
 }
 
 /* CORS headers go on every response: viewers fail silently without them
- * (field notes), errors and redirects included. */
+ * (field notes), errors and redirects included.  Accept-Ranges and
+ * Content-Range are exposed for PDF.js, which reads them to decide whether
+ * to fetch a PDF in ranges (Fetch standard: they are not safelisted). */
 static void finish(struct request *r)
 {
 	const char *cors = r->srv->settings->cors;
@@ -116,7 +130,8 @@ static void finish(struct request *r)
 		ts_serve_header(r, "Access-Control-Allow-Origin", cors);
 		if (strcmp(cors, "*") != 0)
 			ts_serve_header(r, "Vary", "Origin");
-		ts_serve_header(r, "Access-Control-Expose-Headers", "Link, ETag, Last-Modified, Content-Length");
+		ts_serve_header(r, "Access-Control-Expose-Headers",
+		                "Link, ETag, Last-Modified, Content-Length, Accept-Ranges, Content-Range");
 	}
 	if (strcmp(r->http->method, "HEAD") == 0)
 		r->resp->omit_body = true;
@@ -132,6 +147,7 @@ static void respond_error(struct request *r)
 	resp->status = status;
 	resp->nheaders = 0;
 	resp->content_type = "text/plain; charset=utf-8";
+	ts_response_drop_file(resp);
 	ts_buf_clear(&resp->body);
 	ts_buf_printf(&resp->body, "%d %s: ", status, ts_status_reason(status));
 	append_safe(&resp->body, r->err.msg[0] ? r->err.msg : ts_status_reason(status));
@@ -168,6 +184,9 @@ static ts_status route(struct request *r)
 	if (ts_serve_is_iip(r->query))
 		return ts_serve_iip(r);
 	if (strncmp(p, "/iiif/", 6) == 0) {
+		/* "/iiif/{item}/res/{file}" first: no Image API URL has that shape */
+		if (ts_serve_is_media(p + 5))
+			return ts_serve_media(r, p + 5);
 		r->route = R_IIIF_IMAGE;   /* refined by ts_serve_iiif */
 		return ts_serve_iiif(r, "/iiif", p + 5, true, false);
 	}

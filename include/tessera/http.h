@@ -4,14 +4,18 @@
  *
  * Front ends (front/fastcgi.c, front/http.c) fill a struct ts_http_request
  * from their protocol, call ts_server_handle, and write the struct
- * ts_response out: status line, Content-Length = body.len, the headers, then
- * the body unless it is a HEAD request.  The response is complete in memory
- * before anything is written, so a failure can never become a truncated 200.
+ * ts_response out: status line, Content-Length, the headers, then the body
+ * unless it is a HEAD request.  The body is either in memory, complete
+ * before anything is written (so a failure can never become a truncated
+ * 200), or, for published media files that can be gigabytes, a range of an
+ * open file that the front end sends without ever reading it whole into
+ * memory (sendfile, or bounded chunks).
  */
 #ifndef TESSERA_HTTP_H
 #define TESSERA_HTTP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "buf.h"
 
 struct ts_http_request {
@@ -27,6 +31,13 @@ struct ts_http_request {
 	const char *x_forwarded_proto;
 	const char *ac_request_method;   /* Access-Control-Request-Method */
 	const char *ac_request_headers;  /* Access-Control-Request-Headers */
+	const char *range;               /* Range (RFC 9110 §14.2), or NULL */
+	const char *if_range;            /* If-Range (RFC 9110 §13.1.5), or NULL */
+	/* FastCGI behind nginx only: the nginx `internal` location that serves
+	 * the image root (setting media_accel_location).  When set, a media
+	 * file is answered with X-Accel-Redirect and no body, and nginx does
+	 * Range and sendfile itself; NULL everywhere else. */
+	const char *accel_location;
 };
 
 #define TS_MAX_HEADERS 24
@@ -43,10 +54,25 @@ struct ts_response {
 	struct ts_header headers[TS_MAX_HEADERS];  /* strings live in the request arena */
 	int nheaders;
 	bool omit_body;                  /* HEAD: send headers (and Content-Length) only */
+	/* A body sent from a file instead of `body` (which then stays empty):
+	 * when has_file, the body and its Content-Length are file_length bytes
+	 * of file_fd from file_offset, read by the front end as it sends them.
+	 * The response owns file_fd (ts_response_free closes it); a front end
+	 * that hands it to a library taking ownership clears has_file. */
+	bool has_file;
+	int file_fd;
+	uint64_t file_offset;
+	uint64_t file_length;
 };
 
 /* Add a header; strings must outlive the response (arena or static). */
 void ts_response_header(struct ts_response *r, const char *name, const char *value);
+/* Make bytes [offset, offset + length) of fd the body; takes ownership of
+ * fd (a file body set before is closed, the memory body is emptied). */
+void ts_response_set_file(struct ts_response *r, int fd, uint64_t offset, uint64_t length);
+/* Close and forget the file body, if any (an error answer replaces it). */
+void ts_response_drop_file(struct ts_response *r);
+/* Free the memory body and close the file body.  Accepts NULL. */
 void ts_response_free(struct ts_response *r);
 
 #endif

@@ -36,6 +36,12 @@ void ts_resolver_destroy(struct ts_resolver *r);
 ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
                      size_t n, struct stat *st, struct ts_error *err);
 
+/* ts_resolve without the suffixes: rel must name the file exactly (a
+ * published media file, whose name decides its Content-Type, must never be
+ * answered by "rel.tif").  Same confinement, same 404s. */
+ts_status ts_resolve_exact(const struct ts_resolver *r, const char *rel, char *path, size_t n,
+                           struct stat *st, struct ts_error *err);
+
 /* The canonical root (realpath), for listing images. */
 const char *ts_resolver_root(const struct ts_resolver *r);
 

@@ -92,6 +92,12 @@ static const struct setting table[] = {
 	{ "cache_control", NULL, "TESSERA_CACHE_CONTROL", "CACHE_CONTROL", SET_STRING,
 	  "max-age=86400", 0, 0, IN_FILE, OFF(cache_control),
 	  "Cache-Control header on successful answers (empty = none)." },
+	{ "media_accel_location", NULL, "TESSERA_MEDIA_ACCEL_LOCATION", NULL, SET_STRING, "", 0,
+	  0, IN_FILE, OFF(media_accel_location), "FastCGI behind nginx: the nginx internal "
+	  "location that serves the image root (e.g. /tessera-media, see "
+	  "conf/nginx-tessera.conf); media files under /iiif/{item}/res/ are then answered with "
+	  "X-Accel-Redirect and sent by nginx with sendfile and Range (empty = Tessera sends "
+	  "them itself)." },
 	{ "default_version", NULL, "TESSERA_DEFAULT_VERSION", NULL, SET_INT, "3", 2, 3, IN_FILE,
 	  OFF(default_version), "IIIF Image API version answered on /iiif/{id}/... when the URL "
 	  "does not name one." },

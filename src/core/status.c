@@ -45,6 +45,7 @@ const char *ts_status_reason(int s)
 	switch (s) {
 	case 200: return "OK";
 	case 204: return "No Content";
+	case 206: return "Partial Content";
 	case 303: return "See Other";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
@@ -53,6 +54,7 @@ const char *ts_status_reason(int s)
 	case 405: return "Method Not Allowed";
 	case 406: return "Not Acceptable";
 	case 413: return "Payload Too Large";
+	case 416: return "Range Not Satisfiable";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";

@@ -6,7 +6,9 @@
  * Each worker owns one FCGX_Request and one arena and loops: accept, build a
  * struct ts_http_request from the FastCGI parameters, let the server produce
  * the whole response in memory, write status, headers, Content-Length and
- * body, finish, reset the arena.  On Linux the workers accept concurrently
+ * body, finish, reset the arena.  A media file's body is an open file: it
+ * is read and sent in bounded chunks (or, with media_accel_location, not
+ * sent at all: nginx follows the X-Accel-Redirect and sends it).  On Linux the workers accept concurrently
  * (see SERIALISE_ACCEPT); elsewhere a mutex serialises accepts, as in
  * libfcgi's threaded example.
  *
@@ -21,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +54,8 @@
 #define SERIALISE_ACCEPT 1
 #endif
 #define WRITE_CHUNK (1 << 20)
+/* A file body is read and sent this much at a time: four full records. */
+#define FILE_CHUNK (4 * 65535)
 
 struct fcgi_front {
 	ts_front_handler handle;
@@ -58,6 +63,7 @@ struct fcgi_front {
 	volatile int *stop;
 	int listen_fd;
 	bool unix_domain;         /* connections are AF_UNIX: close them plainly */
+	const char *accel_location;  /* media_accel_location, or NULL */
 	pthread_mutex_t accept_lock;
 };
 
@@ -148,19 +154,21 @@ static bool header_is_safe(const struct ts_header *h)
 #define RECORDS_PER_SEND 128
 
 /*
- * Send head then body as FCGI_STDOUT records, the empty STDOUT record that
- * ends the stream and FCGI_END_REQUEST (FastCGI 1.0 §5.3, §5.5) straight
- * to the connection, in as few system calls as the kernel allows (one for
- * a tile).  libfcgi's own stream buffer is 8 KB, so FCGX_PutStr would flush
- * a 30 KB tile in four writes and end the request in a fifth, each one a
- * wake-up for nginx.  libfcgi's output stream is then marked closed, so
- * FCGX_Finish_r adds nothing (its error stream, never written, sends
- * nothing either).  Returns 1 when sent, 0 when the peer went away, -1
- * when this connection cannot be written this way (not a socket): the
- * caller then uses the stream, which has seen nothing yet.
+ * Send head then body as FCGI_STDOUT records and, when end is set, the
+ * empty STDOUT record that ends the stream and FCGI_END_REQUEST (FastCGI
+ * 1.0 §5.3, §5.5) straight to the connection, in as few system calls as
+ * the kernel allows (one for a tile).  libfcgi's own stream buffer is 8 KB,
+ * so FCGX_PutStr would flush a 30 KB tile in four writes and end the
+ * request in a fifth, each one a wake-up for nginx.  Once ended, libfcgi's
+ * output stream is marked closed, so FCGX_Finish_r adds nothing (its error
+ * stream, never written, sends nothing either).  Without end, more calls
+ * follow (a file sent in chunks; head may be NULL).  Returns 1 when sent,
+ * 0 when the peer went away, -1 when this connection cannot be written
+ * this way (not a socket, found on the first call): the caller then uses
+ * the stream, which has seen nothing yet.
  */
 static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
-                        const uint8_t *body, size_t body_len)
+                        const uint8_t *body, size_t body_len, bool end)
 {
 	unsigned char hdr[RECORDS_PER_SEND][8], tail[24];
 	struct iovec iov[RECORDS_PER_SEND * 2 + 1];
@@ -216,8 +224,10 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 			batch += n;
 		}
 		if (off + batch == total) {
-			iov[niov].iov_base = tail;
-			iov[niov++].iov_len = sizeof tail;
+			if (end) {
+				iov[niov].iov_base = tail;
+				iov[niov++].iov_len = sizeof tail;
+			}
 			ended = true;
 		}
 		/* sendmsg, not writev: MSG_NOSIGNAL, and a partial send resumes
@@ -231,7 +241,7 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 				if (errno == EINTR)
 					continue;
 				/* Only the first call can meet a non-socket. */
-				if (errno == ENOTSOCK && off == 0)
+				if (errno == ENOTSOCK && off == 0 && head)
 					return -1;
 				/* The peer is gone, maybe mid-record: libfcgi must
 				 * not add records after a cut one, nor keep the
@@ -252,11 +262,76 @@ static int send_records(FCGX_Request *r, const uint8_t *head, size_t head_len,
 		}
 		off += batch;
 	}
+	if (!end)
+		return 1;
 	/* The request is ended on the wire: libfcgi must not close the
 	 * output stream again (fcgiapp.h's FCGX_Stream fields). */
 	r->out->isClosed = 1;
 	r->out->wasFCloseCalled = 1;
 	return 1;
+}
+
+/* A file body that cannot be read to its end after its Content-Length went
+ * out: end the connection without FCGI_END_REQUEST, so nginx reports the
+ * upstream as cut short and never passes a short body on as complete. */
+static void abort_request(FCGX_Request *r)
+{
+	r->out->isClosed = 1;
+	r->out->wasFCloseCalled = 1;
+	r->keepConnection = 0;
+	if (r->ipcFd >= 0)
+		shutdown(r->ipcFd, SHUT_RDWR);
+}
+
+/*
+ * Send head, then the response's file range in FILE_CHUNK pieces (pread,
+ * so the descriptor's offset is never shared state), then end the request.
+ * At most one chunk is in memory, whatever the file's size; the socket's
+ * flow control paces the reads.  Returns false when the peer went away or
+ * the file could not be read (then the request was aborted, see above).
+ */
+static bool write_file(FCGX_Request *r, const struct ts_response *resp, const struct ts_buf *head)
+{
+	uint64_t off = resp->file_offset, left = resp->file_length;
+	uint8_t *buf = malloc(FILE_CHUNK);
+	bool ok = false;
+	int direct;
+
+	if (!buf) {
+		ts_log(TS_LOG_ERROR, "fastcgi: out of memory for a file chunk");
+		goto fail;
+	}
+	direct = send_records(r, head->data, head->len, NULL, 0, left == 0);
+	if (direct == 0)
+		goto fail;
+	if (direct < 0 && FCGX_PutStr((const char *)head->data, (int)head->len, r->out) < 0)
+		goto fail;
+	while (left > 0) {
+		size_t n = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
+		ssize_t got = pread(resp->file_fd, buf, n, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			/* truncated or failing under us: never a short 200 */
+			ts_log(TS_LOG_ERROR, "fastcgi: file body ended %" PRIu64 " bytes early: %s",
+			       left, got < 0 ? strerror(errno) : "the file shrank");
+			abort_request(r);
+			goto fail;
+		}
+		off += (uint64_t)got;
+		left -= (uint64_t)got;
+		if (direct > 0) {
+			if (send_records(r, NULL, 0, buf, (size_t)got, left == 0) == 0)
+				goto fail;
+		} else if (FCGX_PutStr((const char *)buf, (int)got, r->out) < 0) {
+			goto fail;
+		}
+	}
+	ok = true;
+fail:
+	free(buf);
+	return ok;
 }
 
 /* Status line, headers and body.  Returns false when the peer went away. */
@@ -277,7 +352,8 @@ static bool write_response(FCGX_Request *r, struct ts_response *resp)
 	/* RFC 9110 §8.6: no Content-Length on 204 and 304 (a 0 there would
 	 * overwrite the length a cache stored for the 200). */
 	if (resp->status != 204 && resp->status != 304 &&
-	    !ts_buf_printf(&head, "Content-Length: %zu\r\n", resp->body.len))
+	    !ts_buf_printf(&head, "Content-Length: %" PRIu64 "\r\n",
+	                   resp->has_file ? resp->file_length : (uint64_t)resp->body.len))
 		goto fail;
 	for (int i = 0; i < resp->nheaders; i++) {
 		const struct ts_header *h = &resp->headers[i];
@@ -292,8 +368,12 @@ static bool write_response(FCGX_Request *r, struct ts_response *resp)
 	}
 	if (!ts_buf_append(&head, "\r\n", 2))
 		goto fail;
+	if (resp->has_file && !resp->omit_body) {
+		ok = write_file(r, resp, &head);
+		goto fail;
+	}
 	body_len = resp->omit_body ? 0 : resp->body.len;
-	sent = send_records(r, head.data, head.len, resp->body.data, body_len);
+	sent = send_records(r, head.data, head.len, resp->body.data, body_len, true);
 	if (sent == 0)
 		goto fail;
 	if (sent < 0) {
@@ -332,6 +412,9 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.x_forwarded_proto = param(r, "HTTP_X_FORWARDED_PROTO");
 	req.ac_request_method = param(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
 	req.ac_request_headers = param(r, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS");
+	req.range = param(r, "HTTP_RANGE");
+	req.if_range = param(r, "HTTP_IF_RANGE");
+	req.accel_location = f->accel_location;
 	if (!req.target) {
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;
@@ -440,6 +523,8 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 	f.ctx = hctx;
 	f.stop = stop;
 	f.listen_fd = -1;
+	if (s->media_accel_location && *s->media_accel_location)
+		f.accel_location = s->media_accel_location;
 	if (FCGX_Init() != 0) {
 		ts_log(TS_LOG_ERROR, "fastcgi: libfcgi failed to initialise");
 		goto fail;

@@ -4,7 +4,9 @@
  *
  * libmicrohttpd runs its own thread pool; for each request it calls
  * on_request, which builds a struct ts_http_request, lets the server produce
- * the whole response in memory, and hands the body to MHD without copying.
+ * the whole response in memory, and hands the body to MHD without copying;
+ * a media file's body is handed over as its open descriptor and range,
+ * which MHD sends with sendfile.
  *
  * The one idea: the server must see the request target exactly as the
  * client sent it ("a%2Fb" is one identifier, "a/b" is a path; "+" is not a
@@ -19,6 +21,7 @@
  * the GET arguments in order.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,7 +180,16 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_respons
 	enum MHD_Result ret;
 	int status = resp->status ? resp->status : 500;
 
-	if (resp->body.len > 0) {
+	if (resp->has_file) {
+		/* MHD sends the file with sendfile (or reads it in blocks) and
+		 * takes the descriptor: it closes it when the answer is done. */
+		r = resp->file_offset <= (uint64_t)INT64_MAX
+			? MHD_create_response_from_fd_at_offset64(resp->file_length, resp->file_fd,
+			                                          (int64_t)resp->file_offset)
+			: NULL;
+		if (r)
+			resp->has_file = false;
+	} else if (resp->body.len > 0) {
 		/* MHD takes the body: no copy, freed when the answer has been sent. */
 		r = MHD_create_response_from_buffer_with_free_callback(resp->body.len,
 		                                                       resp->body.data, free_body);
@@ -258,6 +270,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.x_forwarded_proto = header(c, "X-Forwarded-Proto");
 	req.ac_request_method = header(c, "Access-Control-Request-Method");
 	req.ac_request_headers = header(c, "Access-Control-Request-Headers");
+	req.range = header(c, "Range");
+	req.if_range = header(c, "If-Range");
 	if (req.target)
 		f->handle(f->ctx, &req, a, &resp);
 	else

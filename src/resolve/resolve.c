@@ -265,16 +265,17 @@ static int try_candidate(const struct ts_resolver *r, const char *id, const char
 	return 0;
 }
 
-ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
-                     size_t n, struct stat *st, struct ts_error *err)
+/* ts_resolve, trying the configured suffixes only when with_suffixes. */
+static ts_status resolve(const struct ts_resolver *r, const char *identifier, bool with_suffixes,
+                         char *path, size_t n, struct stat *st, struct ts_error *err)
 {
 	struct stat tmp;
 	bool escaped = false;
-	int i, rc;
+	int i, rc, nsuffixes = with_suffixes ? r->nsuffixes : 0;
 
 	if (!st)
 		st = &tmp;
-	if (!r || !identifier || !path || n == 0) {
+	if (!identifier || !path || n == 0) {
 		ts_error_detail(err, "resolve: invalid arguments");
 		return ts_error_set(err, TS_ENOTFOUND, not_found);
 	}
@@ -282,7 +283,7 @@ ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *
 		ts_error_detail(err, "identifier refused (leaves the root or malformed)");
 		return ts_error_set(err, TS_ENOTFOUND, not_found);
 	}
-	for (i = -1; i < r->nsuffixes; i++) {
+	for (i = -1; i < nsuffixes; i++) {
 		rc = try_candidate(r, identifier, i < 0 ? "" : r->suffixes[i], path, n, st);
 		if (rc == 0)
 			return TS_OK;
@@ -293,6 +294,26 @@ ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *
 	ts_error_detail(err, "%s under %s",
 	                escaped ? "symlink leads outside the root" : "no such file", r->root);
 	return ts_error_set(err, TS_ENOTFOUND, not_found);
+}
+
+ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *path,
+                     size_t n, struct stat *st, struct ts_error *err)
+{
+	if (!r) {
+		ts_error_detail(err, "resolve: invalid arguments");
+		return ts_error_set(err, TS_ENOTFOUND, not_found);
+	}
+	return resolve(r, identifier, true, path, n, st, err);
+}
+
+ts_status ts_resolve_exact(const struct ts_resolver *r, const char *rel, char *path, size_t n,
+                           struct stat *st, struct ts_error *err)
+{
+	if (!r) {
+		ts_error_detail(err, "resolve: invalid arguments");
+		return ts_error_set(err, TS_ENOTFOUND, not_found);
+	}
+	return resolve(r, rel, false, path, n, st, err);
 }
 
 /* ---- listing ---------------------------------------------------------- */

@@ -10,11 +10,11 @@
 #include "tessera/tile_cache.h"
 
 static const char *const route_names[R_COUNT] = {
-	"iiif_image", "iiif_info", "iiif_base", "deepzoom", "zoomify", "iip",
+	"iiif_image", "iiif_info", "iiif_base", "iiif_media", "deepzoom", "zoomify", "iip",
 	"viewer", "health", "metrics", "other"
 };
 static const int status_codes[TS_METRIC_STATUSES - 1] = {
-	200, 204, 303, 304, 400, 403, 404, 405, 500, 501, 503
+	200, 204, 206, 303, 304, 400, 403, 404, 405, 416, 500, 501, 503
 };
 static const double latency_bounds[TS_METRIC_BUCKETS - 1] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5

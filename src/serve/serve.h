@@ -31,11 +31,11 @@
 
 /* Routes as the metrics count them. */
 enum route_id {
-	R_IIIF_IMAGE, R_IIIF_INFO, R_IIIF_BASE, R_DEEPZOOM, R_ZOOMIFY, R_IIP,
+	R_IIIF_IMAGE, R_IIIF_INFO, R_IIIF_BASE, R_IIIF_MEDIA, R_DEEPZOOM, R_ZOOMIFY, R_IIP,
 	R_VIEWER, R_HEALTH, R_METRICS, R_OTHER, R_COUNT
 };
 
-#define TS_METRIC_STATUSES 12   /* the codes in metrics.c, plus "other" */
+#define TS_METRIC_STATUSES 14   /* the codes in metrics.c, plus "other" */
 #define TS_METRIC_BUCKETS 13    /* latency bounds in metrics.c, plus +Inf */
 
 struct metrics {
@@ -132,6 +132,17 @@ ts_status ts_heavy_run(struct ts_heavy *h, ts_status (*fn)(void *arg), void *arg
  * entry; then no version segment is recognised). */
 ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest, bool slash,
                         bool slashes_in_id);
+
+/* ---- media.c ---- */
+/* rest: what follows "/iiif" in the path.  True when it is a media file
+ * route, "/{item}/res/{file}" (presentation.md §4): exactly three segments,
+ * the middle one "res", the last one with an extension and not
+ * "info.json".  A last segment without a '.' is never a media file, so
+ * "/3/res/manifest" (the Manifest of a folder named res) stays with the
+ * other IIIF routes. */
+bool ts_serve_is_media(const char *rest);
+/* Answer GET/HEAD of a published media file: 200, 206, 304, 416, 404. */
+ts_status ts_serve_media(struct request *r, const char *rest);
 
 /* ---- tiles.c ---- */
 ts_status ts_serve_deepzoom(struct request *r, const char *rest, const char *query,

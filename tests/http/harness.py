@@ -354,9 +354,16 @@ def nginx_server_block():
     return DEFAULT_SERVER_BLOCK, "built-in block"
 
 
-def write_nginx_conf(d, port, sock):
+NGINX_MEDIA_ALIAS = "alias /var/lib/tessera/images/;"
+
+
+def write_nginx_conf(d, port, sock, root=None):
     block, source = nginx_server_block()
     block = block.replace("listen 127.0.0.1:8080;", "listen 127.0.0.1:%d;" % port)
+    if root:
+        # the internal location for X-Accel-Redirect serves the test root
+        block = block.replace(NGINX_MEDIA_ALIAS,
+                              "alias %s/;" % os.path.realpath(root).rstrip("/"))
     block = block.replace("unix:/run/tessera/tessera.sock", "unix:" + sock)
     # logs named by absolute path in the snippet go to our directory instead
     block = re.sub(r"/var/log/nginx/", os.path.join(d, "logs") + "/", block)
@@ -389,8 +396,8 @@ http {{
     return path, source
 
 
-def _start_nginx(d, port, sock, procs, logs):
-    conf, source = write_nginx_conf(d, port, sock)
+def _start_nginx(d, port, sock, procs, logs, root=None):
+    conf, source = write_nginx_conf(d, port, sock, root)
     t = subprocess.run([NGINX, "-t", "-c", conf, "-p", d + "/"], capture_output=True, timeout=20)
     if t.returncode != 0:
         raise SetupError("nginx -t failed for %s: %s" % (source, t.stderr.decode(errors="replace")[-600:]))
@@ -419,7 +426,7 @@ def start_nginx_fastcgi(tmp, name, root, extra=()):
     try:
         _wait_path(sock, procs, logs)
         port = free_port()
-        source = _start_nginx(d, port, sock, procs, logs)
+        source = _start_nginx(d, port, sock, procs, logs, root)
         _wait_http(port, procs, logs)
     except BaseException:
         for q in procs:
@@ -446,7 +453,7 @@ def start_spawn_fcgi(tmp, name, root):
     try:
         _wait_path(sock, procs, logs)
         port = free_port()
-        _start_nginx(d, port, sock, procs, logs)
+        _start_nginx(d, port, sock, procs, logs, root)
         _wait_http(port, procs, logs)
     except BaseException:
         for q in procs:

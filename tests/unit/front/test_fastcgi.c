@@ -4,7 +4,9 @@
  * STDIN, then STDOUT records until END_REQUEST).  Checks the parameters the
  * handler sees (raw REQUEST_URI, the rebuilt target without it, scheme, the
  * last of repeated parameters) and what goes back (Status line,
- * Content-Length always, no body for HEAD), and that stop ends the workers.
+ * Content-Length always, no body for HEAD), file bodies streamed whole in
+ * chunks (and cut off, never ended, when the file turns out shorter), and
+ * that stop ends the workers.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,10 +25,56 @@
 
 static char seen_target[512], seen_scheme[16], seen_host[128], seen_inm[64];
 
+static char seen_range[64], seen_if_range[64], seen_accel[64];
+
+#define FILE_BYTES 700001   /* several FILE_CHUNKs, odd on purpose */
+
+static unsigned char file_byte(size_t i)
+{
+	return (unsigned char)(i * 13 + i / 509);
+}
+
+/* An unlinked temporary file of n known bytes, open for reading. */
+static int pattern_file(size_t n)
+{
+	char name[] = "/tmp/tessera-test-fcgi-XXXXXX";
+	int fd = mkstemp(name);
+	unsigned char *b = malloc(n);
+
+	if (fd < 0 || !b) {
+		free(b);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		b[i] = file_byte(i);
+	if (write(fd, b, n) != (ssize_t)n) {
+		close(fd);
+		fd = -1;
+	}
+	unlink(name);
+	free(b);
+	return fd;
+}
+
 static void record(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
                    struct ts_response *resp)
 {
 	(void)ctx;
+	snprintf(seen_range, sizeof seen_range, "%s", req->range ? req->range : "-");
+	snprintf(seen_if_range, sizeof seen_if_range, "%s", req->if_range ? req->if_range : "-");
+	snprintf(seen_accel, sizeof seen_accel, "%s",
+	         req->accel_location ? req->accel_location : "-");
+	if (strstr(req->target, "/file") || strstr(req->target, "/shrunk")) {
+		/* /file: bytes 5 .. FILE_BYTES-8; /shrunk: the file is shorter
+		 * than the range promised, as if cut while being sent */
+		bool shrunk = strstr(req->target, "/shrunk") != NULL;
+		resp->status = 200;
+		resp->content_type = "video/mp4";
+		ts_response_set_file(resp, pattern_file(shrunk ? 100000 : FILE_BYTES), 5,
+		                     FILE_BYTES - 12);
+		resp->omit_body = strcmp(req->method, "HEAD") == 0;
+		return;
+	}
 	snprintf(seen_target, sizeof seen_target, "%s", req->target);
 	snprintf(seen_scheme, sizeof seen_scheme, "%s", req->scheme);
 	snprintf(seen_host, sizeof seen_host, "%s", req->host ? req->host : "-");
@@ -274,17 +322,102 @@ static void a_large_body_arrives_whole_in_records_then_end_request(void)
 	free(out);
 }
 
+/* The STDOUT stream of the answer to params (malloc'd, *len bytes), the
+ * type of the last record, and whether the records were well formed. */
+static unsigned char *fcgi_stdout(const char **params, size_t *len, int *last_type)
+{
+	size_t cap = FILE_BYTES + 65536, got, i, outlen = 0;
+	unsigned char *buf = malloc(cap), *out = malloc(cap + 1);
+
+	*last_type = -1;
+	got = buf && out ? fcgi_exchange(params, buf, cap) : 0;
+	for (i = 0; i + 8 <= got;) {
+		size_t cl = ((size_t)buf[i + 4] << 8) | buf[i + 5], pl = buf[i + 6];
+
+		if (i + 8 + cl + pl > got)
+			break;
+		if (buf[i + 1] == 6) {
+			memcpy(out + outlen, buf + i + 8, cl);
+			outlen += cl;
+		}
+		*last_type = buf[i + 1];
+		i += 8 + cl + pl;
+	}
+	if (out)
+		out[outlen] = 0;
+	free(buf);
+	*len = outlen;
+	return out;
+}
+
+static void a_file_body_is_streamed_whole_then_the_request_ends(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/file", "HTTP_RANGE=bytes=5-",
+	                    "HTTP_IF_RANGE=\"e1\"", NULL };
+	size_t len, bad = 0, n;
+	int last;
+	unsigned char *out = fcgi_stdout(p, &len, &last);
+	const unsigned char *body = out ? (unsigned char *)strstr((char *)out, "\r\n\r\n") : NULL;
+
+	EXPECT_EQ_INT(last, 3);   /* FCGI_END_REQUEST */
+	EXPECT_EQ_STR(seen_range, "bytes=5-");
+	EXPECT_EQ_STR(seen_if_range, "\"e1\"");
+	EXPECT_EQ_STR(seen_accel, "/media-x");
+	EXPECT(out && strstr((char *)out, "Content-Length: 699989\r\n") != NULL);
+	EXPECT(out && strstr((char *)out, "Content-Type: video/mp4\r\n") != NULL);
+	EXPECT(body != NULL);
+	if (body) {
+		body += 4;
+		n = len - (size_t)(body - out);
+		EXPECT_EQ_INT(n, FILE_BYTES - 12);
+		for (size_t i = 0; i < n; i++)
+			bad += body[i] != file_byte(i + 5);
+		EXPECT_EQ_INT(bad, 0);
+	}
+	free(out);
+}
+
+static void head_of_a_file_body_sends_its_length_only(void)
+{
+	const char *p[] = { "REQUEST_METHOD=HEAD", "REQUEST_URI=/file", NULL };
+	size_t len;
+	int last;
+	unsigned char *out = fcgi_stdout(p, &len, &last);
+
+	EXPECT_EQ_INT(last, 3);
+	EXPECT(out && strstr((char *)out, "Content-Length: 699989\r\n") != NULL);
+	EXPECT(len > 4 && strcmp((char *)out + len - 4, "\r\n\r\n") == 0);
+	free(out);
+}
+
+/* Headers promised 699989 bytes; after the 99995 there are, the request
+ * must be cut off without END_REQUEST, never ended as if complete. */
+static void a_file_that_shrank_cuts_the_request_short(void)
+{
+	const char *p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/shrunk", NULL };
+	size_t len;
+	int last;
+	unsigned char *out = fcgi_stdout(p, &len, &last);
+	const char *body = out ? strstr((char *)out, "\r\n\r\n") : NULL;
+
+	EXPECT(last != 3);
+	EXPECT(body != NULL);
+	if (body)
+		EXPECT(len - (size_t)(body + 4 - (char *)out) < FILE_BYTES - 12);
+	free(out);
+}
+
 int main(void)
 {
 	pthread_t t;
 	char addr[32];
 	struct ts_error err;
-	char *argv[] = { "--fastcgi", addr, "--threads", "3" };
+	char *argv[] = { "--fastcgi", addr, "--threads", "3", "--media-accel-location", "/media-x" };
 
 	port = free_port();
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
 	ts_error_clear(&err);
-	if (ts_settings_load(&settings, 4, argv, NULL, &err) != 0) {
+	if (ts_settings_load(&settings, 6, argv, NULL, &err) != 0) {
 		printf("settings: %s\n", err.msg);
 		return 1;
 	}
@@ -297,6 +430,10 @@ int main(void)
 	RUN(head_sends_content_length_without_a_body);
 	RUN(error_status_has_its_reason_phrase);
 	RUN(a_large_body_arrives_whole_in_records_then_end_request);
+	RUN(a_file_body_is_streamed_whole_then_the_request_ends);
+	RUN(head_of_a_file_body_sends_its_length_only);
+	RUN(a_file_that_shrank_cuts_the_request_short);
+	RUN(a_large_body_arrives_whole_in_records_then_end_request);   /* workers still fine */
 	stop = 1;   /* the workers are blocked in accept: stop must still end them */
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);

@@ -3,9 +3,11 @@
  * handler that records what it was given: the request target must arrive
  * byte for byte (percent-encoding, '+', empty values), headers must be
  * passed through, HEAD must carry the GET Content-Length without a body,
- * keep-alive must work, and setting the stop flag must end the front end.
+ * keep-alive must work, a file body must arrive whole from its descriptor
+ * (which is then closed), and setting the stop flag must end the front end.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,11 +21,53 @@
 #include "tessera/log.h"
 
 static char seen_target[512], seen_method[16], seen_origin[128], seen_host[128];
+static char seen_range[64], seen_if_range[64], seen_accel[64];
+
+#define FILE_BYTES 300007   /* several sendfile calls, odd on purpose */
+
+static unsigned char file_byte(size_t i)
+{
+	return (unsigned char)(i * 13 + i / 509);
+}
+
+/* An unlinked temporary file of FILE_BYTES known bytes, open for reading. */
+static int pattern_file(void)
+{
+	char name[] = "/tmp/tessera-test-http-XXXXXX";
+	int fd = mkstemp(name);
+	unsigned char *b = malloc(FILE_BYTES);
+
+	if (fd < 0 || !b) {
+		free(b);
+		return -1;
+	}
+	for (size_t i = 0; i < FILE_BYTES; i++)
+		b[i] = file_byte(i);
+	if (write(fd, b, FILE_BYTES) != FILE_BYTES) {
+		close(fd);
+		fd = -1;
+	}
+	unlink(name);
+	free(b);
+	return fd;
+}
 
 static void record(void *ctx, const struct ts_http_request *req, struct ts_arena *a,
                    struct ts_response *resp)
 {
 	(void)ctx;
+	snprintf(seen_range, sizeof seen_range, "%s", req->range ? req->range : "-");
+	snprintf(seen_if_range, sizeof seen_if_range, "%s", req->if_range ? req->if_range : "-");
+	snprintf(seen_accel, sizeof seen_accel, "%s",
+	         req->accel_location ? req->accel_location : "-");
+	if (strstr(req->target, "/file")) {
+		/* bytes 5 .. FILE_BYTES-8 of the file */
+		resp->status = 206;
+		resp->content_type = "audio/ogg";
+		ts_response_set_file(resp, pattern_file(), 5, FILE_BYTES - 12);
+		resp->omit_body = strcmp(req->method, "HEAD") == 0;
+		return;
+	}
 	snprintf(seen_target, sizeof seen_target, "%s", req->target);
 	snprintf(seen_method, sizeof seen_method, "%s", req->method);
 	snprintf(seen_origin, sizeof seen_origin, "%s", req->origin ? req->origin : "-");
@@ -178,6 +222,107 @@ static void two_requests_share_one_connection(void)
 	}
 }
 
+/* Read a whole answer (Connection: close) into a malloc'd buffer. */
+static size_t exchange_big(const char *request, char **out)
+{
+	size_t cap = FILE_BYTES + 65536, got = 0;
+	struct timeval tv = { 5, 0 };
+	int fd = connect_to_front();
+
+	*out = calloc(1, cap + 1);
+	if (fd < 0 || !*out)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (write(fd, request, strlen(request)) > 0) {
+		while (got < cap) {
+			ssize_t r = read(fd, *out + got, cap - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+	}
+	close(fd);
+	return got;
+}
+
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void a_file_body_is_sent_from_its_descriptor_with_its_length(void)
+{
+	char *out;
+	size_t got = exchange_big("GET /file HTTP/1.1\r\nHost: h\r\nRange: bytes=5-\r\n"
+	                          "If-Range: \"e1\"\r\nConnection: close\r\n\r\n", &out);
+	const char *body = out ? strstr(out, "\r\n\r\n") : NULL;
+	size_t bad = 0, n;
+
+	EXPECT(got > 0 && strstr(out, "HTTP/1.1 206") == out);
+	EXPECT(strstr(out, "Content-Length: 299995\r\n") != NULL);
+	EXPECT(strstr(out, "Content-Type: audio/ogg\r\n") != NULL);
+	EXPECT_EQ_STR(seen_range, "bytes=5-");
+	EXPECT_EQ_STR(seen_if_range, "\"e1\"");
+	EXPECT_EQ_STR(seen_accel, "-");   /* never behind X-Accel-Redirect here */
+	EXPECT(body != NULL);
+	if (body) {
+		body += 4;
+		n = got - (size_t)(body - out);
+		EXPECT_EQ_INT(n, FILE_BYTES - 12);
+		for (size_t i = 0; i < n; i++)
+			bad += (unsigned char)body[i] != file_byte(i + 5);
+		EXPECT_EQ_INT(bad, 0);
+	}
+	free(out);
+}
+
+static void head_of_a_file_body_has_its_length_and_no_body(void)
+{
+	char out[4096];
+
+	exchange("HEAD /file HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 1);
+	EXPECT(strstr(out, "Content-Length: 299995\r\n") != NULL);
+	EXPECT(strlen(out) > 4 && strcmp(out + strlen(out) - 4, "\r\n\r\n") == 0);
+}
+
+/* The count of open descriptors once MHD has closed what earlier
+ * connections left (it closes them just after their last byte). */
+static int settled_fds(void)
+{
+	int n = open_fds(), m;
+
+	for (int i = 0; i < 40; i++) {
+		usleep(50000);
+		m = open_fds();
+		if (m == n)
+			break;
+		n = m;
+	}
+	return n;
+}
+
+static void file_descriptors_are_closed_after_the_answers(void)
+{
+	int before = settled_fds(), after = -1;
+	char *out;
+
+	for (int i = 0; i < 5; i++) {
+		exchange_big("GET /file HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", &out);
+		free(out);
+	}
+	after = settled_fds();
+	EXPECT_EQ_INT(after, before);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -200,6 +345,9 @@ int main(void)
 	RUN(head_has_the_get_content_length_and_no_body);
 	RUN(error_statuses_pass_through);
 	RUN(two_requests_share_one_connection);
+	RUN(a_file_body_is_sent_from_its_descriptor_with_its_length);
+	RUN(head_of_a_file_body_has_its_length_and_no_body);
+	RUN(file_descriptors_are_closed_after_the_answers);
 	stop = 1;
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);

@@ -179,6 +179,52 @@ static void suffixes_are_tried_after_the_identifier(void)
 	ts_resolver_destroy(r);
 }
 
+/* Status of ts_resolve_exact(rel), with the same checks on the message. */
+static int resolve_exact(struct ts_resolver *r, const char *rel)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct ts_error err;
+	int status;
+
+	ts_error_clear(&err);
+	status = ts_resolve_exact(r, rel, path, sizeof path, &st, &err);
+	if (status)
+		EXPECT(strstr(err.msg, base) == NULL);
+	return status;
+}
+
+static void the_exact_resolver_never_tries_suffixes(void)
+{
+	struct ts_resolver *r = resolver(".tif, .jp2");
+
+	if (!r)
+		return;
+	EXPECT_EQ_INT(resolve_exact(r, "img.tif"), 0);
+	EXPECT_EQ_INT(resolve_exact(r, "img"), 404);       /* ts_resolve finds img.tif */
+	EXPECT_EQ_INT(resolve_exact(r, "both"), 404);      /* a directory; both.tif is not it */
+	EXPECT_EQ_INT(resolve_exact(r, "sub/deep"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, "sub/with space.png"), 0);
+	EXPECT_EQ_INT(resolve_exact(r, "alias.tif"), 0);
+	ts_resolver_destroy(r);
+}
+
+static void the_exact_resolver_confines_like_the_other(void)
+{
+	struct ts_resolver *r = resolver(".tif");
+
+	if (!r)
+		return;
+	EXPECT_EQ_INT(resolve_exact(r, "escape.tif"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, "escdir/secret.tif"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, "../outside/secret.tif"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, "sub/../img.tif"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, "/etc/passwd"), 404);
+	EXPECT_EQ_INT(resolve_exact(r, ""), 404);
+	EXPECT_EQ_INT(resolve_exact(NULL, "img.tif"), 404);
+	ts_resolver_destroy(r);
+}
+
 static void a_sub_folder_is_reached_through_a_slash(void)
 {
 	struct ts_resolver *r = resolver(".tif");
@@ -456,6 +502,8 @@ int main(void)
 	RUN(an_identifier_as_given_resolves_to_the_file_and_its_stat);
 	RUN(the_root_is_canonical);
 	RUN(suffixes_are_tried_after_the_identifier);
+	RUN(the_exact_resolver_never_tries_suffixes);
+	RUN(the_exact_resolver_confines_like_the_other);
 	RUN(a_sub_folder_is_reached_through_a_slash);
 	RUN(a_missing_file_is_404_without_the_path);
 	RUN(traversal_attempts_are_404);
