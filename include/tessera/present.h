@@ -116,6 +116,13 @@ ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err);
 void ts_catalogue_free(struct ts_catalogue *c);
 
+/* Read file name of folder (root-relative) whole, at most max bytes,
+ * NUL-terminated, into a malloc'd *out; *st its stat.  404 (quietly, no
+ * message worth showing) when there is no such regular file; 500 when it
+ * is larger than max or unreadable. */
+ts_status ts_catalogue_read_file(int root_fd, const char *folder, const char *name, size_t max,
+                                 char **out, size_t *len, struct stat *st, struct ts_error *err);
+
 /* Whether the folder holds media to paint (an Image, Sound, Video, Text or
  * Model file), directly or in a sub-folder (to depth 8). */
 bool ts_catalogue_holds_media(int root_fd, const char *root_path, const char *rel);
