@@ -119,6 +119,9 @@ struct ts_csv {
 	char ***rows;          /* nrows rows of ncols cells (missing cells are "") */
 	size_t nrows;
 	int key_col;           /* the "folder" or "file" column */
+	/* Added for messages and lookups (not needed by callers): */
+	size_t *lines;         /* nrows: each row's record number in the file, the header being 1 */
+	size_t *order;         /* nrows row indices sorted by key, for ts_csv_find */
 };
 
 /* Parse a metadata.csv of len bytes.  400 with "row N, ..." in err->msg for
