@@ -23,9 +23,11 @@ libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy curl nodejs npm ca-certificates memcached
-chromium"
+chromium ffmpeg"
 # (chromium: Debian's browser, driven headless by the browser tests in
-# tests/browser through playwright-core.)
+# tests/browser through playwright-core.  ffmpeg: tests/unit/probe makes
+# small MP3/Ogg/FLAC/WAV/MP4/WebM/Ogv files with it at test time and checks
+# our probe against its ffprobe; without it those tests say "skipped".)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
