@@ -11,10 +11,6 @@
  * merged under the item's own sidecar.  Every canvas is then measured
  * through the context's probes; a canvas that cannot be measured is an
  * error naming the file, never a guessed size.
- *
- * The sidecar parsers (sidecar.h) live on another branch until merged:
- * they are referenced weakly, so this builds without them, and a folder
- * that has a sidecar then answers 501 instead of silently ignoring it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,19 +20,12 @@
 #include <unistd.h>
 
 #include "tessera/hash.h"
-#include "tessera/present.h"
+#include "model.h"
 
-#pragma weak ts_sidecar_parse
-#pragma weak ts_sidecar_free
-#pragma weak ts_csv_parse
-#pragma weak ts_csv_free
-#pragma weak ts_csv_find
-#pragma weak ts_sidecar_from_csv
-#pragma weak ts_sidecar_merge
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static char *join(const char *folder, const char *name)
+char *ts_pm_join(const char *folder, const char *name)
 {
 	size_t a = strlen(folder), b = strlen(name);
 	char *s = malloc(a + b + 2);
@@ -55,7 +44,7 @@ static char *join(const char *folder, const char *name)
 
 /* Split rel into its parent folder (malloc'd, "" for the root) and its
  * last name (pointing into rel). */
-static char *parent_of(const char *rel, const char **name)
+char *ts_pm_parent_of(const char *rel, const char **name)
 {
 	const char *slash = strrchr(rel, '/');
 
@@ -77,7 +66,7 @@ static bool same_stem(const char *a, const char *b)
 }
 
 /* {language: [s]} */
-static json_t *lang_map(const char *language, const char *s, size_t n)
+json_t *ts_pm_lang_map(const char *language, const char *s, size_t n)
 {
 	json_t *m = json_object(), *arr = json_array();
 
@@ -116,7 +105,7 @@ char *ts_present_encode_id(const char *rel)
 	return out;
 }
 
-static const struct ts_catalogue_entry *find_entry(const struct ts_catalogue *cat,
+const struct ts_catalogue_entry *ts_pm_find_entry(const struct ts_catalogue *cat,
                                                    const char *name)
 {
 	for (size_t i = 0; i < cat->n; i++)
@@ -125,21 +114,14 @@ static const struct ts_catalogue_entry *find_entry(const struct ts_catalogue *ca
 	return NULL;
 }
 
-static bool sidecars_built(void)
+void ts_pm_sidecar_free(struct ts_sidecar *s)
 {
-	return ts_sidecar_parse && ts_sidecar_free && ts_csv_parse && ts_csv_free &&
-	       ts_csv_find && ts_sidecar_from_csv && ts_sidecar_merge;
-}
-
-static void sidecar_free(struct ts_sidecar *s)
-{
-	if (ts_sidecar_free)
-		ts_sidecar_free(s);
+	ts_sidecar_free(s);
 }
 
 /* Parse folder's iiif.json text (if any) for scope.  A bad sidecar is 500
  * naming the file and the field (the parser's message names the field). */
-static ts_status parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_scope scope,
+ts_status ts_pm_parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_scope scope,
                                struct ts_sidecar *out, struct ts_error *err)
 {
 	struct ts_error e;
@@ -148,12 +130,9 @@ static ts_status parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_s
 	memset(out, 0, sizeof *out);
 	if (!cat->sidecar)
 		return TS_OK;
-	if (!sidecars_built())
-		return ts_error_set(err, TS_ENOTIMPL, "%s%siiif.json: sidecars are not supported by this build",
-		                    rel, *rel ? "/" : "");
 	ts_error_clear(&e);
 	if (ts_sidecar_parse(cat->sidecar, cat->sidecar_len, scope, out, &e) != TS_OK) {
-		sidecar_free(out);
+		ts_pm_sidecar_free(out);
 		ts_error_set(err, TS_EINTERNAL, "%s%siiif.json: %s", rel, *rel ? "/" : "", e.msg);
 		ts_error_detail(err, "%s", e.detail);
 		return TS_EINTERNAL;
@@ -164,7 +143,7 @@ static ts_status parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_s
 /* The metadata.csv row of `name` in folder `parent`, as sidecar fields in
  * *row (empty when there is no CSV or no row).  Untagged values take the
  * parent sidecar's language. */
-static ts_status csv_row(const struct ts_present_ctx *c, const char *parent, const char *name,
+ts_status ts_pm_csv_row(const struct ts_present_ctx *c, const char *parent, const char *name,
                          struct ts_sidecar *row, struct ts_error *err)
 {
 	char *text = NULL, *ptext = NULL;
@@ -188,11 +167,6 @@ static ts_status csv_row(const struct ts_present_ctx *c, const char *parent, con
 		*err = e;
 		return s;
 	}
-	if (!sidecars_built()) {
-		free(text);
-		return ts_error_set(err, TS_ENOTIMPL, "%s%smetadata.csv: not supported by this build",
-		                    parent, *parent ? "/" : "");
-	}
 	if (ts_csv_parse(text, len, &csv, &e) != TS_OK) {
 		s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", parent, *parent ? "/" : "",
 		                 e.msg);
@@ -207,12 +181,12 @@ static ts_status csv_row(const struct ts_present_ctx *c, const char *parent, con
 	    ts_sidecar_parse(ptext, plen, TS_SIDECAR_COLLECTION, &psc, &e) != TS_OK)
 		memset(&psc, 0, sizeof psc);   /* its own errors show on the collection */
 	if (ts_sidecar_from_csv(&csv, (size_t)r, psc.language, row, &e) != TS_OK) {
-		sidecar_free(row);
-		s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", parent,
-		                 *parent ? "/" : "", e.msg);
+		ts_pm_sidecar_free(row);
+		s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv, the row of %s: %s", parent,
+		                 *parent ? "/" : "", name, e.msg);
 	}
 done:
-	sidecar_free(&psc);
+	ts_pm_sidecar_free(&psc);
 	ts_csv_free(&csv);
 	free(text);
 	free(ptext);
@@ -220,14 +194,14 @@ done:
 }
 
 /* The folder's kind from its catalogue (presentation.md §1). */
-static enum ts_present_kind folder_kind(const struct ts_present_ctx *c,
+enum ts_present_kind ts_pm_folder_kind(const struct ts_present_ctx *c,
                                         const struct ts_catalogue *cat)
 {
 	bool media = false;
 
 	if (cat->rel[0] == '\0')
 		return TS_PRESENT_COLLECTION;
-	if (cat->sidecar && ts_sidecar_parse) {
+	if (cat->sidecar) {
 		struct ts_sidecar sc;
 		struct ts_error e;
 		bool coll = false;
@@ -238,7 +212,7 @@ static enum ts_present_kind folder_kind(const struct ts_present_ctx *c,
 		if (ts_sidecar_parse(cat->sidecar, cat->sidecar_len, TS_SIDECAR_COLLECTION, &sc,
 		                     &e) == TS_OK)
 			coll = sc.is_collection;
-		sidecar_free(&sc);
+		ts_pm_sidecar_free(&sc);
 		if (coll)
 			return TS_PRESENT_COLLECTION;
 	}
@@ -255,7 +229,7 @@ static enum ts_present_kind folder_kind(const struct ts_present_ctx *c,
 
 		if (!e->is_dir)
 			continue;
-		sub = join(cat->rel, e->name);
+		sub = ts_pm_join(cat->rel, e->name);
 		holds = sub && ts_catalogue_holds_media(c->root_fd, c->root_path, sub);
 		free(sub);
 		if (holds)
@@ -273,14 +247,14 @@ enum ts_present_kind ts_present_kind_of(const struct ts_present_ctx *c, const ch
 	char *parent;
 
 	if (ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, &e) == TS_OK) {
-		k = folder_kind(c, &cat);
+		k = ts_pm_folder_kind(c, &cat);
 		ts_catalogue_free(&cat);
 		return k;
 	}
-	parent = parent_of(rel, &name);
+	parent = ts_pm_parent_of(rel, &name);
 	k = TS_PRESENT_NONE;
 	if (parent && ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, &e) == TS_OK) {
-		const struct ts_catalogue_entry *f = find_entry(&cat, name);
+		const struct ts_catalogue_entry *f = ts_pm_find_entry(&cat, name);
 		if (f && !f->is_dir && ts_catalogue_paint_rank(f->type->kind) > 0)
 			k = TS_PRESENT_FILE;
 		ts_catalogue_free(&cat);
@@ -300,7 +274,7 @@ static uint64_t parent_sidecars(const struct ts_present_ctx *c, const char *rel,
 
 	if (!*rel)
 		return h;
-	parent = parent_of(rel, &name);
+	parent = ts_pm_parent_of(rel, &name);
 	if (!parent)
 		return h;
 	for (int i = 0; i < 2; i++) {
@@ -332,7 +306,7 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
 		const char *name;
-		char *parent = parent_of(rel, &name);
+		char *parent = ts_pm_parent_of(rel, &name);
 
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
@@ -355,7 +329,7 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 
 			if (!cat.entries[i].is_dir)
 				continue;
-			srel = join(cat.rel, cat.entries[i].name);
+			srel = ts_pm_join(cat.rel, cat.entries[i].name);
 			if (srel && ts_catalogue_scan(c->root_fd, c->root_path, srel, &sub, &e) == TS_OK) {
 				h = ts_hash_fnv1a(h, &sub.fingerprint, sizeof sub.fingerprint);
 				ts_catalogue_free(&sub);
@@ -370,13 +344,13 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 
 /* ---- probing ---------------------------------------------------------- */
 
-static ts_status probe_picture(const struct ts_present_ctx *c, const char *folder,
+ts_status ts_pm_probe_picture(const struct ts_present_ctx *c, const char *folder,
                                const struct ts_catalogue_entry *e,
                                struct ts_present_picture *pic, struct ts_error *err)
 {
 	struct ts_error pe;
 
-	pic->rel = join(folder, e->name);
+	pic->rel = ts_pm_join(folder, e->name);
 	if (!pic->rel)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	ts_error_clear(&pe);
@@ -395,7 +369,7 @@ static ts_status probe_picture(const struct ts_present_ctx *c, const char *folde
 
 /* ---- items ------------------------------------------------------------ */
 
-static void picture_free(struct ts_present_picture *p)
+void ts_pm_picture_free(struct ts_present_picture *p)
 {
 	free(p->rel);
 	p->rel = NULL;
@@ -411,8 +385,8 @@ void ts_present_item_free(struct ts_present_item *it)
 		json_decref(cv->label);
 		json_decref(cv->summary);
 		json_decref(cv->metadata);
-		picture_free(&cv->image);
-		picture_free(&cv->thumb);
+		ts_pm_picture_free(&cv->image);
+		ts_pm_picture_free(&cv->thumb);
 		free(cv->see_also);
 		free(cv->captions);
 	}
@@ -425,8 +399,8 @@ void ts_present_item_free(struct ts_present_item *it)
 	for (size_t i = 0; i < it->nsee_also_files; i++)
 		free(it->see_also_files[i]);
 	free(it->see_also_files);
-	picture_free(&it->thumb);
-	sidecar_free(&it->meta);
+	ts_pm_picture_free(&it->thumb);
+	ts_pm_sidecar_free(&it->meta);
 	json_decref(it->label);
 	free(it->rel);
 	free(it->folder);
@@ -436,7 +410,7 @@ void ts_present_item_free(struct ts_present_item *it)
 	memset(it, 0, sizeof *it);
 }
 
-static bool listed(char **names, size_t n, const char *name)
+bool ts_pm_listed(char **names, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
@@ -463,7 +437,7 @@ static ts_status add_canvas(struct ts_present_item *it, const struct ts_catalogu
 	if (sf && sf->label)
 		cv->label = json_deep_copy(sf->label);
 	else
-		cv->label = lang_map(lang, e->name, stem_len(e->name));
+		cv->label = ts_pm_lang_map(lang, e->name, stem_len(e->name));
 	if (sf) {
 		cv->summary = sf->summary ? json_deep_copy(sf->summary) : NULL;
 		cv->metadata = sf->metadata ? json_deep_copy(sf->metadata) : NULL;
@@ -489,7 +463,7 @@ static ts_status add_rendering(struct ts_present_item *it, const struct ts_catal
 	r->file = strdup(e->name);
 	r->type = e->type;
 	r->label = label ? json_deep_copy((json_t *)label)
-	                 : lang_map(it->meta.language, e->name, strlen(e->name));
+	                 : ts_pm_lang_map(it->meta.language, e->name, strlen(e->name));
 	if (!r->file || !r->label)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	return TS_OK;
@@ -507,7 +481,7 @@ static ts_status measure(const struct ts_present_ctx *c, struct ts_present_item 
 
 	switch (e->type->kind) {
 	case TS_MEDIA_IMAGE:
-		s = probe_picture(c, it->folder, e, &cv->image, err);
+		s = ts_pm_probe_picture(c, it->folder, e, &cv->image, err);
 		if (s)
 			return s;
 		if (!cv->width || !cv->height) {
@@ -521,7 +495,7 @@ static ts_status measure(const struct ts_present_ctx *c, struct ts_present_item 
 			return TS_OK;   /* the sidecar said it all */
 		memset(&mi, 0, sizeof mi);
 		ts_error_clear(&pe);
-		rel = join(it->folder, e->name);
+		rel = ts_pm_join(it->folder, e->name);
 		if (!rel)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
 		s = c->probe_media ? c->probe_media(c->probe_arg, rel, &e->st, e->type->mime, &mi, &pe)
@@ -583,10 +557,10 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	/* exclusions and renderings named by the sidecar are never painted */
 	for (i = 0; i < cat->n; i++)
-		if (cat->entries[i].is_dir || listed(m->exclude, m->nexclude, cat->entries[i].name))
+		if (cat->entries[i].is_dir || ts_pm_listed(m->exclude, m->nexclude, cat->entries[i].name))
 			used[i] = true;
 	for (i = 0; i < m->nrendering; i++) {
-		const struct ts_catalogue_entry *e = find_entry(cat, m->rendering[i].file);
+		const struct ts_catalogue_entry *e = ts_pm_find_entry(cat, m->rendering[i].file);
 
 		snprintf(fbuf, sizeof fbuf, "rendering[%zu].file", i);
 		if (!e || e->is_dir) {
@@ -601,7 +575,7 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 
 	if (only) {
 		/* a single file: its one canvas */
-		const struct ts_catalogue_entry *e = find_entry(cat, only);
+		const struct ts_catalogue_entry *e = ts_pm_find_entry(cat, only);
 		if (!e || e->is_dir || ts_catalogue_paint_rank(e->type->kind) == 0) {
 			s = ts_error_set(err, TS_ENOTFOUND, "not found");
 			goto done;
@@ -614,7 +588,7 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 	} else {
 		/* §1: the sidecar's items first, in its order */
 		for (i = 0; i < m->nitems; i++) {
-			const struct ts_catalogue_entry *e = find_entry(cat, m->items[i].file);
+			const struct ts_catalogue_entry *e = ts_pm_find_entry(cat, m->items[i].file);
 
 			snprintf(fbuf, sizeof fbuf, "items[%zu].file", i);
 			if (!e || e->is_dir || ts_catalogue_paint_rank(e->type->kind) == 0) {
@@ -678,7 +652,7 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 				matched = true;
 			} else if (e->type->kind == TS_MEDIA_IMAGE && cv->type->kind != TS_MEDIA_IMAGE &&
 			           !cv->thumb.rel) {
-				s = probe_picture(c, it->folder, e, &cv->thumb, err);
+				s = ts_pm_probe_picture(c, it->folder, e, &cv->thumb, err);
 				if (s)
 					goto done;
 				matched = true;
@@ -702,7 +676,7 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 		case TS_MEDIA_IMAGE:
 			/* a cover beside sound or a model: the Manifest's picture */
 			if (!it->thumb.rel) {
-				s = probe_picture(c, it->folder, e, &it->thumb, err);
+				s = ts_pm_probe_picture(c, it->folder, e, &it->thumb, err);
 				if (s)
 					goto done;
 			}
@@ -719,21 +693,21 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 	/* sidecar per-item thumbnails, then measure every canvas */
 	for (i = 0; i < it->ncanvases; i++) {
 		struct ts_present_canvas *cv = &it->canvases[i];
-		const struct ts_catalogue_entry *e = find_entry(cat, cv->file);
+		const struct ts_catalogue_entry *e = ts_pm_find_entry(cat, cv->file);
 
 		for (j = 0; j < m->nitems; j++) {
 			const struct ts_catalogue_entry *te;
 
 			if (strcmp(m->items[j].file, cv->file) != 0 || !m->items[j].thumbnail)
 				continue;
-			te = find_entry(cat, m->items[j].thumbnail);
+			te = ts_pm_find_entry(cat, m->items[j].thumbnail);
 			snprintf(fbuf, sizeof fbuf, "items[%zu].thumbnail", j);
 			if (!te || te->is_dir || te->type->kind != TS_MEDIA_IMAGE) {
 				s = sidecar_error(err, it, fbuf, "no such image in the folder");
 				goto done;
 			}
-			picture_free(&cv->thumb);
-			s = probe_picture(c, it->folder, te, &cv->thumb, err);
+			ts_pm_picture_free(&cv->thumb);
+			s = ts_pm_probe_picture(c, it->folder, te, &cv->thumb, err);
 			if (s)
 				goto done;
 		}
@@ -744,13 +718,13 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 
 	/* the Manifest's thumbnail: the sidecar's, else the first canvas's */
 	if (m->thumbnail) {
-		const struct ts_catalogue_entry *te = find_entry(cat, m->thumbnail);
+		const struct ts_catalogue_entry *te = ts_pm_find_entry(cat, m->thumbnail);
 		if (!te || te->is_dir || te->type->kind != TS_MEDIA_IMAGE) {
 			s = sidecar_error(err, it, "thumbnail", "no such image in the folder");
 			goto done;
 		}
-		picture_free(&it->thumb);
-		s = probe_picture(c, it->folder, te, &it->thumb, err);
+		ts_pm_picture_free(&it->thumb);
+		s = ts_pm_probe_picture(c, it->folder, te, &it->thumb, err);
 		if (s)
 			goto done;
 	} else {
@@ -758,7 +732,7 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 		const struct ts_present_picture *p = cv0->image.rel ? &cv0->image
 		                                   : cv0->thumb.rel ? &cv0->thumb : NULL;
 		if (p) {
-			picture_free(&it->thumb);
+			ts_pm_picture_free(&it->thumb);
 			it->thumb.rel = strdup(p->rel);
 			it->thumb.info = p->info;
 		}
@@ -794,14 +768,14 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 		return ts_error_set(err, TS_ENOTFOUND, "not found");
 	out->rel = strdup(rel);
 	out->id = ts_present_encode_id(rel);
-	parent = parent_of(rel, &name);
+	parent = ts_pm_parent_of(rel, &name);
 	if (!out->rel || !out->id || !parent) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
 	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
 	if (s == TS_OK) {
-		enum ts_present_kind k = folder_kind(c, &cat);
+		enum ts_present_kind k = ts_pm_folder_kind(c, &cat);
 
 		if (k == TS_PRESENT_COLLECTION) {
 			s = ts_error_set(err, TS_ENOTFOUND, "%s is a Collection, not an item", rel);
@@ -813,7 +787,7 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 		}
 		out->kind = TS_PRESENT_ITEM;
 		out->folder = strdup(rel);
-		s = parse_sidecar(&cat, TS_SIDECAR_ITEM, &out->meta, err);
+		s = ts_pm_parse_sidecar(&cat, TS_SIDECAR_ITEM, &out->meta, err);
 		if (s)
 			goto fail;
 		if (cat.manifest) {
@@ -836,11 +810,10 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 	}
 	out->fid = *out->folder ? ts_present_encode_id(out->folder) : strdup("top");
 	/* §3: the parent's CSV row under the item's own sidecar */
-	s = csv_row(c, parent, name, &row, err);
+	s = ts_pm_csv_row(c, parent, name, &row, err);
 	if (s)
 		goto fail;
-	if (ts_sidecar_merge)
-		ts_sidecar_merge(&out->meta, &row);
+	ts_sidecar_merge(&out->meta, &row);
 	if (!out->meta.language && !(out->meta.language = strdup("none"))) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
@@ -849,271 +822,20 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 	if (s)
 		goto fail;
 	out->label = out->meta.label ? json_deep_copy(out->meta.label)
-	                             : lang_map(out->meta.language, name, strlen(name));
+	                             : ts_pm_lang_map(out->meta.language, name, strlen(name));
 	if (!out->label || !out->fid) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
 	out->fingerprint = cat.fingerprint;
-	sidecar_free(&row);
+	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);
 	free(parent);
 	return TS_OK;
 fail:
-	sidecar_free(&row);
+	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);
 	free(parent);
 	ts_present_item_free(out);
-	return s;
-}
-
-/* ---- collections ------------------------------------------------------ */
-
-void ts_present_collection_free(struct ts_present_collection *col)
-{
-	if (!col)
-		return;
-	for (size_t i = 0; i < col->nmembers; i++) {
-		struct ts_present_member *m = &col->members[i];
-		free(m->rel);
-		free(m->id);
-		json_decref(m->label);
-		json_decref(m->summary);
-		picture_free(&m->thumb);
-		free(m->nav_date);
-	}
-	free(col->members);
-	sidecar_free(&col->meta);
-	json_decref(col->label);
-	picture_free(&col->thumb);
-	free(col->rel);
-	free(col->id);
-	memset(col, 0, sizeof *col);
-}
-
-/* A member folder's label, summary, navDate and picture, cheaply: its
- * sidecar (or CSV row), and the first image it would paint. */
-static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present_member *mb,
-                               const char *name, const struct ts_sidecar *row,
-                               const char *language, struct ts_error *err)
-{
-	struct ts_catalogue cat;
-	struct ts_sidecar sc;
-	enum ts_present_kind k;
-	ts_status s;
-
-	memset(&sc, 0, sizeof sc);
-	s = ts_catalogue_scan(c->root_fd, c->root_path, mb->rel, &cat, err);
-	if (s)
-		return s;
-	k = folder_kind(c, &cat);
-	mb->is_collection = k == TS_PRESENT_COLLECTION;
-	s = parse_sidecar(&cat, mb->is_collection ? TS_SIDECAR_COLLECTION : TS_SIDECAR_ITEM, &sc, err);
-	if (s)
-		goto done;
-	if (sc.label || (row && row->label))
-		mb->label = json_deep_copy(sc.label ? sc.label : row->label);
-	else
-		mb->label = lang_map(language, name, strlen(name));
-	if (sc.summary || (row && row->summary))
-		mb->summary = json_deep_copy(sc.summary ? sc.summary : row->summary);
-	if (sc.nav_date || (row && row->nav_date))
-		mb->nav_date = strdup(sc.nav_date ? sc.nav_date : row->nav_date);
-	if (!mb->is_collection) {
-		const struct ts_catalogue_entry *pick = NULL;
-		const char *want = sc.thumbnail ? sc.thumbnail : sc.nitems ? sc.items[0].file : NULL;
-
-		if (want) {
-			pick = find_entry(&cat, want);
-			if (pick && (pick->is_dir || pick->type->kind != TS_MEDIA_IMAGE))
-				pick = NULL;
-		}
-		for (size_t i = 0; !pick && i < cat.n; i++)
-			if (!cat.entries[i].is_dir && cat.entries[i].type->kind == TS_MEDIA_IMAGE &&
-			    !listed(sc.exclude, sc.nexclude, cat.entries[i].name))
-				pick = &cat.entries[i];
-		if (pick)
-			s = probe_picture(c, mb->rel, pick, &mb->thumb, err);
-	}
-done:
-	sidecar_free(&sc);
-	ts_catalogue_free(&cat);
-	return s;
-}
-
-static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
-                            struct ts_error *err)
-{
-	struct ts_present_member *m;
-
-	m = realloc(col->members, (col->nmembers + 1) * sizeof *m);
-	if (!m)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	col->members = m;
-	m = &col->members[col->nmembers++];
-	memset(m, 0, sizeof *m);
-	m->rel = join(col->rel, rel);
-	m->id = m->rel ? ts_present_encode_id(m->rel) : NULL;
-	*ok = m->rel && m->id;
-	return *ok ? TS_OK : ts_error_set(err, TS_EINTERNAL, "out of memory");
-}
-
-ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
-                                     struct ts_present_collection *out, struct ts_error *err)
-{
-	struct ts_catalogue cat;
-	struct ts_sidecar row, mrow;
-	struct ts_csv csv;
-	bool *done = NULL, ok;
-	ts_status s;
-	size_t i, pass;
-	const char *name = NULL;
-	char *parent = NULL;
-
-	memset(out, 0, sizeof *out);
-	memset(&row, 0, sizeof row);
-	memset(&csv, 0, sizeof csv);
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
-	if (s)
-		return s;
-	if (folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
-		ts_catalogue_free(&cat);
-		return ts_error_set(err, TS_ENOTFOUND, "not a collection");
-	}
-	out->rel = strdup(rel);
-	out->id = *rel ? ts_present_encode_id(rel) : strdup("top");
-	parent = parent_of(rel, &name);
-	done = calloc(cat.n ? cat.n : 1, sizeof *done);
-	if (!out->rel || !out->id || !parent || !done) {
-		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto fail;
-	}
-	s = parse_sidecar(&cat, TS_SIDECAR_COLLECTION, &out->meta, err);
-	if (s)
-		goto fail;
-	if (*rel) {
-		s = csv_row(c, parent, name, &row, err);
-		if (s)
-			goto fail;
-		if (ts_sidecar_merge)
-			ts_sidecar_merge(&out->meta, &row);
-	}
-	if (!out->meta.language && !(out->meta.language = strdup("none"))) {
-		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto fail;
-	}
-	out->label = out->meta.label ? json_deep_copy(out->meta.label)
-	           : lang_map(out->meta.language, *rel ? name : "top", strlen(*rel ? name : "top"));
-	if (cat.csv && sidecars_built()) {
-		struct ts_error e;
-		ts_error_clear(&e);
-		if (ts_csv_parse(cat.csv, cat.csv_len, &csv, &e) != TS_OK) {
-			s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", rel, *rel ? "/" : "", e.msg);
-			goto fail;
-		}
-	} else if (cat.csv) {
-		s = ts_error_set(err, TS_ENOTIMPL, "%s%smetadata.csv: not supported by this build",
-		                 rel, *rel ? "/" : "");
-		goto fail;
-	}
-	/* members: the sidecar's order, then folders, then loose files (§1) */
-	for (pass = 0; pass < 3; pass++) {
-		size_t count = pass == 0 ? out->meta.nitems : cat.n;
-
-		for (i = 0; i < count; i++) {
-			const struct ts_catalogue_entry *e;
-			struct ts_present_member *mb;
-			long r;
-
-			if (pass == 0) {
-				e = find_entry(&cat, out->meta.items[i].file);
-				if (!e) {
-					char f[48];
-					snprintf(f, sizeof f, "items[%zu]", i);
-					s = ts_error_set(err, TS_EINTERNAL, "%s%siiif.json: %s: no such member",
-					                 rel, *rel ? "/" : "", f);
-					goto fail;
-				}
-			} else {
-				e = &cat.entries[i];
-				if (pass == 1 ? !e->is_dir : e->is_dir)
-					continue;
-			}
-			if (done[e - cat.entries])
-				continue;
-			done[e - cat.entries] = true;
-			if (e->is_dir) {
-				char *srel = join(rel, e->name);
-				bool holds = srel && ts_catalogue_holds_media(c->root_fd, c->root_path, srel);
-				free(srel);
-				if (!holds)
-					continue;
-			} else if (ts_catalogue_paint_rank(e->type->kind) == 0) {
-				continue;
-			}
-			s = add_member(out, e->name, &ok, err);
-			if (s)
-				goto fail;
-			mb = &out->members[out->nmembers - 1];
-			memset(&mrow, 0, sizeof mrow);
-			r = csv.nrows ? ts_csv_find(&csv, e->name) : -1;
-			if (r >= 0) {
-				struct ts_error e2;
-				ts_error_clear(&e2);
-				if (ts_sidecar_from_csv(&csv, (size_t)r, out->meta.language, &mrow, &e2) != TS_OK) {
-					sidecar_free(&mrow);
-					s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", rel,
-					                 *rel ? "/" : "", e2.msg);
-					goto fail;
-				}
-			}
-			if (e->is_dir) {
-				s = member_folder(c, mb, e->name, r >= 0 ? &mrow : NULL, out->meta.language, err);
-			} else {
-				mb->label = mrow.label ? json_deep_copy(mrow.label)
-				          : lang_map(out->meta.language, e->name, strlen(e->name));
-				if (mrow.summary)
-					mb->summary = json_deep_copy(mrow.summary);
-				if (e->type->kind == TS_MEDIA_IMAGE)
-					s = probe_picture(c, rel, e, &mb->thumb, err);
-			}
-			sidecar_free(&mrow);
-			if (s)
-				goto fail;
-			if (!mb->label) {
-				s = ts_error_set(err, TS_EINTERNAL, "out of memory");
-				goto fail;
-			}
-		}
-	}
-	/* the collection's picture: the sidecar's member, else the first one's */
-	for (i = 0; i < out->nmembers; i++) {
-		const struct ts_present_member *mb = &out->members[i];
-		const char *mname = strrchr(mb->rel, '/') ? strrchr(mb->rel, '/') + 1 : mb->rel;
-
-		if (!mb->thumb.rel)
-			continue;
-		if (out->meta.thumbnail && strcmp(out->meta.thumbnail, mname) != 0)
-			continue;
-		out->thumb.rel = strdup(mb->thumb.rel);
-		out->thumb.info = mb->thumb.info;
-		break;
-	}
-	out->fingerprint = cat.fingerprint;
-	if (ts_csv_free)
-		ts_csv_free(&csv);
-	sidecar_free(&row);
-	ts_catalogue_free(&cat);
-	free(parent);
-	free(done);
-	return TS_OK;
-fail:
-	if (ts_csv_free)
-		ts_csv_free(&csv);
-	sidecar_free(&row);
-	ts_catalogue_free(&cat);
-	free(parent);
-	free(done);
-	ts_present_collection_free(out);
 	return s;
 }

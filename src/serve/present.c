@@ -28,8 +28,6 @@
 #include "tessera/present_url.h"
 #include "tessera/probe_cache.h"
 
-#pragma weak ts_media_probe_fd
-
 static const char *const CT3 =
 	"application/ld+json;profile=\"http://iiif.io/api/presentation/3/context.json\"";
 
@@ -72,8 +70,6 @@ static ts_status probe_media(void *arg, const char *rel, const struct stat *st,
 
 	if (ts_probe_cache_get_media(srv->probes, st, out))
 		return TS_OK;
-	if (!ts_media_probe_fd)
-		return ts_error_set(err, TS_ENOTIMPL, "audio and video probing is not built");
 	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
 	if (s)
 		return s;
