@@ -201,7 +201,7 @@ enum ts_present_kind ts_pm_folder_kind(const struct ts_present_ctx *c,
 
 	if (cat->rel[0] == '\0')
 		return TS_PRESENT_COLLECTION;
-	if (cat->sidecar) {
+	if (cat->sidecar && strstr(cat->sidecar, "Collection")) {
 		struct ts_sidecar sc;
 		struct ts_error e;
 		bool coll = false;
@@ -209,8 +209,7 @@ enum ts_present_kind ts_pm_folder_kind(const struct ts_present_ctx *c,
 		memset(&sc, 0, sizeof sc);
 		/* decided by "type" alone; a sidecar with errors is an item
 		 * whose load reports them */
-		if (ts_sidecar_parse(cat->sidecar, cat->sidecar_len, TS_SIDECAR_COLLECTION, &sc,
-		                     &e) == TS_OK)
+		if (ts_sidecar_parse(cat->sidecar, cat->sidecar_len, TS_SIDECAR_ITEM, &sc, &e) == TS_OK)
 			coll = sc.is_collection;
 		ts_pm_sidecar_free(&sc);
 		if (coll)
