@@ -91,9 +91,13 @@ static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present
 		return s;
 	k = ts_pm_folder_kind(c, &cat);
 	mb->is_collection = k == TS_PRESENT_COLLECTION;
-	s = ts_pm_parse_sidecar(&cat, mb->is_collection ? TS_SIDECAR_COLLECTION : TS_SIDECAR_ITEM, &sc, err);
-	if (s)
-		goto done;
+	/* A member's broken sidecar is that member's 500 (its own Manifest
+	 * says what is wrong); the collection still lists it, by its name. */
+	if (ts_pm_parse_sidecar(&cat, mb->is_collection ? TS_SIDECAR_COLLECTION : TS_SIDECAR_ITEM,
+	                        &sc, err) != TS_OK) {
+		ts_error_clear(err);
+		memset(&sc, 0, sizeof sc);
+	}
 	if (sc.label || (row && row->label))
 		mb->label = json_deep_copy(sc.label ? sc.label : row->label);
 	else
@@ -120,7 +124,6 @@ static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present
 	} else {
 		first_picture(c, mb->rel, 4, &mb->thumb);
 	}
-done:
 	ts_pm_sidecar_free(&sc);
 	ts_catalogue_free(&cat);
 	return s;
