@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		return NULL;
 	}
 	srv->settings = s;
+	srv->root_fd = -1;
 	if (!s->root || !*s->root) {
 		ts_error_set(err, TS_EINTERNAL,
 		             "no image root configured: set root (--root, FILESYSTEM_PREFIX)");
@@ -67,11 +69,14 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		srv->formats[f] = ts_encode_supported((enum ts_format)f);
 	if (s->viewer_dir && *s->viewer_dir && !realpath(s->viewer_dir, srv->viewer_dir))
 		srv->viewer_dir[0] = '\0';
+	srv->root_fd = open(ts_resolver_root(srv->resolver), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* 16384 files' probe results: about 10 MB at most */
+	srv->probes = ts_probe_cache_create(16384);
 	srv->cache = ts_cache_create((size_t)s->cache_size_mb << 20);
 	/* Decoded JPEG 2000 tiles, shared by every source the pool opens. */
 	srv->source_limits.tiles = ts_tile_cache_create((size_t)s->decoded_cache_mb << 20);
 	srv->pool = ts_source_pool_create(64, &srv->source_limits);
-	if (!srv->cache || !srv->pool || !srv->source_limits.tiles) {
+	if (!srv->cache || !srv->pool || !srv->source_limits.tiles || !srv->probes) {
 		ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
@@ -97,6 +102,9 @@ void ts_server_destroy(struct ts_server *srv)
 	ts_source_pool_destroy(srv->pool);
 	ts_remote_cache_destroy(srv->remote);
 	ts_heavy_destroy(srv->heavy);
+	ts_probe_cache_destroy(srv->probes);
+	if (srv->root_fd >= 0)
+		close(srv->root_fd);
 	ts_tile_cache_destroy(srv->source_limits.tiles);   /* after the sources using it */
 	free(srv);
 }
@@ -179,6 +187,7 @@ static bool token_list_is_sane(const char *v)
 static ts_status route(struct request *r)
 {
 	const char *p = r->path;
+	ts_status st;
 
 	/* iipsrv's query entry points work on whatever path reaches us */
 	if (ts_serve_is_iip(r->query))
@@ -187,6 +196,9 @@ static ts_status route(struct request *r)
 		/* "/iiif/{item}/res/{file}" first: no Image API URL has that shape */
 		if (ts_serve_is_media(p + 5))
 			return ts_serve_media(r, p + 5);
+		/* then Presentation: its forms never parse as image requests */
+		if (ts_serve_presentation(r, p + 5, &st))
+			return st;
 		r->route = R_IIIF_IMAGE;   /* refined by ts_serve_iiif */
 		return ts_serve_iiif(r, "/iiif", p + 5, true, false);
 	}

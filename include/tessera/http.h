@@ -24,6 +24,7 @@ struct ts_http_request {
 	const char *scheme;        /* "http" or "https" */
 	const char *host;          /* Host header, or NULL */
 	const char *accept;
+	const char *accept_encoding;     /* Accept-Encoding (gzip for Presentation JSON) */
 	const char *if_none_match;
 	const char *if_modified_since;
 	const char *origin;

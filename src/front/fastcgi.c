@@ -405,6 +405,7 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.scheme = request_scheme(r);
 	req.host = param(r, "HTTP_HOST");
 	req.accept = param(r, "HTTP_ACCEPT");
+	req.accept_encoding = param(r, "HTTP_ACCEPT_ENCODING");
 	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
 	req.if_modified_since = param(r, "HTTP_IF_MODIFIED_SINCE");
 	req.origin = param(r, "HTTP_ORIGIN");

@@ -263,6 +263,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.scheme = "http";
 	req.host = header(c, "Host");
 	req.accept = header(c, "Accept");
+	req.accept_encoding = header(c, "Accept-Encoding");
 	req.if_none_match = header(c, "If-None-Match");
 	req.if_modified_since = header(c, "If-Modified-Since");
 	req.origin = header(c, "Origin");

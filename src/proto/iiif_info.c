@@ -475,3 +475,63 @@ fail:
 	json_decref(doc);
 	return st;
 }
+
+/* The embedded form of the service: the same sizes and tiles as the
+ * document, so a viewer reading the Manifest never needs info.json to pick
+ * a thumbnail size or a tile grid. */
+json_t *ts_info_service(const struct ts_info_params *p, bool with_sizes)
+{
+	struct eff_limits e;
+	json_t *o;
+
+	if (!p || !p->id || !p->src || p->src->nlevels < 1 || p->src->nlevels > TS_MAX_LEVELS)
+		return NULL;
+	limits_effective(p, &e);
+	o = json_object();
+	if (!o)
+		return NULL;
+	if (p->version == 3) {
+		if (!put(o, "id", json_string(p->id)) ||
+		    !put(o, "type", json_string("ImageService3")) ||
+		    !put(o, "profile", json_string("level2")))
+			goto fail;
+	} else {
+		if (!put(o, "@id", json_string(p->id)) ||
+		    !put(o, "@type", json_string("ImageService2")) ||
+		    !put(o, "profile", json_string("http://iiif.io/api/image/2/level2.json")))
+			goto fail;
+	}
+	if (!with_sizes)
+		return o;
+	if (!put(o, "width", json_integer(p->src->width)) ||
+	    !put(o, "height", json_integer(p->src->height)) ||
+	    !put_nonempty(o, "sizes", sizes_array(p, &e)) ||
+	    !put_nonempty(o, "tiles", tiles_array(p, &e)))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+size_t ts_info_sizes(const struct ts_info_params *p, uint32_t *w, uint32_t *h, size_t max)
+{
+	struct eff_limits e;
+	json_t *arr;
+	size_t i, n;
+
+	if (!p || !p->src || p->src->nlevels < 1 || p->src->nlevels > TS_MAX_LEVELS)
+		return 0;
+	limits_effective(p, &e);
+	arr = sizes_array(p, &e);
+	if (!arr)
+		return 0;
+	n = json_array_size(arr);
+	for (i = 0; i < n && i < max; i++) {
+		json_t *o = json_array_get(arr, i);
+		w[i] = (uint32_t)json_integer_value(json_object_get(o, "width"));
+		h[i] = (uint32_t)json_integer_value(json_object_get(o, "height"));
+	}
+	json_decref(arr);
+	return n;
+}

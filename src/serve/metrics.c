@@ -11,7 +11,7 @@
 
 static const char *const route_names[R_COUNT] = {
 	"iiif_image", "iiif_info", "iiif_base", "iiif_media", "deepzoom", "zoomify", "iip",
-	"viewer", "health", "metrics", "other"
+	"viewer", "health", "metrics", "presentation", "other"
 };
 static const int status_codes[TS_METRIC_STATUSES - 1] = {
 	200, 204, 206, 303, 304, 400, 403, 404, 405, 416, 500, 501, 503

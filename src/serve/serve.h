@@ -23,6 +23,7 @@
 #include "tessera/http.h"
 #include "tessera/plan.h"
 #include "tessera/pool.h"
+#include "tessera/probe_cache.h"
 #include "tessera/remote_cache.h"
 #include "tessera/resolve.h"
 #include "tessera/server.h"
@@ -32,7 +33,7 @@
 /* Routes as the metrics count them. */
 enum route_id {
 	R_IIIF_IMAGE, R_IIIF_INFO, R_IIIF_BASE, R_IIIF_MEDIA, R_DEEPZOOM, R_ZOOMIFY, R_IIP,
-	R_VIEWER, R_HEALTH, R_METRICS, R_OTHER, R_COUNT
+	R_VIEWER, R_HEALTH, R_METRICS, R_PRESENTATION, R_OTHER, R_COUNT
 };
 
 #define TS_METRIC_STATUSES 14   /* the codes in metrics.c, plus "other" */
@@ -61,6 +62,8 @@ struct ts_server {
 	/* Renders that read many pixels run on low-priority threads (heavy.c),
 	 * so tile requests preempt them instead of waiting behind them. */
 	struct ts_heavy *heavy;
+	int root_fd;                 /* the root, for Presentation's confined walks; -1 = none */
+	struct ts_probe_cache *probes; /* image sizes and media durations by file identity */
 	struct metrics metrics;
 };
 
@@ -143,6 +146,11 @@ ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest,
 bool ts_serve_is_media(const char *rest);
 /* Answer GET/HEAD of a published media file: 200, 206, 304, 416, 404. */
 ts_status ts_serve_media(struct request *r, const char *rest);
+/* ---- present.c ---- */
+/* The Presentation API routes (URLS.md) under "/iiif"; rest is the path
+ * after it.  Returns false, touching nothing, when rest is not one of them
+ * (the Image API answers); true with the outcome in *st otherwise. */
+bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st);
 
 /* ---- tiles.c ---- */
 ts_status ts_serve_deepzoom(struct request *r, const char *rest, const char *query,

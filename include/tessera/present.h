@@ -1,0 +1,288 @@
+/*
+ * present.h - IIIF Presentation Manifests and Collections made from the
+ * folder tree of the image root (src/present/; design:
+ * ../shared/docs/presentation.md, URL forms: URLS.md of the worktrees).
+ *
+ * Pure of HTTP and logging, so the daemon (src/serve/present.c) and a
+ * future `tessera manifest PATH` command share it.  Three layers:
+ *
+ *  1. the catalogue (catalogue.c): one folder read once (openat/fdopendir,
+ *     confined to the root), its entries classified by the file-type table
+ *     (media.h), in natural case-insensitive order, with the folder's
+ *     fingerprint (names, sizes, mtimes, the sidecars' bytes);
+ *  2. the model (model.c): an item (a folder, or one file) or a collection
+ *     as plain structs - canvases with their sizes and durations, thumbnails,
+ *     renderings, seeAlso, captions, ranges - after the painting rule, the
+ *     sidecar (iiif.json) and the parent's metadata.csv row are applied and
+ *     every canvas has been probed through the context's callbacks;
+ *  3. the writers: manifest3.c / collection3.c turn a model into 3.0 JSON
+ *     (a manifest2.c slots in beside them for 2.1, reading the same model).
+ *
+ * Identifiers (URLS.md): an item is named by its root-relative path
+ * ("letters/1871-04-02", "maps/big-map.tif"); the root is "".  URLs write
+ * the path percent-encoded with '/' as %2F ({fid}, {iid}, {item}).
+ *
+ * Errors: 404 for what does not exist or is not publishable (ignored names,
+ * a path leaving the root); 500 with a public sentence naming the item path
+ * and the field for a bad sidecar or CSV, or a canvas whose size or
+ * duration cannot be found; 501 when a needed part is not built.
+ */
+#ifndef TESSERA_PRESENT_H
+#define TESSERA_PRESENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "media.h"
+#include "plan.h"
+#include "sidecar.h"
+#include "source.h"
+#include "status.h"
+
+/* ---- context --------------------------------------------------------- */
+
+/* What the image probe reports: the source's geometry exactly as info.json
+ * uses it (size after EXIF orientation, stored levels and tiles), so the
+ * embedded `sizes`/`tiles` and the canvas size agree with info.json.  icc
+ * is always NULL here. */
+typedef ts_status ts_present_image_fn(void *arg, const char *rel, const struct stat *st,
+                                      struct ts_source_info *out, struct ts_error *err);
+/* Duration and video size of a sound or video file (media.h). */
+typedef ts_status ts_present_media_fn(void *arg, const char *rel, const struct stat *st,
+                                      const char *mime, struct ts_media_info *out,
+                                      struct ts_error *err);
+
+struct ts_present_ctx {
+	int root_fd;                    /* O_DIRECTORY descriptor of the root; borrowed */
+	const char *root_path;          /* the root's realpath (symlink confinement) */
+	const char *base;               /* public base URL, no trailing slash */
+	const struct ts_limits *limits; /* as info.json applies them to sizes */
+	bool formats[8];                /* as info.json (ts_info_params.formats) */
+	bool image_service2;            /* add the ImageService2 block beside ImageService3 */
+	ts_present_image_fn *probe_image;
+	ts_present_media_fn *probe_media;   /* NULL: durations only from sidecars */
+	void *probe_arg;
+};
+
+/* ---- catalogue (catalogue.c) ----------------------------------------- */
+
+/* Entries beyond this make a folder an error (500), not a truncated list. */
+#define TS_CATALOGUE_MAX_ENTRIES 100000
+/* Sidecars and CSV files larger than these are refused (500). */
+#define TS_CATALOGUE_MAX_SIDECAR (1u << 20)
+#define TS_CATALOGUE_MAX_CSV (16u << 20)
+
+struct ts_catalogue_entry {
+	char *name;                        /* a plain name in the folder */
+	const struct ts_media_type *type;  /* NULL for a folder */
+	bool is_dir;
+	struct stat st;                    /* of the file (a symlink inside the root: its target) */
+};
+
+struct ts_catalogue {
+	char *rel;                         /* the folder, root-relative ("" = root) */
+	struct ts_catalogue_entry *entries;/* folders and published files, natural order */
+	size_t n;
+	char *sidecar;                     /* iiif.json bytes (NUL-terminated) or NULL */
+	size_t sidecar_len;
+	char *csv;                         /* metadata.csv bytes or NULL */
+	size_t csv_len;
+	char *manifest;                    /* a hand-made manifest.json or NULL */
+	size_t manifest_len;
+	uint64_t fingerprint;              /* names, sizes, mtimes, sidecar bytes */
+};
+
+/* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
+ * the bytes so the order is total. */
+int ts_catalogue_natcmp(const char *a, const char *b);
+
+/* Open the folder rel (root-relative, "" = root) under root_fd without
+ * following any symlink and without entering names starting with '.' or
+ * '_'.  Returns a new descriptor or -1 (errno set).  Used for every file
+ * access of src/present/. */
+int ts_catalogue_open_dir(int root_fd, const char *rel);
+
+/* Read folder rel once.  Names starting with '.' or '_' and files of no
+ * published type are left out; iiif.json, metadata.csv and manifest.json
+ * are read (bounded) into the struct.  A symlink is kept only when it
+ * leads to a file inside root_path.  404 when rel is not a folder under the
+ * root; 500 beyond TS_CATALOGUE_MAX_ENTRIES.  On success *out owns
+ * everything (ts_catalogue_free). */
+ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
+                            struct ts_catalogue *out, struct ts_error *err);
+void ts_catalogue_free(struct ts_catalogue *c);
+
+/* Read file name of folder (root-relative) whole, at most max bytes,
+ * NUL-terminated, into a malloc'd *out; *st its stat.  404 (quietly, no
+ * message worth showing) when there is no such regular file; 500 when it
+ * is larger than max or unreadable. */
+ts_status ts_catalogue_read_file(int root_fd, const char *folder, const char *name, size_t max,
+                                 char **out, size_t *len, struct stat *st, struct ts_error *err);
+
+/* Whether the folder holds media to paint (an Image, Sound, Video, Text or
+ * Model file), directly or in a sub-folder (to depth 8). */
+bool ts_catalogue_holds_media(int root_fd, const char *root_path, const char *rel);
+
+/* Painting priority of a kind (presentation.md §1): Model 5 > Video 4 >
+ * Sound 3 > Image 2 > Text 1; 0 for kinds never painted. */
+int ts_catalogue_paint_rank(enum ts_media_kind k);
+
+/* ---- model (model.c) ------------------------------------------------- */
+
+/* What a path names. */
+enum ts_present_kind {
+	TS_PRESENT_NONE,        /* nothing publishable */
+	TS_PRESENT_ITEM,        /* a folder -> a Manifest */
+	TS_PRESENT_COLLECTION,  /* a folder (or the root) -> a Collection */
+	TS_PRESENT_FILE         /* one published file -> its one-canvas Manifest */
+};
+
+/* A picture that can stand for something (thumbnail, image body). */
+struct ts_present_picture {
+	char *rel;                   /* the image file, root-relative */
+	struct ts_source_info info;  /* probed; info.width == 0 when not probed */
+};
+
+/* One Canvas. */
+struct ts_present_canvas {
+	char *file;                        /* its file's name in the item folder */
+	const struct ts_media_type *type;  /* what is painted (its iiif_type/mime) */
+	const char *painted_type;          /* "Image", "Sound", "Video", "Text", "Model" */
+	json_t *label;                     /* language map (owned) */
+	json_t *summary;                   /* or NULL (owned) */
+	json_t *metadata;                  /* or NULL (owned) */
+	uint32_t width, height;            /* 0 when the canvas has no extent */
+	double duration;                   /* 0 when not time-based */
+	struct ts_present_picture image;   /* the painted image (Image canvases) */
+	struct ts_present_picture thumb;   /* its thumbnail (.rel NULL = none) */
+	char *see_also;                    /* ALTO/hOCR file name beside it, or NULL */
+	const struct ts_media_type *see_also_type;
+	char *captions;                    /* .vtt file name beside it, or NULL */
+};
+
+/* A download of the Manifest (rendering). */
+struct ts_present_rendering {
+	char *file;
+	const struct ts_media_type *type;
+	json_t *label;                     /* language map (owned) */
+};
+
+/* A Manifest's content. */
+struct ts_present_item {
+	enum ts_present_kind kind;         /* ITEM or FILE */
+	char *rel;                         /* folder or file, root-relative */
+	char *folder;                      /* the folder holding the files ("" = root) */
+	char *id;                          /* {item}: rel percent-encoded, '/' as %2F */
+	char *fid;                         /* {fid} of folder for res/ URLs ("top" for the root) */
+	struct ts_sidecar meta;            /* the sidecar merged over the CSV row (owned) */
+	json_t *label;                     /* resolved label (owned) */
+	struct ts_present_canvas *canvases;
+	size_t ncanvases;
+	struct ts_present_rendering *renderings;
+	size_t nrenderings;
+	char **see_also_files;             /* seeAlso files matching no canvas */
+	size_t nsee_also_files;
+	struct ts_present_picture thumb;   /* the Manifest's thumbnail (.rel NULL = none) */
+	long start;                        /* canvas index of "start", or -1 */
+	char *manifest_json;               /* a hand-made manifest.json, served as is, or NULL */
+	uint64_t fingerprint;
+};
+
+/* A member of a Collection. */
+struct ts_present_member {
+	char *rel;                         /* root-relative */
+	char *id;                          /* {fid} or {item} */
+	bool is_collection;
+	json_t *label;                     /* language map (owned) */
+	json_t *summary;                   /* or NULL */
+	struct ts_present_picture thumb;   /* .rel NULL = none */
+	char *nav_date;                    /* or NULL */
+};
+
+struct ts_present_collection {
+	char *rel;                         /* "" = the root */
+	char *id;                          /* "top" or {fid} */
+	struct ts_sidecar meta;            /* the collection's own sidecar (and its CSV row) */
+	json_t *label;                     /* resolved label (owned) */
+	struct ts_present_member *members;
+	size_t nmembers;
+	struct ts_present_picture thumb;   /* .rel NULL = none */
+	uint64_t fingerprint;
+};
+
+/* Percent-encode a root-relative path as an identifier ('/' as %2F, RFC
+ * 3986 unreserved and a few sub-delims kept, as the image list does).
+ * Returns malloc'd text or NULL. */
+char *ts_present_encode_id(const char *rel);
+
+/* What rel names: a folder that is an item or a collection (presentation.md
+ * §1 rules; the root is always a collection), a published file, or
+ * nothing.  rel is root-relative, "" = the root. */
+enum ts_present_kind ts_present_kind_of(const struct ts_present_ctx *c, const char *rel);
+
+/* The fingerprint of what the Manifest (item) or Collection of rel depends
+ * on, without probing anything: the folder's entries, its sidecars, the
+ * parent's metadata.csv and iiif.json, and for a collection each member's
+ * entries.  A file rewritten in place changes it (size or mtime).  404 as
+ * the loaders. */
+ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel,
+                                 bool collection, uint64_t *out, struct ts_error *err);
+
+/* Build the model of the item (folder or file) rel: catalogue, painting
+ * rule, sidecar and CSV, probes.  404 when rel is neither an item folder
+ * nor a published file; 500 naming rel and the field for a bad sidecar,
+ * CSV, or a canvas without size or duration.  *out owns everything
+ * (ts_present_item_free, which accepts a zeroed or half-built item). */
+ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
+                               struct ts_present_item *out, struct ts_error *err);
+void ts_present_item_free(struct ts_present_item *it);
+
+/* Build the model of the collection folder rel ("" = root).  404 when rel
+ * is not a collection. */
+ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
+                                     struct ts_present_collection *out,
+                                     struct ts_error *err);
+void ts_present_collection_free(struct ts_present_collection *col);
+
+/* ---- writers (manifest3.c, collection3.c) ------------------------------ */
+
+/* A single resource of a Manifest (URLS.md): "canvas" "p3", "page" "p3/1",
+ * "annotation" "p3-image", "range" "r2"; with version 2 also "sequence"
+ * "normal". */
+struct ts_present_part {
+	const char *kind;            /* NULL: the whole Manifest */
+	const char *name;
+};
+
+/* The 3.0 Manifest of it (or one part of it, with its own @context) as a
+ * new jansson object.  404 for a part that does not exist. */
+ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_present_item *it,
+                               const struct ts_present_part *part, json_t **out,
+                               struct ts_error *err);
+/* The 3.0 Collection as a new jansson object. */
+ts_status ts_present_collection3(const struct ts_present_ctx *c,
+                                 const struct ts_present_collection *col, json_t **out,
+                                 struct ts_error *err);
+
+/* One-call forms for the server and a future command line: load, write,
+ * dump byte-stable (two-space indent, key order as built) into out.
+ * version 3 (2 answers 501 until manifest2.c lands). */
+ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, int version,
+                              const struct ts_present_part *part, struct ts_buf *out,
+                              struct ts_error *err);
+ts_status ts_present_collection(const struct ts_present_ctx *c, const char *folder, int version,
+                                struct ts_buf *out, struct ts_error *err);
+
+/* ---- shared JSON pieces (json3.c) ------------------------------------ */
+
+/* The image service blocks and the concrete image URL of a sizes entry, as
+ * canvases and thumbnails embed them (URLS.md): the largest sizes entry
+ * whose longest side is <= max_side, else the smallest. */
+void ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                          uint32_t max_side, uint32_t *w, uint32_t *h);
+
+#endif

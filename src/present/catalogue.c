@@ -1,0 +1,449 @@
+/*
+ * catalogue.c - one folder of the image root, read once, as the
+ * Presentation builder sees it (present.h, presentation.md §1).
+ *
+ * The tree is the catalogue: a folder's entries are its sub-folders and
+ * its published files (by the file-type table of media.h), in natural,
+ * case-insensitive order so that p2 comes before p10.  The sidecars
+ * (iiif.json, metadata.csv, a hand-made manifest.json) are read here too,
+ * bounded, so the rest of the builder never touches the file system except
+ * through the probes.
+ *
+ * The one idea for confinement: every access starts from the root's
+ * descriptor and walks down with openat(O_NOFOLLOW), one name at a time,
+ * refusing ".", "..", and names starting with '.' or '_'; a symlink is
+ * never entered as a folder, and is kept as a file only when its target
+ * (realpath) lies inside the root - the resolver's rule for images.
+ *
+ * The fingerprint hashes every entry's name, identity, size and mtime (a
+ * folder's mtime alone misses a file rewritten in place) and the sidecars'
+ * bytes, so a cached Manifest is valid exactly while it is unchanged.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tessera/checked.h"
+#include "tessera/hash.h"
+#include "tessera/present.h"
+
+/* Folders nest at most this deep when asking whether they hold media. */
+#define HOLDS_MEDIA_DEPTH 8
+
+static bool name_ignored(const char *name)
+{
+	/* presentation.md §1: names starting with '.' or '_' are ignored
+	 * (this also covers "." and ".."). */
+	return name[0] == '.' || name[0] == '_' || name[0] == '\0';
+}
+
+/* Compare the digit runs a[0..na) and b[0..nb) as numbers of any length. */
+static int digits_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+	while (na > 1 && *a == '0') {
+		a++;
+		na--;
+	}
+	while (nb > 1 && *b == '0') {
+		b++;
+		nb--;
+	}
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	for (size_t i = 0; i < na; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+int ts_catalogue_natcmp(const char *a, const char *b)
+{
+	const char *pa = a, *pb = b;
+
+	while (*pa && *pb) {
+		if (isdigit((unsigned char)*pa) && isdigit((unsigned char)*pb)) {
+			size_t na = 0, nb = 0;
+			int c;
+
+			while (isdigit((unsigned char)pa[na]))
+				na++;
+			while (isdigit((unsigned char)pb[nb]))
+				nb++;
+			c = digits_cmp(pa, na, pb, nb);
+			if (c)
+				return c;
+			pa += na;
+			pb += nb;
+			continue;
+		}
+		int ca = tolower((unsigned char)*pa), cb = tolower((unsigned char)*pb);
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		pa++;
+		pb++;
+	}
+	if (*pa || *pb)
+		return *pa ? 1 : -1;
+	return strcmp(a, b);   /* "p01" vs "p1", "A" vs "a": still a total order */
+}
+
+int ts_catalogue_paint_rank(enum ts_media_kind k)
+{
+	switch (k) {
+	case TS_MEDIA_MODEL: return 5;
+	case TS_MEDIA_VIDEO: return 4;
+	case TS_MEDIA_SOUND: return 3;
+	case TS_MEDIA_IMAGE: return 2;
+	case TS_MEDIA_TEXT:  return 1;
+	default:             return 0;
+	}
+}
+
+int ts_catalogue_open_dir(int root_fd, const char *rel)
+{
+	int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *p = rel;
+
+	while (fd >= 0 && *p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		char name[NAME_MAX + 1];
+		int next;
+
+		if (n == 0 || n > NAME_MAX) {
+			close(fd);
+			errno = ENOENT;
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (name_ignored(name)) {
+			close(fd);
+			errno = ENOENT;
+			return -1;
+		}
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		p += n;
+		if (*p == '/')
+			p++;
+		if (*p == '\0' && slash)   /* a trailing '/' is an empty name */
+			break;
+	}
+	if (fd >= 0 && *rel && rel[strlen(rel) - 1] == '/') {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether the symlink rel/name leads to somewhere inside the root; *st gets
+ * its target's stat. */
+static bool link_inside(const char *root_path, const char *rel, const char *name,
+                        struct stat *st)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	size_t rl = strlen(root_path);
+	int n;
+
+	n = snprintf(path, sizeof path, "%s/%s%s%s", root_path, rel, *rel ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real))
+		return false;
+	if (strncmp(real, root_path, rl) != 0 || real[rl] != '/')
+		return false;
+	return stat(real, st) == 0;
+}
+
+/* The stat of entry name of folder dfd under the confinement rule: false
+ * when it is to be left out. */
+static bool entry_stat(int dfd, const char *root_path, const char *rel, const char *name,
+                       struct stat *st)
+{
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return false;
+	if (S_ISLNK(st->st_mode)) {
+		/* a link is followed to a file only, never into a folder */
+		if (!link_inside(root_path, rel, name, st) || !S_ISREG(st->st_mode))
+			return false;
+	}
+	return S_ISREG(st->st_mode) || S_ISDIR(st->st_mode);
+}
+
+/* Read the regular file name of dfd (no symlink) whole, at most max bytes,
+ * NUL-terminated.  500 when larger or unreadable. */
+static ts_status read_small(int dfd, const char *rel, const char *name, size_t max,
+                            char **out, size_t *len, struct stat *st, struct ts_error *err)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	size_t got = 0, cap;
+	char *buf = NULL;
+
+	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode))
+		goto unreadable;
+	if ((uint64_t)st->st_size > max) {
+		close(fd);
+		return ts_error_set(err, TS_EINTERNAL, "%s%s%s: larger than %zu bytes", rel,
+		                    *rel ? "/" : "", name, max);
+	}
+	cap = (size_t)st->st_size + 1;
+	buf = malloc(cap);
+	if (!buf)
+		goto unreadable;
+	while (got < cap - 1) {
+		ssize_t r = read(fd, buf + got, cap - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto unreadable;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	close(fd);
+	*out = buf;
+	*len = got;
+	return TS_OK;
+unreadable:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	ts_error_set(err, TS_EINTERNAL, "%s%s%s: cannot be read", rel, *rel ? "/" : "", name);
+	ts_error_detail(err, "%s", strerror(errno));
+	return TS_EINTERNAL;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ts_catalogue_entry *x = a, *y = b;
+	return ts_catalogue_natcmp(x->name, y->name);
+}
+
+static uint64_t hash_stat(uint64_t h, const char *name, const struct stat *st)
+{
+	uint64_t parts[6] = {
+		(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+		(uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_mode
+	};
+
+	h = ts_hash_fnv1a(h, name, strlen(name) + 1);
+	return ts_hash_fnv1a(h, parts, sizeof parts);
+}
+
+void ts_catalogue_free(struct ts_catalogue *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->entries[i].name);
+	free(c->entries);
+	free(c->rel);
+	free(c->sidecar);
+	free(c->csv);
+	free(c->manifest);
+	memset(c, 0, sizeof *c);
+}
+
+ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
+                            struct ts_catalogue *out, struct ts_error *err)
+{
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d = NULL;
+	uint64_t h = TS_FNV1A_OFFSET;
+	ts_status st = TS_OK;
+	int dfd;
+
+	memset(out, 0, sizeof *out);
+	out->rel = strdup(rel);
+	if (!out->rel)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	dfd = ts_catalogue_open_dir(root_fd, rel);
+	if (dfd < 0) {
+		st = ts_error_set(err, TS_ENOTFOUND, "not found");
+		goto fail;
+	}
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		st = ts_error_set(err, TS_EINTERNAL, "cannot read folder %s", *rel ? rel : "(root)");
+		goto fail;
+	}
+	h = ts_hash_fnv1a(h, rel, strlen(rel) + 1);
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		struct ts_catalogue_entry *e;
+		const struct ts_media_type *type = NULL;
+		struct stat sb;
+
+		if (name_ignored(name))
+			continue;
+		if (strcmp(name, "iiif.json") == 0 || strcmp(name, "metadata.csv") == 0 ||
+		    strcmp(name, "manifest.json") == 0) {
+			char **buf = name[0] == 'i' ? &out->sidecar
+			           : name[0] == 'm' && name[1] == 'e' ? &out->csv : &out->manifest;
+			size_t *len = name[0] == 'i' ? &out->sidecar_len
+			            : name[0] == 'm' && name[1] == 'e' ? &out->csv_len : &out->manifest_len;
+			size_t max = buf == &out->csv ? TS_CATALOGUE_MAX_CSV : TS_CATALOGUE_MAX_SIDECAR;
+
+			st = read_small(dfd, rel, name, max, buf, len, &sb, err);
+			if (st)
+				goto fail;
+			h = hash_stat(h, name, &sb);
+			h = ts_hash_fnv1a(h, *buf, *len);
+			continue;
+		}
+		if (!entry_stat(dfd, root_path, rel, name, &sb))
+			continue;
+		if (!S_ISDIR(sb.st_mode)) {
+			type = ts_media_type_of(name);
+			if (!type)
+				continue;
+		}
+		if (out->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64, bytes;
+
+			if (out->n >= TS_CATALOGUE_MAX_ENTRIES) {
+				st = ts_error_set(err, TS_EINTERNAL,
+				                  "folder %s holds more than %d entries",
+				                  *rel ? rel : "(root)", TS_CATALOGUE_MAX_ENTRIES);
+				goto fail;
+			}
+			if (!ts_mul_size(ncap, sizeof *e, &bytes))
+				goto oom;
+			e = realloc(out->entries, bytes);
+			if (!e)
+				goto oom;
+			out->entries = e;
+			cap = ncap;
+		}
+		e = &out->entries[out->n];
+		e->name = strdup(name);
+		if (!e->name)
+			goto oom;
+		e->type = type;
+		e->is_dir = S_ISDIR(sb.st_mode);
+		e->st = sb;
+		out->n++;
+	}
+	closedir(d);
+	d = NULL;
+	if (out->n > 1)
+		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
+	/* hashed in sorted order: readdir's order is not stable across copies */
+	for (size_t i = 0; i < out->n; i++)
+		h = hash_stat(h, out->entries[i].name, &out->entries[i].st);
+	out->fingerprint = ts_hash_mix(h);
+	return TS_OK;
+oom:
+	st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+fail:
+	if (d)
+		closedir(d);
+	ts_catalogue_free(out);
+	return st;
+}
+
+static bool holds_media_at(int dfd, const char *root_path, const char *rel, int depth)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *d = fdopendir(dfd);
+	char **subs = NULL;
+	size_t nsubs = 0, cap = 0;
+
+	if (!d) {
+		close(dfd);
+		return false;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		const struct ts_media_type *t;
+		struct stat sb;
+
+		if (name_ignored(de->d_name))
+			continue;
+		if (de->d_type == DT_DIR) {
+			/* folders are looked into after the files, which decide faster */
+			if (depth > 0 && nsubs < 4096) {
+				if (nsubs == cap) {
+					char **n2 = realloc(subs, (cap ? cap * 2 : 16) * sizeof *subs);
+					if (!n2)
+						break;
+					subs = n2;
+					cap = cap ? cap * 2 : 16;
+				}
+				subs[nsubs] = strdup(de->d_name);
+				if (subs[nsubs])
+					nsubs++;
+			}
+			continue;
+		}
+		t = ts_media_type_of(de->d_name);
+		if (!t || ts_catalogue_paint_rank(t->kind) == 0)
+			continue;
+		if (de->d_type == DT_REG) {
+			found = true;
+		} else if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN) {
+			found = entry_stat(dirfd(d), root_path, rel, de->d_name, &sb) &&
+			        S_ISREG(sb.st_mode);
+		}
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		if (!found) {
+			int sub = openat(dirfd(d), subs[i],
+			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				char *srel = malloc(strlen(rel) + strlen(subs[i]) + 2);
+				if (srel) {
+					sprintf(srel, "%s%s%s", rel, *rel ? "/" : "", subs[i]);
+					found = holds_media_at(sub, root_path, srel, depth - 1);
+					free(srel);
+				} else {
+					close(sub);
+				}
+			}
+		}
+		free(subs[i]);
+	}
+	free(subs);
+	closedir(d);
+	return found;
+}
+
+bool ts_catalogue_holds_media(int root_fd, const char *root_path, const char *rel)
+{
+	int dfd = ts_catalogue_open_dir(root_fd, rel);
+
+	if (dfd < 0)
+		return false;
+	return holds_media_at(dfd, root_path, rel, HOLDS_MEDIA_DEPTH);
+}
+
+ts_status ts_catalogue_read_file(int root_fd, const char *folder, const char *name, size_t max,
+                                 char **out, size_t *len, struct stat *st, struct ts_error *err)
+{
+	int dfd = ts_catalogue_open_dir(root_fd, folder);
+	ts_status s;
+
+	*out = NULL;
+	*len = 0;
+	memset(st, 0, sizeof *st);
+	if (dfd < 0)
+		return ts_error_set(err, TS_ENOTFOUND, "not found");
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st->st_mode)) {
+		close(dfd);
+		memset(st, 0, sizeof *st);
+		return ts_error_set(err, TS_ENOTFOUND, "not found");
+	}
+	s = read_small(dfd, folder, name, max, out, len, st, err);
+	close(dfd);
+	return s;
+}

@@ -1,0 +1,49 @@
+/*
+ * json3.h - the pieces of Presentation 3.0 JSON the Manifest and the
+ * Collection writers share (src/present/json3.c): URLs of the URL forms,
+ * thumbnails of a concrete size with their image service, and insertion
+ * helpers that take ownership of the value and report failure once.
+ * Internal to src/present/.
+ */
+#ifndef TESSERA_PRESENT_JSON3_H
+#define TESSERA_PRESENT_JSON3_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "tessera/present.h"
+
+#define TS_PRESENT3_CONTEXT "http://iiif.io/api/presentation/3/context.json"
+/* URLS.md: an image body is a sizes entry of longest side <= 1024, a
+ * thumbnail one of longest side <= 400 (else the smallest). */
+#define TS_PRESENT_BODY_SIDE 1024
+#define TS_PRESENT_THUMB_SIDE 400
+
+/* Set obj[key] = val, taking val (also on failure); false on failure or
+ * when val is NULL. */
+bool ts_pj_put(json_t *obj, const char *key, json_t *val);
+/* Append val to arr, taking it; false on failure or val NULL. */
+bool ts_pj_push(json_t *arr, json_t *val);
+/* A new string from printf-style format; NULL on failure or bad UTF-8. */
+json_t *ts_pj_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A new reference to a copy of v, or NULL for NULL. */
+json_t *ts_pj_copy(const json_t *v);
+
+/* The image service URL of a root-relative image: {base}/iiif/{v}/{iid}. */
+json_t *ts_pj_service_url(const struct ts_present_ctx *c, int version, const char *rel);
+/* The service array of an image (ImageService3, and ImageService2 when the
+ * context asks), with sizes and tiles when full. */
+json_t *ts_pj_services(const struct ts_present_ctx *c, const struct ts_present_picture *p,
+                       bool full);
+/* {id: .../full/w,h/0/default.jpg, type Image, format image/jpeg, width,
+ * height, service} for a sizes entry of longest side <= max_side. */
+json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_picture *p,
+                    uint32_t max_side, bool full_services);
+/* A thumbnail array of one image, or NULL when p has none. */
+json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p);
+/* The URL of a file of a folder: {base}/iiif/{fid}/res/{file}. */
+json_t *ts_pj_res_url(const struct ts_present_ctx *c, const char *fid, const char *file);
+/* {language: [s]} for a plain string. */
+json_t *ts_pj_lang(const char *language, const char *s);
+
+#endif

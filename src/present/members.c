@@ -1,0 +1,301 @@
+/*
+ * members.c - the model of a Collection (present.h): which sub-folders and
+ * loose files of a folder are its members, in which order, with which
+ * labels and pictures (presentation.md §1-§3).
+ *
+ * Members are the sidecar's `items` first, then the sub-folders that hold
+ * media, then the loose media files, each in natural order.  A member is
+ * described cheaply - its own sidecar's label or the folder's CSV row, and
+ * the first image it would paint, probed - never by building its whole
+ * Manifest, so a collection of 10,000 folders costs a readdir and at most
+ * one probe (usually cached) per member.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* ---- collections ------------------------------------------------------ */
+
+void ts_present_collection_free(struct ts_present_collection *col)
+{
+	if (!col)
+		return;
+	for (size_t i = 0; i < col->nmembers; i++) {
+		struct ts_present_member *m = &col->members[i];
+		free(m->rel);
+		free(m->id);
+		json_decref(m->label);
+		json_decref(m->summary);
+		ts_pm_picture_free(&m->thumb);
+		free(m->nav_date);
+	}
+	free(col->members);
+	ts_pm_sidecar_free(&col->meta);
+	json_decref(col->label);
+	ts_pm_picture_free(&col->thumb);
+	free(col->rel);
+	free(col->id);
+	memset(col, 0, sizeof *col);
+}
+
+/* The first image of a collection folder, depth first in natural order,
+ * for its member entry's thumbnail.  A picture that cannot be read is no
+ * thumbnail, not an error: the collection still lists the member. */
+static bool first_picture(const struct ts_present_ctx *c, const char *rel, int depth,
+                          struct ts_present_picture *pic)
+{
+	struct ts_catalogue cat;
+	struct ts_error e;
+	bool found = false;
+
+	if (depth < 0 || ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, &e) != TS_OK)
+		return false;
+	for (size_t i = 0; !found && i < cat.n; i++) {
+		const struct ts_catalogue_entry *en = &cat.entries[i];
+
+		if (!en->is_dir && en->type->kind == TS_MEDIA_IMAGE) {
+			found = ts_pm_probe_picture(c, rel, en, pic, &e) == TS_OK;
+			if (!found)
+				ts_pm_picture_free(pic);
+		}
+	}
+	for (size_t i = 0; !found && i < cat.n; i++) {
+		char *sub;
+
+		if (!cat.entries[i].is_dir)
+			continue;
+		sub = ts_pm_join(rel, cat.entries[i].name);
+		found = sub && first_picture(c, sub, depth - 1, pic);
+		free(sub);
+	}
+	ts_catalogue_free(&cat);
+	return found;
+}
+
+/* A member folder's label, summary, navDate and picture, cheaply: its
+ * sidecar (or CSV row), and the first image it would paint. */
+static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present_member *mb,
+                               const char *name, const struct ts_sidecar *row,
+                               const char *language, struct ts_error *err)
+{
+	struct ts_catalogue cat;
+	struct ts_sidecar sc;
+	enum ts_present_kind k;
+	ts_status s;
+
+	memset(&sc, 0, sizeof sc);
+	s = ts_catalogue_scan(c->root_fd, c->root_path, mb->rel, &cat, err);
+	if (s)
+		return s;
+	k = ts_pm_folder_kind(c, &cat);
+	mb->is_collection = k == TS_PRESENT_COLLECTION;
+	/* A member's broken sidecar is that member's 500 (its own Manifest
+	 * says what is wrong); the collection still lists it, by its name. */
+	if (ts_pm_parse_sidecar(&cat, mb->is_collection ? TS_SIDECAR_COLLECTION : TS_SIDECAR_ITEM,
+	                        &sc, err) != TS_OK) {
+		ts_error_clear(err);
+		memset(&sc, 0, sizeof sc);
+	}
+	if (sc.label || (row && row->label))
+		mb->label = json_deep_copy(sc.label ? sc.label : row->label);
+	else
+		mb->label = ts_pm_lang_map(language, name, strlen(name));
+	if (sc.summary || (row && row->summary))
+		mb->summary = json_deep_copy(sc.summary ? sc.summary : row->summary);
+	if (sc.nav_date || (row && row->nav_date))
+		mb->nav_date = strdup(sc.nav_date ? sc.nav_date : row->nav_date);
+	if (!mb->is_collection) {
+		const struct ts_catalogue_entry *pick = NULL;
+		const char *want = sc.thumbnail ? sc.thumbnail : sc.nitems ? sc.items[0].file : NULL;
+
+		if (want) {
+			pick = ts_pm_find_entry(&cat, want);
+			if (pick && (pick->is_dir || pick->type->kind != TS_MEDIA_IMAGE))
+				pick = NULL;
+		}
+		for (size_t i = 0; !pick && i < cat.n; i++)
+			if (!cat.entries[i].is_dir && cat.entries[i].type->kind == TS_MEDIA_IMAGE &&
+			    !ts_pm_listed(sc.exclude, sc.nexclude, cat.entries[i].name))
+				pick = &cat.entries[i];
+		if (pick && ts_pm_probe_picture(c, mb->rel, pick, &mb->thumb, err) != TS_OK)
+			ts_pm_picture_free(&mb->thumb);   /* listed without a picture */
+	} else {
+		first_picture(c, mb->rel, 4, &mb->thumb);
+	}
+	ts_pm_sidecar_free(&sc);
+	ts_catalogue_free(&cat);
+	return s;
+}
+
+static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
+                            struct ts_error *err)
+{
+	struct ts_present_member *m;
+
+	m = realloc(col->members, (col->nmembers + 1) * sizeof *m);
+	if (!m)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	col->members = m;
+	m = &col->members[col->nmembers++];
+	memset(m, 0, sizeof *m);
+	m->rel = ts_pm_join(col->rel, rel);
+	m->id = m->rel ? ts_present_encode_id(m->rel) : NULL;
+	*ok = m->rel && m->id;
+	return *ok ? TS_OK : ts_error_set(err, TS_EINTERNAL, "out of memory");
+}
+
+ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
+                                     struct ts_present_collection *out, struct ts_error *err)
+{
+	struct ts_catalogue cat;
+	struct ts_sidecar row, mrow;
+	struct ts_csv csv;
+	bool *done = NULL, ok;
+	ts_status s;
+	size_t i, pass;
+	const char *name = NULL;
+	char *parent = NULL;
+
+	memset(out, 0, sizeof *out);
+	memset(&row, 0, sizeof row);
+	memset(&csv, 0, sizeof csv);
+	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
+	if (s)
+		return s;
+	if (ts_pm_folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
+		ts_catalogue_free(&cat);
+		return ts_error_set(err, TS_ENOTFOUND, "not a collection");
+	}
+	out->rel = strdup(rel);
+	out->id = *rel ? ts_present_encode_id(rel) : strdup("top");
+	parent = ts_pm_parent_of(rel, &name);
+	done = calloc(cat.n ? cat.n : 1, sizeof *done);
+	if (!out->rel || !out->id || !parent || !done) {
+		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	s = ts_pm_parse_sidecar(&cat, TS_SIDECAR_COLLECTION, &out->meta, err);
+	if (s)
+		goto fail;
+	if (*rel) {
+		s = ts_pm_csv_row(c, parent, name, &row, err);
+		if (s)
+			goto fail;
+		ts_sidecar_merge(&out->meta, &row);
+	}
+	if (!out->meta.language && !(out->meta.language = strdup("none"))) {
+		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	out->label = out->meta.label ? json_deep_copy(out->meta.label)
+	           : ts_pm_lang_map(out->meta.language, *rel ? name : "top", strlen(*rel ? name : "top"));
+	if (cat.csv) {
+		struct ts_error e;
+		ts_error_clear(&e);
+		if (ts_csv_parse(cat.csv, cat.csv_len, &csv, &e) != TS_OK) {
+			s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", rel, *rel ? "/" : "", e.msg);
+			goto fail;
+		}
+	}
+	/* members: the sidecar's order, then folders, then loose files (§1) */
+	for (pass = 0; pass < 3; pass++) {
+		size_t count = pass == 0 ? out->meta.nitems : cat.n;
+
+		for (i = 0; i < count; i++) {
+			const struct ts_catalogue_entry *e;
+			struct ts_present_member *mb;
+			long r;
+
+			if (pass == 0) {
+				e = ts_pm_find_entry(&cat, out->meta.items[i].file);
+				if (!e) {
+					char f[48];
+					snprintf(f, sizeof f, "items[%zu]", i);
+					s = ts_error_set(err, TS_EINTERNAL, "%s%siiif.json: %s: no such member",
+					                 rel, *rel ? "/" : "", f);
+					goto fail;
+				}
+			} else {
+				e = &cat.entries[i];
+				if (pass == 1 ? !e->is_dir : e->is_dir)
+					continue;
+			}
+			if (done[e - cat.entries])
+				continue;
+			done[e - cat.entries] = true;
+			if (e->is_dir) {
+				char *srel = ts_pm_join(rel, e->name);
+				bool holds = srel && ts_catalogue_holds_media(c->root_fd, c->root_path, srel);
+				free(srel);
+				if (!holds)
+					continue;
+			} else if (ts_catalogue_paint_rank(e->type->kind) == 0) {
+				continue;
+			}
+			s = add_member(out, e->name, &ok, err);
+			if (s)
+				goto fail;
+			mb = &out->members[out->nmembers - 1];
+			memset(&mrow, 0, sizeof mrow);
+			r = csv.nrows ? ts_csv_find(&csv, e->name) : -1;
+			if (r >= 0) {
+				struct ts_error e2;
+				ts_error_clear(&e2);
+				if (ts_sidecar_from_csv(&csv, (size_t)r, out->meta.language, &mrow, &e2) != TS_OK) {
+					ts_pm_sidecar_free(&mrow);
+					s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv, the row of %s: %s",
+					                 rel, *rel ? "/" : "", e->name, e2.msg);
+					goto fail;
+				}
+			}
+			if (e->is_dir) {
+				s = member_folder(c, mb, e->name, r >= 0 ? &mrow : NULL, out->meta.language, err);
+			} else {
+				mb->label = mrow.label ? json_deep_copy(mrow.label)
+				          : ts_pm_lang_map(out->meta.language, e->name, strlen(e->name));
+				if (mrow.summary)
+					mb->summary = json_deep_copy(mrow.summary);
+				if (e->type->kind == TS_MEDIA_IMAGE &&
+				    ts_pm_probe_picture(c, rel, e, &mb->thumb, err) != TS_OK)
+					ts_pm_picture_free(&mb->thumb);
+			}
+			ts_pm_sidecar_free(&mrow);
+			if (s)
+				goto fail;
+			if (!mb->label) {
+				s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+				goto fail;
+			}
+		}
+	}
+	/* the collection's picture: the sidecar's member, else the first one's */
+	for (i = 0; i < out->nmembers; i++) {
+		const struct ts_present_member *mb = &out->members[i];
+		const char *mname = strrchr(mb->rel, '/') ? strrchr(mb->rel, '/') + 1 : mb->rel;
+
+		if (!mb->thumb.rel)
+			continue;
+		if (out->meta.thumbnail && strcmp(out->meta.thumbnail, mname) != 0)
+			continue;
+		out->thumb.rel = strdup(mb->thumb.rel);
+		out->thumb.info = mb->thumb.info;
+		break;
+	}
+	out->fingerprint = cat.fingerprint;
+	ts_csv_free(&csv);
+	ts_pm_sidecar_free(&row);
+	ts_catalogue_free(&cat);
+	free(parent);
+	free(done);
+	return TS_OK;
+fail:
+	ts_csv_free(&csv);
+	ts_pm_sidecar_free(&row);
+	ts_catalogue_free(&cat);
+	free(parent);
+	free(done);
+	ts_present_collection_free(out);
+	return s;
+}
