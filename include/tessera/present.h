@@ -268,9 +268,21 @@ ts_status ts_present_collection3(const struct ts_present_ctx *c,
                                  const struct ts_present_collection *col, json_t **out,
                                  struct ts_error *err);
 
+/* The 2.1 Manifest (manifest2.c) and Collection (collection2.c) of the
+ * same models, as new jansson objects: one sc:Sequence of sc:Canvases,
+ * IXIF mediaSequences and placeholder canvases for sound, video, PDF and
+ * 3D.  Parts: "sequence" "normal" (and "media", the IXIF one), "canvas",
+ * "annotation", "range"; 404 for "page" and anything absent. */
+ts_status ts_present_manifest2(const struct ts_present_ctx *c, const struct ts_present_item *it,
+                               const struct ts_present_part *part, json_t **out,
+                               struct ts_error *err);
+ts_status ts_present_collection2(const struct ts_present_ctx *c,
+                                 const struct ts_present_collection *col, json_t **out,
+                                 struct ts_error *err);
+
 /* One-call forms for the server and a future command line: load, write,
  * dump byte-stable (two-space indent, key order as built) into out.
- * version 3 (2 answers 501 until manifest2.c lands). */
+ * version 3 or 2 (anything else 501). */
 ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, int version,
                               const struct ts_present_part *part, struct ts_buf *out,
                               struct ts_error *err);

@@ -139,13 +139,13 @@ ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, 
 	json_t *doc = NULL;
 	ts_status st;
 
-	if (version != 3)
+	if (version != 3 && version != 2)
 		return ts_error_set(err, TS_ENOTIMPL, "Presentation %d.x is not implemented yet",
 		                    version);
 	st = ts_present_item_load(c, item, &it, err);
 	if (st)
 		return st;
-	st = ts_present_manifest3(c, &it, part, &doc, err);
+	st = (version == 2 ? ts_present_manifest2 : ts_present_manifest3)(c, &it, part, &doc, err);
 	if (st == TS_OK)
 		st = dump(doc, out, err);
 	json_decref(doc);
@@ -160,13 +160,13 @@ ts_status ts_present_collection(const struct ts_present_ctx *c, const char *fold
 	json_t *doc = NULL;
 	ts_status st;
 
-	if (version != 3)
+	if (version != 3 && version != 2)
 		return ts_error_set(err, TS_ENOTIMPL, "Presentation %d.x is not implemented yet",
 		                    version);
 	st = ts_present_collection_load(c, folder, &col, err);
 	if (st)
 		return st;
-	st = ts_present_collection3(c, &col, &doc, err);
+	st = (version == 2 ? ts_present_collection2 : ts_present_collection3)(c, &col, &doc, err);
 	if (st == TS_OK)
 		st = dump(doc, out, err);
 	json_decref(doc);

@@ -30,6 +30,27 @@
 
 static const char *const CT3 =
 	"application/ld+json;profile=\"http://iiif.io/api/presentation/3/context.json\"";
+/* Presentation 2.1 §7.3 (Responses): application/json with the context in
+ * a Link header, unless the client asks for JSON-LD. */
+static const char *const CT2 = "application/json";
+static const char *const CT2LD =
+	"application/ld+json;profile=\"http://iiif.io/api/presentation/2/context.json\"";
+static const char *const LINK2 =
+	"<http://iiif.io/api/presentation/2/context.json>"
+	";rel=\"http://www.w3.org/ns/json-ld#context\";type=\"application/ld+json\"";
+
+/* Whether Accept names application/ld+json (with a q above 0). */
+static bool accepts_ld(const char *accept)
+{
+	for (const char *p = accept ? strcasestr(accept, "application/ld+json") : NULL; p;
+	     p = strcasestr(p + 1, "application/ld+json")) {
+		const char *end = strchr(p, ','), *q = strstr(p, "q=");
+
+		if (!q || (end && q > end) || strtod(q + 2, NULL) > 0.0)
+			return true;
+	}
+	return false;
+}
 
 /* ---- probes ----------------------------------------------------------- */
 
@@ -191,15 +212,23 @@ static bool etag_matches(const char *inm, const char *etag)
  * part); the public base is part of the key since ids embed it.
  */
 static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint64_t fp,
-                        const char *what,
+                        int version, const char *what,
                         ts_status (*build)(struct request *, const struct ts_present_ctx *,
                                            void *),
                         void *arg)
 {
 	bool gz = accepts_gzip(r->http->accept_encoding);
+	bool ld = version == 2 && accepts_ld(r->http->accept);
+	const char *ctype = version == 2 ? (ld ? CT2LD : CT2) : CT3;
 	uint64_t h = ts_hash_fnv1a(TS_FNV1A_OFFSET, &fp, sizeof fp);
 	const char *etag, *key;
 	ts_status s;
+
+	/* the 2.1 media type follows Accept: a representation of its own */
+	if (ld)
+		what = ts_arena_printf(r->arena, "%s|ld", what);
+	if (!what)
+		return ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 
 	h = ts_hash_fnv1a(h, what, strlen(what) + 1);
 	h = ts_hash_fnv1a(h, c->base, strlen(c->base) + 1);
@@ -212,6 +241,8 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 	ts_serve_header(r, "Vary", "Accept, Accept-Encoding");
 	ts_serve_header(r, "ETag", etag);
 	ts_serve_header(r, "Cache-Control", r->srv->settings->cache_control);
+	if (version == 2 && !ld)
+		ts_serve_header(r, "Link", LINK2);
 	if (r->http->if_none_match && etag_matches(r->http->if_none_match, etag)) {
 		r->resp->status = 304;
 		r->resp->content_type = NULL;
@@ -228,7 +259,7 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 		return s;
 	}
 	r->resp->status = 200;
-	r->resp->content_type = CT3;
+	r->resp->content_type = ctype;
 	if (gz && !gzip_body(r)) {
 		r->resp->nheaders = 0;
 		return ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
@@ -312,17 +343,12 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	m.version = u.version;
 	m.part.kind = u.part_kind;
 	m.part.name = u.part_name;
-	if (u.version != 3) {
-		/* manifest2.c (Presentation 2.1) slots in here */
-		*st = ts_error_set(&r->err, TS_ENOTIMPL, "Presentation 2.1 is not implemented yet");
-		return true;
-	}
 	if (u.route == TS_PURL_COLLECTION) {
 		*st = ts_present_fingerprint(&c, u.path, true, &fp, &r->err);
 		if (*st)
 			return true;
 		what = ts_arena_printf(r->arena, "collection|%d|%s", u.version, u.path);
-		*st = what ? answer(r, &c, fp, what, build_collection, &m)
+		*st = what ? answer(r, &c, fp, u.version, what, build_collection, &m)
 		           : ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 		return true;
 	}
@@ -335,7 +361,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 		return true;
 	what = ts_arena_printf(r->arena, "manifest|%d|%s|%s|%s", u.version, u.path,
 	                       u.part_kind ? u.part_kind : "", u.part_name ? u.part_name : "");
-	*st = what ? answer(r, &c, fp, what, build_manifest, &m)
+	*st = what ? answer(r, &c, fp, u.version, what, build_manifest, &m)
 	           : ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 	return true;
 }
