@@ -3,7 +3,8 @@
 #
 # Idempotent: a package already installed is skipped (dpkg-query), apt-get
 # update runs once and only when something is missing, and the viewer's npm
-# packages are installed only when viewer/node_modules is missing.  Run as
+# packages are installed only when one of them is missing (so an older
+# checkout that has only OpenSeadragon gets Mirador too).  Run as
 # root (or with sudo available).  Prints what it did.
 #
 #   sh tools/install-deps.sh
@@ -23,9 +24,10 @@ libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev"
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy curl nodejs npm ca-certificates memcached
-chromium"
+chromium ffmpeg"
 # (chromium: Debian's browser, driven headless by the browser tests in
-# tests/browser through playwright-core.)
+# tests/browser through playwright-core; ffmpeg: the sample sound and video
+# of tools/sample-collection.py, used by the demo and the browser tests.)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
@@ -79,8 +81,11 @@ else
 		--no-install-recommends $missing
 fi
 
-# The viewer page's OpenSeadragon comes from npm (no CDN at run time).
-if [ -d "$top/viewer/node_modules/openseadragon" ]; then
+# The viewer pages' OpenSeadragon and Mirador come from npm (no CDN at run
+# time).  npm ci installs Mirador's whole dependency tree although only its
+# self-contained browser bundle (mirador/dist/mirador.min.js) is served.
+if [ -d "$top/viewer/node_modules/openseadragon" ] &&
+   [ -f "$top/viewer/node_modules/mirador/dist/mirador.min.js" ]; then
 	say "viewer/node_modules already present"
 else
 	if [ -f "$top/viewer/package-lock.json" ]; then
@@ -92,8 +97,10 @@ else
 	fi
 fi
 # The browser tests' playwright-core (it drives /usr/bin/chromium; it does
-# not download a browser of its own).
-if [ -d "$top/tests/browser/node_modules/playwright-core" ]; then
+# not download a browser of its own), the Universal Viewer and pdfjs-dist.
+if [ -d "$top/tests/browser/node_modules/playwright-core" ] &&
+   [ -d "$top/tests/browser/node_modules/universalviewer/dist" ] &&
+   [ -d "$top/tests/browser/node_modules/pdfjs-dist/build" ]; then
 	say "tests/browser/node_modules already present"
 else
 	say "npm ci --prefix tests/browser"
