@@ -12,6 +12,11 @@
  *    wants for AV: the <audio>/<video> element gets metadata, its duration
  *    is the manifest's within 0.1 s, it plays, and its byte requests are
  *    answered 200/206.  The video's frame size is the manifest's too.
+ * 3. The daemon's own page at / (viewer/index.html, collection.js): its
+ *    collection panel lists the top Collection's members, opens the nested
+ *    one, shows members' thumbnails, and links each Manifest to
+ *    mirador.html?manifest=ID; a Collection URL answering 404 gets the
+ *    sentence for servers without the Presentation routes.
  * Prints ok/FAIL lines; exits 1 on any failure.
  */
 import { cfg, STEP, report, launch, finish, newPage, imageRequests, getJSON, pixels, near, shot,
@@ -43,6 +48,7 @@ async function collection(ctx) {
     }
     report('mirador collection: every member of the top Collection is listed', top.items.length && !listed.length,
            listed.length ? 'missing: ' + listed.join(', ') : top.items.length + ' members');
+    await p.waitForTimeout(800);   /* the dialog fades in */
     await shot(p, 'mirador-collection.png');
     for (const want of cfg.pick) {
       await dialog.getByText(want, { exact: true }).first().click({ timeout: STEP });
@@ -104,8 +110,54 @@ async function av(ctx, what, url, selector) {
   }
 }
 
+async function demoPage(ctx) {
+  const { page: p, log } = await newPage(ctx);
+  try {
+    const top = await getJSON(cfg.top);
+    const index = cfg.miradorPage.replace(/\/viewer\/mirador\.html$/, '/');
+    await p.goto(index + '?collection=' + encodeURIComponent(cfg.top), { timeout: STEP });
+    const panel = p.locator('#members');
+    await p.locator('#members li').first().waitFor({ timeout: STEP });
+    const shown = await p.locator('#members li').count();
+    report('demo page: the collection panel lists the top Collection\'s members', shown === top.items.length,
+           shown + ' listed, ' + top.items.length + ' in the Collection');
+    const nested = top.items.find((m) => m.type === 'Collection');
+    await panel.getByRole('button', { name: label(nested.label), exact: true }).click({ timeout: STEP });
+    const sub = await getJSON(nested.id);
+    await until(async () => (await p.locator('#members li').count()) === sub.items.length &&
+      (await p.locator('#members').innerText()).includes(label(sub.items[0].label)), STEP);
+    const thumbs = sub.items.filter((m) => m.thumbnail).length;
+    const loaded = await until(() => p.evaluate((n) => {
+      const imgs = [...document.querySelectorAll('#members img')];
+      return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0) ? imgs.length : 0;
+    }, thumbs), STEP);
+    report('demo page: a nested Collection opens, its members\' thumbnails load', loaded === thumbs && thumbs > 0,
+           (loaded || 0) + ' of ' + thumbs + ' thumbnails loaded');
+    const href = await p.locator('#members li').first().getByRole('link', { name: 'Mirador' }).getAttribute('href');
+    report('demo page: a Manifest links to mirador.html?manifest=ID', href === 'viewer/mirador.html?manifest=' +
+           encodeURIComponent(sub.items[0].id), href);
+    await shot(p, 'demo-page.png');
+    const probs = netProblems(log);
+    report('demo page: no failed request, no page error', !probs.length && !log.errors.length,
+           probs.concat(log.errors).slice(0, 4).join('; '));
+    const { page: q } = await newPage(ctx);
+    await q.goto(index + '?collection=' + encodeURIComponent(cfg.imageBase + '/iiif/3/collection/no-such-folder-here'));
+    const said = await until(async () => {
+      const t = await q.locator('#collection-status').innerText();
+      return /publishes no IIIF collections/.test(t) ? t : null;
+    }, STEP);
+    report('demo page: a server answering 404 for the Collection gets a plain sentence', !!said, said || '');
+    await q.close();
+  } catch (e) {
+    report('demo page', false, 'stopped: ' + String(e.message || e).split('\n')[0]);
+  } finally {
+    await p.close().catch(() => {});
+  }
+}
+
 try {
   const ctx = await launch();
+  await demoPage(ctx);
   await collection(ctx);
   await av(ctx, 'sound', cfg.manifests.sound, 'audio');
   await av(ctx, 'video', cfg.manifests.video, 'video');
