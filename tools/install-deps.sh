@@ -3,7 +3,8 @@
 #
 # Idempotent: a package already installed is skipped (dpkg-query), apt-get
 # update runs once and only when something is missing, and the viewer's npm
-# packages are installed only when viewer/node_modules is missing.  Run as
+# packages are installed only when one of them is missing (so an older
+# checkout that has only OpenSeadragon gets Mirador too).  Run as
 # root (or with sudo available).  Prints what it did.
 #
 #   sh tools/install-deps.sh
@@ -27,7 +28,8 @@ chromium ffmpeg"
 # (chromium: Debian's browser, driven headless by the browser tests in
 # tests/browser through playwright-core.  ffmpeg: tests/unit/probe makes
 # small MP3/Ogg/FLAC/WAV/MP4/WebM/Ogv files with it at test time and checks
-# our probe against its ffprobe; without it those tests say "skipped".)
+# our probe against its ffprobe, and tools/sample-collection.py makes the
+# demo's sample sound and video with it.)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 
@@ -81,8 +83,11 @@ else
 		--no-install-recommends $missing
 fi
 
-# The viewer page's OpenSeadragon comes from npm (no CDN at run time).
-if [ -d "$top/viewer/node_modules/openseadragon" ]; then
+# The viewer pages' OpenSeadragon and Mirador come from npm (no CDN at run
+# time).  npm ci installs Mirador's whole dependency tree although only its
+# self-contained browser bundle (mirador/dist/mirador.min.js) is served.
+if [ -d "$top/viewer/node_modules/openseadragon" ] &&
+   [ -f "$top/viewer/node_modules/mirador/dist/mirador.min.js" ]; then
 	say "viewer/node_modules already present"
 else
 	if [ -f "$top/viewer/package-lock.json" ]; then
@@ -94,8 +99,10 @@ else
 	fi
 fi
 # The browser tests' playwright-core (it drives /usr/bin/chromium; it does
-# not download a browser of its own).
-if [ -d "$top/tests/browser/node_modules/playwright-core" ]; then
+# not download a browser of its own), the Universal Viewer and pdfjs-dist.
+if [ -d "$top/tests/browser/node_modules/playwright-core" ] &&
+   [ -d "$top/tests/browser/node_modules/universalviewer/dist" ] &&
+   [ -d "$top/tests/browser/node_modules/pdfjs-dist/build" ]; then
 	say "tests/browser/node_modules already present"
 else
 	say "npm ci --prefix tests/browser"

@@ -1,12 +1,20 @@
 /*
- * viewer.c - the built-in viewer page (OpenSeadragon from npm, served from
- * viewer_dir) and the list of images under the root that it offers.
- * Files are confined to viewer_dir the same way images are to the root.
+ * viewer.c - the built-in viewer pages (index.html with OpenSeadragon,
+ * mirador.html with Mirador, both from npm under viewer_dir/node_modules)
+ * and the list of images under the root that they offer.
+ *
+ * The one idea: a viewer file is named by a relative path that must stay a
+ * plain downward path (no "..", no segment starting with "." such as
+ * node_modules/.bin or .package-lock.json) and whose realpath must still lie
+ * under viewer_dir, the same confinement images get in the root; its
+ * Content-Type comes from one table of the extensions the viewers' bundles
+ * use (scripts, styles, source maps, JSON, images, fonts, WebAssembly).
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,17 +23,42 @@
 static const char *mime_for(const char *name)
 {
 	static const struct { const char *ext, *mime; } types[] = {
-		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript" },
-		{ ".css", "text/css" }, { ".png", "image/png" }, { ".svg", "image/svg+xml" },
-		{ ".json", "application/json" }, { ".jpg", "image/jpeg" }, { ".map", "application/json" },
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		{ ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
+		{ ".map", "application/json" }, { ".json", "application/json" },
+		{ ".txt", "text/plain; charset=utf-8" }, { ".md", "text/plain; charset=utf-8" },
+		{ ".png", "image/png" }, { ".svg", "image/svg+xml" }, { ".jpg", "image/jpeg" },
+		{ ".jpeg", "image/jpeg" }, { ".gif", "image/gif" }, { ".webp", "image/webp" },
+		{ ".ico", "image/x-icon" }, { ".woff2", "font/woff2" }, { ".woff", "font/woff" },
+		{ ".ttf", "font/ttf" }, { ".otf", "font/otf" }, { ".eot", "application/vnd.ms-fontobject" },
+		{ ".wasm", "application/wasm" },
 	};
-	const char *dot = strrchr(name, '.');
+	const char *slash = strrchr(name, '/');
+	const char *dot = strrchr(slash ? slash : name, '.');
 	size_t i;
 
 	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-		if (strcmp(dot, types[i].ext) == 0)
+		if (strcasecmp(dot, types[i].ext) == 0)
 			return types[i].mime;
 	return "application/octet-stream";
+}
+
+/* A relative path the viewer directory may answer: not empty, not absolute,
+ * no "..", and no segment that is empty or starts with '.' (hidden files). */
+static bool plain_relative(const char *rel)
+{
+	const char *seg = rel;
+
+	if (!*rel || strstr(rel, ".."))
+		return false;
+	for (;;) {
+		if (*seg == '/' || *seg == '.' || *seg == '\0')
+			return false;
+		seg = strchr(seg, '/');
+		if (!seg)
+			return true;
+		seg++;
+	}
 }
 
 /* Serve a file of the viewer directory; rel is raw (still percent-encoded). */
@@ -41,7 +74,7 @@ ts_status ts_serve_viewer_file(struct request *r, const char *rel)
 	if (!r->srv->viewer_dir[0])
 		return ts_error_set(&r->err, TS_ENOTFOUND, "no viewer installed");
 	dec = ts_arena_alloc(r->arena, strlen(rel) + 1);
-	if (!dec || !ts_percent_decode(rel, dec) || strstr(dec, ".."))
+	if (!dec || !ts_percent_decode(rel, dec) || !plain_relative(dec))
 		return ts_error_set(&r->err, TS_ENOTFOUND, "not found");
 	if ((size_t)snprintf(full, sizeof full, "%s/%s", r->srv->viewer_dir, dec) >= sizeof full ||
 	    !realpath(full, real) || strncmp(real, r->srv->viewer_dir, rootlen) != 0 ||

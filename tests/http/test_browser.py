@@ -144,3 +144,50 @@ def _register(source, label, step, text):
 for _source, _label in SOURCES:
     for _step, _text in STEPS:
         _register(_source, _label, _step, _text)
+
+
+# --------------------------------------------------------------------------
+# The viewer directory as files: what /viewer/... answers (src/serve/viewer.c)
+
+VIEWER_FILES = (
+    # (path under viewer/, Content-Type's media type)
+    ("mirador.html", "text/html"),
+    ("viewer.js", "text/javascript"),
+    ("viewer.css", "text/css"),
+    ("node_modules/mirador/dist/mirador.min.js", "text/javascript"),
+    ("node_modules/mirador/dist/mirador.min.js.map", "application/json"),
+    ("node_modules/mirador/package.json", "application/json"),
+    ("node_modules/openseadragon/build/openseadragon/images/home_rest.png", "image/png"),
+)
+
+
+@test("viewer files: pages, scripts, source maps, JSON and images under viewer/node_modules are served "
+      "whole with their Content-Type", server="browser")
+def _(ctx, srv):
+    if not os.path.isfile(os.path.join(REPO, "viewer", "node_modules", "mirador", "dist", "mirador.min.js")):
+        raise Skip("Mirador is not installed (npm ci --prefix viewer)")
+    for rel, mt in VIEWER_FILES:
+        r = srv.get("/viewer/" + rel)
+        expect(r.status == 200, "GET /viewer/%s: %d" % (rel, r.status))
+        expect(r.media_type == mt, "GET /viewer/%s: Content-Type %r, expected %s" % (
+            rel, r.header("Content-Type"), mt))
+        with open(os.path.join(REPO, "viewer", rel), "rb") as f:
+            expect(r.body == f.read(), "GET /viewer/%s: the body differs from the file" % rel)
+    r = srv.get("/viewer/mirador.html?manifest=http%3A%2F%2Fexample.org%2Fm")
+    expect(r.status == 200 and r.media_type == "text/html", "a query string after mirador.html: %d %s" % (
+        r.status, r.media_type))
+
+
+@test("viewer files: '..', hidden segments (node_modules/.bin, .package-lock.json), empty segments and "
+      "directories are 404, encoded or not", server="browser")
+def _(ctx, srv):
+    for path in ("/viewer/../README.md", "/viewer/%2e%2e/README.md", "/viewer/node_modules/%2E%2E/package.json",
+                 "/viewer/node_modules/.package-lock.json", "/viewer/node_modules/%2epackage-lock.json",
+                 "/viewer/node_modules/.bin/", "/viewer//index.html", "/viewer/node_modules//mirador/package.json",
+                 "/viewer/node_modules/mirador", "/viewer/node_modules/mirador/", "/viewer/",
+                 "/viewer/%2Fetc%2Fpasswd", "/viewer/index.html%00.js"):
+        r = srv.get(path)
+        # (nginx itself may answer 400 for an encoded NUL)
+        expect(r.status == 404 or (r.status == 400 and "%00" in path),
+               "GET %s: %d, expected 404" % (path, r.status))
+        expect(b"root" not in r.body and REPO.encode() not in r.body, "GET %s: the body names a path" % path)
