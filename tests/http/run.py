@@ -52,6 +52,7 @@ def main(argv):
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
         import test_presentation_checks  # noqa: F401  (the Presentation checker proves it can fail; no daemon)
+        import test_presentation  # noqa: F401  (Presentation 3.0/2.1 manifests and collections from the tree)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
