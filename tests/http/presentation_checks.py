@@ -33,7 +33,6 @@ self-test (test_presentation_checks.py) proves each rule can fail.
 import datetime
 import io
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -1252,20 +1251,29 @@ def deep_v3(doc, url, fetch, base, probe=ffprobe_duration, media_tol=0.1):
                     if "label" in sub and sub.get("label") != m.get("label"):
                         d.err(mp + ".label", "member label %r differs from its own %r" % (m.get("label"), sub.get("label")))
         _thumbs(d, doc, "$")
+        for i, m in enumerate(doc.get("items", []) if isinstance(doc.get("items"), list) else []):
+            if isinstance(m, dict):
+                _thumbs(d, m, "$.items[%d]" % i)
         return d.p
-    # embedded resources that our routes publish on their own
+    # resources to dereference: every referenced one (§1.2: an object
+    # without its items must be fetched), and the Canvases with their
+    # painting pages and annotations, which the server publishes alone
     for o, p in _walk(doc):
         ot = o.get("type")
-        if ot in ("Canvas", "AnnotationPage", "Annotation") and "id" in o and p != "$" \
-                and not p.endswith(".start") and ".structures" not in p:
+        if ot == "Range" and "id" in o:
+            d.ok(o["id"], p, "Range")
+        if ot not in ("Canvas", "AnnotationPage", "Annotation") or "id" not in o or p == "$" \
+                or p.endswith(".start") or ".structures" in p:
+            continue
+        painting = re.match(r"^\$(\.items\[\d+\])?(\.items\[\d+\]){0,2}$", p) is not None
+        referenced = ot == "AnnotationPage" and "items" not in o
+        if painting or referenced:
             sub = d.json_of(o["id"], p, ot)
             if sub is not None and isinstance(sub, dict):
                 if sub.get("id") != o["id"] or sub.get("type") != ot:
                     d.err(p, "%s %s dereferences to a %r with id %r" % (ot, o["id"], sub.get("type"), sub.get("id")))
                 elif "@context" not in sub:
                     d.err(p, "%s %s dereferenced has no @context" % (ot, o["id"]))
-        if ot == "Range" and "id" in o:
-            d.ok(o["id"], p, "Range")
     canvases = doc.get("items", []) if t == "Manifest" else [doc] if t == "Canvas" else []
     for ci, c in enumerate(canvases):
         if not isinstance(c, dict):
