@@ -1296,7 +1296,17 @@ def deep_v3(doc, url, fetch, base, probe=ffprobe_duration, media_tol=0.1):
             for i, x in enumerate(doc.get(k, []) if isinstance(doc.get(k), list) else []):
                 if isinstance(x, dict):
                     _linked(d, x, "$.%s[%d]" % (k, i))
-    return d.p
+    return _unique(d.p)
+
+
+def _unique(problems):
+    seen = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
 
 
 def _linked(d, x, path):

@@ -834,6 +834,95 @@ def register(setup):
             expect(a.body == b.body, "%s: two answers differ" % path)
 
 
+@test("presentation tree: the clean tree is built with the facts it promises (no daemon)", server=None)
+def _(ctx, srv_unused):
+    import csv
+    import struct
+    from PIL import Image
+    t = tree(ctx, "clean")
+    errs = []
+    for item, exp in sorted(t.manifests.items()):
+        expect(exp.canvases, "%s: no canvases expected" % item)
+        for c in exp.canvases:
+            f = os.path.join(t.root, c.file)
+            if not os.path.isfile(f):
+                errs.append("%s: %s is missing" % (item, c.file))
+                continue
+            if c.kind == "Image":
+                with Image.open(f) as im:
+                    w, h = im.size
+                    o = im.getexif().get(0x0112, 1)
+                disp = (h, w) if o in (5, 6, 7, 8) else (w, h)
+                if disp != (c.width, c.height):
+                    errs.append("%s: displayed %r, expected %r" % (c.file, disp, (c.width, c.height)))
+            if c.kind in ("Sound", "Video") and not (c.duration and c.duration > 0.5):
+                errs.append("%s: duration %r" % (c.file, c.duration))
+            if c.kind == "Video" and not (c.width and c.height):
+                errs.append("%s: no video size" % c.file)
+    # the EXIF-6 page is stored on its side
+    with Image.open(os.path.join(t.root, "letters/1871-04-02/p2.jpg")) as im:
+        expect(im.getexif().get(0x0112) == 6 and im.size == (450, 300), "p2.jpg: EXIF %r, stored %r" % (
+            im.getexif().get(0x0112), im.size))
+    # the GLB parses: header, JSON chunk, BIN chunk, total length
+    with open(os.path.join(t.root, "models/vase/vase.glb"), "rb") as f:
+        glb = f.read()
+    magic, ver, total = struct.unpack("<4sII", glb[:12])
+    jlen, jtype = struct.unpack("<I4s", glb[12:20])
+    expect(magic == b"glTF" and ver == 2 and total == len(glb) and jtype == b"JSON" and jlen % 4 == 0,
+           "vase.glb header %r %r %r %r" % (magic, ver, total, jtype))
+    expect(json.loads(glb[20:20 + jlen])["asset"]["version"] == "2.0", "vase.glb JSON chunk")
+    for pdf in ("documents/report/report.pdf", "letters/1871-04-02/letter.pdf"):
+        with open(os.path.join(t.root, pdf), "rb") as f:
+            data = f.read()
+        xref = int(data.rsplit(b"startxref", 1)[1].split()[0])
+        expect(data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF") and data[xref:xref + 4] == b"xref",
+               "%s is not a well-formed PDF" % pdf)
+    with open(os.path.join(t.root, "letters", "metadata.csv"), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    row = [r for r in rows if r["folder"] == "1871-05-01"][0]
+    expect(row["label"] == "Letter of 1 May 1871, unsent" and row["Subject"].split("|") == ["letters", "family"]
+           and row["Note"] == 'Ink, on paper; "draft"' and row["Title@fr"] == "Lettre du 1er mai 1871",
+           "metadata.csv row %r" % row)
+    for rel in ("golden/g1.png", "golden/g2.png"):
+        with Image.open(os.path.join(t.root, rel)) as im:
+            im.load()
+    for fid, ce in t.collections.items():
+        for kind, ident in ce.members:
+            expect(ident in t.manifests or ident in t.collections, "%s lists %s, which the tree does not describe" % (fid, ident))
+    expect(not errs, "; ".join(errs))
+
+
+@test("presentation tree: the hostile tree is built as described (no daemon)", server=None)
+def _(ctx, srv_unused):
+    import struct
+    h = tree(ctx, "hostile")
+    expect(len(os.listdir(os.path.join(h.root, h.big))) == pt.BIG_ENTRIES, "the big folder does not hold %d entries" % pt.BIG_ENTRIES)
+    for name in ("escape", "links/out.jpg", "links/out.mp3"):
+        real = os.path.realpath(os.path.join(h.root, name))
+        expect(not real.startswith(os.path.realpath(h.root) + "/"), "%s does not lead out of the root" % name)
+    with open(os.path.join(h.root, "bad-utf8", "iiif.json"), "rb") as f:
+        raw = f.read()
+    try:
+        raw.decode("utf-8")
+        raise AssertionError("bad-utf8/iiif.json is valid UTF-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        with open(os.path.join(h.root, "bad-json", "iiif.json")) as f:
+            json.load(f)
+        raise AssertionError("bad-json/iiif.json parses")
+    except ValueError:
+        pass
+    with open(os.path.join(h.root, "liar", "media.webm"), "rb") as f:
+        data = f.read()
+    i = data.find(b"\x44\x89")
+    val = struct.unpack(">d", data[i + 3:i + 11])[0] if data[i + 2] == 0x88 else struct.unpack(">f", data[i + 3:i + 7])[0]
+    expect(abs(val / 1000.0 - 1e18) < 1e12, "the liar claims %g s" % (val / 1000.0))
+    for name in ("trunc-mp4/media.mp4", "trunc-webm/media.webm", "trunc-ogg/media.ogg"):
+        full = os.path.join(h.root, "..", "work", "full." + name.rsplit(".", 1)[1])
+        expect(os.path.getsize(os.path.join(h.root, name)) < os.path.getsize(full), "%s is not truncated" % name)
+
+
 def _reset_mutable(root):
     m = os.path.join(root, "m")
     for f in os.listdir(m):
