@@ -514,7 +514,7 @@ def build_hostile(root, work):
     h.sidecars["bad-json"] = "iiif.json"
     with open(os.path.join(d("bad-utf8"), "iiif.json"), "wb") as f:
         f.write(b'{"label": "caf\xe9 \xff\xfe"}\n')
-    h.sidecars["bad-utf8"] = "label"
+    h.sidecars["bad-utf8"] = "UTF-8"
     with open(os.path.join(d("bad-rights"), "iiif.json"), "w") as f:
         json.dump({"label": "bad rights", "rights": "All rights reserved"}, f)
     h.sidecars["bad-rights"] = "rights"
