@@ -857,6 +857,27 @@ static void ogg_full_of_false_pages_costs_a_bounded_checksum(void)
 	free(file);
 }
 
+static ts_status failing_read(void *ctx, uint64_t off, void *buf, size_t n, size_t *got,
+                              struct ts_error *err)
+{
+	return ts_error_set(err, 503, "The disk is away.");
+}
+
+static void a_read_error_is_passed_on(void)
+{
+	struct ts_media_reader rd = { failing_read, NULL, 1000 };
+	struct ts_media_info info;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_media_probe(&rd, "audio/wav", &info, &err), 503);
+	EXPECT_EQ_STR(err.msg, "The disk is away.");
+	/* a descriptor that is not open: pread fails, a 500 */
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_media_probe_fd(-1, 1000, "audio/wav", &info, &err), 500);
+	EXPECT(err.msg[0] != '\0');
+}
+
 static void tiny_and_empty_files_are_refused(void)
 {
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
@@ -883,6 +904,7 @@ int main(void)
 	}
 	RUN(a_terabyte_of_tiny_boxes_stops_at_the_read_bound);
 	RUN(tiny_and_empty_files_are_refused);
+	RUN(a_read_error_is_passed_on);
 	RUN(ogg_full_of_false_pages_costs_a_bounded_checksum);
 	RUN(fuzz_regressions_end_cleanly);
 
