@@ -8,6 +8,7 @@
  * a terabyte made only of tiny boxes show the read bound holds.  Says
  * "skipped" for the ffmpeg tests when ffmpeg or ffprobe is not installed.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -759,22 +760,20 @@ static void fuzz_regressions_end_cleanly(void)
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
 	                               "audio/flac", "video/mp4", "video/webm", "video/ogg" };
 	const char *corpus = "tests/fuzz/corpus/media_probe";
-	char cmd[300], name[512];
-	FILE *ls;
+	DIR *d = opendir(corpus);
+	struct dirent *de;
 	int count = 0;
 
-	snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null", corpus);
-	ls = popen(cmd, "r");
-	if (!ls)
-		return;
-	while (fgets(name, sizeof name, ls)) {
+	while (d && (de = readdir(d))) {
+		const char *name = de->d_name;
 		char path[700];
 		size_t n;
 		unsigned char *a;
 		struct ts_media_info info;
 		struct ts_error err;
 
-		name[strcspn(name, "\n")] = '\0';
+		if (name[0] == '.')
+			continue;
 		snprintf(path, sizeof path, "%s/%s", corpus, name);
 		a = slurp(path, &n);
 		if (!a || n == 0) {
@@ -793,7 +792,8 @@ static void fuzz_regressions_end_cleanly(void)
 		count++;
 		free(a);
 	}
-	pclose(ls);
+	if (d)
+		closedir(d);
 	if (count == 0)
 		printf("    skipped: no %s (run from the top of the tree)\n", corpus);
 }
