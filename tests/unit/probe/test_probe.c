@@ -8,6 +8,7 @@
  * a terabyte made only of tiny boxes show the read bound holds.  Says
  * "skipped" for the ffmpeg tests when ffmpeg or ffprobe is not installed.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -759,22 +760,20 @@ static void fuzz_regressions_end_cleanly(void)
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
 	                               "audio/flac", "video/mp4", "video/webm", "video/ogg" };
 	const char *corpus = "tests/fuzz/corpus/media_probe";
-	char cmd[300], name[512];
-	FILE *ls;
+	DIR *d = opendir(corpus);
+	struct dirent *de;
 	int count = 0;
 
-	snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null", corpus);
-	ls = popen(cmd, "r");
-	if (!ls)
-		return;
-	while (fgets(name, sizeof name, ls)) {
+	while (d && (de = readdir(d))) {
+		const char *name = de->d_name;
 		char path[700];
 		size_t n;
 		unsigned char *a;
 		struct ts_media_info info;
 		struct ts_error err;
 
-		name[strcspn(name, "\n")] = '\0';
+		if (name[0] == '.')
+			continue;
 		snprintf(path, sizeof path, "%s/%s", corpus, name);
 		a = slurp(path, &n);
 		if (!a || n == 0) {
@@ -793,7 +792,8 @@ static void fuzz_regressions_end_cleanly(void)
 		count++;
 		free(a);
 	}
-	pclose(ls);
+	if (d)
+		closedir(d);
 	if (count == 0)
 		printf("    skipped: no %s (run from the top of the tree)\n", corpus);
 }
@@ -857,6 +857,27 @@ static void ogg_full_of_false_pages_costs_a_bounded_checksum(void)
 	free(file);
 }
 
+static ts_status failing_read(void *ctx, uint64_t off, void *buf, size_t n, size_t *got,
+                              struct ts_error *err)
+{
+	return ts_error_set(err, 503, "The disk is away.");
+}
+
+static void a_read_error_is_passed_on(void)
+{
+	struct ts_media_reader rd = { failing_read, NULL, 1000 };
+	struct ts_media_info info;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_media_probe(&rd, "audio/wav", &info, &err), 503);
+	EXPECT_EQ_STR(err.msg, "The disk is away.");
+	/* a descriptor that is not open: pread fails, a 500 */
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_media_probe_fd(-1, 1000, "audio/wav", &info, &err), 500);
+	EXPECT(err.msg[0] != '\0');
+}
+
 static void tiny_and_empty_files_are_refused(void)
 {
 	static const char *mimes[] = { "audio/mpeg", "audio/mp4", "audio/ogg", "audio/wav",
@@ -883,6 +904,7 @@ int main(void)
 	}
 	RUN(a_terabyte_of_tiny_boxes_stops_at_the_read_bound);
 	RUN(tiny_and_empty_files_are_refused);
+	RUN(a_read_error_is_passed_on);
 	RUN(ogg_full_of_false_pages_costs_a_bounded_checksum);
 	RUN(fuzz_regressions_end_cleanly);
 
