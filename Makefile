@@ -64,7 +64,8 @@ fuzz:
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
 			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -ljpeg -ljansson -lm || exit 1; \
 		mkdir -p build/fuzz/$$n.corpus; \
-		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus || exit 1; \
+		d=; [ -f tests/fuzz/$$n.dict ] && d=-dict=tests/fuzz/$$n.dict; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $$d build/fuzz/$$n.corpus || exit 1; \
 	done
 
 install: tessera

@@ -7,7 +7,7 @@
  *     -Iinclude tests/fuzz/fuzz_sidecar.c src/core/status.c src/present/sidecar.c \
  *     src/present/sidecar_merge.c src/present/csv.c src/present/present_check.c \
  *     src/present/html_check.c -ljansson -lm -o fuzz_sidecar
- *   ./fuzz_sidecar -max_total_time=120 -dict=tests/fuzz/sidecar.dict CORPUS
+ *   ./fuzz_sidecar -max_total_time=120 -dict=tests/fuzz/fuzz_sidecar.dict CORPUS
  * Crashing inputs found are kept as regression cases in
  * tests/unit/present/test_sidecar.c.
  *
