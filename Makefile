@@ -55,8 +55,9 @@ bench: tessera
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
             src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c \
-            src/encode/jpeg_crop.c src/present/sidecar.c src/present/sidecar_merge.c \
-            src/present/csv.c src/present/present_check.c src/present/html_check.c
+            src/encode/jpeg_crop.c src/present/sidecar.c src/present/sidecar_walk.c \
+            src/present/sidecar_ranges.c src/present/sidecar_merge.c src/present/csv.c \
+            src/present/present_check.c src/present/html_check.c
 fuzz:
 	@mkdir -p build/fuzz
 	for f in tests/fuzz/fuzz_*.c; do \
