@@ -587,7 +587,7 @@ static ts_status read_header(struct ts_walk *w, json_t *root, enum ts_sidecar_sc
 		else if (!(json_is_string(v) && strcmp(json_string_value(v), "Manifest") == 0))
 			return ts_walk_fail(w, "must be \"Manifest\" or \"Collection\"");
 		else if (w->collection)
-			return ts_walk_fail(w, "is \"Manifest\", but this folder holds sub-folders with media, so it is a Collection");
+			return ts_walk_fail(w, "is \"Manifest\", but this folder is a Collection (it holds folders with media, or is the root)");
 		ts_walk_back(w, mark);
 	}
 	s->is_collection = w->collection;
