@@ -1,6 +1,6 @@
 /*
  * sidecar.h - the descriptive metadata curators put beside their files
- * (src/present/sidecar.c, src/present/csv.c): `iiif.json` sidecars
+ * (src/present/sidecar*.c, src/present/csv.c): `iiif.json` sidecars
  * (version 1) and `metadata.csv` rows, parsed and validated into one
  * struct that the Manifest and Collection writers read.
  *

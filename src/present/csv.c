@@ -185,6 +185,11 @@ static ts_status take_header(struct ts_csv *c, const struct record *r, struct ts
 				return csv_fail(err, "row 1, column %zu: \"%s\" is also the header of column %zu",
 				                i + 1, ts_present_quote(c->header[i], q, sizeof q), j + 1);
 	}
+	/* Spreadsheets in many locales save with ';' (or tabs) between columns. */
+	if (c->key_col < 0 && c->ncols == 1 && strpbrk(c->header[0], ";\t"))
+		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column; the file "
+		                "seems to separate columns with '%c': save it with commas (RFC 4180)",
+		                strchr(c->header[0], ';') ? ';' : '\t');
 	if (c->key_col < 0)
 		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column naming each row");
 	return TS_OK;

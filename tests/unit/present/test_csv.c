@@ -136,6 +136,8 @@ static void the_header_must_name_a_folder_or_file_column(void)
 	EXPECT_CSV_REFUSED("name,label\na,b\n", "row 1: the header row has no \"folder\" or \"file\" column");
 	EXPECT_CSV_REFUSED("folder,File\na,b\n", "row 1: has both a \"folder\" and a \"File\" column");
 	EXPECT_CSV_REFUSED("folder,Title,title\na,b,c\n", "row 1, column 3: \"title\" is also the header of column 2");
+	EXPECT_CSV_REFUSED("folder;label\na;b\n", "row 1: the header row has no \"folder\" or \"file\" column; "
+	                   "the file seems to separate columns with ';'");
 	EXPECT_CSV_REFUSED("", "row 1: metadata.csv is empty");
 	EXPECT_CSV_REFUSED("\xef\xbb\xbf", "row 1: metadata.csv is empty");
 }
