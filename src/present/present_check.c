@@ -133,13 +133,14 @@ bool ts_present_check_lang(const char *s, char *why, size_t n)
 		return true;
 	if (len == 0 || len > TS_PRESENT_MAX_LANG)
 		goto bad;
-	/* RFC 5646 §2.1: primary language subtag of 2-8 letters (2-3 usual,
-	 * 4 reserved, 5-8 registered; "i"/"x" forms are not for publishing),
-	 * then subtags of 1-8 alphanumerics separated by hyphens. */
+	/* RFC 5646 §2.1: a primary language subtag of 2-3 letters (ISO 639)
+	 * or 5-8 (registered); 4 is reserved, which also keeps "None" from
+	 * passing for "none"; "i"/"x" forms are not for publishing.  Then
+	 * subtags of 1-8 alphanumerics separated by hyphens. */
 	while (i <= len) {
 		char c = s[i];
 		if (c == '-' || c == '\0') {
-			if (sub == 0 || sub > 8 || (first && sub < 2))
+			if (sub == 0 || sub > 8 || (first && (sub < 2 || sub == 4)))
 				goto bad;
 			first = 0, sub = 0;
 			i++;
