@@ -287,7 +287,8 @@ static ts_status read_field(const char *text, size_t len, size_t *ip, struct rec
 		i++;
 		for (;;) {
 			if (i == len)
-				return csv_fail(err, "row %zu: a quoted field is never closed (unterminated quote)", line);
+				return csv_fail(err, "row %zu: a quoted field is never closed (unterminated quote)",
+				                line);
 			if (text[i] == '"') {
 				if (i + 1 < len && text[i + 1] == '"') {
 					if (!rec_byte(r, '"'))
@@ -320,7 +321,8 @@ static ts_status read_field(const char *text, size_t len, size_t *ip, struct rec
 	if (memchr(r->buf + start, '\0', r->blen - start))
 		return csv_fail(err, "row %zu, column %zu: contains a NUL byte", line, r->nf);
 	if (!ts_present_check_utf8(r->buf + start, r->blen - start, &bad))
-		return csv_fail(err, "row %zu, column %zu: invalid UTF-8 (save the file as UTF-8)", line, r->nf);
+		return csv_fail(err, "row %zu, column %zu: invalid UTF-8 (save the file as UTF-8)",
+		                line, r->nf);
 	return rec_byte(r, '\0') ? TS_OK : csv_oom(err);
 }
 

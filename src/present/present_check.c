@@ -226,7 +226,8 @@ bool ts_present_check_date(const char *s, char *why, size_t n)
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	dim = mdays[mo - 1] + (mo == 2 && leap);
 	if (d < 1 || d > dim)
-		return why_set(why, n, "must have a day that exists in that month (%04d-%02d has %d)", y, mo, dim);
+		return why_set(why, n, "must have a day that exists in that month (%04d-%02d has %d)",
+		               y, mo, dim);
 	/* 24:00:00 is the end of a day in XML Schema; anything else past 23:59:59 is not a time. */
 	if (h == 24 && !(mi == 0 && sec == 0 && (strchr(s, '.') == NULL)))
 		return why_set(why, n, "must have a time from 00:00:00 to 23:59:59");

@@ -41,7 +41,8 @@ static ts_status read_duration(struct ts_walk *w, const json_t *v, double *out)
 		return ts_walk_fail(w, "must be a positive number of seconds, not %s", ts_walk_kind(v));
 	d = json_number_value(v);
 	if (!isfinite(d) || d <= 0 || d > TS_SIDECAR_MAX_DURATION)
-		return ts_walk_fail(w, "must be a positive number of seconds, at most %.0f", TS_SIDECAR_MAX_DURATION);
+		return ts_walk_fail(w, "must be a positive number of seconds, at most %.0f",
+		                    TS_SIDECAR_MAX_DURATION);
 	*out = d;
 	return TS_OK;
 }
@@ -113,7 +114,8 @@ static ts_status read_behavior(struct ts_walk *w, const json_t *v, struct ts_sid
 	char q[64];
 
 	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of strings such as [\"paged\"], not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be an array of strings such as [\"paged\"], not %s",
+		                    ts_walk_kind(v));
 	if (json_array_size(v) > MAX_BEHAVIOR)
 		return ts_walk_fail(w, "has more than %d values", MAX_BEHAVIOR);
 	if (!(out->behavior = calloc(json_array_size(v) + 1, sizeof *out->behavior)))
@@ -129,16 +131,17 @@ static ts_status read_behavior(struct ts_walk *w, const json_t *v, struct ts_sid
 			if (strcmp(behaviors[k].name, s) == 0)
 				break;
 		if (k == NBEHAVIORS)
-			return ts_walk_fail(w, "\"%s\" is not a behavior of Presentation 3.0", ts_present_quote(s, q, sizeof q));
+			return ts_walk_fail(w, "\"%s\" is not a behavior of Presentation 3.0",
+			                    ts_present_quote(s, q, sizeof q));
 		if (!(w->collection ? behaviors[k].collection : behaviors[k].manifest))
 			return ts_walk_fail(w, "\"%s\" is valid only %s, not on a %s", s,
-			            behaviors[k].only, w->collection ? "Collection" : "Manifest");
+			                    behaviors[k].only, w->collection ? "Collection" : "Manifest");
 		for (j = 0; j < i; j++) {
 			if (idx[j] == k)
 				return ts_walk_fail(w, "\"%s\" is listed twice", s);
 			if (behaviors[k].group && behaviors[idx[j]].group == behaviors[k].group)
 				return ts_walk_fail(w, "\"%s\" cannot be combined with \"%s\" (they are disjoint)",
-				            s, behaviors[idx[j]].name);
+				                    s, behaviors[idx[j]].name);
 		}
 		idx[i] = k;
 		if (ts_walk_dup(w, s, &out->behavior[i]))
@@ -170,7 +173,8 @@ static ts_status read_provider(struct ts_walk *w, json_t *v, struct ts_sidecar_p
 	struct ts_sidecar_provider *p;
 
 	if (!json_is_object(v))
-		return ts_walk_fail(w, "must be an object {id, label, homepage, logo}, not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be an object {id, label, homepage, logo}, not %s",
+		                    ts_walk_kind(v));
 	if (!(p = *out = calloc(1, sizeof *p)))
 		return ts_walk_oom(w);
 	json_object_foreach(v, key, val) {
@@ -224,7 +228,8 @@ static ts_status read_see_also_one(struct ts_walk *w, json_t *v, json_t **out)
 	ts_status st = TS_OK;
 
 	if (!json_is_object(v))
-		return ts_walk_fail(w, "must be an object {id, type, format, profile, label}, not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be an object {id, type, format, profile, label}, not %s",
+		                    ts_walk_kind(v));
 	json_object_foreach(v, key, val) {
 		size_t mark = ts_walk_key(w, key);
 
@@ -282,7 +287,8 @@ static ts_status read_see_also(struct ts_walk *w, json_t *v, json_t **out)
 	json_t *e;
 
 	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of {id, type, format, profile} objects, not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be an array of {id, type, format, profile} objects, not %s",
+		                    ts_walk_kind(v));
 	if (json_array_size(v) > MAX_SEEALSO)
 		return ts_walk_fail(w, "has more than %d entries", MAX_SEEALSO);
 	if (!(*out = json_array()))
@@ -312,7 +318,8 @@ static ts_status read_file_entry(struct ts_walk *w, json_t *v, bool rendering, s
 	if (w->collection)
 		return ts_walk_fail(w, "must be a member's name (a collection sidecar's items are bare names)");
 	if (!json_is_object(v))
-		return ts_walk_fail(w, "must be a file name or an object with \"file\", not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be a file name or an object with \"file\", not %s",
+		                    ts_walk_kind(v));
 	json_object_foreach(v, key, val) {
 		size_t mark = ts_walk_key(w, key);
 		ts_status st;
@@ -446,7 +453,8 @@ static ts_status no_duplicates(struct ts_walk *w, const char *field, const struc
 			mark = ts_walk_key(w, field);
 			ts_walk_index(w, v[i].index);
 			snprintf(earlier, sizeof earlier, "%s[%zu]", field, v[i - 1].index);
-			ts_walk_fail(w, "\"%s\" is listed twice (also %s)", ts_present_quote(v[i].name, q, sizeof q), earlier);
+			ts_walk_fail(w, "\"%s\" is listed twice (also %s)",
+			             ts_present_quote(v[i].name, q, sizeof q), earlier);
 			ts_walk_back(w, mark);
 			return w->err->status;
 		}
@@ -474,8 +482,8 @@ static ts_status cross_check(struct ts_walk *w, struct ts_sidecar *s)
 		if ((hit = find_name(items, s->nitems, s->exclude[i]))) {
 			mark = ts_walk_key(w, "exclude");
 			ts_walk_index(w, i);
-			ts_walk_fail(w, "\"%s\" is also listed in items[%zu]", ts_present_quote(s->exclude[i], q, sizeof q),
-			     hit->index);
+			ts_walk_fail(w, "\"%s\" is also listed in items[%zu]",
+			             ts_present_quote(s->exclude[i], q, sizeof q), hit->index);
 			ts_walk_back(w, mark);
 			goto done;
 		}
@@ -543,7 +551,8 @@ static ts_status read_top_key(struct ts_walk *w, const char *key, json_t *val, s
 		if (ts_walk_want_string(w, val, "an xsd:dateTime"))
 			return w->err->status;
 		if (!ts_present_check_date(json_string_value(val), why, sizeof why))
-			return ts_walk_fail(w, "\"%s\" %s", ts_present_quote(json_string_value(val), q, sizeof q), why);
+			return ts_walk_fail(w, "\"%s\" %s",
+			                    ts_present_quote(json_string_value(val), q, sizeof q), why);
 		return ts_walk_dup(w, json_string_value(val), &s->nav_date);
 	}
 	if (strcmp(key, "behavior") == 0)
@@ -647,8 +656,8 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 			else if (((unsigned char)text[i] & 0xc0) != 0x80)
 				col++;
 		}
-		ts_walk_fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8", line, col,
-		     bad + bom);
+		ts_walk_fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8",
+		             line, col, bad + bom);
 		goto fail;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

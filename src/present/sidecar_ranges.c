@@ -46,7 +46,8 @@ static ts_status read_range_id(struct ts_walk *w, const json_t *v, char **out)
 	size_t i;
 
 	if (!json_is_string(v))
-		return ts_walk_fail(w, "must be a string of letters, digits, '_' and '-', not %s", ts_walk_kind(v));
+		return ts_walk_fail(w, "must be a string of letters, digits, '_' and '-', not %s",
+		                    ts_walk_kind(v));
 	s = json_string_value(v);
 	for (i = 0; s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -55,7 +56,8 @@ static ts_status read_range_id(struct ts_walk *w, const json_t *v, char **out)
 	if (i == 0 || i > MAX_ID)
 		return ts_walk_fail(w, "must be 1 to %d characters long", MAX_ID);
 	if (reserved_id(s))
-		return ts_walk_fail(w, "\"%s\" has the form r<n> kept for generated Range ids; choose another", s);
+		return ts_walk_fail(w, "\"%s\" has the form r<n> kept for generated Range ids; choose another",
+		                    s);
 	for (i = 0; i < w->nids; i++)
 		if (strcmp(w->ids[i], s) == 0)
 			return ts_walk_fail(w, "\"%s\" is already the id of another Range", s);
@@ -91,7 +93,8 @@ static ts_status read_canvas_ref(struct ts_walk *w, json_t *v, struct ts_sidecar
 			json_array_foreach(val, i, e) {
 				if (!json_is_number(e) || !isfinite(json_number_value(e)) ||
 				    json_number_value(e) < 0 || json_number_value(e) > TS_SIDECAR_MAX_DURATION)
-					return ts_walk_fail(w, "must be [start, end] in seconds, each from 0 to %.0f", TS_SIDECAR_MAX_DURATION);
+					return ts_walk_fail(w, "must be [start, end] in seconds, each from 0 to %.0f",
+					                    TS_SIDECAR_MAX_DURATION);
 				it->t[i] = json_number_value(e);
 			}
 			if (!(it->t[0] < it->t[1]))
@@ -150,7 +153,7 @@ static ts_status read_range_items(struct ts_walk *w, json_t *v, int depth, struc
 				return w->err->status;
 		} else {
 			return ts_walk_fail(w, "must be a file name, {file, t}, {file, xywh} or a Range, not %s",
-			            ts_walk_kind(e));
+			                    ts_walk_kind(e));
 		}
 		ts_walk_back(w, mark);
 	}

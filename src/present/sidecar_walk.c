@@ -168,7 +168,7 @@ ts_status ts_walk_langmap(struct ts_walk *w, json_t *v, bool html, json_t **out)
 	}
 	if (!json_is_object(v))
 		return ts_walk_fail(w, "must be a string or a language map such as {\"en\": [\"...\"]}, not %s",
-		            ts_walk_kind(v));
+		                    ts_walk_kind(v));
 	if (json_object_size(v) == 0)
 		return ts_walk_fail(w, "must be a language map with at least one language");
 	json_object_foreach(v, key, arr) {
@@ -182,12 +182,12 @@ ts_status ts_walk_langmap(struct ts_walk *w, json_t *v, bool html, json_t **out)
 			return ts_walk_fail(w, "the key %s", why);
 		if (!json_is_array(arr) || json_array_size(arr) == 0)
 			return ts_walk_fail(w, "must be a non-empty array of strings, not %s",
-			            json_is_array(arr) ? "an empty array" : ts_walk_kind(arr));
+			                    json_is_array(arr) ? "an empty array" : ts_walk_kind(arr));
 		json_array_foreach(arr, i, s) {
 			size_t m2 = ts_walk_index(w, i);
 			if (++nstrings > TS_PRESENT_MAX_STRINGS)
 				return ts_walk_fail(w, "too many strings in one language map (at most %d)",
-				            TS_PRESENT_MAX_STRINGS);
+				                    TS_PRESENT_MAX_STRINGS);
 			if (ts_walk_text(w, s, html))
 				return w->err->status;
 			ts_walk_back(w, m2);
