@@ -188,8 +188,8 @@ static ts_status take_header(struct ts_csv *c, const struct record *r, struct ts
 	/* Spreadsheets in many locales save with ';' (or tabs) between columns. */
 	if (c->key_col < 0 && c->ncols == 1 && strpbrk(c->header[0], ";\t"))
 		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column; the file "
-		                "seems to separate columns with '%c': save it with commas (RFC 4180)",
-		                strchr(c->header[0], ';') ? ';' : '\t');
+		                "seems to separate columns with %s: save it with commas (RFC 4180)",
+		                strchr(c->header[0], ';') ? "';'" : "tabs");
 	if (c->key_col < 0)
 		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column naming each row");
 	return TS_OK;
@@ -318,9 +318,10 @@ static ts_status read_field(const char *text, size_t len, size_t *ip, struct rec
 	if (r->blen - start > TS_PRESENT_MAX_TEXT)
 		return csv_fail(err, "row %zu, column %zu: a cell longer than %d bytes", line, r->nf,
 		                TS_PRESENT_MAX_TEXT);
-	if (memchr(r->buf + start, '\0', r->blen - start))
+	/* An empty first field leaves buf unallocated: nothing to look at. */
+	if (r->blen > start && memchr(r->buf + start, '\0', r->blen - start))
 		return csv_fail(err, "row %zu, column %zu: contains a NUL byte", line, r->nf);
-	if (!ts_present_check_utf8(r->buf + start, r->blen - start, &bad))
+	if (r->blen > start && !ts_present_check_utf8(r->buf + start, r->blen - start, &bad))
 		return csv_fail(err, "row %zu, column %zu: invalid UTF-8 (save the file as UTF-8)",
 		                line, r->nf);
 	return rec_byte(r, '\0') ? TS_OK : csv_oom(err);
