@@ -131,8 +131,11 @@ struct ts_csv {
 
 /* Parse a metadata.csv of len bytes.  400 with "row N, ..." in err->msg for
  * a malformed file (unterminated quote, invalid UTF-8, no folder/file
- * column, a duplicate name).  Bounded: at most 100,000 rows and 256
- * columns. */
+ * column, a duplicate name).  Bounded: at most 4 MB, 100,000 rows, 256
+ * columns, 2,000,000 cells and 64 KB a cell.  Rows whose cells are all
+ * empty are skipped; short rows are padded with "", and a row longer than
+ * the header is refused unless its extra cells are empty.  On failure *out
+ * is left empty (safe to free). */
 ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct ts_error *err);
 void ts_csv_free(struct ts_csv *c);
 
