@@ -104,13 +104,12 @@ struct ts_sidecar {
  * the field and the rule ("items[1].duration: must be a positive number of
  * seconds"), and *out is left empty (safe to free).  Invalid JSON gives the
  * line and column; invalid UTF-8 anywhere is refused.  Unknown keys are
- * errors (a typo must not silently drop metadata).
+ * errors (a typo must not silently drop metadata).  "type": "Collection"
+ * read with TS_SIDECAR_ITEM makes a collection sidecar (is_collection set,
+ * collection keys only); "type": "Manifest" with TS_SIDECAR_COLLECTION is
+ * refused.  Ranges without an "id" get "r<n>", n their position among all
+ * Ranges counted depth first from 1; explicit ids of that form are refused.
  */
-/* "type": "Collection" in a sidecar read with TS_SIDECAR_ITEM makes it a
- * collection sidecar (is_collection set, collection keys only);
- * "type": "Manifest" with TS_SIDECAR_COLLECTION is refused.  Ranges
- * without an "id" get "r<n>", n their position among all Ranges counted
- * depth first from 1, and explicit ids of that form are refused. */
 ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope scope,
                            struct ts_sidecar *out, struct ts_error *err);
 
