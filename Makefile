@@ -64,7 +64,7 @@ FUZZ_SRC += $(wildcard src/probe/*.c)
 FUZZ_SRC += src/encode/jpeg_transcode.c src/encode/jpeg_write.c src/encode/jpeg_icc.c \
             src/core/icc.c
 # fuzz_sidecar, fuzz_csv: the publishing metadata readers
-FUZZ_SRC += src/present/sidecar.c src/present/sidecar_merge.c src/present/csv.c \
+FUZZ_SRC += $(wildcard src/present/sidecar*.c) src/present/csv.c \
             src/present/present_check.c src/present/html_check.c
 # Seeds and kept crash inputs of a target fuzz_x live in tests/fuzz/corpus/x/.
 fuzz:

@@ -6,8 +6,9 @@
  * Build and run with `make fuzz`, or by hand:
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Iinclude tests/fuzz/fuzz_csv.c src/core/status.c src/present/sidecar.c \
- *     src/present/sidecar_merge.c src/present/csv.c src/present/present_check.c \
- *     src/present/html_check.c -ljansson -lm -o fuzz_csv
+ *     src/present/sidecar_walk.c src/present/sidecar_ranges.c src/present/sidecar_merge.c \
+ *     src/present/csv.c src/present/present_check.c src/present/html_check.c \
+ *     -ljansson -lm -o fuzz_csv
  *   ./fuzz_csv -max_total_time=120 CORPUS
  * Crashing inputs found are kept as regression cases in
  * tests/unit/present/test_csv.c.

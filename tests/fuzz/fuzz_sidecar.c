@@ -5,9 +5,10 @@
  * Build and run with `make fuzz` (or FUZZ_SECONDS=120 make fuzz), or by hand:
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Iinclude tests/fuzz/fuzz_sidecar.c src/core/status.c src/present/sidecar.c \
- *     src/present/sidecar_merge.c src/present/csv.c src/present/present_check.c \
- *     src/present/html_check.c -ljansson -lm -o fuzz_sidecar
- *   ./fuzz_sidecar -max_total_time=120 -dict=tests/fuzz/sidecar.dict CORPUS
+ *     src/present/sidecar_walk.c src/present/sidecar_ranges.c src/present/sidecar_merge.c \
+ *     src/present/csv.c src/present/present_check.c src/present/html_check.c \
+ *     -ljansson -lm -o fuzz_sidecar
+ *   ./fuzz_sidecar -max_total_time=120 -dict=tests/fuzz/fuzz_sidecar.dict CORPUS
  * Crashing inputs found are kept as regression cases in
  * tests/unit/present/test_sidecar.c.
  *

@@ -62,7 +62,7 @@ static void language_tags_have_the_bcp47_shape(void)
 {
 	const char *good[] = { "none", "en", "fr", "en-GB", "zh-Hant", "zh-Hant-TW", "de-CH-1996", "ar-latn", "haw" };
 	const char *bad[] = { "", "e", "en_GB", "en-", "-en", "en--GB", "1en", "english language",
-	                      "en-abcdefghi", "x" };
+	                      "en-abcdefghi", "x", "None", "NONE", "abcd" };
 	size_t i;
 	for (i = 0; i < sizeof good / sizeof *good; i++)
 		EXPECT(ts_present_check_lang(good[i], why, sizeof why));

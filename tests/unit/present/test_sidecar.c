@@ -193,6 +193,44 @@ static void the_example_of_the_design_note_parses_into_every_field(void)
 	}
 }
 
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	*len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	return buf;
+}
+
+/* tests/fuzz/corpus/sidecar/example.json is the note's block byte for byte. */
+static void the_example_as_the_note_writes_it_parses_and_so_do_the_fuzz_seeds(void)
+{
+	static const char *const seeds[] = { "example.json", "collection.json", "html.json",
+	                                     "ranges.json", "rights.json" };
+	char path[128];
+	size_t i, len;
+
+	for (i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+		char *text;
+		snprintf(path, sizeof path, "tests/fuzz/corpus/sidecar/%s", seeds[i]);
+		if (!(text = read_file(path, &len))) {
+			printf("    skipped: %s not found (run from the top of the tree)\n", path);
+			return;
+		}
+		EXPECT_EQ_INT(parse_scope(text, len, TS_SIDECAR_ITEM), 0);
+		if (i == 0) {
+			EXPECT_EQ_INT(sc.nitems, 4);
+			EXPECT_EQ_INT(sc.nstructures, 1);
+			EXPECT_EQ_STR(sc.provider ? sc.provider->logo : NULL, "_logo.png");
+		}
+		free(text);
+	}
+}
+
 static void an_empty_object_is_a_sidecar_in_language_none(void)
 {
 	EXPECT_EQ_INT(parse_q("{}"), 0);
@@ -765,6 +803,7 @@ static void free_accepts_null_and_an_empty_struct(void)
 int main(void)
 {
 	RUN(the_example_of_the_design_note_parses_into_every_field);
+	RUN(the_example_as_the_note_writes_it_parses_and_so_do_the_fuzz_seeds);
 	RUN(an_empty_object_is_a_sidecar_in_language_none);
 	RUN(a_full_language_map_passes_through_unchanged);
 	RUN(version_1_and_type_manifest_are_accepted);
