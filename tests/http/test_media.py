@@ -379,6 +379,19 @@ def _(ctx, srv, setup):
     expect(want in m.body.decode(), "/metrics has no %s count: %s" % (want, short(m.body, 400)))
 
 
+@test("media: a media_accel_location that is not a plain path is refused at start-up", server=None)
+def _(ctx, srv):
+    import subprocess
+    root = os.path.join(ctx.tmp, "img")
+    for bad in ("tessera-media", "/tessera-media/", "/a b", "/x?y", "/%2e"):
+        p = subprocess.run([harness.TESSERA, "serve", "--root", root, "--http",
+                            "127.0.0.1:%d" % harness.free_port(), "--media-accel-location", bad],
+                           capture_output=True, timeout=20)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        expect(p.returncode != 0, "started with media_accel_location %r" % bad)
+        expect("media_accel_location" in out, "no message naming the setting for %r: %s" % (bad, out[-300:]))
+
+
 # --------------------------------------------------------------------------
 # the 2 GB sparse file and the daemon's memory
 
