@@ -356,6 +356,14 @@ def _(ctx, srv, setup):
         expect_status(r, 404, "HEAD " + path)
 
 
+@per_setup("nginx's internal location cannot be asked for directly")
+def _(ctx, srv, setup):
+    for path in (ACCEL + "/letter.pdf", ACCEL + "/recordings/interview/side-a.ogg"):
+        r = srv.get(path)
+        expect_status(r, 404, "GET " + path)
+        expect(r.body[:4] != b"%PDF" and len(r.body) < 1000, "GET %s gave the file" % path)
+
+
 @per_setup("the Image API still answers next to the media route, and /metrics counts route iiif_media")
 def _(ctx, srv, setup):
     # a real image under the media root: info.json and a download of the file
