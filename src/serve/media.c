@@ -256,9 +256,11 @@ ts_status ts_serve_media(struct request *r, const char *rest)
 		const char *target = accel_target(r, accel, f.path);
 
 		close(fd);
-		fd = -1;
-		if (!target)
-			goto oom;
+		if (!target) {
+			ts_error_detail(&r->err, "X-Accel-Redirect for %s: not below the root, or no memory",
+			                f.path);
+			return ts_error_set(&r->err, TS_EINTERNAL, "cannot hand the file to the web server");
+		}
 		r->resp->status = 200;
 		ts_serve_header(r, "X-Accel-Redirect", target);
 		return TS_OK;

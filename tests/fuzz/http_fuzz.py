@@ -10,13 +10,14 @@ Makes a small pattern pyramid (and one TIFF with a corrupt tile), starts the
 daemon in embedded HTTP mode and as FastCGI behind a private nginx (through
 tests/http/harness.py), replays every request kept in
 tests/fuzz/http_regressions/ against both, and then, for a bounded time,
-sends valid IIIF / DeepZoom / Zoomify / IIP requests mutated at random:
+sends valid IIIF / DeepZoom / Zoomify / IIP / media file requests mutated at random:
 byte flips, inserted %XX escapes (%00 %2F %25 %n ...), huge and negative
 numbers, repeated commas, 8 KB segments, unicode and broken UTF-8, odd
-methods, and junk in If-None-Match, Accept, Host, Origin and X-Forwarded-*.
+methods, and junk in If-None-Match, Accept, Host, Origin, X-Forwarded-*,
+Range and If-Range.
 
 Every answer must be a well-formed HTTP response with a status in
-{200,204,303,304,400,403,404,405,501} (500 only for the corrupt file; 413,
+{200,204,206,303,304,400,403,404,405,416,501} (500 only for the corrupt file; 413,
 414 and 431 only for requests over 4 KB), a Content-Length that matches the
 body, and an error body that names no server path and holds no raw '<'.
 The daemon must stay alive: its process is polled after every request and
@@ -52,7 +53,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "http"))
 
 REGRESSIONS = os.path.join(HERE, "http_regressions")
-ALLOWED = {200, 204, 303, 304, 400, 403, 404, 405, 501}
+ALLOWED = {200, 204, 206, 303, 304, 400, 403, 404, 405, 416, 501}
 LONG_ALLOWED = {413, 414, 431}          # front-end limits for requests over 4 KB
 TIMEOUT = 15.0
 SLOW_S = 10.0      # ASan is slow; ^max may legitimately upscale to maxArea
@@ -229,7 +230,16 @@ def other_urls(rnd):
                        "/iiif/3/pattern", "/iiif/3/pattern/", "/iiif/3/sub%2Fdir%2Fx/info.json"])
 
 
+def media_urls(rnd):
+    """The media files route (/iiif/{item}/res/{file}), served with Range."""
+    return rnd.choice(["/iiif/top/res/plain.png", "/iiif/sub%2Fdir/res/x.tif", "/iiif/top/res/pattern.tif",
+                       "/iiif/top/res/escape.tif", "/iiif/sub%2Fdir/res/nosuch.mp4", "/iiif/top/res/.x.mp3",
+                       "/iiif/..%2Fx/res/outside.tif", "/iiif/top/res/plain.png.txt"])
+
+
 def base_url(rnd):
+    if rnd.random() < 0.08:
+        return media_urls(rnd)
     k = rnd.random()
     ident = "pattern"
     if rnd.random() < 0.08:
@@ -315,6 +325,12 @@ JUNK = [b"", b"*", b'"', b'W/"x"', b'"' * 500, b"%n%n%n%s", b"<script>alert(1)</
         b"-1", b"99999999999999999999", "é".encode()]
 
 
+RANGES = [b"bytes=0-", b"bytes=0-99", b"bytes=-1", b"bytes=-0", b"bytes=99999999999-", b"bytes=5-4",
+          b"bytes=0-0,-1", b"bytes=" + b"0-1," * 500, b"bytes=18446744073709551615-",
+          b"bytes=1-18446744073709551616", b"Bytes=1-2", b"bytes=\t1-2 , ", b"bytes=-99999999999999999999",
+          b"bytes=,,,", b"bytes=1-2-3", b"items=0-9", b"bytes=100-200"]
+
+
 def headers_for(rnd, port, method):
     hdrs = [(b"Host", b"127.0.0.1:%d" % port), (b"Connection", b"close"), (b"User-Agent", b"tessera-fuzz")]
     for _ in range(rnd.randrange(0, 4)):
@@ -327,6 +343,12 @@ def headers_for(rnd, port, method):
         if name == b"If-Modified-Since" and rnd.random() < 0.5:
             val = rnd.choice([b"Thu, 01 Jan 1970 00:00:00 GMT", b"Fri, 31 Dec 9999 23:59:59 GMT",
                               b"Sun, 06 Nov 1994 08:49:37 GMT", b"Mon, 99 Foo 2024 25:61:61 GMT"])
+        if name == b"Range" and rnd.random() < 0.7:
+            val = rnd.choice(RANGES)
+            if rnd.random() < 0.3:
+                hdrs.append((b"If-Range", rnd.choice([b'"0123456789abcdef"', b'W/"x"',
+                                                      b"Sun, 06 Nov 1994 08:49:37 GMT",
+                                                      b"Sunday, 06-Nov-94 08:49:37 GMT", b"garbage"])))
         if name == b"Host":
             hdrs = [(k, v) for k, v in hdrs if k != b"Host"]
             val = rnd.choice([b"127.0.0.1:%d" % port, b"ex ample.org", b"a\x0bb", b"a\rb", b"[::1",

@@ -15,13 +15,14 @@ watched.  Cited: RFC 9110 §14 (Range, 206, 416), §13.1.5 (If-Range), §9.3.2
 
 import os
 import re
+import shutil
 import socket
 import threading
 import time
 import urllib.parse
 
 import harness
-from common import test, expect, expect_status, short
+from common import test, expect, expect_status, short, Skip
 
 SETUPS = ("accel", "stream", "embedded")
 ACCEL = "/tessera-media"
@@ -355,6 +356,15 @@ def _(ctx, srv, setup):
         expect_status(r, 404, "HEAD " + path)
 
 
+@per_setup("nginx's internal location cannot be asked for directly")
+def _(ctx, srv, setup):
+    for path in (ACCEL + "/letter.pdf", ACCEL + "/recordings/interview/side-a.ogg"):
+        r = srv.get(path)
+        expect_status(r, 404, "GET " + path)
+        expect(r.body not in (_state["files"]["/iiif/top/res/letter.pdf"], side_a()),
+               "GET %s gave the file" % path)
+
+
 @per_setup("the Image API still answers next to the media route, and /metrics counts route iiif_media")
 def _(ctx, srv, setup):
     # a real image under the media root: info.json and a download of the file
@@ -376,6 +386,19 @@ def _(ctx, srv, setup):
     # behind X-Accel-Redirect Tessera's own answer to a range is the 200 nginx follows
     want = 'route="iiif_media",status="%s"' % ("200" if setup == "accel" else "206")
     expect(want in m.body.decode(), "/metrics has no %s count: %s" % (want, short(m.body, 400)))
+
+
+@test("media: a media_accel_location that is not a plain path is refused at start-up", server=None)
+def _(ctx, srv):
+    import subprocess
+    root = os.path.join(ctx.tmp, "img")
+    for bad in ("tessera-media", "/tessera-media/", "/a b", "/x?y", "/%2e"):
+        p = subprocess.run([harness.TESSERA, "serve", "--root", root, "--http",
+                            "127.0.0.1:%d" % harness.free_port(), "--media-accel-location", bad],
+                           capture_output=True, timeout=20)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        expect(p.returncode != 0, "started with media_accel_location %r" % bad)
+        expect("media_accel_location" in out, "no message naming the setting for %r: %s" % (bad, out[-300:]))
 
 
 # --------------------------------------------------------------------------
@@ -486,3 +509,129 @@ def _(ctx, srv, setup):
         print("#   %s: VmRSS %d kB before, peak %d kB, %d kB after" % (setup, base, w.peak, after))
     expect(w.peak - base <= RSS_SLACK_KB and after - base <= RSS_SLACK_KB,
            "VmRSS grew from %d kB to a peak of %d kB (%d after) serving 2 GB" % (base, w.peak, after))
+
+
+# --------------------------------------------------------------------------
+# a real player: headless Chromium (tests/browser/media.mjs)
+
+BROWSER_DIR = os.path.join(harness.REPO, "tests", "browser")
+CHROMIUM = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
+NODE = shutil.which("node") or "/usr/bin/node"
+FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
+BROWSER_TIMEOUT_S = 150
+# name, element, ffmpeg arguments, duration, video size
+AV = [
+    ("clip.webm", "video", ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=4",
+                            "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
+                            "-c:v", "libvpx-vp9", "-b:v", "200k", "-c:a", "libopus", "-shortest"],
+     4.0, (160, 120)),
+    ("tone.mp3", "audio", ["-f", "lavfi", "-i", "sine=frequency=330:duration=3",
+                           "-c:a", "libmp3lame", "-b:a", "64k"], 3.0, None),
+    ("tone.ogg", "audio", ["-f", "lavfi", "-i", "sine=frequency=550:duration=5",
+                           "-c:a", "libopus"], 5.0, None),
+]
+_browser = {}   # {"results": {name: result}} or {"skip": why} or {"error": why}
+
+
+def _browser_unavailable():
+    if not os.access(CHROMIUM, os.X_OK):
+        return "%s is not installed (apt-get install chromium)" % CHROMIUM
+    if not os.access(NODE, os.X_OK):
+        return "node is not installed"
+    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        return "playwright-core is not installed (npm ci --prefix tests/browser)"
+    if not os.access(FFMPEG, os.X_OK):
+        return "ffmpeg is not installed"
+    return None
+
+
+def _browser_run(ctx):
+    import json
+    import subprocess
+    why = _browser_unavailable()
+    if why:
+        return {"skip": why}
+    media(ctx, "embedded")   # makes the root
+    av = os.path.join(_state["root"], "av")
+    os.makedirs(av, exist_ok=True)
+    os.chmod(av, 0o755)
+    for name, _, args, _, _ in AV:
+        p = subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y"] + args +
+                           [os.path.join(av, name)], capture_output=True, timeout=60)
+        if p.returncode != 0:
+            return {"error": "ffmpeg could not make %s: %s" % (name, p.stderr.decode(errors="replace")[-300:])}
+    cfg = {"chromium": CHROMIUM, "timeoutMs": 20000, "hardTimeoutMs": (BROWSER_TIMEOUT_S - 10) * 1000,
+           "media": [], "fetches": []}
+    errors = {}
+    for setup in SETUPS:
+        try:
+            base = "http://127.0.0.1:%d" % media(ctx, setup).port
+        except harness.SetupError as e:
+            errors[setup] = str(e)
+            continue
+        for name, tag, _, duration, size in AV:
+            cfg["media"].append({"name": "%s %s" % (setup, name), "url": base + "/iiif/av/res/" + name,
+                                 "tag": tag, "duration": duration,
+                                 "width": size[0] if size else 0, "height": size[1] if size else 0})
+        cfg["fetches"].append({"name": "%s letter.pdf" % setup, "url": base + "/iiif/top/res/letter.pdf",
+                               "size": len(_state["files"]["/iiif/top/res/letter.pdf"]),
+                               "first": list(_state["files"]["/iiif/top/res/letter.pdf"][:4])})
+    d = os.path.join(ctx.tmp, "media-browser")
+    os.makedirs(d, exist_ok=True)
+    udd = os.path.join(d, "chromium-profile")
+    cfg["userDataDir"] = udd
+    path = os.path.join(d, "config.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    out = os.path.join(d, "media-stdout.log")
+    p = harness._spawn("media.mjs", [NODE, os.path.join(BROWSER_DIR, "media.mjs"), path], out,
+                       cwd=BROWSER_DIR)
+    try:
+        p.wait(timeout=BROWSER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        harness._stop(p)
+        harness._started[:] = [(n, q) for (n, q) in harness._started if q is not p]
+        for pid, _ in harness.processes_mentioning(udd):   # chromium's own group
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        shutil.rmtree(udd, ignore_errors=True)
+    with open(out, "rb") as f:
+        text = f.read().decode(errors="replace")
+    lines = [l for l in text.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error": "media.mjs printed no results (exit %s): %s" % (p.returncode, text[-400:])}
+    res = {r["name"]: r for r in json.loads(lines[-1]).get("results", [])}
+    return {"results": res, "setup_errors": errors}
+
+
+def _browser_result(ctx, setup, name):
+    if not _browser:
+        _browser.update(_browser_run(ctx))
+    if "skip" in _browser:
+        raise Skip(_browser["skip"])
+    expect("error" not in _browser, _browser.get("error", ""))
+    if setup in _browser["setup_errors"]:
+        raise harness.SetupError(_browser["setup_errors"][setup])
+    res = _browser["results"]
+    expect("all" not in res, res.get("all", {}).get("detail", ""))
+    r = res.get("%s %s" % (setup, name))
+    expect(r is not None, "no result (the browser run stopped early)")
+    expect(r["ok"], r["detail"])
+
+
+def _register_browser(setup, name, text):
+    @test("media (%s): Chromium %s" % (setup, text), server=None)
+    def _(ctx, srv):
+        _browser_result(ctx, setup, name)
+
+
+for _setup in SETUPS:
+    for _name, _tag, _, _d, _ in AV:
+        _register_browser(_setup, _name, "plays %s (%s): metadata, duration %.0f s, a seek near the end "
+                          "by Range, CORS on every answer" % (_name, _tag, _d))
+    _register_browser(_setup, "letter.pdf", "reads letter.pdf in ranges as PDF.js does: a fetch of "
+                      "bytes 0-9 sees 206 and the exposed Content-Range")
