@@ -114,6 +114,12 @@ int ts_catalogue_open_dir(int root_fd, const char *rel);
  * everything (ts_catalogue_free). */
 ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err);
+/* ts_catalogue_scan of the sub-folder name of the folder rel, open as
+ * dir_fd (borrowed): one openat instead of a walk from the root, for the
+ * members of a collection. */
+ts_status ts_catalogue_scan_in(int dir_fd, const char *root_path, const char *rel,
+                               const char *name, struct ts_catalogue *out,
+                               struct ts_error *err);
 void ts_catalogue_free(struct ts_catalogue *c);
 
 /* Read file name of folder (root-relative) whole, at most max bytes,
