@@ -579,11 +579,18 @@ static ts_status measure(const struct ts_present_ctx *c, struct ts_present_item 
 		}
 		return TS_OK;
 	default:
-		/* Text (PDF) and Model: a page-like extent from the sidecar or the
-		 * thumbnail beside it; none otherwise (they are not measured). */
+		/* Text (PDF) and Model have no pixel size of their own, but the
+		 * schema wants a canvas with an extent: the sidecar's, else the
+		 * picture beside it, else a nominal one (an ISO 216 page, 1:sqrt 2,
+		 * for a PDF; a square for a model) - a coordinate space for
+		 * annotations, not a claim about the file. */
 		if ((!cv->width || !cv->height) && cv->thumb.rel) {
 			cv->width = cv->thumb.info.width;
 			cv->height = cv->thumb.info.height;
+		}
+		if (!cv->width || !cv->height) {
+			cv->width = 1000;
+			cv->height = e->type->kind == TS_MEDIA_TEXT ? 1414 : 1000;
 		}
 		return TS_OK;
 	}
