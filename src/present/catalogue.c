@@ -301,6 +301,8 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 				goto fail;
 			h = hash_stat(h, name, &sb);
 			h = ts_hash_fnv1a(h, *buf, *len);
+			if (sb.st_mtim.tv_sec > out->mtime)
+				out->mtime = sb.st_mtim.tv_sec;
 			continue;
 		}
 		if (!entry_stat(dfd, root_path, rel, name, &sb))
@@ -341,8 +343,11 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 	if (out->n > 1)
 		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
 	/* hashed in sorted order: readdir's order is not stable across copies */
-	for (size_t i = 0; i < out->n; i++)
+	for (size_t i = 0; i < out->n; i++) {
 		h = hash_stat(h, out->entries[i].name, &out->entries[i].st);
+		if (out->entries[i].st.st_mtim.tv_sec > out->mtime)
+			out->mtime = out->entries[i].st.st_mtim.tv_sec;
+	}
 	out->fingerprint = ts_hash_mix(h);
 	return TS_OK;
 oom:

@@ -311,7 +311,8 @@ enum ts_present_kind ts_present_kind_of(const struct ts_present_ctx *c, const ch
 /* ---- fingerprints ----------------------------------------------------- */
 
 /* What the parent folder's metadata.csv and iiif.json add to rel's. */
-static uint64_t parent_sidecars(const struct ts_present_ctx *c, const char *rel, uint64_t h)
+static uint64_t parent_sidecars(const struct ts_present_ctx *c, const char *rel, uint64_t h,
+                                time_t *mtime)
 {
 	static const char *const names[] = { "metadata.csv", "iiif.json" };
 	const char *name;
@@ -332,6 +333,8 @@ static uint64_t parent_sidecars(const struct ts_present_ctx *c, const char *rel,
 			uint64_t parts[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size,
 			                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
 			h = ts_hash_fnv1a(h, parts, sizeof parts);
+			if (st.st_mtim.tv_sec > *mtime)
+				*mtime = st.st_mtim.tv_sec;
 		}
 		close(dfd);
 	}
@@ -341,6 +344,14 @@ static uint64_t parent_sidecars(const struct ts_present_ctx *c, const char *rel,
 
 ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel,
                                  bool collection, uint64_t *out, struct ts_error *err)
+{
+	time_t mtime;
+
+	return ts_present_stamp(c, rel, collection, out, &mtime, err);
+}
+
+ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
+                           uint64_t *out, time_t *mtime, struct ts_error *err)
 {
 	struct ts_catalogue cat;
 	uint64_t h = TS_FNV1A_OFFSET;
@@ -364,7 +375,8 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 	if (s)
 		return s;
 	h = ts_hash_fnv1a(h, &cat.fingerprint, sizeof cat.fingerprint);
-	h = parent_sidecars(c, cat.rel, h);
+	*mtime = cat.mtime;
+	h = parent_sidecars(c, cat.rel, h, mtime);
 	/* A collection shows its members' labels and pictures.  The members'
 	 * own stats (in cat: their mtimes change when files are added,
 	 * removed or renamed in them) and their sidecars' stats stand for
@@ -388,6 +400,8 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 				                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
 				h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);
 				h = ts_hash_fnv1a(h, parts, sizeof parts);
+				if (st.st_mtim.tv_sec > *mtime)
+					*mtime = st.st_mtim.tv_sec;
 			}
 		}
 		if (dfd >= 0)
