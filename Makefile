@@ -55,7 +55,7 @@ bench: tessera
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
             src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c \
-            src/encode/jpeg_crop.c $(wildcard src/probe/*.c)
+            src/encode/jpeg_crop.c src/proto/presentation.c $(wildcard src/probe/*.c)
 # Seeds and kept crash inputs of a target fuzz_x live in tests/fuzz/corpus/x/.
 fuzz:
 	@mkdir -p build/fuzz
