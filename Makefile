@@ -63,6 +63,8 @@ FUZZ_SRC += $(wildcard src/probe/*.c)
 # fuzz_jpeg_transcode: the coefficient transcoder and what it calls
 FUZZ_SRC += src/encode/jpeg_transcode.c src/encode/jpeg_write.c src/encode/jpeg_icc.c \
             src/core/icc.c
+# fuzz_present_url: the Presentation URL forms
+FUZZ_SRC += src/proto/presentation.c
 # fuzz_sidecar, fuzz_csv: the publishing metadata readers
 FUZZ_SRC += $(wildcard src/present/sidecar*.c) src/present/csv.c \
             src/present/present_check.c src/present/html_check.c

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
 #include "media.h"
@@ -94,6 +95,7 @@ struct ts_catalogue {
 	char *manifest;                    /* a hand-made manifest.json or NULL */
 	size_t manifest_len;
 	uint64_t fingerprint;              /* names, sizes, mtimes, sidecar bytes */
+	time_t mtime;                      /* the latest mtime of the entries and sidecars */
 };
 
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
@@ -114,6 +116,12 @@ int ts_catalogue_open_dir(int root_fd, const char *rel);
  * everything (ts_catalogue_free). */
 ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err);
+/* ts_catalogue_scan of the sub-folder name of the folder rel, open as
+ * dir_fd (borrowed): one openat instead of a walk from the root, for the
+ * members of a collection. */
+ts_status ts_catalogue_scan_in(int dir_fd, const char *root_path, const char *rel,
+                               const char *name, struct ts_catalogue *out,
+                               struct ts_error *err);
 void ts_catalogue_free(struct ts_catalogue *c);
 
 /* Read file name of folder (root-relative) whole, at most max bytes,
@@ -231,6 +239,10 @@ enum ts_present_kind ts_present_kind_of(const struct ts_present_ctx *c, const ch
  * the loaders. */
 ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel,
                                  bool collection, uint64_t *out, struct ts_error *err);
+/* ts_present_fingerprint, and the latest mtime among what it covers (for
+ * Last-Modified; the parent's sidecars count). */
+ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
+                           uint64_t *fingerprint, time_t *mtime, struct ts_error *err);
 
 /* Build the model of the item (folder or file) rel: catalogue, painting
  * rule, sidecar and CSV, probes.  404 when rel is neither an item folder

@@ -252,21 +252,23 @@ void ts_catalogue_free(struct ts_catalogue *c)
 	memset(c, 0, sizeof *c);
 }
 
-ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
-                            struct ts_catalogue *out, struct ts_error *err)
+/* Read the folder open as dfd (root-relative rel), taking dfd. */
+static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
+                         struct ts_catalogue *out, struct ts_error *err)
 {
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *d = NULL;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status st = TS_OK;
-	int dfd;
 
 	memset(out, 0, sizeof *out);
 	out->rel = strdup(rel);
-	if (!out->rel)
+	if (!out->rel) {
+		if (dfd >= 0)
+			close(dfd);
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	dfd = ts_catalogue_open_dir(root_fd, rel);
+	}
 	if (dfd < 0) {
 		st = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto fail;
@@ -299,6 +301,8 @@ ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
 				goto fail;
 			h = hash_stat(h, name, &sb);
 			h = ts_hash_fnv1a(h, *buf, *len);
+			if (sb.st_mtim.tv_sec > out->mtime)
+				out->mtime = sb.st_mtim.tv_sec;
 			continue;
 		}
 		if (!entry_stat(dfd, root_path, rel, name, &sb))
@@ -339,8 +343,11 @@ ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
 	if (out->n > 1)
 		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
 	/* hashed in sorted order: readdir's order is not stable across copies */
-	for (size_t i = 0; i < out->n; i++)
+	for (size_t i = 0; i < out->n; i++) {
 		h = hash_stat(h, out->entries[i].name, &out->entries[i].st);
+		if (out->entries[i].st.st_mtim.tv_sec > out->mtime)
+			out->mtime = out->entries[i].st.st_mtim.tv_sec;
+	}
 	out->fingerprint = ts_hash_mix(h);
 	return TS_OK;
 oom:
@@ -349,6 +356,34 @@ fail:
 	if (d)
 		closedir(d);
 	ts_catalogue_free(out);
+	return st;
+}
+
+ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
+                            struct ts_catalogue *out, struct ts_error *err)
+{
+	return scan_fd(ts_catalogue_open_dir(root_fd, rel), root_path, rel, out, err);
+}
+
+ts_status ts_catalogue_scan_in(int dir_fd, const char *root_path, const char *rel,
+                               const char *name, struct ts_catalogue *out,
+                               struct ts_error *err)
+{
+	char *sub;
+	ts_status st;
+	int fd = -1;
+
+	if (!name_ignored(name) && !strchr(name, '/'))
+		fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sub = malloc(strlen(rel) + strlen(name) + 2);
+	if (!sub) {
+		if (fd >= 0)
+			close(fd);
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	}
+	sprintf(sub, "%s%s%s", rel, *rel ? "/" : "", name);
+	st = scan_fd(fd, root_path, sub, out, err);
+	free(sub);
 	return st;
 }
 

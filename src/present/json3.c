@@ -104,73 +104,154 @@ static void info_params(const struct ts_present_ctx *c, const struct ts_present_
 	memcpy(ip->formats, c->formats, sizeof ip->formats);
 }
 
-void ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
-                          uint32_t max_side, uint32_t *w, uint32_t *h)
+/* Two sources with the same stored geometry get the same sizes and tiles. */
+static bool same_geometry(const struct ts_source_info *a, const struct ts_source_info *b)
 {
-	struct ts_present_picture p;
-	struct ts_info_params ip;
-	uint32_t ws[TS_MAX_LEVELS + 1], hs[TS_MAX_LEVELS + 1];
-	size_t n, i;
+	if (a->width != b->width || a->height != b->height || a->nlevels != b->nlevels)
+		return false;
+	return memcmp(a->levels, b->levels, (size_t)a->nlevels * sizeof a->levels[0]) == 0;
+}
 
-	memset(&p, 0, sizeof p);
-	p.info = *info;
-	info_params(c, &p, 3, "x", &ip);
-	n = ts_info_sizes(&ip, ws, hs, TS_MAX_LEVELS + 1);
-	if (n > TS_MAX_LEVELS + 1)
-		n = TS_MAX_LEVELS + 1;
+void ts_pj_memo_free(struct ts_pj_memo *m)
+{
+	if (!m)
+		return;
+	json_decref(m->sizes);
+	json_decref(m->tiles);
+	memset(m, 0, sizeof *m);
+}
+
+/* The sizes and tiles of p (as info.json lists them) into the memo, built
+ * only when p's geometry differs from the last one: a book's pages mostly
+ * share one, and the arrays are then shared (referenced) by every canvas. */
+static bool memo_fill(const struct ts_present_ctx *c, const struct ts_present_picture *p,
+                      struct ts_pj_memo *m)
+{
+	struct ts_info_params ip;
+	json_t *svc;
+
+	if (m->set && same_geometry(&m->info, &p->info))
+		return true;
+	ts_pj_memo_free(m);
+	info_params(c, p, 3, "-", &ip);
+	svc = ts_info_service(&ip, true);
+	if (!svc)
+		return false;
+	m->sizes = json_incref(json_object_get(svc, "sizes"));
+	m->tiles = json_incref(json_object_get(svc, "tiles"));
+	json_decref(svc);
+	m->info = p->info;
+	m->set = true;
+	return true;
+}
+
+/* The largest sizes entry of longest side <= max_side, else the smallest
+ * (URLS.md); the smallest stored level when none is servable. */
+static void pick(const struct ts_source_info *info, const json_t *sizes, uint32_t max_side,
+                 uint32_t *w, uint32_t *h)
+{
+	size_t i, n = json_array_size(sizes);
+
 	if (n == 0) {
-		/* no size is servable under the limits: the smallest level */
 		*w = info->levels[info->nlevels - 1].width;
 		*h = info->levels[info->nlevels - 1].height;
 		return;
 	}
-	*w = ws[0];
-	*h = hs[0];
-	for (i = 0; i < n; i++)   /* smallest first: keep the last that fits */
-		if ((ws[i] > hs[i] ? ws[i] : hs[i]) <= max_side) {
-			*w = ws[i];
-			*h = hs[i];
+	for (i = 0; i < n; i++) {   /* smallest first: keep the last that fits */
+		json_t *o = json_array_get(sizes, i);
+		uint32_t sw = (uint32_t)json_integer_value(json_object_get(o, "width"));
+		uint32_t sh = (uint32_t)json_integer_value(json_object_get(o, "height"));
+
+		if (i == 0 || (sw > sh ? sw : sh) <= max_side) {
+			*w = sw;
+			*h = sh;
 		}
+	}
+}
+
+void ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                          uint32_t max_side, uint32_t *w, uint32_t *h)
+{
+	struct ts_present_picture p;
+	struct ts_pj_memo m;
+
+	memset(&p, 0, sizeof p);
+	memset(&m, 0, sizeof m);
+	p.info = *info;
+	if (!memo_fill(c, &p, &m)) {
+		*w = info->width;
+		*h = info->height;
+		return;
+	}
+	pick(info, m.sizes, max_side, w, h);
+	ts_pj_memo_free(&m);
+}
+
+/* One service block: {id|@id, type|@type, profile[, width, height, sizes,
+ * tiles]} - the order of ts_info_service, with the memo's shared arrays. */
+static json_t *service(const struct ts_present_ctx *c, const struct ts_present_picture *p,
+                       int version, const struct ts_pj_memo *m)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (version == 3) {
+		if (!ts_pj_put(o, "id", ts_pj_service_url(c, 3, p->rel)) ||
+		    !ts_pj_put(o, "type", json_string("ImageService3")) ||
+		    !ts_pj_put(o, "profile", json_string("level2")))
+			goto fail;
+	} else {
+		if (!ts_pj_put(o, "@id", ts_pj_service_url(c, 2, p->rel)) ||
+		    !ts_pj_put(o, "@type", json_string("ImageService2")) ||
+		    !ts_pj_put(o, "profile", json_string("http://iiif.io/api/image/2/level2.json")))
+			goto fail;
+	}
+	if (!m)
+		return o;
+	if (!ts_pj_put(o, "width", json_integer(p->info.width)) ||
+	    !ts_pj_put(o, "height", json_integer(p->info.height)) ||
+	    (json_array_size(m->sizes) && !ts_pj_put(o, "sizes", json_incref(m->sizes))) ||
+	    (json_array_size(m->tiles) && !ts_pj_put(o, "tiles", json_incref(m->tiles))))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 json_t *ts_pj_services(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                       bool full)
+                       bool full, struct ts_pj_memo *memo)
 {
-	struct ts_info_params ip;
-	json_t *arr = json_array(), *id3 = ts_pj_service_url(c, 3, p->rel), *id2 = NULL;
+	json_t *arr = json_array();
 
-	if (!arr || !id3)
+	if (!arr || (full && !memo_fill(c, p, memo)))
 		goto fail;
-	info_params(c, p, 3, json_string_value(id3), &ip);
-	if (!ts_pj_push(arr, ts_info_service(&ip, full)))
+	if (!ts_pj_push(arr, service(c, p, 3, full ? memo : NULL)))
 		goto fail;
-	if (c->image_service2) {
-		id2 = ts_pj_service_url(c, 2, p->rel);
-		if (!id2)
-			goto fail;
-		info_params(c, p, 2, json_string_value(id2), &ip);
-		if (!ts_pj_push(arr, ts_info_service(&ip, full)))
-			goto fail;
-	}
-	json_decref(id3);
-	json_decref(id2);
+	/* thumbnails carry the ImageService3 alone: enough for a viewer to
+	 * ask another size, half the bytes in a book of thousands */
+	if (full && c->image_service2 && !ts_pj_push(arr, service(c, p, 2, memo)))
+		goto fail;
 	return arr;
 fail:
-	json_decref(id3);
-	json_decref(id2);
 	json_decref(arr);
 	return NULL;
 }
 
 json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                    uint32_t max_side, bool full_services)
+                    uint32_t max_side, bool full_services, struct ts_pj_memo *memo)
 {
 	json_t *o = json_object(), *svc = ts_pj_service_url(c, 3, p->rel);
-	uint32_t w, h;
+	struct ts_pj_memo local;
+	uint32_t w = 0, h = 0;
 
-	if (!o || !svc)
+	memset(&local, 0, sizeof local);
+	if (!memo)
+		memo = &local;
+	if (!o || !svc || !memo_fill(c, p, memo))
 		goto fail;
-	ts_present_pick_size(c, &p->info, max_side, &w, &h);
+	pick(&p->info, memo->sizes, max_side, &w, &h);
 	/* URLS.md: a concrete sizes entry, never "max" */
 	if (!ts_pj_put(o, "id", ts_pj_printf("%s/full/%u,%u/0/default.jpg",
 	                                     json_string_value(svc), w, h)) ||
@@ -178,26 +259,149 @@ json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_pict
 	    !ts_pj_put(o, "format", json_string("image/jpeg")) ||
 	    !ts_pj_put(o, "height", json_integer(h)) ||
 	    !ts_pj_put(o, "width", json_integer(w)) ||
-	    !ts_pj_put(o, "service", ts_pj_services(c, p, full_services)))
+	    !ts_pj_put(o, "service", ts_pj_services(c, p, full_services, memo)))
 		goto fail;
 	json_decref(svc);
+	ts_pj_memo_free(&local);
 	return o;
 fail:
 	json_decref(svc);
 	json_decref(o);
+	ts_pj_memo_free(&local);
 	return NULL;
 }
 
-json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p)
+json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p,
+                        struct ts_pj_memo *memo)
 {
 	json_t *arr;
 
 	if (!p || !p->rel || !p->info.width)
 		return NULL;
 	arr = json_array();
-	if (!arr || !ts_pj_push(arr, ts_pj_image(c, p, TS_PRESENT_THUMB_SIDE, false))) {
+	if (!arr || !ts_pj_push(arr, ts_pj_image(c, p, TS_PRESENT_THUMB_SIDE, false, memo))) {
 		json_decref(arr);
 		return NULL;
 	}
 	return arr;
+}
+
+/* ---- serialising ------------------------------------------------------ */
+
+/* A real the shortest way that reads back as the same double (at most 17
+ * digits), with ".0" on integral values so it stays a JSON real. */
+static bool write_real(struct ts_buf *b, double v)
+{
+	char s[40];
+	int p;
+
+	if (v != v || v - v != 0)   /* NaN or infinite: not JSON */
+		return false;
+	for (p = 1; p <= 17; p++) {
+		snprintf(s, sizeof s, "%.*g", p, v);
+		if (strtod(s, NULL) == v)
+			break;
+	}
+	if (!strpbrk(s, ".eE"))
+		strcat(s, ".0");
+	return ts_buf_append_str(b, s);
+}
+
+/* A JSON string (RFC 8259 §7): '"', '\\' and controls escaped, UTF-8 kept
+ * (jansson has already refused invalid UTF-8 when the string was made). */
+static bool write_string(struct ts_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	if (!ts_buf_append(b, "\"", 1))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+		size_t el = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (i > run && !ts_buf_append(b, s + run, i - run))
+			return false;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':  esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		if (!ts_buf_append(b, esc, el))
+			return false;
+		run = i + 1;
+	}
+	return (n <= run || ts_buf_append(b, s + run, n - run)) && ts_buf_append(b, "\"", 1);
+}
+
+static bool write_value(struct ts_buf *b, const json_t *v, int depth)
+{
+	char num[32];
+
+	if (depth > 64)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *val;
+		bool first = true;
+
+		if (!ts_buf_append(b, "{", 1))
+			return false;
+		json_object_foreach((json_t *)v, key, val) {
+			if ((!first && !ts_buf_append(b, ",", 1)) ||
+			    !write_string(b, key, strlen(key)) || !ts_buf_append(b, ":", 1) ||
+			    !write_value(b, val, depth + 1))
+				return false;
+			first = false;
+		}
+		return ts_buf_append(b, "}", 1);
+	}
+	case JSON_ARRAY: {
+		size_t i, n = json_array_size(v);
+
+		if (!ts_buf_append(b, "[", 1))
+			return false;
+		for (i = 0; i < n; i++)
+			if ((i && !ts_buf_append(b, ",", 1)) ||
+			    !write_value(b, json_array_get(v, i), depth + 1))
+				return false;
+		return ts_buf_append(b, "]", 1);
+	}
+	case JSON_STRING:
+		return write_string(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return ts_buf_append_str(b, num);
+	case JSON_REAL:
+		return write_real(b, json_real_value(v));
+	case JSON_TRUE:
+		return ts_buf_append(b, "true", 4);
+	case JSON_FALSE:
+		return ts_buf_append(b, "false", 5);
+	case JSON_NULL:
+		return ts_buf_append(b, "null", 4);
+	}
+	return false;
+}
+
+bool ts_pj_write(const json_t *v, struct ts_buf *out)
+{
+	/* a Manifest is mostly its canvases: reserve what a typical one needs */
+	if (json_is_object(v) && !ts_buf_reserve(out, 4096))
+		return false;
+	return write_value(out, v, 0) && ts_buf_append(out, "\n", 1);
 }

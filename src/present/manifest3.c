@@ -23,6 +23,7 @@ struct w3 {
 	const struct ts_present_ctx *c;
 	const struct ts_present_item *it;
 	char *mbase;          /* {base}/iiif/3/{item} */
+	struct ts_pj_memo memo;  /* sizes/tiles shared by pages of one geometry */
 	struct ts_error *err;
 };
 
@@ -43,13 +44,13 @@ static json_t *ref(json_t *id, const char *type)
 }
 
 /* The painting body of canvas i. */
-static json_t *body(const struct w3 *w, const struct ts_present_canvas *cv)
+static json_t *body(struct w3 *w, const struct ts_present_canvas *cv)
 {
 	const struct ts_present_item *it = w->it;
 	json_t *o;
 
 	if (cv->type->kind == TS_MEDIA_IMAGE)
-		return ts_pj_image(w->c, &cv->image, TS_PRESENT_BODY_SIDE, true);
+		return ts_pj_image(w->c, &cv->image, TS_PRESENT_BODY_SIDE, true, &w->memo);
 	o = json_object();
 	if (!o || !ts_pj_put(o, "id", ts_pj_res_url(w->c, it->fid, cv->file)) ||
 	    !ts_pj_put(o, "type", json_string(cv->painted_type)) ||
@@ -130,7 +131,7 @@ static json_t *file_resource(const struct w3 *w, const char *file, const char *t
 	return o;
 }
 
-static json_t *canvas(const struct w3 *w, size_t i)
+static json_t *canvas(struct w3 *w, size_t i)
 {
 	const struct ts_present_canvas *cv = &w->it->canvases[i];
 	json_t *o = json_object(), *th;
@@ -150,7 +151,7 @@ static json_t *canvas(const struct w3 *w, size_t i)
 		goto fail;
 	if (cv->duration > 0 && !ts_pj_put(o, "duration", json_real(cv->duration)))
 		goto fail;
-	th = ts_pj_thumbnail(w->c, cv->image.rel ? &cv->image : &cv->thumb);
+	th = ts_pj_thumbnail(w->c, cv->image.rel ? &cv->image : &cv->thumb, &w->memo);
 	if (th && !ts_pj_put(o, "thumbnail", th))
 		goto fail;
 	if (cv->see_also &&
@@ -317,7 +318,7 @@ static json_t *manifest(struct w3 *w)
 		goto oom;
 	if (m->summary && !ts_pj_put(o, "summary", ts_pj_copy(m->summary)))
 		goto oom;
-	th = ts_pj_thumbnail(w->c, &it->thumb);
+	th = ts_pj_thumbnail(w->c, &it->thumb, &w->memo);
 	if (th && !ts_pj_put(o, "thumbnail", th))
 		goto oom;
 	if (m->viewing_direction && !ts_pj_put(o, "viewingDirection", json_string(m->viewing_direction)))
@@ -541,5 +542,6 @@ done:
 	json_decref(doc);
 	free(target);
 	free(w.mbase);
+	ts_pj_memo_free(&w.memo);
 	return st;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model.h"
 
@@ -76,9 +77,10 @@ static bool first_picture(const struct ts_present_ctx *c, const char *rel, int d
 
 /* A member folder's label, summary, navDate and picture, cheaply: its
  * sidecar (or CSV row), and the first image it would paint. */
-static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present_member *mb,
+static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const char *rel,
+                               struct ts_present_member *mb,
                                const char *name, const struct ts_sidecar *row,
-                               const char *language, struct ts_error *err)
+                               const char *language, bool *holds, struct ts_error *err)
 {
 	struct ts_catalogue cat;
 	struct ts_sidecar sc;
@@ -86,10 +88,15 @@ static ts_status member_folder(const struct ts_present_ctx *c, struct ts_present
 	ts_status s;
 
 	memset(&sc, 0, sizeof sc);
-	s = ts_catalogue_scan(c->root_fd, c->root_path, mb->rel, &cat, err);
+	s = ts_catalogue_scan_in(dfd, c->root_path, rel, name, &cat, err);
 	if (s)
 		return s;
 	k = ts_pm_folder_kind(c, &cat);
+	*holds = k != TS_PRESENT_NONE;
+	if (!*holds) {
+		ts_catalogue_free(&cat);
+		return TS_OK;   /* a folder without media is no member */
+	}
 	mb->is_collection = k == TS_PRESENT_COLLECTION;
 	/* A member's broken sidecar is that member's 500 (its own Manifest
 	 * says what is wrong); the collection still lists it, by its name. */
@@ -134,7 +141,7 @@ static ts_status add_member(struct ts_present_collection *col, const char *rel, 
 {
 	struct ts_present_member *m;
 
-	m = realloc(col->members, (col->nmembers + 1) * sizeof *m);
+	m = ts_pm_grow(col->members, col->nmembers, sizeof *m);
 	if (!m)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	col->members = m;
@@ -155,6 +162,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	bool *done = NULL, ok;
 	ts_status s;
 	size_t i, pass;
+	int dfd = -1;
 	const char *name = NULL;
 	char *parent = NULL;
 
@@ -199,6 +207,11 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			goto fail;
 		}
 	}
+	dfd = ts_catalogue_open_dir(c->root_fd, rel);
+	if (dfd < 0) {
+		s = ts_error_set(err, TS_ENOTFOUND, "not found");
+		goto fail;
+	}
 	/* members: the sidecar's order, then folders, then loose files (§1) */
 	for (pass = 0; pass < 3; pass++) {
 		size_t count = pass == 0 ? out->meta.nitems : cat.n;
@@ -225,15 +238,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			if (done[e - cat.entries])
 				continue;
 			done[e - cat.entries] = true;
-			if (e->is_dir) {
-				char *srel = ts_pm_join(rel, e->name);
-				bool holds = srel && ts_catalogue_holds_media(c->root_fd, c->root_path, srel);
-				free(srel);
-				if (!holds)
-					continue;
-			} else if (ts_catalogue_paint_rank(e->type->kind) == 0) {
+			if (!e->is_dir && ts_catalogue_paint_rank(e->type->kind) == 0)
 				continue;
-			}
 			s = add_member(out, e->name, &ok, err);
 			if (s)
 				goto fail;
@@ -251,7 +257,18 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				}
 			}
 			if (e->is_dir) {
-				s = member_folder(c, mb, e->name, r >= 0 ? &mrow : NULL, out->meta.language, err);
+				bool holds = true;
+
+				s = member_folder(c, dfd, rel, mb, e->name, r >= 0 ? &mrow : NULL, out->meta.language,
+				                  &holds, err);
+				if (s == TS_OK && !holds) {
+					/* one readdir decided it: take the entry back */
+					free(mb->rel);
+					free(mb->id);
+					out->nmembers--;
+					ts_pm_sidecar_free(&mrow);
+					continue;
+				}
 			} else {
 				mb->label = mrow.label ? json_deep_copy(mrow.label)
 				          : ts_pm_lang_map(out->meta.language, e->name, strlen(e->name));
@@ -284,6 +301,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		break;
 	}
 	out->fingerprint = cat.fingerprint;
+	close(dfd);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);
@@ -291,6 +309,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	free(done);
 	return TS_OK;
 fail:
+	if (dfd >= 0)
+		close(dfd);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);

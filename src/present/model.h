@@ -8,6 +8,9 @@
 
 #include "tessera/present.h"
 
+/* arr with room for element n (0-based) of size bytes: doubling growth,
+ * capacity implied by n; NULL on failure (arr is then unchanged). */
+void *ts_pm_grow(void *arr, size_t n, size_t size);
 /* folder + "/" + name, or name when folder is "" (the root). */
 char *ts_pm_join(const char *folder, const char *name);
 /* rel's parent folder ("" for the root); *name points at rel's last name. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -206,13 +207,31 @@ static bool etag_matches(const char *inm, const char *etag)
 	return false;
 }
 
+/* If-Modified-Since (IMF-fixdate, RFC 9110 §5.6.7): not modified when the
+ * newest file is no newer than the date. */
+static bool not_modified_since(const char *ims, time_t mtime)
+{
+	struct tm tm;
+	const char *end;
+	time_t since;
+
+	if (!ims || !*ims)
+		return false;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return false;
+	since = timegm(&tm);
+	return since != (time_t)-1 && mtime <= since;
+}
+
 /*
  * One JSON answer: validators from the fingerprint, then the response
  * cache, then build().  what names the resource (route, version, path,
  * part); the public base is part of the key since ids embed it.
  */
 static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint64_t fp,
-                        int version, const char *what,
+                        int version, time_t mtime, const char *what,
                         ts_status (*build)(struct request *, const struct ts_present_ctx *,
                                            void *),
                         void *arg)
@@ -222,6 +241,7 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 	const char *ctype = version == 2 ? (ld ? CT2LD : CT2) : CT3;
 	uint64_t h = ts_hash_fnv1a(TS_FNV1A_OFFSET, &fp, sizeof fp);
 	const char *etag, *key;
+	char *lm;
 	ts_status s;
 
 	/* the 2.1 media type follows Accept: a representation of its own */
@@ -243,7 +263,16 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 	ts_serve_header(r, "Cache-Control", r->srv->settings->cache_control);
 	if (version == 2 && !ld)
 		ts_serve_header(r, "Link", LINK2);
-	if (r->http->if_none_match && etag_matches(r->http->if_none_match, etag)) {
+	lm = ts_arena_alloc(r->arena, 40);
+	if (lm) {
+		struct tm tm;
+		gmtime_r(&mtime, &tm);
+		strftime(lm, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		ts_serve_header(r, "Last-Modified", lm);
+	}
+	/* RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it */
+	if (r->http->if_none_match ? etag_matches(r->http->if_none_match, etag)
+	                           : not_modified_since(r->http->if_modified_since, mtime)) {
 		r->resp->status = 304;
 		r->resp->content_type = NULL;
 		ts_buf_clear(&r->resp->body);
@@ -320,6 +349,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	struct ts_present_ctx c;
 	struct manifest_arg m;
 	uint64_t fp = 0;
+	time_t mtime = 0;
 	const char *what;
 
 	*st = TS_OK;
@@ -344,11 +374,11 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	m.part.kind = u.part_kind;
 	m.part.name = u.part_name;
 	if (u.route == TS_PURL_COLLECTION) {
-		*st = ts_present_fingerprint(&c, u.path, true, &fp, &r->err);
+		*st = ts_present_stamp(&c, u.path, true, &fp, &mtime, &r->err);
 		if (*st)
 			return true;
 		what = ts_arena_printf(r->arena, "collection|%d|%s", u.version, u.path);
-		*st = what ? answer(r, &c, fp, u.version, what, build_collection, &m)
+		*st = what ? answer(r, &c, fp, u.version, mtime, what, build_collection, &m)
 		           : ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 		return true;
 	}
@@ -356,12 +386,12 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 		*st = ts_error_set(&r->err, TS_ENOTFOUND, "not found");
 		return true;
 	}
-	*st = ts_present_fingerprint(&c, u.path, false, &fp, &r->err);
+	*st = ts_present_stamp(&c, u.path, false, &fp, &mtime, &r->err);
 	if (*st)
 		return true;
 	what = ts_arena_printf(r->arena, "manifest|%d|%s|%s|%s", u.version, u.path,
 	                       u.part_kind ? u.part_kind : "", u.part_name ? u.part_name : "");
-	*st = what ? answer(r, &c, fp, u.version, what, build_manifest, &m)
+	*st = what ? answer(r, &c, fp, u.version, mtime, what, build_manifest, &m)
 	           : ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 	return true;
 }

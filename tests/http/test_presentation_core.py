@@ -247,7 +247,7 @@ def _(ctx, srv):
     expect_status(r, (200, 501), "2.1 Manifest (501 until the 2.1 writer lands)")
 
 
-@core("presentation: ETag gives 304, gzip when asked, HEAD has no body")
+@core("presentation: ETag and Last-Modified give 304, gzip when asked, HEAD has no body")
 def _(ctx, srv):
     top = tree(ctx, srv)
     path = "/iiif/3/%s/manifest" % enc(top + "/book")
@@ -256,6 +256,12 @@ def _(ctx, srv):
     r2 = srv.get(path, headers={"If-None-Match": etag})
     expect_status(r2, 304, "conditional GET")
     expect(r2.body == b"", "304 without body")
+    lm = r.header("Last-Modified")
+    expect(lm, "Last-Modified")
+    r2 = srv.get(path, headers={"If-Modified-Since": lm})
+    expect_status(r2, 304, "If-Modified-Since the Last-Modified")
+    r2 = srv.get(path, headers={"If-Modified-Since": "Mon, 01 Jan 1990 00:00:00 GMT"})
+    expect_status(r2, 200, "If-Modified-Since long ago")
     r3 = srv.get(path, headers={"Accept-Encoding": "gzip, deflate"})
     expect_status(r3, 200, "gzip GET")
     expect(r3.header("Content-Encoding") == "gzip", "Content-Encoding %r" % r3.header("Content-Encoding"))

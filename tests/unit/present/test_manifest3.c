@@ -469,6 +469,104 @@ static void the_fingerprint_follows_the_files_and_the_parent_csv(void)
 	pf_destroy(&r);
 }
 
+static void every_sidecar_field_reaches_the_manifest(void)
+{
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *m;
+
+	pf_create(&r);
+	pf_mkdir(&r, "l");
+	pf_tiff(&r, "l/p001.tif", 100, 100, 1);
+	pf_tiff(&r, "l/p002.tif", 100, 100, 1);
+	pf_file(&r, "l/letter.pdf", "%PDF-1.4");
+	pf_file(&r, "l/_logo.png", "x");
+	pf_file(&r, "l/iiif.json",
+	        "{\"label\": \"L\", \"navDate\": \"1871-04-02T00:00:00Z\","
+	        " \"viewingDirection\": \"right-to-left\","
+	        " \"homepage\": \"https://example.org/items/1\","
+	        " \"provider\": {\"id\": \"https://example.org/about\", \"label\": \"Archive\","
+	        "   \"homepage\": \"https://example.org/\", \"logo\": \"_logo.png\"},"
+	        " \"rendering\": [{\"file\": \"letter.pdf\", \"label\": \"PDF version\"}],"
+	        " \"seeAlso\": [{\"id\": \"https://example.org/marc/1.xml\", \"type\": \"Dataset\","
+	        "   \"format\": \"application/marcxml+xml\"}],"
+	        " \"thumbnail\": \"p002.tif\"}");
+	m = manifest(&r, "l", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	if (!m) {
+		printf("    %s\n", err.msg);
+		pf_destroy(&r);
+		return;
+	}
+	EXPECT_EQ_STR(str(m, "navDate"), "1871-04-02T00:00:00Z");
+	EXPECT_EQ_STR(str(m, "viewingDirection"), "right-to-left");
+	EXPECT_EQ_STR(str(m, "homepage/0/id"), "https://example.org/items/1");
+	EXPECT_EQ_STR(str(m, "homepage/0/type"), "Text");
+	EXPECT_EQ_STR(str(m, "provider/0/type"), "Agent");
+	EXPECT_EQ_STR(str(m, "provider/0/homepage/0/id"), "https://example.org/");
+	EXPECT_EQ_STR(str(m, "provider/0/logo/0/id"), "https://example.org/iiif/l/res/_logo.png");
+	EXPECT_EQ_STR(str(m, "rendering/0/id"), "https://example.org/iiif/l/res/letter.pdf");
+	EXPECT_EQ_STR(str(m, "rendering/0/label/none/0"), "PDF version");
+	EXPECT_EQ_STR(str(m, "rendering/0/format"), "application/pdf");
+	EXPECT_EQ_STR(str(m, "seeAlso/0/format"), "application/marcxml+xml");
+	EXPECT_EQ_STR(str(m, "thumbnail/0/service/0/id"), "https://example.org/iiif/3/l%2Fp002.tif");
+	/* the PDF is a rendering here, not a canvas: images outrank it */
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "items")), 2);
+	json_decref(m);
+	pf_destroy(&r);
+}
+
+static void a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas(void)
+{
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *m;
+
+	pf_create(&r);
+	pf_mkdir(&r, "doc");
+	pf_file(&r, "doc/report.pdf", "%PDF-1.4");
+	m = manifest(&r, "doc", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/type"), "Text");
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/format"), "application/pdf");
+	EXPECT(num(m, "items/0/width") > 0 && num(m, "items/0/height") > 0);
+	json_decref(m);
+	pf_mkdir(&r, "vase");
+	pf_file(&r, "vase/vase.glb", "glTF");
+	pf_tiff(&r, "vase/texture.tif", 64, 64, 1);
+	m = manifest(&r, "vase", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "items")), 1);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/type"), "Model");
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/format"), "model/gltf-binary");
+	json_decref(m);
+	pf_destroy(&r);
+}
+
+static void a_hand_made_manifest_is_served_with_the_public_base(void)
+{
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *m;
+
+	pf_create(&r);
+	pf_mkdir(&r, "hand");
+	pf_tiff(&r, "hand/p.tif", 64, 64, 1);
+	pf_file(&r, "hand/manifest.json",
+	        "{\"@context\": \"http://iiif.io/api/presentation/3/context.json\","
+	        " \"id\": \"https://tessera.invalid/iiif/3/hand/manifest\", \"type\": \"Manifest\","
+	        " \"label\": {\"en\": [\"By hand\"]}, \"items\": []}");
+	m = manifest(&r, "hand", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "id"), "https://example.org/iiif/3/hand/manifest");
+	EXPECT_EQ_STR(str(m, "label/en/0"), "By hand");
+	json_decref(m);
+	pf_destroy(&r);
+}
+
 int main(void)
 {
 	RUN(folders_are_items_or_collections_by_what_they_hold);
@@ -484,5 +582,8 @@ int main(void)
 	RUN(a_csv_row_fills_what_the_sidecar_lacks);
 	RUN(a_collection_lists_folders_then_loose_files_with_thumbnails);
 	RUN(the_fingerprint_follows_the_files_and_the_parent_csv);
+	RUN(every_sidecar_field_reaches_the_manifest);
+	RUN(a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas);
+	RUN(a_hand_made_manifest_is_served_with_the_public_base);
 	return CHECK_DONE();
 }
