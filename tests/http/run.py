@@ -52,6 +52,7 @@ def main(argv):
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
         import test_presentation_core  # noqa: F401  (Presentation 3.0 Manifests and Collections)
+        import test_presentation2  # noqa: F401  (Presentation 2.1 Manifests, Collections, IXIF)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
