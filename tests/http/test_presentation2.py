@@ -17,6 +17,7 @@ the server's other answers (the same resource alone, info.json, the image
 itself), so the test proves the pieces fit rather than comparing text.
 """
 
+import gzip
 import io
 import json
 import os
@@ -275,6 +276,12 @@ def _(ctx, srv):
     expect(r2.header("Content-Type") == "application/json", "q=0 refuses ld+json: %r" % r2.header("Content-Type"))
     r3 = srv.get(path, headers={"If-None-Match": plain.header("ETag")})
     expect_status(r3, 304, "conditional GET")
+    expect(not r3.body, "304 without a body")
+    r4 = srv.get(path, headers={"Accept-Encoding": "gzip"})
+    expect_status(r4, 200, "GET with Accept-Encoding: gzip")
+    expect(r4.header("Content-Encoding") == "gzip", "Content-Encoding %r" % r4.header("Content-Encoding"))
+    expect(gzip.decompress(r4.body) == plain.body, "gzip of the same document")
+    expect(r4.header("Content-Type") == "application/json" and r4.header("Link"), "gzip keeps the 2.1 headers")
 
 
 @core("presentation 2.1: the sidecar reads as 2.1 (languages, description, license, attribution, viewingHint, navDate in UTC, ranges)")
@@ -337,6 +344,10 @@ def _(ctx, srv):
     expect(coll_id and kinds[coll_id[0]] == "sc:Collection", "parent lists it as sc:Collection: %s" % kinds)
     got, _ = get2(srv, local(coll_id[0]))
     expect(got["@type"] == "sc:Collection", "sub-collection dereferences")
+    for rel, want in ((top + "/coll/a2", "/iiif/2/%s/manifest"), (top + "/coll", "/iiif/2/collection/%s")):
+        r = srv.get("/iiif/2/%s" % enc(rel))
+        expect_status(r, 303, "the base URL of " + rel)
+        expect((r.header("Location") or "").endswith(want % enc(rel)), "Location %r" % r.header("Location"))
     t, _ = get2(srv, "/iiif/2/collection/top")
     expect(t["@id"].endswith("/iiif/2/collection/top") and "within" not in t, "top collection")
     expect(any(x["@id"].endswith("/collection/" + enc(top)) for x in t.get("collections", [])), "top lists the tree")
