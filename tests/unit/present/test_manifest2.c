@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "src/present/json2.h"
@@ -393,6 +394,75 @@ static void nav_dates_are_written_in_utc(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		EXPECT(!ts_pj2_utc_date(bad[i], out, sizeof out));
 	EXPECT(!ts_pj2_utc_date("1871-04-02T00:00:00Z", out, 10));
+}
+
+/* The same conversion by the C library (timegm/gmtime_r, 64-bit time_t),
+ * for many dates and offsets; and bytes of any kind never crash it. */
+static void nav_dates_agree_with_the_c_library_for_any_offset(void)
+{
+	static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	unsigned seed = 12345;
+	int bad = 0;
+
+	for (int n = 0; n < 50000; n++) {
+		struct tm tm, out_tm;
+		char in[40], want[32], got[32];
+		int y, mo, d, h, mi, s, off, leap;
+		time_t t;
+
+		seed = seed * 1103515245u + 12345u;
+		y = 1 + (int)(seed >> 8) % 9999;
+		seed = seed * 1103515245u + 12345u;
+		mo = 1 + (int)(seed >> 8) % 12;
+		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		seed = seed * 1103515245u + 12345u;
+		d = 1 + (int)(seed >> 8) % (md[mo - 1] + (mo == 2 && leap));
+		seed = seed * 1103515245u + 12345u;
+		h = (int)(seed >> 8) % 24;
+		mi = (int)(seed >> 14) % 60;
+		s = (int)(seed >> 20) % 60;
+		seed = seed * 1103515245u + 12345u;
+		off = (int)((seed >> 8) % (2 * 14 * 60 + 1)) - 14 * 60;   /* minutes */
+		if (off == 0)
+			snprintf(in, sizeof in, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+		else
+			snprintf(in, sizeof in, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, mo, d, h, mi,
+			         s, off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+		memset(&tm, 0, sizeof tm);
+		tm.tm_year = y - 1900;
+		tm.tm_mon = mo - 1;
+		tm.tm_mday = d;
+		tm.tm_hour = h;
+		tm.tm_min = mi;
+		tm.tm_sec = s;
+		t = timegm(&tm) - (time_t)off * 60;
+		gmtime_r(&t, &out_tm);
+		if (out_tm.tm_year + 1900 < 1 || out_tm.tm_year + 1900 > 9999) {
+			if (ts_pj2_utc_date(in, got, sizeof got) && out_tm.tm_year + 1900 > 9999)
+				bad++;
+			continue;
+		}
+		snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", out_tm.tm_year + 1900,
+		         out_tm.tm_mon + 1, out_tm.tm_mday, out_tm.tm_hour, out_tm.tm_min, out_tm.tm_sec);
+		if (!ts_pj2_utc_date(in, got, sizeof got) || strcmp(got, want) != 0) {
+			if (bad++ < 3)
+				printf("    %s -> %s, expected %s\n", in, got, want);
+		}
+	}
+	EXPECT_EQ_INT(bad, 0);
+	for (int n = 0; n < 20000; n++) {
+		char in[32], got[32];
+		size_t len = 1 + (size_t)(seed >> 8) % 30;
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly the date's own alphabet, so deep paths are reached */
+			in[i] = "0123456789-:T+Z.x"[(seed >> 8) % 17];
+		}
+		in[len] = '\0';
+		if (ts_pj2_utc_date(in, got, sizeof got))
+			EXPECT(strlen(got) == 20 && got[19] == 'Z');
+	}
 }
 
 static void ranges_are_listed_flat_with_segments_and_members_in_order(void)
@@ -802,6 +872,7 @@ int main(void)
 	RUN(language_maps_become_strings_or_tagged_values);
 	RUN(descriptive_and_rights_properties_take_their_2_1_names);
 	RUN(nav_dates_are_written_in_utc);
+	RUN(nav_dates_agree_with_the_c_library_for_any_offset);
 	RUN(ranges_are_listed_flat_with_segments_and_members_in_order);
 	RUN(sound_video_and_pdf_get_ixif_media_sequences_and_placeholder_canvases);
 	RUN(single_resources_are_the_embedded_json_with_a_context);
