@@ -148,6 +148,21 @@ def run_viewer_tests(base, root, tmp, real_routes=False, shots=None):
         srv.stop()
 
 
+def make_root(root):
+    """The tree the scripts expect: ROOT/samples/ from tools/sample-collection.py
+    --model, and one loose image in ROOT (a single-file Manifest member of
+    the top Collection).  Quick when it is already there."""
+    subprocess.run([sys.executable, os.path.join(REPO, "tools", "sample-collection.py"), root, "--model"],
+                   check=True, stdout=subprocess.DEVNULL)
+    loose = os.path.join(root, "loose.jpg")
+    if not os.path.isfile(loose):
+        from PIL import Image, ImageDraw
+        im = Image.new("RGB", (640, 480), (40, 60, 90))
+        ImageDraw.Draw(im).ellipse([170, 90, 470, 390], fill=(230, 200, 60))
+        im.save(loose + ".tmp.jpg", quality=90)
+        os.replace(loose + ".tmp.jpg", loose)
+
+
 # ---------------------------------------------------------------- standalone
 
 def _free_port():
@@ -167,8 +182,7 @@ def main(argv):
         os.makedirs(shots, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="tessera-viewers-")
     root = os.path.join(tmp, "root")
-    subprocess.run([sys.executable, os.path.join(REPO, "tools", "sample-collection.py"), root, "--model"],
-                   check=True, stdout=subprocess.DEVNULL)
+    make_root(root)
     port = _free_port()
     log = open(os.path.join(tmp, "tessera.log"), "wb")
     daemon = subprocess.Popen([os.path.join(REPO, "tessera"), "serve", "--root", root, "--http",
