@@ -217,6 +217,7 @@ VIEWER_GROUPS = (
     ("mirador image", "Mirador paints the picked image Manifest (page colours on screen, tiles 200)"),
     ("mirador sound", "Mirador plays the sound canvas (metadata, the manifest's duration within 0.1 s, 206)"),
     ("mirador video", "Mirador plays the video canvas (duration, frame size, 206)"),
+    ("uv collection", "UV lists the nested Collection's members in its index"),
     ("uv image", "UV paints the image Manifest"),
     ("uv sound", "UV plays the sound canvas with the manifest's duration"),
     ("uv pdf", "UV renders the PDF canvas with PDF.js from pdfjs-dist"),
