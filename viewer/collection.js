@@ -152,7 +152,7 @@
     }).catch(function (e) {
       if (e.status && path.length === 1) {
         status("This server publishes no IIIF collections (" + e.status + " for iiif/3/collection/top); " +
-               "the images above can still be viewed.", true);
+               "the image list and the viewer beside still work.", true);
         panel.dataset.unavailable = "true";
       } else {
         status("Cannot load this collection: " + (e.status || e.message), true);
