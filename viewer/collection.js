@@ -151,7 +151,8 @@
       status(c.items.length + (c.items.length === 1 ? " member" : " members"));
     }).catch(function (e) {
       if (e.status && path.length === 1) {
-        status("This server publishes no IIIF collections (" + e.status + " for iiif/3/collection/top); " +
+        status("This server publishes no IIIF collections (" + e.status + " for " +
+               new URL(here.id).pathname.replace(/^\//, "") + "); " +
                "the image list and the viewer beside still work.", true);
         panel.dataset.unavailable = "true";
       } else {

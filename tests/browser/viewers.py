@@ -18,6 +18,7 @@ served by static_server.py either way.
 
 Standalone (starts its own embedded daemon on a temporary root):
   /usr/bin/python3 tests/browser/viewers.py [--real] [--shots DIR] [--keep]
+(TESSERA_BIN names another daemon binary.)
 prints ok/FAIL lines and exits 1 on any failure.
 
 The one idea: the switch between hand-made and real Presentation routes is
@@ -43,6 +44,7 @@ import fixture        # noqa: E402
 import static_server  # noqa: E402
 
 CHROMIUM = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
+TESSERA = os.environ.get("TESSERA_BIN", os.path.join(REPO, "tessera"))
 NODE = shutil.which("node") or "/usr/bin/node"
 UV_DIST = os.path.join(HERE, "node_modules", "universalviewer", "dist")
 PDFJS_BUILD = os.path.join(HERE, "node_modules", "pdfjs-dist", "build")
@@ -185,7 +187,7 @@ def main(argv):
     make_root(root)
     port = _free_port()
     log = open(os.path.join(tmp, "tessera.log"), "wb")
-    daemon = subprocess.Popen([os.path.join(REPO, "tessera"), "serve", "--root", root, "--http",
+    daemon = subprocess.Popen([TESSERA, "serve", "--root", root, "--http",
                                "127.0.0.1:%d" % port, "--viewer-dir", os.path.join(REPO, "viewer")],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     failed = 0
