@@ -97,6 +97,9 @@ function zoomifyLevels(w, h, ts) {
 function expectedTile(url) {
   const path = decodeURIComponent(new URL(url).pathname);
   let m = path.match(/^\/iiif\/([23])\/(.+)\/([^/]+)\/([^/]+)\/(!?[0-9.]+)\/(default|color|gray|bitonal)\.(jpg|png|webp)$/);
+  /* only the image under test: the page's collection panel asks for other
+   * images' thumbnails (collection.js), which mirador.mjs judges */
+  if (m && m[2] !== cfg.id) return null;
   if (m) {
     const region = m[3], size = m[4];
     let rx = 0, ry = 0, rw = W, rh = H;
@@ -230,7 +233,10 @@ function judgeNetwork(log, needFull) {
   for (const r of log.responses) {
     const exp = expectedTile(r.url);
     if (!exp) {
-      if (r.status >= 400) problems.push(r.status + ' for ' + short(r.url));
+      /* the collection panel's Collection: 404 on a server without the
+       * Presentation routes, which the page reports itself (mirador.mjs) */
+      if (r.status >= 400 && !/^\/iiif\/3\/collection\//.test(new URL(r.url).pathname))
+        problems.push(r.status + ' for ' + short(r.url));
       continue;
     }
     tiles++;
