@@ -149,6 +149,15 @@ async function demoPage(ctx) {
     const shown = await p.locator('#members li').count();
     report('demo page: the collection panel lists the top Collection\'s members', shown === top.items.length,
            shown + ' listed, ' + top.items.length + ' in the Collection');
+    const topThumbs = top.items.filter((m) => m.thumbnail).length;
+    const topLoaded = await until(() => p.evaluate(() => {
+      const imgs = [...document.querySelectorAll('#members img')];
+      return imgs.every((i) => i.complete) ? imgs.filter((i) => i.naturalWidth > 0).map((i) => i.src) : null;
+    }), STEP);
+    const broken = log.responses.filter((r) => r.status >= 400 && /\/full\/[^/]+\/0\/default\.jpg$/.test(r.url));
+    report('demo page: the top members\' thumbnails load', topLoaded && topLoaded.length === topThumbs && !broken.length,
+           (topLoaded ? topLoaded.length : 0) + ' of ' + topThumbs + ' loaded' +
+           (broken.length ? '; ' + broken.map((r) => r.status + ' ' + short(r.url)).join(', ') : ''));
     const nested = top.items.find((m) => m.type === 'Collection');
     await panel.getByRole('button', { name: label(nested.label), exact: true }).click({ timeout: STEP });
     const sub = await getJSON(nested.id);
