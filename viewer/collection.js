@@ -155,6 +155,8 @@
                new URL(here.id).pathname.replace(/^\//, "") + "); " +
                "the image list and the viewer beside still work.", true);
         panel.dataset.unavailable = "true";
+        /* Mirador would only show the same 404 */
+        document.getElementById("mirador-link").hidden = true;
       } else {
         status("Cannot load this collection: " + (e.status || e.message), true);
       }

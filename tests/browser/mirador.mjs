@@ -183,7 +183,9 @@ async function demoPage(ctx) {
       const t = await q.locator('#collection-status').innerText();
       return /publishes no IIIF collections/.test(t) ? t : null;
     }, STEP);
-    report('demo page: a server answering 404 for the Collection gets a plain sentence', !!said, said || '');
+    const linkHidden = await q.locator('#mirador-link').isHidden();
+    report('demo page: a server answering 404 for the Collection gets a plain sentence (and no Mirador link)',
+           !!said && linkHidden, (said || 'no sentence') + (linkHidden ? '' : '; the Mirador link is still shown'));
     await q.close();
   } catch (e) {
     report('demo page', false, 'stopped: ' + String(e.message || e).split('\n')[0]);
