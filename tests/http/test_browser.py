@@ -275,3 +275,39 @@ def _register_group(group, text):
 
 for _group, _text in VIEWER_GROUPS:
     _register_group(_group, _text)
+
+
+@test("viewers' static server: byte ranges as the media route gives them (206 + Content-Range, suffix, "
+      "416, HEAD, whole file for an unparsed Range), CORS, and paths confined to the root", server="embedded")
+def _(ctx, srv):
+    import static_server
+    root = os.path.join(ctx.tmp, "static-root")
+    os.makedirs(os.path.join(root, "a b"), exist_ok=True)
+    data = bytes(range(256)) * 40
+    with open(os.path.join(root, "a b", "x.mp3"), "wb") as f:
+        f.write(data)
+    s = static_server.StaticServer(json_dir=None, media_root=root)
+    s.start()
+    port = int(s.base.rsplit(":", 1)[1])
+    try:
+        url = "/iiif/a%20b/res/x.mp3"
+        for rng, code, body, cr in (("bytes=0-", 206, data, "bytes 0-10239/10240"),
+                                    ("bytes=100-199", 206, data[100:200], "bytes 100-199/10240"),
+                                    ("bytes=-10", 206, data[-10:], "bytes 10230-10239/10240"),
+                                    ("bytes=10000-99999", 206, data[10000:], "bytes 10000-10239/10240"),
+                                    ("bytes=10240-", 416, b"", "bytes */10240"),
+                                    ("bytes=1-2,5-6", 200, data, None)):
+            r = harness.request(port, url, headers={"Range": rng})
+            expect(r.status == code, "Range %s: %d, expected %d" % (rng, r.status, code))
+            expect(r.body == body, "Range %s: %d body bytes, expected %d" % (rng, len(r.body), len(body)))
+            expect(r.header("Content-Range") == cr, "Range %s: Content-Range %r" % (rng, r.header("Content-Range")))
+            expect(r.header("Access-Control-Allow-Origin") == "*", "Range %s: no CORS" % rng)
+        r = harness.request(port, url, method="HEAD")
+        expect(r.status == 200 and r.header("Content-Length") == "10240" and r.header("Accept-Ranges") == "bytes"
+               and r.media_type == "audio/mpeg", "HEAD: %d %r %r" % (r.status, r.header("Content-Length"), r.media_type))
+        for bad in ("/iiif/..%2F..%2Fetc/res/passwd", "/iiif/a%20b/res/..%2Fx.mp3", "/iiif/top/res/%2Fetc%2Fpasswd",
+                    "/iiif/a%20b/res/nope.mp3"):
+            r = harness.request(port, bad)
+            expect(r.status == 404, "GET %s: %d, expected 404" % (bad, r.status))
+    finally:
+        s.stop()
