@@ -92,7 +92,7 @@ if [ -d "$top/viewer/node_modules/openseadragon" ] &&
 else
 	if [ -f "$top/viewer/package-lock.json" ]; then
 		say "npm ci --prefix viewer"
-		npm ci --prefix "$top/viewer" --no-audit --no-fund
+		npm ci --prefix "$top/viewer" --no-audit --no-fund --ignore-scripts
 	else
 		say "npm install --prefix viewer"
 		npm install --prefix "$top/viewer" --no-audit --no-fund
@@ -105,7 +105,10 @@ if [ -d "$top/tests/browser/node_modules/playwright-core" ] &&
    [ -d "$top/tests/browser/node_modules/pdfjs-dist/build" ]; then
 	say "tests/browser/node_modules already present"
 else
+	# --ignore-scripts: only prebuilt files are used (UV's dist/, pdfjs-dist's
+	# build/); UV's build tools (esbuild) and pdfjs-dist's optional native
+	# canvas would otherwise run install scripts that fetch binaries.
 	say "npm ci --prefix tests/browser"
-	npm ci --prefix "$top/tests/browser" --no-audit --no-fund
+	npm ci --prefix "$top/tests/browser" --no-audit --no-fund --ignore-scripts
 fi
 say "done"

@@ -222,7 +222,7 @@ def main(argv):
         "language": "en",
         "metadata": [{"label": "Made with", "value": "PIL, vips and ffmpeg"},
                      {"label": "Rights", "value": "Public domain (generated)"}],
-        "items": ["pages", "tone", "clip", "document", "model"],
+        "items": ["pages", "tone", "clip", "document"] + (["model"] if "--model" in argv[1:] else []),
     })
     write_json(os.path.join(s, "pages", "iiif.json"), {
         "label": "Two pages",

@@ -151,9 +151,12 @@
       status(c.items.length + (c.items.length === 1 ? " member" : " members"));
     }).catch(function (e) {
       if (e.status && path.length === 1) {
-        status("This server publishes no IIIF collections (" + e.status + " for iiif/3/collection/top); " +
-               "the images above can still be viewed.", true);
+        status("This server publishes no IIIF collections (" + e.status + " for " +
+               new URL(here.id).pathname.replace(/^\//, "") + "); " +
+               "the image list and the viewer beside still work.", true);
         panel.dataset.unavailable = "true";
+        /* Mirador would only show the same 404 */
+        document.getElementById("mirador-link").hidden = true;
       } else {
         status("Cannot load this collection: " + (e.status || e.message), true);
       }

@@ -47,7 +47,7 @@ export async function launch() {
     viewport: { width: 1200, height: 800 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--autoplay-policy=no-user-gesture-required', '--enable-unsafe-swiftshader'],
+           '--autoplay-policy=no-user-gesture-required'],
   });
   return browser;
 }

@@ -33,6 +33,24 @@ function label(l) {
   return k ? l[k].join(' ') : '';
 }
 
+/* Click the member labelled `want` in Mirador's collection dialog, going
+ * through its "N collections" / "N manifests" tabs to find it. */
+async function clickMember(p, dialog, want) {
+  const item = dialog.getByText(want, { exact: true }).first();
+  const ok = await until(async () => {
+    if (await item.isVisible().catch(() => false)) return true;
+    const chips = dialog.getByText(/^\d+ (collection|manifest)s?$/);
+    for (let i = 0; i < await chips.count(); i++) {
+      await chips.nth(i).click({ timeout: 2000 }).catch(() => {});
+      await p.waitForTimeout(300);
+      if (await item.isVisible().catch(() => false)) return true;
+    }
+    return false;
+  }, STEP, 500);
+  if (!ok) throw new Error('"' + want + '" is not listed in the collection dialog');
+  await item.click({ timeout: STEP });
+}
+
 async function collection(ctx) {
   const { page: p, log } = await newPage(ctx);
   try {
@@ -41,17 +59,27 @@ async function collection(ctx) {
     await p.getByRole('button', { name: /show collection/i }).click({ timeout: STEP });
     const dialog = p.getByRole('dialog');
     await dialog.waitFor({ timeout: STEP });
-    const listed = [];
-    for (const m of top.items) {
-      const seen = await dialog.getByText(label(m.label), { exact: true }).first().isVisible().catch(() => false);
-      if (!seen) listed.push(label(m.label));
+    /* Mirador lists a Collection's members in two tabs: "N collections", "N manifests" */
+    const missing = [];
+    const kinds = [['Collection', 'collection'], ['Manifest', 'manifest']];
+    for (const [type, word] of kinds) {
+      const of = top.items.filter((m) => m.type === type);
+      if (!of.length) continue;
+      const chip = dialog.getByText(new RegExp('^' + of.length + ' ' + word + 's?$'));
+      if (!(await chip.count())) { missing.push('no "' + of.length + ' ' + word + '" tab'); continue; }
+      await chip.first().click({ timeout: STEP });
+      await p.waitForTimeout(300);
+      for (const m of of) {
+        const seen = await dialog.getByText(label(m.label), { exact: true }).first().isVisible().catch(() => false);
+        if (!seen) missing.push(label(m.label));
+      }
     }
-    report('mirador collection: every member of the top Collection is listed', top.items.length && !listed.length,
-           listed.length ? 'missing: ' + listed.join(', ') : top.items.length + ' members');
+    report('mirador collection: every member of the top Collection is listed', top.items.length && !missing.length,
+           missing.length ? 'missing: ' + missing.join(', ') : top.items.length + ' members');
     await p.waitForTimeout(800);   /* the dialog fades in */
     await shot(p, 'mirador-collection.png');
     for (const want of cfg.pick) {
-      await dialog.getByText(want, { exact: true }).first().click({ timeout: STEP });
+      await clickMember(p, dialog, want);
       await p.waitForTimeout(500);
     }
     /* the chosen Manifest is open: OpenSeadragon draws the first canvas */
@@ -121,6 +149,15 @@ async function demoPage(ctx) {
     const shown = await p.locator('#members li').count();
     report('demo page: the collection panel lists the top Collection\'s members', shown === top.items.length,
            shown + ' listed, ' + top.items.length + ' in the Collection');
+    const topThumbs = top.items.filter((m) => m.thumbnail).length;
+    const topLoaded = await until(() => p.evaluate(() => {
+      const imgs = [...document.querySelectorAll('#members img')];
+      return imgs.every((i) => i.complete) ? imgs.filter((i) => i.naturalWidth > 0).map((i) => i.src) : null;
+    }), STEP);
+    const broken = log.responses.filter((r) => r.status >= 400 && /\/full\/[^/]+\/0\/default\.jpg$/.test(r.url));
+    report('demo page: the top members\' thumbnails load', topLoaded && topLoaded.length === topThumbs && !broken.length,
+           (topLoaded ? topLoaded.length : 0) + ' of ' + topThumbs + ' loaded' +
+           (broken.length ? '; ' + broken.map((r) => r.status + ' ' + short(r.url)).join(', ') : ''));
     const nested = top.items.find((m) => m.type === 'Collection');
     await panel.getByRole('button', { name: label(nested.label), exact: true }).click({ timeout: STEP });
     const sub = await getJSON(nested.id);
@@ -146,7 +183,9 @@ async function demoPage(ctx) {
       const t = await q.locator('#collection-status').innerText();
       return /publishes no IIIF collections/.test(t) ? t : null;
     }, STEP);
-    report('demo page: a server answering 404 for the Collection gets a plain sentence', !!said, said || '');
+    const linkHidden = await q.locator('#mirador-link').isHidden();
+    report('demo page: a server answering 404 for the Collection gets a plain sentence (and no Mirador link)',
+           !!said && linkHidden, (said || 'no sentence') + (linkHidden ? '' : '; the Mirador link is still shown'));
     await q.close();
   } catch (e) {
     report('demo page', false, 'stopped: ' + String(e.message || e).split('\n')[0]);

@@ -4,7 +4,9 @@
  *   node uv.mjs CONFIG.json      (written by viewers.py; see lib.mjs)
  *
  * UV is opened as uv.html#?manifest=URL (the URL percent-encoded whole, or
- * UV's hash parser turns a %2F in it into '/') for each kind of item:
+ * UV's hash parser turns a %2F in it into '/') on the nested Collection of
+ * the top one (its members' labels are all in UV's index), and for each
+ * kind of item:
  *   image  OpenSeadragon paints the page (cream paper, red frame on screen),
  *          its image requests to the daemon are all 200;
  *   sound  the <audio> element gets metadata, the manifest's duration within
@@ -59,6 +61,32 @@ async function image(ctx) {
     await shot(p, 'uv-image.png');
   } catch (e) {
     report('uv image', false, 'stopped: ' + String(e.message || e).split('\n')[0]);
+  } finally {
+    await p.close().catch(() => {});
+  }
+}
+
+async function collection(ctx) {
+  const top = await getJSON(cfg.top);
+  const nested = top.items.find((m) => m.type === 'Collection');
+  if (!nested) return report('uv collection', false, 'the top Collection has no nested Collection');
+  const sub = await getJSON(nested.id);
+  const { page: p, log } = await open(ctx, nested.id);
+  try {
+    const labels = sub.items.map((m) => Object.values(m.label)[0].join(' '));
+    let missing = labels;
+    await until(async () => {
+      const t = await p.locator('.leftPanel').innerText().catch(() => '');
+      missing = labels.filter((l) => !t.includes(l));
+      return !missing.length;
+    }, STEP, 500);
+    report('uv collection: every member of the nested Collection is in UV\'s index', !missing.length,
+           missing.length ? 'missing: ' + missing.join(', ') : labels.length + ' members');
+    clean('collection', log);
+    await p.waitForTimeout(1500);
+    await shot(p, 'uv-collection.png');
+  } catch (e) {
+    report('uv collection', false, 'stopped: ' + String(e.message || e).split('\n')[0]);
   } finally {
     await p.close().catch(() => {});
   }
@@ -136,6 +164,7 @@ async function model(ctx) {
 
 try {
   const ctx = await launch();
+  await collection(ctx);
   await image(ctx);
   await sound(ctx);
   await pdf(ctx);

@@ -18,6 +18,7 @@ served by static_server.py either way.
 
 Standalone (starts its own embedded daemon on a temporary root):
   /usr/bin/python3 tests/browser/viewers.py [--real] [--shots DIR] [--keep]
+(TESSERA_BIN names another daemon binary.)
 prints ok/FAIL lines and exits 1 on any failure.
 
 The one idea: the switch between hand-made and real Presentation routes is
@@ -43,6 +44,7 @@ import fixture        # noqa: E402
 import static_server  # noqa: E402
 
 CHROMIUM = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
+TESSERA = os.environ.get("TESSERA_BIN", os.path.join(REPO, "tessera"))
 NODE = shutil.which("node") or "/usr/bin/node"
 UV_DIST = os.path.join(HERE, "node_modules", "universalviewer", "dist")
 PDFJS_BUILD = os.path.join(HERE, "node_modules", "pdfjs-dist", "build")
@@ -148,6 +150,21 @@ def run_viewer_tests(base, root, tmp, real_routes=False, shots=None):
         srv.stop()
 
 
+def make_root(root):
+    """The tree the scripts expect: ROOT/samples/ from tools/sample-collection.py
+    --model, and one loose image in ROOT (a single-file Manifest member of
+    the top Collection).  Quick when it is already there."""
+    subprocess.run([sys.executable, os.path.join(REPO, "tools", "sample-collection.py"), root, "--model"],
+                   check=True, stdout=subprocess.DEVNULL)
+    loose = os.path.join(root, "loose.jpg")
+    if not os.path.isfile(loose):
+        from PIL import Image, ImageDraw
+        im = Image.new("RGB", (640, 480), (40, 60, 90))
+        ImageDraw.Draw(im).ellipse([170, 90, 470, 390], fill=(230, 200, 60))
+        im.save(loose + ".tmp.jpg", quality=90)
+        os.replace(loose + ".tmp.jpg", loose)
+
+
 # ---------------------------------------------------------------- standalone
 
 def _free_port():
@@ -167,11 +184,10 @@ def main(argv):
         os.makedirs(shots, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="tessera-viewers-")
     root = os.path.join(tmp, "root")
-    subprocess.run([sys.executable, os.path.join(REPO, "tools", "sample-collection.py"), root, "--model"],
-                   check=True, stdout=subprocess.DEVNULL)
+    make_root(root)
     port = _free_port()
     log = open(os.path.join(tmp, "tessera.log"), "wb")
-    daemon = subprocess.Popen([os.path.join(REPO, "tessera"), "serve", "--root", root, "--http",
+    daemon = subprocess.Popen([TESSERA, "serve", "--root", root, "--http",
                                "127.0.0.1:%d" % port, "--viewer-dir", os.path.join(REPO, "viewer")],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     failed = 0

@@ -16,6 +16,15 @@ first time one of these tests executes; its JSON results are kept, and
 each (source, step) pair is reported as its own test, so a failure names
 the protocol and the moment.  Without chromium, node or the npm packages
 the tests are skipped with the reason, never failed.
+
+The second half runs Mirador 4 and the Universal Viewer 4.4 on published
+IIIF (tests/browser/viewers.py: mirador.mjs, uv.mjs) against a daemon of
+its own, on a root holding tools/sample-collection.py's samples/ tree and
+one loose image, and reports each group of the scripts' ok/FAIL lines as
+one test.  Its Presentation files come from the daemon's own routes when
+it has them (GET /iiif/3/collection/top answers 200), else from
+tests/browser/fixture.py's hand-made files; TESSERA_VIEWER_ROUTES=real or
+=fixture forces one, and each test's detail says which was used.
 """
 
 import json
@@ -24,6 +33,8 @@ import shutil
 import signal
 import subprocess
 import time
+
+import sys
 
 import common
 import harness
@@ -191,3 +202,112 @@ def _(ctx, srv):
         expect(r.status == 404 or (r.status == 400 and "%00" in path),
                "GET %s: %d, expected 404" % (path, r.status))
         expect(b"root" not in r.body and REPO.encode() not in r.body, "GET %s: the body names a path" % path)
+
+
+# --------------------------------------------------------------------------
+# Mirador 4 and the Universal Viewer 4.4 on IIIF Presentation (viewers.py)
+
+sys.path.insert(0, BROWSER_DIR)
+import viewers  # noqa: E402
+
+VIEWER_GROUPS = (
+    ("demo page", "the page at / browses the collection (members, nested collection, thumbnails, "
+                  "Mirador links) and says plainly when the Presentation routes are missing"),
+    ("mirador collection", "Mirador lists the top Collection, a member is picked down the nested Collection"),
+    ("mirador image", "Mirador paints the picked image Manifest (page colours on screen, tiles 200)"),
+    ("mirador sound", "Mirador plays the sound canvas (metadata, the manifest's duration within 0.1 s, 206)"),
+    ("mirador video", "Mirador plays the video canvas (duration, frame size, 206)"),
+    ("uv collection", "UV lists the nested Collection's members in its index"),
+    ("uv image", "UV paints the image Manifest"),
+    ("uv sound", "UV plays the sound canvas with the manifest's duration"),
+    ("uv pdf", "UV renders the PDF canvas with PDF.js from pdfjs-dist"),
+    ("uv model", "UV shows the GLB model canvas"),
+)
+
+_viewers = {}   # {"results": [(name, ok, detail)], "mode": ...} or {"skip": why} or {"error": why}
+
+
+def _viewers_run(ctx):
+    why = viewers.unavailable()
+    if why:
+        return {"skip": why}
+    root = os.path.join(ctx.tmp, "viewers-root")
+    viewers.make_root(root)
+    srv = harness.start_embedded(ctx.tmp, "viewers", root, ["--viewer-dir", os.path.join(REPO, "viewer")])
+    try:
+        mode = os.environ.get("TESSERA_VIEWER_ROUTES", "auto")
+        if mode == "auto":
+            mode = "real" if srv.get("/iiif/3/collection/top").status == 200 else "fixture"
+        results = viewers.run_viewer_tests("http://127.0.0.1:%d" % srv.port, root, ctx.tmp,
+                                           real_routes=(mode == "real"))
+        return {"results": results, "mode": mode}
+    finally:
+        srv.stop()
+
+
+def _viewer_group(ctx, group):
+    if not _viewers:
+        try:
+            _viewers.update(_viewers_run(ctx))
+        except Exception as e:  # a setup failure fails every group with its reason
+            _viewers["error"] = "%s: %s" % (type(e).__name__, e)
+    if "skip" in _viewers:
+        raise Skip(_viewers["skip"])
+    expect("error" not in _viewers, _viewers.get("error", ""))
+    res = _viewers["results"]
+    skipped = [d for n, ok, d in res if ok is None]
+    if skipped:
+        raise Skip(skipped[0])
+    mine = [(n, ok, d) for n, ok, d in res if n == group or n.startswith(group + ":") or n.startswith(group + " ")]
+    if not mine:
+        broken = [n + ": " + d for n, ok, d in res if not ok]
+        raise AssertionError("no result for %s (%s routes)%s" % (
+            group, _viewers["mode"], "; " + "; ".join(broken[:2]) if broken else ""))
+    bad = [n + " -- " + d for n, ok, d in mine if not ok]
+    expect(not bad, "(%s routes) %s" % (_viewers["mode"], "; ".join(bad[:3])))
+
+
+def _register_group(group, text):
+    @test("viewers %s: %s" % (group, text), server="embedded")
+    def _(ctx, srv):
+        _viewer_group(ctx, group)
+
+
+for _group, _text in VIEWER_GROUPS:
+    _register_group(_group, _text)
+
+
+@test("viewers' static server: byte ranges as the media route gives them (206 + Content-Range, suffix, "
+      "416, HEAD, whole file for an unparsed Range), CORS, and paths confined to the root", server="embedded")
+def _(ctx, srv):
+    import static_server
+    root = os.path.join(ctx.tmp, "static-root")
+    os.makedirs(os.path.join(root, "a b"), exist_ok=True)
+    data = bytes(range(256)) * 40
+    with open(os.path.join(root, "a b", "x.mp3"), "wb") as f:
+        f.write(data)
+    s = static_server.StaticServer(json_dir=None, media_root=root)
+    s.start()
+    port = int(s.base.rsplit(":", 1)[1])
+    try:
+        url = "/iiif/a%20b/res/x.mp3"
+        for rng, code, body, cr in (("bytes=0-", 206, data, "bytes 0-10239/10240"),
+                                    ("bytes=100-199", 206, data[100:200], "bytes 100-199/10240"),
+                                    ("bytes=-10", 206, data[-10:], "bytes 10230-10239/10240"),
+                                    ("bytes=10000-99999", 206, data[10000:], "bytes 10000-10239/10240"),
+                                    ("bytes=10240-", 416, b"", "bytes */10240"),
+                                    ("bytes=1-2,5-6", 200, data, None)):
+            r = harness.request(port, url, headers={"Range": rng})
+            expect(r.status == code, "Range %s: %d, expected %d" % (rng, r.status, code))
+            expect(r.body == body, "Range %s: %d body bytes, expected %d" % (rng, len(r.body), len(body)))
+            expect(r.header("Content-Range") == cr, "Range %s: Content-Range %r" % (rng, r.header("Content-Range")))
+            expect(r.header("Access-Control-Allow-Origin") == "*", "Range %s: no CORS" % rng)
+        r = harness.request(port, url, method="HEAD")
+        expect(r.status == 200 and r.header("Content-Length") == "10240" and r.header("Accept-Ranges") == "bytes"
+               and r.media_type == "audio/mpeg", "HEAD: %d %r %r" % (r.status, r.header("Content-Length"), r.media_type))
+        for bad in ("/iiif/..%2F..%2Fetc/res/passwd", "/iiif/a%20b/res/..%2Fx.mp3", "/iiif/top/res/%2Fetc%2Fpasswd",
+                    "/iiif/a%20b/res/nope.mp3"):
+            r = harness.request(port, bad)
+            expect(r.status == 404, "GET %s: %d, expected 404" % (bad, r.status))
+    finally:
+        s.stop()
