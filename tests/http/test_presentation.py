@@ -86,13 +86,15 @@ def _build_mutable(root):
     return root
 
 
-def server(ctx, which, setup):
-    """A daemon (nginx + FastCGI, or embedded) serving one of our trees."""
+def server(ctx, which, setup, own=None):
+    """A daemon (nginx + FastCGI, or embedded) serving one of our trees;
+    own names a second daemon on the same tree, for a test whose requests
+    may tie up workers (the 100,000-entry folder) so the others stay fair."""
     t = tree(ctx, which)
     root = t if isinstance(t, str) else t.root
-    key = (ctx.tmp, which, setup)
+    key = (ctx.tmp, which, setup, own)
     if key not in _servers:
-        name = "pres-%s-%s" % (which, setup)
+        name = "pres-%s-%s%s" % (which, setup, "-" + own if own else "")
         try:
             if setup == "nginx":
                 _servers[key] = harness.start_nginx_fastcgi(ctx.tmp, name, root)
@@ -768,7 +770,7 @@ def register(setup):
           server=None)
     def _(ctx, srv_unused):
         h = tree(ctx, "hostile")
-        srv = server(ctx, "hostile", setup)
+        srv = server(ctx, "hostile", setup, own="big")
         for path in ("/iiif/3/%s/manifest" % h.big, "/iiif/3/collection/top"):
             t0 = time.monotonic()
             try:
