@@ -17,6 +17,7 @@ measured here, not with numbers typed into the tests.
           _logo.png, .hidden.jpg        with nested Ranges and #xywh=)
         1871-05-01/                     item: p1.png p2.png p10.png (natural order)
       models/vase/vase.glb              Model item (a tiny valid GLB written here)
+      named/été 1871/page 1.jpg page+2.jpg   names to percent-encode (UTF-8, space, plus)
       recordings/
         interview/side-a.ogg side-b.mp3 + iiif.json (a #t= Range)   Sound item
         clip/clip.mp4 clip.webm clip.jpg clip.vtt                   Video item
@@ -54,11 +55,13 @@ BIG_ENTRIES = 100000
 
 def pct(path):
     """A root-relative path as a URL identifier: '/' as %2F, RFC 3986
-    unreserved bytes kept, every other byte percent-encoded."""
+    unreserved bytes and the sub-delims the image list keeps (!$&'()*+,;=:)
+    kept, every other byte percent-encoded.  Tests compare URLs decoded
+    (same_url), so either spelling of a sub-delim is accepted."""
     out = []
     for b in path.encode("utf-8"):
         c = chr(b)
-        if c.isalnum() and b < 128 or c in "-._~":
+        if c.isalnum() and b < 128 or c in "-._~!$&'()*+,;=:":
             out.append(c)
         else:
             out.append("%%%02X" % b)
@@ -426,6 +429,15 @@ def build(root):
                                       rights="http://rightsstatements.org/vocab/NoC-US/1.0/",
                                       nav_date="2000-01-01T00:00:00Z")
 
+    # ---- named/été 1871: names that must be percent-encoded (UTF-8, a space, a plus)
+    N = "named/\u00e9t\u00e9 1871"
+    n1 = save_pattern(p(N, "page 1.jpg"), 320, 200)
+    n2 = save_pattern(p(N, "page+2.jpg"), 200, 320)
+    t.manifests[pct(N)] = ManifestExp(pct(N), N, {"none": ["\u00e9t\u00e9 1871"]},
+                                      [CanvasExp(N + "/page 1.jpg", "Image", {"none": ["page 1"]}, *n1, thumbnail=True),
+                                       CanvasExp(N + "/page+2.jpg", "Image", {"none": ["page+2"]}, *n2, thumbnail=True)])
+    t.collections[pct("named")] = CollectionExp(pct("named"), {"none": ["named"]}, [("Manifest", pct(N))])
+
     # ---- single/only.jpg: a folder holding one image (and that image's own Manifest)
     S = "single"
     ss = save_pattern(p(S, "only.jpg"), 400, 300)
@@ -455,7 +467,8 @@ def build(root):
 
     t.collections["top"] = CollectionExp("top", {"en": ["Tessera test root"]}, [
         ("Collection", pct("documents")), ("Manifest", pct(G)), ("Collection", pct("letters")),
-        ("Collection", pct("models")), ("Collection", pct("recordings")), ("Manifest", pct(S)),
+        ("Collection", pct("models")), ("Collection", pct("named")), ("Collection", pct("recordings")),
+        ("Manifest", pct(S)),
         ("Manifest", "loose.jpg"), ("Manifest", "loose.mp3")])
     return t
 
