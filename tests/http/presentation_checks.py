@@ -1249,7 +1249,8 @@ def deep_v3(doc, url, fetch, base, probe=ffprobe_duration, media_tol=0.1):
                     if sub.get("type") != m.get("type"):
                         d.err(mp, "member %s is a %r, listed as %r" % (m.get("id"), sub.get("type"), m.get("type")))
                     if "label" in sub and sub.get("label") != m.get("label"):
-                        d.err(mp + ".label", "member label %r differs from its own %r" % (m.get("label"), sub.get("label")))
+                        d.err(mp + ".label", "member label %r differs from its own %r (a viewer shows one in "
+                              "the list, the other once opened)" % (m.get("label"), sub.get("label")))
         _thumbs(d, doc, "$")
         for i, m in enumerate(doc.get("items", []) if isinstance(doc.get("items"), list) else []):
             if isinstance(m, dict):
@@ -1290,6 +1291,10 @@ def deep_v3(doc, url, fetch, base, probe=ffprobe_duration, media_tol=0.1):
             for i, x in enumerate(c.get(k, []) if isinstance(c.get(k), list) else []):
                 if isinstance(x, dict):
                     _linked(d, x, "%s.%s[%d]" % (cp, k, i))
+    for i, pr in enumerate(doc.get("provider", []) if isinstance(doc.get("provider"), list) else []):
+        for j, lg in enumerate(pr.get("logo", []) if isinstance(pr, dict) and isinstance(pr.get("logo"), list) else []):
+            if isinstance(lg, dict):
+                _linked(d, lg, "$.provider[%d].logo[%d]" % (i, j))
     if t == "Manifest":
         _thumbs(d, doc, "$")
         for k in ("seeAlso", "rendering"):

@@ -87,7 +87,7 @@ class CanvasExp:
 
 class ManifestExp:
     def __init__(self, item, folder, label, canvases, rendering=(), behavior=None, nav_date=None,
-                 rights=None, ranges=None, metadata=None, summary=None, start=None):
+                 rights=None, ranges=None, metadata=None, summary=None, start=None, extra=None):
         self.item = item              # the {item} identifier in URLs
         self.folder = folder          # root-relative folder of the files (fid for res URLs)
         self.label = label
@@ -100,6 +100,7 @@ class ManifestExp:
         self.metadata = metadata or {}  # header text -> expected value language map
         self.summary = summary
         self.start = start            # index of the start canvas
+        self.extra = extra or {}      # sidecar facts: provider, homepage, requiredStatement...
 
 
 class CollectionExp:
@@ -338,7 +339,12 @@ def build(root):
         rendering=[L1 + "/letter.pdf"], behavior=["paged"], nav_date="1871-04-02T00:00:00Z",
         rights="http://creativecommons.org/licenses/by/4.0/",
         ranges=[("Contents", [("Letter", [0, 1]), ("The seal", ["2#xywh=100,100,200,150"])])],
-        metadata={"Creator": {"en": ["A. Writer"]}}, summary=True, start=1)
+        metadata={"Creator": {"en": ["A. Writer"]}}, summary=True, start=1,
+        extra={"provider": "Example Archive", "provider_logo": L1 + "/_logo.png",
+               "homepage": "https://example.org/items/1871-04-02",
+               "requiredStatement": ("Attribution", "Example Archive"),
+               "thumbnail_file": L1 + "/p1.jpg", "viewingDirection": "left-to-right",
+               "seeAlso": ["https://example.org/marc/123.xml"]})
     # the canvas label of p10 has no sidecar label: the file's name without
     # extension, in the sidecar's language? presentation.md says a canvas
     # label defaults to the file name; it is not a translation, so "none"
@@ -374,6 +380,7 @@ def build(root):
     wjson(p(R1, "iiif.json"), {
         "label": "Interview", "language": "en",
         "behavior": ["auto-advance"],
+        "navDate": "1990-06-01T12:00:00+02:00",
         "items": [{"file": "side-a.ogg", "label": "Side A"}, {"file": "side-b.mp3", "label": "Side B"}],
         "structures": [{"label": "Interview, first second", "items": [{"file": "side-a.ogg", "t": [0, 1]}]}],
     })
@@ -381,7 +388,8 @@ def build(root):
         pct(R1), R1, {"en": ["Interview"]},
         [CanvasExp(R1 + "/side-a.ogg", "Sound", {"en": ["Side A"]}, duration=da, fmt="audio/ogg"),
          CanvasExp(R1 + "/side-b.mp3", "Sound", {"en": ["Side B"]}, duration=db, fmt="audio/mpeg")],
-        behavior=["auto-advance"], ranges=[("Interview, first second", ["0#t=0,1"])])
+        behavior=["auto-advance"], ranges=[("Interview, first second", ["0#t=0,1"])],
+        nav_date="1990-06-01T12:00:00+02:00")
 
     # ---- recordings/clip: MP4 + WebM, a same-basename JPEG thumbnail, captions
     R2 = "recordings/clip"

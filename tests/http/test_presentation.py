@@ -195,6 +195,22 @@ def label_matches(expected, got, is_file=False):
     return True
 
 
+def instant(v):
+    """An xsd:dateTime with a zone as an aware datetime (None if it is not one)."""
+    import datetime
+    if not isinstance(v, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def utc_z(v):
+    import datetime
+    return instant(v).astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def first_body(canvas):
     try:
         return canvas["items"][0]["items"][0]["body"]
@@ -315,8 +331,33 @@ def compare_manifest3(t, base, exp, m):
             errs.append("rendering %r lacks %s" % (rend, t.res(base, f)))
     if exp.behavior is not None and m.get("behavior") != exp.behavior:
         errs.append("behavior %r, expected %r" % (m.get("behavior"), exp.behavior))
-    if exp.nav_date is not None and m.get("navDate") != exp.nav_date:
-        errs.append("navDate %r, expected %r" % (m.get("navDate"), exp.nav_date))
+    if exp.nav_date is not None and instant(m.get("navDate")) != instant(exp.nav_date):
+        errs.append("navDate %r, expected the instant %r" % (m.get("navDate"), exp.nav_date))
+    x = exp.extra
+    if "provider" in x:
+        pr = m.get("provider") or [{}]
+        if x["provider"] not in strings(pr[0].get("label")):
+            errs.append("provider %r, expected the label %r" % (pr, x["provider"]))
+        logo = (pr[0].get("logo") or [{}])[0].get("id", "")
+        folder, _, name = x.get("provider_logo", "/").rpartition("/")
+        ul = urllib.parse.unquote(logo)
+        if "provider_logo" in x and not (folder in ul and name in ul):
+            errs.append("provider logo %r is not %s" % (logo, x["provider_logo"]))
+    if "homepage" in x and x["homepage"] not in [h.get("id") for h in m.get("homepage", []) if isinstance(h, dict)]:
+        errs.append("homepage %r lacks %s" % (m.get("homepage"), x["homepage"]))
+    if "requiredStatement" in x:
+        rs = m.get("requiredStatement") or {}
+        if strings(rs.get("label")) != [x["requiredStatement"][0]] or strings(rs.get("value")) != [x["requiredStatement"][1]]:
+            errs.append("requiredStatement %r, expected %r" % (rs, x["requiredStatement"]))
+    if "thumbnail_file" in x:
+        th = (m.get("thumbnail") or [{}])[0].get("id", "")
+        if urllib.parse.unquote(th).find("/iiif/3/" + x["thumbnail_file"] + "/") < 0:
+            errs.append("Manifest thumbnail %r is not from %s" % (th, x["thumbnail_file"]))
+    if "viewingDirection" in x and m.get("viewingDirection") != x["viewingDirection"]:
+        errs.append("viewingDirection %r, expected %r" % (m.get("viewingDirection"), x["viewingDirection"]))
+    for sa in x.get("seeAlso", []):
+        if sa not in [e.get("id") for e in m.get("seeAlso", []) if isinstance(e, dict)]:
+            errs.append("seeAlso %r lacks %s" % (m.get("seeAlso"), sa))
     if m.get("rights") != exp.rights:
         errs.append("rights %r, expected %r" % (m.get("rights"), exp.rights))
     if exp.summary and not m.get("summary"):
@@ -379,8 +420,8 @@ def compare_manifest2(t, base, exp, m):
         for ce in exp.canvases:
             if urllib.parse.unquote(t.res(base, ce.file)) not in els:
                 errs.append("mediaSequences elements %r lack %s" % (els, t.res(base, ce.file)))
-    if exp.nav_date is not None and m.get("navDate") != exp.nav_date:
-        errs.append("navDate %r, expected %r" % (m.get("navDate"), exp.nav_date))
+    if exp.nav_date is not None and m.get("navDate") != utc_z(exp.nav_date):
+        errs.append("navDate %r, expected %r (2.1 gives it in UTC)" % (m.get("navDate"), utc_z(exp.nav_date)))
     if exp.rights is not None:
         lic = m.get("license")
         if exp.rights not in (lic if isinstance(lic, list) else [lic]):
@@ -596,7 +637,8 @@ def register(setup):
             expect(r.header("Access-Control-Allow-Origin") in ("*", "https://viewer.example"),
                    "%s (%d): Access-Control-Allow-Origin %r" % (p, r.status, r.header("Access-Control-Allow-Origin")))
 
-    @test(tag + "manifests carry ETag and Last-Modified and answer 304 to If-None-Match / If-Modified-Since",
+    @test(tag + "manifests carry ETag and Last-Modified, answer 304 to If-None-Match / If-Modified-Since, "
+          "and HEAD like GET",
           server=None)
     def _(ctx, srv_unused):
         srv = server(ctx, "clean", setup)
@@ -615,6 +657,11 @@ def register(setup):
             r4 = srv.get(path, headers={"If-None-Match": '"not-this-one"'})
             expect_status(r4, 200, "%s with another ETag" % path)
             expect(r4.body == r.body, "%s: the body changed between two requests" % path)
+            # 3.0 §6: HEAD is recommended; it must agree with GET
+            h = srv.get(path, method="HEAD")
+            expect_status(h, 200, "HEAD " + path)
+            expect(not h.body and h.header("ETag") == et, "HEAD %s: body %d bytes, ETag %r (GET %r)" % (
+                path, len(h.body), h.header("ETag"), et))
 
     @test(tag + "gzip when asked: Content-Encoding gzip and the body decompresses to the same JSON", server=None)
     def _(ctx, srv_unused):
