@@ -17,6 +17,7 @@ measured here, not with numbers typed into the tests.
           _logo.png, .hidden.jpg        with nested Ranges and #xywh=)
         1871-05-01/                     item: p1.png p2.png p10.png (natural order)
       models/vase/vase.glb              Model item (a tiny valid GLB written here)
+      named/été 1871/page 1.jpg page+2.jpg   names to percent-encode (UTF-8, space, plus)
       recordings/
         interview/side-a.ogg side-b.mp3 + iiif.json (a #t= Range)   Sound item
         clip/clip.mp4 clip.webm clip.jpg clip.vtt                   Video item
@@ -54,11 +55,13 @@ BIG_ENTRIES = 100000
 
 def pct(path):
     """A root-relative path as a URL identifier: '/' as %2F, RFC 3986
-    unreserved bytes kept, every other byte percent-encoded."""
+    unreserved bytes and the sub-delims the image list keeps (!$&'()*+,;=:)
+    kept, every other byte percent-encoded.  Tests compare URLs decoded
+    (same_url), so either spelling of a sub-delim is accepted."""
     out = []
     for b in path.encode("utf-8"):
         c = chr(b)
-        if c.isalnum() and b < 128 or c in "-._~":
+        if c.isalnum() and b < 128 or c in "-._~!$&'()*+,;=:":
             out.append(c)
         else:
             out.append("%%%02X" % b)
@@ -84,7 +87,7 @@ class CanvasExp:
 
 class ManifestExp:
     def __init__(self, item, folder, label, canvases, rendering=(), behavior=None, nav_date=None,
-                 rights=None, ranges=None, metadata=None, summary=None, start=None):
+                 rights=None, ranges=None, metadata=None, summary=None, start=None, extra=None):
         self.item = item              # the {item} identifier in URLs
         self.folder = folder          # root-relative folder of the files (fid for res URLs)
         self.label = label
@@ -97,6 +100,7 @@ class ManifestExp:
         self.metadata = metadata or {}  # header text -> expected value language map
         self.summary = summary
         self.start = start            # index of the start canvas
+        self.extra = extra or {}      # sidecar facts: provider, homepage, requiredStatement...
 
 
 class CollectionExp:
@@ -335,7 +339,12 @@ def build(root):
         rendering=[L1 + "/letter.pdf"], behavior=["paged"], nav_date="1871-04-02T00:00:00Z",
         rights="http://creativecommons.org/licenses/by/4.0/",
         ranges=[("Contents", [("Letter", [0, 1]), ("The seal", ["2#xywh=100,100,200,150"])])],
-        metadata={"Creator": {"en": ["A. Writer"]}}, summary=True, start=1)
+        metadata={"Creator": {"en": ["A. Writer"]}}, summary=True, start=1,
+        extra={"provider": "Example Archive", "provider_logo": L1 + "/_logo.png",
+               "homepage": "https://example.org/items/1871-04-02",
+               "requiredStatement": ("Attribution", "Example Archive"),
+               "thumbnail_file": L1 + "/p1.jpg", "viewingDirection": "left-to-right",
+               "seeAlso": ["https://example.org/marc/123.xml"]})
     # the canvas label of p10 has no sidecar label: the file's name without
     # extension, in the sidecar's language? presentation.md says a canvas
     # label defaults to the file name; it is not a translation, so "none"
@@ -371,6 +380,7 @@ def build(root):
     wjson(p(R1, "iiif.json"), {
         "label": "Interview", "language": "en",
         "behavior": ["auto-advance"],
+        "navDate": "1990-06-01T12:00:00+02:00",
         "items": [{"file": "side-a.ogg", "label": "Side A"}, {"file": "side-b.mp3", "label": "Side B"}],
         "structures": [{"label": "Interview, first second", "items": [{"file": "side-a.ogg", "t": [0, 1]}]}],
     })
@@ -378,7 +388,8 @@ def build(root):
         pct(R1), R1, {"en": ["Interview"]},
         [CanvasExp(R1 + "/side-a.ogg", "Sound", {"en": ["Side A"]}, duration=da, fmt="audio/ogg"),
          CanvasExp(R1 + "/side-b.mp3", "Sound", {"en": ["Side B"]}, duration=db, fmt="audio/mpeg")],
-        behavior=["auto-advance"], ranges=[("Interview, first second", ["0#t=0,1"])])
+        behavior=["auto-advance"], ranges=[("Interview, first second", ["0#t=0,1"])],
+        nav_date="1990-06-01T12:00:00+02:00")
 
     # ---- recordings/clip: MP4 + WebM, a same-basename JPEG thumbnail, captions
     R2 = "recordings/clip"
@@ -426,6 +437,15 @@ def build(root):
                                       rights="http://rightsstatements.org/vocab/NoC-US/1.0/",
                                       nav_date="2000-01-01T00:00:00Z")
 
+    # ---- named/été 1871: names that must be percent-encoded (UTF-8, a space, a plus)
+    N = "named/\u00e9t\u00e9 1871"
+    n1 = save_pattern(p(N, "page 1.jpg"), 320, 200)
+    n2 = save_pattern(p(N, "page+2.jpg"), 200, 320)
+    t.manifests[pct(N)] = ManifestExp(pct(N), N, {"none": ["\u00e9t\u00e9 1871"]},
+                                      [CanvasExp(N + "/page 1.jpg", "Image", {"none": ["page 1"]}, *n1, thumbnail=True),
+                                       CanvasExp(N + "/page+2.jpg", "Image", {"none": ["page+2"]}, *n2, thumbnail=True)])
+    t.collections[pct("named")] = CollectionExp(pct("named"), {"none": ["named"]}, [("Manifest", pct(N))])
+
     # ---- single/only.jpg: a folder holding one image (and that image's own Manifest)
     S = "single"
     ss = save_pattern(p(S, "only.jpg"), 400, 300)
@@ -455,7 +475,8 @@ def build(root):
 
     t.collections["top"] = CollectionExp("top", {"en": ["Tessera test root"]}, [
         ("Collection", pct("documents")), ("Manifest", pct(G)), ("Collection", pct("letters")),
-        ("Collection", pct("models")), ("Collection", pct("recordings")), ("Manifest", pct(S)),
+        ("Collection", pct("models")), ("Collection", pct("named")), ("Collection", pct("recordings")),
+        ("Manifest", pct(S)),
         ("Manifest", "loose.jpg"), ("Manifest", "loose.mp3")])
     return t
 

@@ -27,7 +27,8 @@ mode, and for both setups:
     TESSERA_WRITE_GOLDEN=1 once the server produces the agreed output).
 
 The one idea: nothing about the expected JSON is typed in here; it comes
-from the spec (the checker) or from measuring the files (the tree).
+from the spec (presentation_checks.py) or from measuring the files
+(presentation_tree.py, compared by presentation_compare.py).
 """
 
 import gzip
@@ -35,17 +36,18 @@ import json
 import os
 import re
 import time
+import urllib.parse
 
 import harness
 import presentation_checks as pc
 import presentation_tree as pt
 from common import test, expect, expect_status, short
+from presentation_compare import compare_manifest2, compare_manifest3, label_matches, strings
 
 SETUPS = ("nginx", "embedded")
 CT3 = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
 CT2_LD = 'application/ld+json;profile="http://iiif.io/api/presentation/2/context.json"'
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "golden-manifest-3.json")
-DURATION_TOL = 0.1
 
 _trees = {}      # (tmp, which) -> tree object (or root path) or a _Failed
 _servers = {}    # (tmp, which, setup) -> harness.Server or an error string
@@ -86,13 +88,15 @@ def _build_mutable(root):
     return root
 
 
-def server(ctx, which, setup):
-    """A daemon (nginx + FastCGI, or embedded) serving one of our trees."""
+def server(ctx, which, setup, own=None):
+    """A daemon (nginx + FastCGI, or embedded) serving one of our trees;
+    own names a second daemon on the same tree, for a test whose requests
+    may tie up workers (the 100,000-entry folder) so the others stay fair."""
     t = tree(ctx, which)
     root = t if isinstance(t, str) else t.root
-    key = (ctx.tmp, which, setup)
+    key = (ctx.tmp, which, setup, own)
     if key not in _servers:
-        name = "pres-%s-%s" % (which, setup)
+        name = "pres-%s-%s%s" % (which, setup, "-" + own if own else "")
         try:
             if setup == "nginx":
                 _servers[key] = harness.start_nginx_fastcgi(ctx.tmp, name, root)
@@ -155,229 +159,6 @@ def collection_url(base, v, fid):
 
 
 # --------------------------------------------------------------------------
-# comparing with the tree's facts
-
-def strings(lm):
-    if isinstance(lm, dict):
-        return sorted(s for v in lm.values() if isinstance(v, list) for s in v)
-    if isinstance(lm, str):
-        return [lm]
-    if isinstance(lm, list):
-        return sorted(x if isinstance(x, str) else x.get("@value", "") for x in lm)
-    return []
-
-
-def label_matches(expected, got, is_file=False):
-    """Same strings; a tagged expectation must keep its tag (the sidecar
-    said so); an untagged one may carry the language the design leaves
-    open.  A single-file Manifest may drop the extension."""
-    gs = strings(got)
-    es = strings(expected)
-    if is_file and len(es) == 1 and gs == [os.path.splitext(es[0])[0]]:
-        return True
-    if gs != es:
-        return False
-    if isinstance(got, dict):
-        for k, v in expected.items():
-            if k != "none" and got.get(k) != v:
-                return False
-    return True
-
-
-def first_body(canvas):
-    try:
-        return canvas["items"][0]["items"][0]["body"]
-    except (KeyError, IndexError, TypeError):
-        return None
-
-
-def _norm_frag(frag):
-    out = []
-    for part in frag.split("&"):
-        k, _, v = part.partition("=")
-        if k == "t":
-            out.append("t=" + ",".join("%g" % float(x) for x in v.split(",") if x))
-        else:
-            out.append(k + "=" + v)
-    return "&".join(out)
-
-
-def range_tree(r, canvas_index):
-    """A Range as (label, [children]) with canvas refs as their index
-    (plus '#fragment'), to compare with the tree's expectations."""
-    kids = []
-    for x in r.get("items", []):
-        t = x.get("type")
-        if t == "Range":
-            kids.append(range_tree(x, canvas_index))
-            continue
-        if t == "SpecificResource":
-            src = x.get("source")
-            ref = src.get("id") if isinstance(src, dict) else src
-            sel = x.get("selector", {})
-            if isinstance(sel, dict) and sel.get("value"):
-                ref = "%s#%s" % (ref, sel["value"])
-        else:
-            ref = x.get("id", "")
-        cid, _, frag = ref.partition("#")
-        idx = canvas_index.get(cid, cid)
-        kids.append("%s#%s" % (idx, _norm_frag(frag)) if frag else idx)
-    lab = strings(r.get("label"))
-    return (lab[0] if lab else None, kids)
-
-
-def _norm_expected_ranges(ranges):
-    out = []
-    for x in ranges:
-        if isinstance(x, tuple):
-            out.append((x[0], _norm_expected_ranges(x[1])))
-        elif isinstance(x, str) and "#" in x:
-            i, _, frag = x.partition("#")
-            out.append("%s#%s" % (int(i), _norm_frag(frag)))
-        else:
-            out.append(x)
-    return out
-
-
-def compare_manifest3(t, base, exp, m):
-    """Differences between a 3.0 Manifest and the tree's facts."""
-    errs = []
-    is_file = "." in exp.item.rsplit("%2F", 1)[-1]
-    if not label_matches(exp.label, m.get("label"), is_file):
-        errs.append("label %r, expected %r" % (m.get("label"), exp.label))
-    items = m.get("items") or []
-    if len(items) != len(exp.canvases):
-        errs.append("%d canvases, expected %d (%s)" % (len(items), len(exp.canvases),
-                                                     ", ".join(c.file for c in exp.canvases)))
-    index = {}
-    for i, (c, ce) in enumerate(zip(items, exp.canvases)):
-        w = "canvas p%d (%s)" % (i + 1, ce.file)
-        want_id = "%s/iiif/3/%s/canvas/p%d" % (base, exp.item, i + 1)
-        if c.get("id") != want_id:
-            errs.append("%s: id %r, expected %r" % (w, c.get("id"), want_id))
-        index[c.get("id")] = i
-        b = first_body(c)
-        if not isinstance(b, dict):
-            errs.append("%s: no painting body" % w)
-            continue
-        if b.get("type") != ce.kind:
-            errs.append("%s: body type %r, expected %r" % (w, b.get("type"), ce.kind))
-        if not label_matches(ce.label, c.get("label")):
-            errs.append("%s: label %r, expected %r" % (w, c.get("label"), ce.label))
-        if ce.kind == "Image":
-            if (c.get("width"), c.get("height")) != (ce.width, ce.height):
-                errs.append("%s: %sx%s, the image is %dx%d after orientation" % (
-                    w, c.get("width"), c.get("height"), ce.width, ce.height))
-            svc = [s for s in b.get("service", []) if isinstance(s, dict) and s.get("type") == "ImageService3"]
-            want = "%s/iiif/3/%s" % (base, pt.pct(ce.file))
-            if not svc or svc[0].get("id") != want:
-                errs.append("%s: ImageService3 %r, expected %r" % (w, svc[0].get("id") if svc else None, want))
-            if not [s for s in b.get("service", []) if isinstance(s, dict) and s.get("@type") == "ImageService2"]:
-                errs.append("%s: no ImageService2 beside the ImageService3 (presentation.md §5)" % w)
-            if b.get("format") != "image/jpeg":
-                errs.append("%s: image body format %r, expected image/jpeg" % (w, b.get("format")))
-        else:
-            want = t.res(base, ce.file)
-            if b.get("id") != want:
-                errs.append("%s: body id %r, expected %r" % (w, b.get("id"), want))
-            if ce.format and b.get("format") != ce.format:
-                errs.append("%s: format %r, expected %r" % (w, b.get("format"), ce.format))
-        if ce.kind in ("Sound", "Video"):
-            d = c.get("duration")
-            if not isinstance(d, (int, float)) or abs(d - ce.duration) > DURATION_TOL:
-                errs.append("%s: duration %r, ffprobe says %.3f" % (w, d, ce.duration))
-        if ce.kind == "Sound" and ("width" in c or "height" in c):
-            errs.append("%s: a Sound canvas has only a duration" % w)
-        if ce.kind == "Video" and (c.get("width"), c.get("height")) != (ce.width, ce.height):
-            errs.append("%s: %sx%s, the video is %dx%d" % (w, c.get("width"), c.get("height"), ce.width, ce.height))
-        if ce.thumbnail and not c.get("thumbnail"):
-            errs.append("%s: no thumbnail (presentation.md §5: every canvas with a picture)" % w)
-        sa = [x.get("id") for x in c.get("seeAlso", []) if isinstance(x, dict)]
-        for f in ce.see_also:
-            if t.res(base, f) not in sa:
-                errs.append("%s: seeAlso %r lacks %s" % (w, sa, t.res(base, f)))
-    if any(c.thumbnail for c in exp.canvases) and not m.get("thumbnail"):
-        errs.append("no Manifest thumbnail though a canvas has a picture")
-    rend = [x.get("id") for x in m.get("rendering", []) if isinstance(x, dict)]
-    for f in exp.rendering:
-        if t.res(base, f) not in rend:
-            errs.append("rendering %r lacks %s" % (rend, t.res(base, f)))
-    if exp.behavior is not None and m.get("behavior") != exp.behavior:
-        errs.append("behavior %r, expected %r" % (m.get("behavior"), exp.behavior))
-    if exp.nav_date is not None and m.get("navDate") != exp.nav_date:
-        errs.append("navDate %r, expected %r" % (m.get("navDate"), exp.nav_date))
-    if m.get("rights") != exp.rights:
-        errs.append("rights %r, expected %r" % (m.get("rights"), exp.rights))
-    if exp.summary and not m.get("summary"):
-        errs.append("no summary")
-    if exp.start is not None:
-        want = "%s/iiif/3/%s/canvas/p%d" % (base, exp.item, exp.start + 1)
-        if (m.get("start") or {}).get("id") != want:
-            errs.append("start %r, expected %s" % (m.get("start"), want))
-    for header, value in exp.metadata.items():
-        hit = [e for e in m.get("metadata", []) if isinstance(e, dict) and header in strings(e.get("label"))]
-        if not hit:
-            errs.append("no metadata entry labelled %r (have %r)" % (
-                header, [strings(e.get("label")) for e in m.get("metadata", []) if isinstance(e, dict)]))
-        elif not label_matches(value, hit[0].get("value")):
-            errs.append("metadata %r = %r, expected %r" % (header, hit[0].get("value"), value))
-    if exp.ranges is not None:
-        got = [range_tree(r, index) for r in m.get("structures", []) if isinstance(r, dict)]
-        want = _norm_expected_ranges(exp.ranges)
-        if got != want:
-            errs.append("structures %r, expected %r" % (got, want))
-    return errs
-
-
-def compare_manifest2(t, base, exp, m):
-    errs = []
-    is_file = "." in exp.item.rsplit("%2F", 1)[-1]
-    lab = m.get("label")
-    if not label_matches(exp.label, lab if isinstance(lab, (list, dict)) else [lab], is_file) \
-            and not label_matches(exp.label, {"none": strings(lab)}, is_file):
-        errs.append("label %r, expected %r" % (lab, exp.label))
-    seqs = m.get("sequences") or [{}]
-    canv = seqs[0].get("canvases") or []
-    if len(canv) != len(exp.canvases):
-        errs.append("%d canvases, expected %d" % (len(canv), len(exp.canvases)))
-    kinds = set(c.kind for c in exp.canvases)
-    for i, (c, ce) in enumerate(zip(canv, exp.canvases)):
-        w = "canvas %d (%s)" % (i + 1, ce.file)
-        want_id = "%s/iiif/2/%s/canvas/p%d" % (base, exp.item, i + 1)
-        if c.get("@id") != want_id:
-            errs.append("%s: @id %r, expected %r" % (w, c.get("@id"), want_id))
-        if ce.kind == "Image":
-            if (c.get("width"), c.get("height")) != (ce.width, ce.height):
-                errs.append("%s: %sx%s, expected %dx%d" % (w, c.get("width"), c.get("height"), ce.width, ce.height))
-            try:
-                svc = c["images"][0]["resource"]["service"]
-                svc = svc[0] if isinstance(svc, list) else svc
-                if svc.get("@id") != "%s/iiif/2/%s" % (base, pt.pct(ce.file)):
-                    errs.append("%s: image service %r" % (w, svc.get("@id")))
-            except (KeyError, IndexError, TypeError, AttributeError):
-                errs.append("%s: no images[0].resource.service" % w)
-        elif ce.kind in ("Sound", "Video", "Model"):
-            rend = c.get("rendering")
-            rend = rend if isinstance(rend, list) else [rend] if rend else []
-            ids = [x.get("@id") if isinstance(x, dict) else x for x in rend]
-            if t.res(base, ce.file) not in ids:
-                errs.append("%s: the placeholder canvas's rendering %r lacks the file" % (w, ids))
-    if kinds & {"Sound", "Video", "Model"}:
-        els = [e.get("@id") for s in m.get("mediaSequences", []) if isinstance(s, dict)
-               for e in s.get("elements", []) if isinstance(e, dict)]
-        for ce in exp.canvases:
-            if t.res(base, ce.file) not in els:
-                errs.append("mediaSequences elements %r lack %s" % (els, t.res(base, ce.file)))
-    if exp.nav_date is not None and m.get("navDate") != exp.nav_date:
-        errs.append("navDate %r, expected %r" % (m.get("navDate"), exp.nav_date))
-    if exp.rights is not None:
-        lic = m.get("license")
-        if exp.rights not in (lic if isinstance(lic, list) else [lic]):
-            errs.append("license %r, expected %r" % (lic, exp.rights))
-    return errs
-
-
-# --------------------------------------------------------------------------
 # the walk
 
 def walk(ctx, srv, v):
@@ -434,10 +215,19 @@ def walk(ctx, srv, v):
 # --------------------------------------------------------------------------
 # tests
 
-def _collection_members(doc, v):
+def _collection_members(doc, v, want=None):
+    """The members in order.  2.1 may list them in members (one ordered
+    list) or in collections + manifests (2.1 §5.5, order kept per type);
+    for the latter, want (the expected list) is put in the same shape."""
     if v == 3:
-        return [(m.get("type"), m.get("id")) for m in doc.get("items", [])]
-    return [(m.get("@type", "").replace("sc:", ""), m.get("@id")) for m in doc.get("members", [])]
+        return [(m.get("type"), m.get("id")) for m in doc.get("items", [])], want
+    if "members" in doc:
+        return [(m.get("@type", "").replace("sc:", ""), m.get("@id")) for m in doc.get("members", [])], want
+    got = [("Collection", m.get("@id")) for m in doc.get("collections", [])] + \
+        [("Manifest", m.get("@id")) for m in doc.get("manifests", [])]
+    if want is not None:
+        want = [w for w in want if w[0] == "Collection"] + [w for w in want if w[0] == "Manifest"]
+    return got, want
 
 
 def _member_url(base, v, kind, ident):
@@ -457,7 +247,7 @@ def register(setup):
                 expect(not problems, "%d problems: %s" % (len(problems), "; ".join(problems[:12])))
                 expect(colls and mans, "the walk found %d collections and %d manifests" % (len(colls), len(mans)))
 
-            @test(tag + "%d: the collections list their members in the tree's order with the tree's labels" % v,
+            @test(tag + "%d: the collections list their members in the tree's order with the tree's labels (and thumbnails)" % v,
                   server=None)
             def _(ctx, srv_unused):
                 t = tree(ctx, "clean")
@@ -466,12 +256,20 @@ def register(setup):
                 errs = []
                 for fid, ce in sorted(t.collections.items()):
                     doc, _ = get_json(ctx, srv, local_path(srv, collection_url(base, v, fid)))
-                    got = _collection_members(doc, v)
-                    want = [(k, _member_url(base, v, k, i)) for k, i in ce.members]
+                    want = [(k, urllib.parse.unquote(_member_url(base, v, k, i))) for k, i in ce.members]
+                    got, want = _collection_members(doc, v, want)
+                    got = [(k, urllib.parse.unquote(u or "")) for k, u in got]
                     if got != want:
                         errs.append("collection %s: members %r, expected %r" % (fid, got, want))
                     if v == 3 and not label_matches(ce.label, doc.get("label")):
                         errs.append("collection %s: label %r, expected %r" % (fid, doc.get("label"), ce.label))
+                    # presentation.md §5: a thumbnail on every member that has a picture
+                    if v == 3:
+                        for (k, i), entry in zip(ce.members, doc.get("items", [])):
+                            me = t.manifests.get(i)
+                            if k == "Manifest" and me and any(c.thumbnail for c in me.canvases) \
+                                    and not entry.get("thumbnail"):
+                                errs.append("collection %s: member %s has a picture but no thumbnail" % (fid, i))
                 expect(not errs, "; ".join(errs))
 
             @test(tag + "%d: every manifest matches the tree's facts (canvas order, types, sizes after "
@@ -578,7 +376,8 @@ def register(setup):
             expect(r.header("Access-Control-Allow-Origin") in ("*", "https://viewer.example"),
                    "%s (%d): Access-Control-Allow-Origin %r" % (p, r.status, r.header("Access-Control-Allow-Origin")))
 
-    @test(tag + "manifests carry ETag and Last-Modified and answer 304 to If-None-Match / If-Modified-Since",
+    @test(tag + "manifests carry ETag and Last-Modified, answer 304 to If-None-Match / If-Modified-Since, "
+          "and HEAD like GET",
           server=None)
     def _(ctx, srv_unused):
         srv = server(ctx, "clean", setup)
@@ -597,6 +396,11 @@ def register(setup):
             r4 = srv.get(path, headers={"If-None-Match": '"not-this-one"'})
             expect_status(r4, 200, "%s with another ETag" % path)
             expect(r4.body == r.body, "%s: the body changed between two requests" % path)
+            # 3.0 §6: HEAD is recommended; it must agree with GET
+            h = srv.get(path, method="HEAD")
+            expect_status(h, 200, "HEAD " + path)
+            expect(not h.body and h.header("ETag") == et, "HEAD %s: body %d bytes, ETag %r (GET %r)" % (
+                path, len(h.body), h.header("ETag"), et))
 
     @test(tag + "gzip when asked: Content-Encoding gzip and the body decompresses to the same JSON", server=None)
     def _(ctx, srv_unused):
@@ -768,7 +572,7 @@ def register(setup):
           server=None)
     def _(ctx, srv_unused):
         h = tree(ctx, "hostile")
-        srv = server(ctx, "hostile", setup)
+        srv = server(ctx, "hostile", setup, own="big")
         for path in ("/iiif/3/%s/manifest" % h.big, "/iiif/3/collection/top"):
             t0 = time.monotonic()
             try:
