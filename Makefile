@@ -73,11 +73,13 @@ fuzz:
 	@mkdir -p build/fuzz
 	for f in tests/fuzz/fuzz_*.c; do \
 		n=$$(basename $$f .c); \
-		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
+		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=undefined -Iinclude -I. \
 			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -ljpeg -ljansson -lm || exit 1; \
 		mkdir -p build/fuzz/$$n.corpus; \
 		seeds=tests/fuzz/corpus/$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
-		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus $$seeds || exit 1; \
+		dict=tests/fuzz/$$n.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $$dict build/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
 install: tessera
