@@ -86,6 +86,7 @@ install: tessera
 	install -D -m 755 tessera $(DESTDIR)$(PREFIX)/bin/tessera
 	install -D -m 644 man/tessera.8 $(DESTDIR)$(PREFIX)/share/man/man8/tessera.8
 	install -D -m 644 man/tessera.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tessera.conf.5
+	install -D -m 644 man/tessera-publish.5 $(DESTDIR)$(PREFIX)/share/man/man5/tessera-publish.5
 	install -D -m 644 conf/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.example
 
 clean:
