@@ -68,6 +68,33 @@ struct ts_present_ctx {
 	void *probe_arg;
 };
 
+/* ---- probes (probe_source.c) ------------------------------------------ */
+
+/* The probes the daemon and `tessera manifest` both use: images through the
+ * resolver and the image readers (confined to the root, opened only as the
+ * file the catalogue saw), audio and video through media.h, each result
+ * kept in the probe cache by file identity.  Set probe_arg to a struct
+ * ts_present_probes and probe_image/probe_media to the two functions. */
+struct ts_resolver;
+struct ts_probe_cache;
+
+struct ts_present_probes {
+	const struct ts_resolver *resolver;        /* borrowed */
+	const struct ts_source_limits *limits;     /* borrowed (max_source_pixels, tiles) */
+	struct ts_probe_cache *cache;              /* borrowed; NULL = probe every time */
+};
+
+/* ts_present_image_fn with arg a struct ts_present_probes *: the geometry of
+ * image rel as info.json gives it.  404 when rel no longer is the file st
+ * names; the reader's error (unreadable, larger than max_source_pixels). */
+ts_status ts_present_probe_image(void *arg, const char *rel, const struct stat *st,
+                                 struct ts_source_info *out, struct ts_error *err);
+/* ts_present_media_fn with arg a struct ts_present_probes *: duration and
+ * video size of sound or video rel (ts_media_probe_fd). */
+ts_status ts_present_probe_media(void *arg, const char *rel, const struct stat *st,
+                                 const char *mime, struct ts_media_info *out,
+                                 struct ts_error *err);
+
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
 /* Entries beyond this make a folder an error (500), not a truncated list. */
