@@ -316,6 +316,42 @@ ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, 
 ts_status ts_present_collection(const struct ts_present_ctx *c, const char *folder, int version,
                                 struct ts_buf *out, struct ts_error *err);
 
+/* ---- the tree's problems (lint.c) ------------------------------------ */
+
+/* Folders deeper than this below the starting folder are not walked (one
+ * problem says so). */
+#define TS_PRESENT_LINT_MAX_DEPTH 32
+
+struct ts_present_lint_counts {
+	size_t items;          /* item folders, and loose files of collections */
+	size_t collections;    /* collection folders (the root included) */
+	size_t problems;       /* lines reported */
+};
+
+/* Receives one problem: a line "path: field: message" (path root-relative,
+ * no newline), valid during the call. */
+typedef void ts_present_lint_fn(void *arg, const char *line);
+
+/*
+ * Walk the tree under rel (a folder, "" = the root, or one published file)
+ * and report every problem a publisher should fix, each once: sidecars and
+ * metadata.csv rows that are refused (with the field), media whose duration
+ * or size cannot be found, truncated or lying media, images that cannot be
+ * read or exceed max_source_pixels, symlinks leading out of the root, files
+ * named in a sidecar's items/structures/rendering that are not there,
+ * folders with a sidecar but nothing to paint.  Every item and collection
+ * is built (3.0 and 2.1) exactly as the server would build it, through c's
+ * probes; a probe that fails is reported and the build carries on with a
+ * stand-in size, so one bad file never hides the sidecar's problems.
+ * Memory is bounded by the largest folder (at most TS_CATALOGUE_MAX_ENTRIES
+ * entries) and the depth by TS_PRESENT_LINT_MAX_DEPTH.  Returns 404 when
+ * rel is neither a folder nor a published file, 500 out of memory; problems
+ * are not errors (counts->problems tells).
+ */
+ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
+                          ts_present_lint_fn *report, void *arg,
+                          struct ts_present_lint_counts *counts, struct ts_error *err);
+
 /* ---- shared JSON pieces (json3.c) ------------------------------------ */
 
 /* The image service blocks and the concrete image URL of a sizes entry, as
