@@ -183,6 +183,7 @@ static ts_status lenient_image(void *arg, const char *rel, const struct stat *st
 {
 	struct lint *l = arg;
 	struct ts_error e;
+	const char *detail;
 
 	mark_asked(l, rel);
 	ts_error_clear(&e);
@@ -190,8 +191,14 @@ static ts_status lenient_image(void *arg, const char *rel, const struct stat *st
 	    l->c->probe_image(l->c->probe_arg, rel, st, out, &e) == TS_OK && out->width &&
 	    out->height)
 		return TS_OK;
-	problem(l, "%s: image: cannot be read (%.*s)", rel, msg_len(e.msg),
-	        e.msg[0] ? e.msg : l->c->probe_image ? "no size" : "no image probe");
+	/* the reader's detail names the file by its absolute path: said already */
+	detail = e.detail;
+	if (detail[0] == '/' && strstr(detail, ": "))
+		detail = strstr(detail, ": ") + 2;
+	problem(l, "%s: image: cannot be read (%.*s%s%.*s)%s", rel, msg_len(e.msg),
+	        e.msg[0] ? e.msg : l->c->probe_image ? "no size" : "no image probe",
+	        detail[0] ? ": " : "", msg_len(detail), detail,
+	        strstr(e.msg, "too large") ? "; the limit is max_source_pixels" : "");
 	/* a stand-in, so the build goes on to the sidecar's references */
 	memset(out, 0, sizeof *out);
 	out->width = out->height = 1;

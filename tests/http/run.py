@@ -55,6 +55,7 @@ def main(argv):
         import test_presentation_core  # noqa: F401  (Presentation 3.0 Manifests and Collections)
         import test_presentation_checks  # noqa: F401  (the Presentation checker proves it can fail; no daemon)
         import test_presentation  # noqa: F401  (Presentation 3.0/2.1 manifests and collections from the tree)
+        import test_manifest_cli  # noqa: F401  (`tessera manifest`: the daemon's bytes, --check)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
