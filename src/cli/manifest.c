@@ -57,7 +57,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "PATH is relative to the root (DIR, else the configured root, else the\n"
 	      "current directory), or an absolute path inside it.  Other settings are\n"
-	      "given as for serve (--config FILE, --name=value, environment).\n"
+	      "given as for serve (--config FILE, --name value, the environment).\n"
 	      "Exit status: 0 done, 1 an error or problems found, 2 bad usage.\n"
 	      "\n"
 	      "Examples:\n"
@@ -97,6 +97,29 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, bo
 		return NULL;
 	}
 	return argv[++*i];
+}
+
+/* Whether word is the value of the setting flag (and not PATH): the
+ * settings table knows which flags take one; "--allow-upscaling letters"
+ * leaves "letters" alone, "--allow-upscaling false" and
+ * "--max-source-pixels abc" take the word. */
+static bool is_setting_value(const char *flag, const char *word)
+{
+	struct ts_settings tmp;
+	struct ts_error err;
+	char *pair[2] = { (char *)flag, (char *)word };
+	bool help = false, ok;
+
+	ts_error_clear(&err);
+	ok = ts_settings_load(&tmp, 2, pair, &help, &err) == TS_OK;
+	ts_settings_free(&tmp);
+	if (ok)
+		return true;
+	/* a flag that cannot stand alone takes word, even a bad value (or is
+	 * unknown): the settings then say what is wrong with it */
+	ok = ts_settings_load(&tmp, 1, pair, &help, &err) != TS_OK;
+	ts_settings_free(&tmp);
+	return ok;
 }
 
 static int parse_args(int argc, char **argv, struct request *rq)
@@ -154,8 +177,14 @@ static int parse_args(int argc, char **argv, struct request *rq)
 		} else if (bad) {
 			fprintf(stderr, "tessera manifest: %.60s: missing value\n", a);
 			return EXIT_USAGE;
+		} else if (!strchr(a, '=') && i + 1 < argc && argv[i + 1][0] != '-' &&
+		           is_setting_value(a, argv[i + 1])) {
+			/* any other setting as two words: "--max-source-pixels 1e9" */
+			rq->fwd[rq->nfwd++] = argv[i];
+			rq->fwd[rq->nfwd++] = argv[++i];
 		} else {
-			/* any other setting: --name=value (or a bare boolean --name) */
+			/* --name=value, a bare boolean --name, or a mistake the
+			 * settings will name */
 			rq->fwd[rq->nfwd++] = argv[i];
 		}
 		if (bad) {

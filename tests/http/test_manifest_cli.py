@@ -166,6 +166,13 @@ def _(ctx, srv_unused):
     p = run(["--check", "--root", root, "letters"])
     expect(p.returncode == 0 and p.stdout.decode().strip() == "2 items, 1 collections, 0 problems",
            "--check letters: exit %d, %r" % (p.returncode, p.stdout[-200:]))
+    # a setting given as for serve, two words: every image of letters is now too large
+    p = run(["--check", "--root", root, "--max-source-pixels", "1000", "letters"])
+    out = p.stdout.decode(errors="replace").strip().splitlines()
+    want = ["letters/l1/p1.jpg", "letters/l1/p2.jpg", "letters/l2/p1.png"]
+    got = sorted(l.split(":")[0] for l in out[:-1] if "max_source_pixels" in l and ": image: " in l)
+    expect(p.returncode == 1 and got == want and out[-1] == "2 items, 1 collections, 3 problems",
+           "--max-source-pixels 1000: exit %d, %r" % (p.returncode, out))
 
 
 @test("manifest CLI: --check reports each problem of a bad tree (path and field) and exits 1",
