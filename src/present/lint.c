@@ -578,6 +578,7 @@ static void check_collection(struct lint *l, const struct ts_catalogue *cat)
 	} else {
 		if (ts_present_collection3(&l->lenient, &col, &doc, &e) != TS_OK)
 			problem_err(l, cat->rel, &e);
+		ts_error_clear(&e);
 		json_decref(doc);
 		doc = NULL;
 		ts_error_clear(&e);
