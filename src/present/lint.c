@@ -405,6 +405,102 @@ static void check_csv(struct lint *l, const struct ts_catalogue *cat, const char
 	ts_csv_free(&csv);
 }
 
+/* ---- a sidecar's references ------------------------------------------ */
+
+/* The canvases' file names, sorted, to tell whether a file is one. */
+struct canvas_set {
+	const char **files;
+	size_t n;
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_canvas(const struct canvas_set *cs, const char *file)
+{
+	return bsearch(&file, cs->files, cs->n, sizeof *cs->files, str_cmp) != NULL;
+}
+
+/* Range items naming no canvas, in the writers' own words (manifest3.c):
+ * against the canvases when the model was built, else against the folder. */
+static void check_range(struct lint *l, const struct ts_catalogue *cat,
+                        const struct canvas_set *cs, const struct ts_sidecar_range *r,
+                        const char *path, int depth)
+{
+	const char *sep = *cat->rel ? "/" : "";
+
+	for (size_t i = 0; depth < 64 && i < r->nitems; i++) {
+		const struct ts_sidecar_range_item *ri = &r->items[i];
+		char *sub = NULL;
+
+		if (asprintf(&sub, "%s.items[%zu]", path, i) < 0)
+			return;
+		if (ri->range) {
+			check_range(l, cat, cs, ri->range, sub, depth + 1);
+		} else if (ri->file && (cs ? !is_canvas(cs, ri->file) : !find_sorted(cat, ri->file))) {
+			problem(l, "%s%siiif.json: %s: %s is not one of the item's canvases", cat->rel, sep,
+			        sub, ri->file);
+		}
+		free(sub);
+	}
+}
+
+/*
+ * Every file an item's sidecar names that is not there, each in the
+ * builder's own words (model.c), which stops at the first: items and their
+ * thumbnails, rendering, thumbnail, start, structures.  it is the built
+ * model, or NULL when the build failed (then the folder is the reference).
+ */
+static void check_refs(struct lint *l, const struct ts_catalogue *cat,
+                       const struct ts_sidecar *sc, const struct ts_present_item *it)
+{
+	const char *rel = cat->rel, *sep = *cat->rel ? "/" : "";
+	const struct ts_catalogue_entry *e;
+	struct canvas_set cs = { NULL, 0 };
+
+	if (!it) {
+		for (size_t i = 0; i < sc->nitems; i++) {
+			e = find_sorted(cat, sc->items[i].file);
+			if (!e || e->is_dir || ts_catalogue_paint_rank(e->type->kind) == 0)
+				problem(l, "%s%siiif.json: items[%zu].file: no such media file in the folder",
+				        rel, sep, i);
+			e = sc->items[i].thumbnail ? find_sorted(cat, sc->items[i].thumbnail) : NULL;
+			if (sc->items[i].thumbnail && (!e || e->is_dir || e->type->kind != TS_MEDIA_IMAGE))
+				problem(l, "%s%siiif.json: items[%zu].thumbnail: no such image in the folder",
+				        rel, sep, i);
+		}
+		for (size_t i = 0; i < sc->nrendering; i++) {
+			e = find_sorted(cat, sc->rendering[i].file);
+			if (!e || e->is_dir)
+				problem(l, "%s%siiif.json: rendering[%zu].file: no such file in the folder",
+				        rel, sep, i);
+		}
+		e = sc->thumbnail ? find_sorted(cat, sc->thumbnail) : NULL;
+		if (sc->thumbnail && (!e || e->is_dir || e->type->kind != TS_MEDIA_IMAGE))
+			problem(l, "%s%siiif.json: thumbnail: no such image in the folder", rel, sep);
+		e = sc->start ? find_sorted(cat, sc->start) : NULL;
+		if (sc->start && (!e || e->is_dir))
+			problem(l, "%s%siiif.json: start: not one of the item's canvases", rel, sep);
+	} else if (sc->nstructures && it->ncanvases) {
+		cs.files = malloc(it->ncanvases * sizeof *cs.files);
+		if (!cs.files)
+			return;
+		for (size_t i = 0; i < it->ncanvases; i++)
+			cs.files[i] = it->canvases[i].file;
+		cs.n = it->ncanvases;
+		qsort(cs.files, cs.n, sizeof *cs.files, str_cmp);
+	}
+	for (size_t i = 0; i < sc->nstructures; i++) {
+		char path[48];
+
+		snprintf(path, sizeof path, "structures[%zu]", i);
+		check_range(l, cat, it ? &cs : NULL, &sc->structures[i], path, 0);
+	}
+	free(cs.files);
+}
+
 /* ---- writing a large item within bounds ------------------------------ */
 
 /* Items with more canvases than this are written through a view of the
@@ -511,7 +607,8 @@ fail:
 
 /* Build and write an item (folder or file) as the server would, 3.0 and
  * 2.1; for a folder, probe afterwards what the build did not ask about. */
-static void check_item(struct lint *l, const char *rel, const struct ts_catalogue *cat)
+static void check_item(struct lint *l, const char *rel, const struct ts_catalogue *cat,
+                       const struct ts_sidecar *sc)
 {
 	struct ts_present_item it;
 	struct ts_error e;
@@ -529,10 +626,14 @@ static void check_item(struct lint *l, const char *rel, const struct ts_catalogu
 			        "model file is excluded or missing)", rel);
 		else
 			problem_err(l, rel, &e);
+		if (cat && sc)
+			check_refs(l, cat, sc, NULL);
 	} else {
 		struct ts_present_item view;
 		struct ts_present_canvas *cut = trim(&it, &view);
 
+		if (cat && sc)
+			check_refs(l, cat, sc, &it);
 		built = true;
 		if (ts_present_manifest3(&l->lenient, &view, NULL, &doc, &e) != TS_OK) {
 			problem_err(l, rel, &e);
@@ -604,7 +705,7 @@ static void check_folder(struct lint *l, const char *rel)
 	struct ts_sidecar sc;
 	struct ts_error e;
 	enum ts_present_kind k;
-	bool published = false;
+	bool published = false, sidecar_ok = true;
 
 	ts_error_clear(&e);
 	if (ts_catalogue_scan(l->c->root_fd, l->c->root_path, rel, &cat, &e) != TS_OK) {
@@ -615,17 +716,18 @@ static void check_folder(struct lint *l, const char *rel)
 	memset(&sc, 0, sizeof sc);
 	ts_error_clear(&e);
 	if (ts_pm_parse_sidecar(&cat, k == TS_PRESENT_COLLECTION ? TS_SIDECAR_COLLECTION
-	                                                         : TS_SIDECAR_ITEM, &sc, &e) != TS_OK)
+	                                                         : TS_SIDECAR_ITEM, &sc, &e) != TS_OK) {
 		problem_err(l, rel, &e);
+		sidecar_ok = false;
+	}
 	if (cat.csv)
 		check_csv(l, &cat, sc.language);
-	ts_sidecar_free(&sc);
 	switch (k) {
 	case TS_PRESENT_COLLECTION:
 		check_collection(l, &cat);
 		break;
 	case TS_PRESENT_ITEM:
-		check_item(l, rel, &cat);
+		check_item(l, rel, &cat, sidecar_ok && cat.sidecar ? &sc : NULL);
 		break;
 	default:
 		for (size_t i = 0; i < cat.n; i++)
@@ -636,6 +738,7 @@ static void check_folder(struct lint *l, const char *rel)
 			        "file in the folder)", rel);
 		break;
 	}
+	ts_sidecar_free(&sc);
 	ts_catalogue_free(&cat);
 }
 
@@ -687,7 +790,7 @@ ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
 		close(dfd);
 		walk(&l, rel, 0);
 	} else if (ts_present_kind_of(c, rel) == TS_PRESENT_FILE) {
-		check_item(&l, rel, NULL);
+		check_item(&l, rel, NULL, NULL);
 	} else {
 		return ts_error_set(err, TS_ENOTFOUND, "%s: not a folder or a published file under "
 		                    "the root", *rel ? rel : ".");

@@ -179,6 +179,45 @@ static void a_broken_file_does_not_hide_the_sidecar_problems(void)
 	pf_destroy(&r);
 }
 
+static void every_missing_file_a_sidecar_names_is_reported_not_only_the_first(void)
+{
+	struct pf_root r;
+	struct lines l = { .n = 0 };
+	struct ts_present_lint_counts n;
+	struct ts_error err;
+
+	pf_create(&r);
+	pf_mkdir(&r, "x");
+	pf_tiff(&r, "x/p1.tif", 64, 64, 1);
+	pf_tiff(&r, "x/p2.tif", 64, 64, 1);
+	pf_file(&r, "x/iiif.json",
+	        "{\"items\": [\"p1.tif\", \"ghost.tif\", {\"file\": \"p2.tif\", \"thumbnail\": \"th.tif\"}],"
+	        " \"rendering\": [{\"file\": \"none.pdf\"}], \"start\": \"zz.tif\","
+	        " \"structures\": [{\"label\": \"a\", \"items\": [\"q.tif\", {\"label\": \"b\","
+	        " \"items\": [\"p1.tif\", \"r.tif\"]}]}]}");
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_present_lint(&r.ctx, "x", collect, &l, &n, &err), TS_OK);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: items[1].file: ", NULL), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: items[2].thumbnail: ", NULL), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: rendering[0].file: ", NULL), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: start: ", NULL), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: structures[0].items[0]: ", "q.tif"), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: structures[0].items[1].items[1]: ", "r.tif"), 1);
+	EXPECT_EQ_INT(l.n, 6);
+	if (l.n != 6)
+		dump(&l);
+	lines_free(&l);
+	/* once the items are right, the structures are checked against the canvases */
+	pf_file(&r, "x/iiif.json",
+	        "{\"structures\": [{\"label\": \"a\", \"items\": [\"q.tif\", \"p1.tif\", \"r.tif\"]}]}");
+	EXPECT_EQ_INT(ts_present_lint(&r.ctx, "x", collect, &l, &n, &err), TS_OK);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: structures[0].items[0]: ", "q.tif"), 1);
+	EXPECT_EQ_INT(count(&l, "x/iiif.json: structures[0].items[2]: ", "r.tif"), 1);
+	EXPECT_EQ_INT(l.n, 2);
+	lines_free(&l);
+	pf_destroy(&r);
+}
+
 static void a_large_item_is_checked_structures_included(void)
 {
 	struct pf_root r;
@@ -241,6 +280,7 @@ int main(void)
 	RUN(each_problem_is_one_line_naming_its_path_and_field);
 	RUN(a_bad_csv_row_met_by_three_builds_is_one_problem);
 	RUN(a_broken_file_does_not_hide_the_sidecar_problems);
+	RUN(every_missing_file_a_sidecar_names_is_reported_not_only_the_first);
 	RUN(a_large_item_is_checked_structures_included);
 	RUN(one_file_is_checked_alone_and_a_missing_path_is_not_found);
 	return CHECK_DONE();
