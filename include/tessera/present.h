@@ -66,7 +66,24 @@ struct ts_present_ctx {
 	ts_present_image_fn *probe_image;
 	ts_present_media_fn *probe_media;   /* NULL: durations only from sidecars */
 	void *probe_arg;
+	/* NULL in the daemon; set by `tessera manifest --check`, which builds
+	 * every member of a collection in turn (csv_memo.c) */
+	struct ts_present_csv_memo *csv_memo;
 };
+
+/* The last metadata.csv an item build read, kept parsed while the file is
+ * unchanged, so that building the 100,000 items of one collection parses
+ * its CSV once, not once per item.  Single-threaded: one walk owns it.
+ * Zero it to start; ts_present_csv_memo_free empties it. */
+struct ts_present_csv_memo {
+	char *folder;              /* whose metadata.csv is held (malloc'd); NULL = none */
+	struct stat st;            /* the file's identity when it was read */
+	ts_status status;          /* reading and parsing it: TS_OK, or the error below */
+	struct ts_error err;
+	struct ts_csv csv;
+	char *language;            /* the folder's iiif.json language, or NULL */
+};
+void ts_present_csv_memo_free(struct ts_present_csv_memo *m);
 
 /* ---- probes (probe_source.c) ------------------------------------------ */
 

@@ -43,6 +43,7 @@ struct lint {
 	uint64_t *seen;                    /* open addressing: hashes of lines reported */
 	size_t seen_cap, seen_n;
 	bool deep_reported;
+	struct ts_present_csv_memo memo;   /* a collection's CSV, parsed once for its members */
 	/* the item folder being built: which of its entries were probed */
 	const struct ts_catalogue *cat;
 	const char *folder;
@@ -790,6 +791,7 @@ ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
 	l.lenient.probe_image = lenient_image;
 	l.lenient.probe_media = lenient_media;
 	l.lenient.probe_arg = &l;
+	l.lenient.csv_memo = &l.memo;
 	l.report = report;
 	l.arg = arg;
 	l.counts = counts;
@@ -804,5 +806,6 @@ ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
 		                    "the root", *rel ? rel : ".");
 	}
 	free(l.seen);
+	ts_present_csv_memo_free(&l.memo);
 	return TS_OK;
 }
