@@ -76,8 +76,16 @@ struct request {
 	const char *path;                /* NULL: none given */
 	char *fwd[MAX_ARGS + 1];         /* arguments for ts_settings_load */
 	int nfwd;
-	char *base_arg;                  /* "--base_url=..." made from --base (owned) */
+	char *owned[MAX_ARGS];           /* "--base_url=..." made from each --base */
+	int nowned;
 };
+
+static void request_free(struct request *rq)
+{
+	for (int i = 0; i < rq->nowned; i++)
+		free(rq->owned[i]);
+	rq->nowned = 0;
+}
 
 /* The value of option name at argv[*i] ("--name value" or "--name=value"),
  * or NULL when arg is not that option.  *bad when the value is missing. */
@@ -160,12 +168,12 @@ static int parse_args(int argc, char **argv, struct request *rq)
 				return EXIT_USAGE;
 			}
 		} else if ((v = opt_value(argc, argv, &i, "--base", &bad)) != NULL) {
-			free(rq->base_arg);
-			if (asprintf(&rq->base_arg, "--base_url=%s", v) < 0) {
-				rq->base_arg = NULL;
+			char *arg;
+
+			if (asprintf(&arg, "--base_url=%s", v) < 0)
 				return EXIT_PROBLEMS;
-			}
-			rq->fwd[rq->nfwd++] = rq->base_arg;
+			rq->owned[rq->nowned++] = arg;
+			rq->fwd[rq->nfwd++] = arg;
 		} else if ((v = opt_value(argc, argv, &i, "--root", &bad)) != NULL ||
 		           (v = opt_value(argc, argv, &i, "--config", &bad)) != NULL ||
 		           (v = opt_value(argc, argv, &i, "--base-url", &bad)) != NULL ||
@@ -368,7 +376,7 @@ int ts_cli_manifest(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	rc = parse_args(argc, argv, &rq);
 	if (rc) {
-		free(rq.base_arg);
+		request_free(&rq);
 		return rc < 0 ? 0 : rc;
 	}
 	ts_error_clear(&err);
@@ -440,6 +448,6 @@ done:
 		close(fd);
 	ts_resolver_destroy(resolver);
 	ts_settings_free(&s);
-	free(rq.base_arg);
+	request_free(&rq);
 	return rc;
 }
