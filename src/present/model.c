@@ -105,29 +105,23 @@ char *ts_present_encode_id(const char *rel)
 	return out;
 }
 
-/* Entries are sorted by ts_catalogue_natcmp, a total order: a binary
- * search, so that naming every canvas of a 100,000-file folder costs
- * n log n, not n^2.  A miss is confirmed by a plain scan (it is rare: a
- * sidecar naming a missing file, which is an error anyway). */
 const struct ts_catalogue_entry *ts_pm_find_entry(const struct ts_catalogue *cat,
-                                                   const char *name)
+                                                  const char *name)
 {
 	size_t lo = 0, hi = cat->n;
 
+	/* the entries are sorted by ts_catalogue_natcmp, a total order */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int cmp = ts_catalogue_natcmp(name, cat->entries[mid].name);
+		int c = ts_catalogue_natcmp(cat->entries[mid].name, name);
 
-		if (cmp == 0)
+		if (c == 0)
 			return &cat->entries[mid];
-		if (cmp < 0)
-			hi = mid;
-		else
+		if (c < 0)
 			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (size_t i = 0; i < cat->n; i++)
-		if (strcmp(cat->entries[i].name, name) == 0)
-			return &cat->entries[i];
 	return NULL;
 }
 
