@@ -4,6 +4,7 @@
  *
  *   tessera serve [--setting value ...]   run the image server
  *   tessera config [--setting value ...]  print a complete commented config file
+ *   tessera manifest [--check] ... PATH   print a Manifest, or check a tree (cli/manifest.c)
  *   tessera help | --help                 usage and every setting
  *   tessera --version
  *
@@ -26,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cli/manifest.h"
 #include "tessera/log.h"
 #include "tessera/server.h"
 #include "tessera/settings.h"
@@ -49,6 +51,8 @@ static void usage(FILE *out)
 {
 	fputs("Usage: tessera serve [--setting value ...]\n"
 	      "       tessera config [--setting value ...] > tessera.conf\n"
+	      "       tessera manifest [--root DIR] --base URL [--version 3|2] PATH\n"
+	      "       tessera manifest --check [--root DIR] [PATH]\n"
 	      "       tessera help | --help\n"
 	      "       tessera --version\n"
 	      "\n"
@@ -57,9 +61,15 @@ static void usage(FILE *out)
 	      "  tessera serve --config /etc/tessera/tessera.conf --fastcgi /run/tessera/tessera.sock\n"
 	      "  spawn-fcgi -s /run/tessera/tessera.sock -M 0666 -- /usr/local/bin/tessera serve "
 	      "--root /srv/images\n"
+	      "  tessera manifest --root /srv/images --base https://images.example.org "
+	      "letters/1871-04-02\n"
+	      "  tessera manifest --check --root /srv/images\n"
 	      "\n"
 	      "serve needs an image root and something to listen on: --http host:port,\n"
 	      "--fastcgi socket-path|host:port, or a FastCGI socket on standard input.\n"
+	      "manifest prints the IIIF Manifest (or Collection) of a folder or file of the\n"
+	      "root as the server answers it, or with --check reports every problem of the\n"
+	      "tree; tessera manifest --help tells more.\n"
 	      "See tessera(8) and tessera.conf(5).\n", out);
 }
 
@@ -235,6 +245,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 2, argv + 2);
+	if (strcmp(cmd, "manifest") == 0)
+		return ts_cli_manifest(argc - 2, argv + 2);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		fputc('\n', stdout);

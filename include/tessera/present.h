@@ -67,7 +67,51 @@ struct ts_present_ctx {
 	ts_present_image_fn *probe_image;
 	ts_present_media_fn *probe_media;   /* NULL: durations only from sidecars */
 	void *probe_arg;
+	/* NULL in the daemon; set by `tessera manifest --check`, which builds
+	 * every member of a collection in turn (csv_memo.c) */
+	struct ts_present_csv_memo *csv_memo;
 };
+
+/* The last metadata.csv an item build read, kept parsed while the file is
+ * unchanged, so that building the 100,000 items of one collection parses
+ * its CSV once, not once per item.  Single-threaded: one walk owns it.
+ * Zero it to start; ts_present_csv_memo_free empties it. */
+struct ts_present_csv_memo {
+	char *folder;              /* whose metadata.csv is held (malloc'd); NULL = none */
+	struct stat st;            /* the file's identity when it was read */
+	ts_status status;          /* reading and parsing it: TS_OK, or the error below */
+	struct ts_error err;
+	struct ts_csv csv;
+	char *language;            /* the folder's iiif.json language, or NULL */
+};
+void ts_present_csv_memo_free(struct ts_present_csv_memo *m);
+
+/* ---- probes (probe_source.c) ------------------------------------------ */
+
+/* The probes the daemon and `tessera manifest` both use: images through the
+ * resolver and the image readers (confined to the root, opened only as the
+ * file the catalogue saw), audio and video through media.h, each result
+ * kept in the probe cache by file identity.  Set probe_arg to a struct
+ * ts_present_probes and probe_image/probe_media to the two functions. */
+struct ts_resolver;
+struct ts_probe_cache;
+
+struct ts_present_probes {
+	const struct ts_resolver *resolver;        /* borrowed */
+	const struct ts_source_limits *limits;     /* borrowed (max_source_pixels, tiles) */
+	struct ts_probe_cache *cache;              /* borrowed; NULL = probe every time */
+};
+
+/* ts_present_image_fn with arg a struct ts_present_probes *: the geometry of
+ * image rel as info.json gives it.  404 when rel no longer is the file st
+ * names; the reader's error (unreadable, larger than max_source_pixels). */
+ts_status ts_present_probe_image(void *arg, const char *rel, const struct stat *st,
+                                 struct ts_source_info *out, struct ts_error *err);
+/* ts_present_media_fn with arg a struct ts_present_probes *: duration and
+ * video size of sound or video rel (ts_media_probe_fd). */
+ts_status ts_present_probe_media(void *arg, const char *rel, const struct stat *st,
+                                 const char *mime, struct ts_media_info *out,
+                                 struct ts_error *err);
 
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
@@ -300,6 +344,42 @@ ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, 
                               struct ts_error *err);
 ts_status ts_present_collection(const struct ts_present_ctx *c, const char *folder, int version,
                                 struct ts_buf *out, struct ts_error *err);
+
+/* ---- the tree's problems (lint.c) ------------------------------------ */
+
+/* Folders deeper than this below the starting folder are not walked (one
+ * problem says so). */
+#define TS_PRESENT_LINT_MAX_DEPTH 32
+
+struct ts_present_lint_counts {
+	size_t items;          /* item folders, and loose files of collections */
+	size_t collections;    /* collection folders (the root included) */
+	size_t problems;       /* lines reported */
+};
+
+/* Receives one problem: a line "path: field: message" (path root-relative,
+ * no newline), valid during the call. */
+typedef void ts_present_lint_fn(void *arg, const char *line);
+
+/*
+ * Walk the tree under rel (a folder, "" = the root, or one published file)
+ * and report every problem a publisher should fix, each once: sidecars and
+ * metadata.csv rows that are refused (with the field), media whose duration
+ * or size cannot be found, truncated or lying media, images that cannot be
+ * read or exceed max_source_pixels, symlinks leading out of the root, files
+ * named in a sidecar's items/structures/rendering that are not there,
+ * folders with a sidecar but nothing to paint.  Every item and collection
+ * is built (3.0 and 2.1) exactly as the server would build it, through c's
+ * probes; a probe that fails is reported and the build carries on with a
+ * stand-in size, so one bad file never hides the sidecar's problems.
+ * Memory is bounded by the largest folder (at most TS_CATALOGUE_MAX_ENTRIES
+ * entries) and the depth by TS_PRESENT_LINT_MAX_DEPTH.  Returns 404 when
+ * rel is neither a folder nor a published file, 500 out of memory; problems
+ * are not errors (counts->problems tells).
+ */
+ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
+                          ts_present_lint_fn *report, void *arg,
+                          struct ts_present_lint_counts *counts, struct ts_error *err);
 
 /* ---- shared JSON pieces (json3.c) ------------------------------------ */
 

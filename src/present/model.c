@@ -202,6 +202,8 @@ ts_status ts_pm_csv_row(const struct ts_present_ctx *c, const char *parent, cons
 	long r;
 
 	memset(row, 0, sizeof *row);
+	if (c->csv_memo)
+		return ts_pm_csv_row_memo(c, parent, name, row, err);
 	memset(&csv, 0, sizeof csv);
 	memset(&psc, 0, sizeof psc);
 	ts_error_clear(&e);

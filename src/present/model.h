@@ -29,6 +29,10 @@ ts_status ts_pm_parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_sc
  * when none); 500 naming the CSV, the row and the column. */
 ts_status ts_pm_csv_row(const struct ts_present_ctx *c, const char *parent, const char *name,
                         struct ts_sidecar *row, struct ts_error *err);
+/* ts_pm_csv_row through c->csv_memo (csv_memo.c): the same rows and the
+ * same messages, the CSV parsed once while it is unchanged. */
+ts_status ts_pm_csv_row_memo(const struct ts_present_ctx *c, const char *parent,
+                             const char *name, struct ts_sidecar *row, struct ts_error *err);
 /* Item, collection or nothing, by presentation.md §1. */
 enum ts_present_kind ts_pm_folder_kind(const struct ts_present_ctx *c,
                                        const struct ts_catalogue *cat);

@@ -2,9 +2,9 @@
  * present.c - the Presentation API routes (URLS.md): Manifests,
  * Collections, their single resources, and the 303 from an item folder's
  * base URL.  The JSON comes from src/present/; this file adds what HTTP
- * needs around it: the probes (images through the resolver and the
- * readers, audio/video through media.h), validators, the response cache,
- * gzip.
+ * needs around it: the context (the probes themselves live in
+ * src/present/probe_source.c, shared with `tessera manifest`), validators,
+ * the response cache, gzip.
  *
  * The one idea for freshness: the cache key and the ETag are made from the
  * fingerprint of the folders the answer depends on (names, sizes, mtimes,
@@ -14,7 +14,6 @@
  * are kept per file identity in the probe cache, so a rebuild after one
  * page changed re-reads only that page.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,6 @@
 #include "tessera/hash.h"
 #include "tessera/present.h"
 #include "tessera/present_url.h"
-#include "tessera/probe_cache.h"
 
 static const char *const CT3 =
 	"application/ld+json;profile=\"http://iiif.io/api/presentation/3/context.json\"";
@@ -53,66 +51,16 @@ static bool accepts_ld(const char *accept)
 	return false;
 }
 
-/* ---- probes ----------------------------------------------------------- */
-
-static ts_status probe_image(void *arg, const char *rel, const struct stat *st,
-                             struct ts_source_info *out, struct ts_error *err)
-{
-	struct ts_server *srv = arg;
-	struct ts_source *src = NULL;
-	struct file_id f;
-	ts_status s;
-
-	if (ts_probe_cache_get_image(srv->probes, st, out))
-		return TS_OK;
-	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
-	if (s)
-		return s;
-	if (f.st.st_dev != st->st_dev || f.st.st_ino != st->st_ino)
-		return ts_error_set(err, TS_ENOTFOUND, "not found");   /* changed meanwhile */
-	s = ts_source_open_as(f.path, &f.st, &srv->source_limits, &src, err);
-	if (s)
-		return s;
-	*out = src->info;
-	out->icc = NULL;
-	out->icc_len = 0;
-	ts_source_close(src);
-	ts_probe_cache_put_image(srv->probes, &f.st, out);
-	return TS_OK;
-}
-
-static ts_status probe_media(void *arg, const char *rel, const struct stat *st,
-                             const char *mime, struct ts_media_info *out, struct ts_error *err)
-{
-	struct ts_server *srv = arg;
-	struct file_id f;
-	struct stat fst;
-	ts_status s;
-	int fd;
-
-	if (ts_probe_cache_get_media(srv->probes, st, out))
-		return TS_OK;
-	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
-	if (s)
-		return s;
-	fd = open(f.path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ts_error_set(err, TS_ENOTFOUND, "not found");
-	if (fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
-		close(fd);
-		return ts_error_set(err, TS_ENOTFOUND, "not found");
-	}
-	s = ts_media_probe_fd(fd, (uint64_t)fst.st_size, mime, out, err);
-	close(fd);
-	if (s == TS_OK)
-		ts_probe_cache_put_media(srv->probes, &fst, out);
-	return s;
-}
-
-static void make_ctx(struct request *r, struct ts_present_ctx *c)
+/* The context of one request; the probes (probe_source.c, shared with
+ * `tessera manifest`) measure through the server's resolver, limits and
+ * probe cache. */
+static void make_ctx(struct request *r, struct ts_present_probes *pp, struct ts_present_ctx *c)
 {
 	struct ts_server *srv = r->srv;
 
+	pp->resolver = srv->resolver;
+	pp->limits = &srv->source_limits;
+	pp->cache = srv->probes;
 	memset(c, 0, sizeof *c);
 	c->root_fd = srv->root_fd;
 	c->root_path = ts_resolver_root(srv->resolver);
@@ -120,9 +68,9 @@ static void make_ctx(struct request *r, struct ts_present_ctx *c)
 	c->limits = &srv->limits;
 	memcpy(c->formats, srv->formats, sizeof c->formats);
 	c->image_service2 = true;
-	c->probe_image = probe_image;
-	c->probe_media = probe_media;
-	c->probe_arg = srv;
+	c->probe_image = ts_present_probe_image;
+	c->probe_media = ts_present_probe_media;
+	c->probe_arg = pp;
 }
 
 /* ---- gzip ------------------------------------------------------------- */
@@ -347,6 +295,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 {
 	struct ts_present_url u;
 	struct ts_present_ctx c;
+	struct ts_present_probes pp;
 	struct manifest_arg m;
 	uint64_t fp = 0;
 	time_t mtime = 0;
@@ -356,7 +305,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	ts_present_url_parse(rest, r->srv->settings->default_version, r->arena, &u);
 	if (u.route == TS_PURL_NONE || r->srv->root_fd < 0)
 		return false;
-	make_ctx(r, &c);
+	make_ctx(r, &pp, &c);
 	if (!c.base) {
 		*st = ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 		return true;
