@@ -117,6 +117,10 @@ ts_status ts_present_probe_media(void *arg, const char *rel, const struct stat *
 
 /* Entries beyond this make a folder an error (500), not a truncated list. */
 #define TS_CATALOGUE_MAX_ENTRIES 100000
+/* Canvases beyond this make an item an error (403), answered before any
+ * file is measured: 10,000 canvases are about 40 MB of JSON already, and a
+ * bigger item is better published as a Collection of volumes. */
+#define TS_PRESENT_MAX_CANVASES 10000
 /* Sidecars and CSV files larger than these are refused (500). */
 #define TS_CATALOGUE_MAX_SIDECAR (1u << 20)
 #define TS_CATALOGUE_MAX_CSV (16u << 20)

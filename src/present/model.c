@@ -497,6 +497,11 @@ static ts_status add_canvas(struct ts_present_item *it, const struct ts_catalogu
 	struct ts_present_canvas *cv;
 	const char *lang = it->meta.language;
 
+	if (it->ncanvases >= TS_PRESENT_MAX_CANVASES)
+		return ts_error_set(err, TS_EFORBIDDEN,
+		                    "%s has more than %d canvases; publish it as a Collection of "
+		                    "smaller folders", it->rel && *it->rel ? it->rel : "the root",
+		                    TS_PRESENT_MAX_CANVASES);
 	cv = ts_pm_grow(it->canvases, it->ncanvases, sizeof *cv);
 	if (!cv)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
