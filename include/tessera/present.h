@@ -67,6 +67,12 @@ struct ts_present_ctx {
 	ts_present_image_fn *probe_image;
 	ts_present_media_fn *probe_media;   /* NULL: durations only from sidecars */
 	void *probe_arg;
+	/* NULL, or called by ts_present_stamp with each folder it is about to
+	 * read beyond the path to rel (a collection's members), open as
+	 * dir_fd (borrowed), or with -1 for "cannot be watched"
+	 * (dir_watch.h); watch_arg is its first argument. */
+	void (*watch_dir)(void *watch_arg, int dir_fd);
+	void *watch_arg;
 };
 
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
@@ -96,6 +102,8 @@ struct ts_catalogue {
 	size_t manifest_len;
 	uint64_t fingerprint;              /* names, sizes, mtimes, sidecar bytes */
 	time_t mtime;                      /* the latest mtime of the entries and sidecars */
+	bool unwatchable;                  /* holds a symlinked or hard-linked file: a
+	                                      change may come through another folder */
 };
 
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
