@@ -300,6 +300,13 @@ ts_status ts_present_collection2(const struct ts_present_ctx *c,
                                  const struct ts_present_collection *col, json_t **out,
                                  struct ts_error *err);
 
+/* Measure the images of folder rel (an item folder) through c's image
+ * probe on nthreads threads, when it holds at least min_images of them, so
+ * that a cold build finds their sizes in the probe cache (warm.c).  Errors
+ * are left for the build; a file or a missing folder does nothing. */
+void ts_present_warm(const struct ts_present_ctx *c, const char *rel, int nthreads,
+                     size_t min_images);
+
 /* One-call forms for the server and a future command line: load, write,
  * dump byte-stable (two-space indent, key order as built) into out.
  * version 3 or 2 (anything else 501). */
