@@ -60,12 +60,14 @@ bool ts_dir_watch_get(struct ts_dir_watch *w, const char *key, struct ts_dir_sta
 
 /* Start a computation: drains the events and notes the generation. */
 void ts_dir_watch_begin(struct ts_dir_watch *w, struct ts_dir_ticket *t);
-/* Watch the folder open as dir_fd (borrowed) for the computation, before
- * reading it: its entries created, deleted, moved, written or changed in
- * their attributes, and the folder itself deleted or moved.  dir_fd < 0
- * marks the computation unwatchable.  A failed watch (limit reached) marks
- * it too. */
-void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd);
+/* Watch, for the computation and before reading it, the folder open as
+ * dir_fd (borrowed), or with name the folder name inside it (a symlink
+ * there is not followed): its entries created, deleted, moved, written or
+ * changed in their attributes, and the folder itself deleted or moved.
+ * dir_fd < 0 marks the computation unwatchable; so does a failed watch
+ * (limit reached, no such folder). */
+void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd,
+                      const char *name);
 /* Keep value under key if the computation is still valid: every watch
  * held and no event arrived since ts_dir_watch_begin. */
 void ts_dir_watch_put(struct ts_dir_watch *w, const struct ts_dir_ticket *t, const char *key,

@@ -68,10 +68,11 @@ struct ts_present_ctx {
 	ts_present_media_fn *probe_media;   /* NULL: durations only from sidecars */
 	void *probe_arg;
 	/* NULL, or called by ts_present_stamp with each folder it is about to
-	 * read beyond the path to rel (a collection's members), open as
-	 * dir_fd (borrowed), or with -1 for "cannot be watched"
-	 * (dir_watch.h); watch_arg is its first argument. */
-	void (*watch_dir)(void *watch_arg, int dir_fd);
+	 * read beyond the path to rel (the sub-folders, a collection's
+	 * members): the folder name inside dir_fd (borrowed), or dir_fd -1
+	 * for "cannot be watched" (dir_watch.h); watch_arg is its first
+	 * argument. */
+	void (*watch_dir)(void *watch_arg, int dir_fd, const char *name);
 	void *watch_arg;
 };
 

@@ -4,16 +4,19 @@
  *
  * One inotify descriptor (non-blocking) and an open-addressing table of
  * string keys.  The one idea: invalidation is all or nothing.  Any event
- * read from the queue empties the table, closes the descriptor (dropping
- * every watch at once) and opens a fresh one under a new generation, so
- * there is no bookkeeping of which watch serves which key, watches never
- * pile up, and a computation that began under an older generation (its
- * watches are gone) is refused when it tries to store its result.  The
- * cost of that simplicity: a change anywhere watched recomputes every
- * cached result once, which is what every request did before.
+ * read from the queue empties the table and starts a new generation, so
+ * there is no bookkeeping of which watch serves which key, and a
+ * computation that began under an older generation is refused when it
+ * tries to store its result.  The cost of that simplicity: a change
+ * anywhere watched recomputes every cached result once, which is what
+ * every request did before.  Watches are kept across generations (a
+ * recomputation re-adds the same ones cheaply); a fresh descriptor numbers
+ * its watches 1, 2, ..., so the largest number seen counts them, and when
+ * it passes the limit the descriptor is replaced, dropping them all.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,32 +141,46 @@ bool ts_dir_watch_active(struct ts_dir_watch *w)
 	return on;
 }
 
-/* Empty the table and start a new generation with no watches. */
-static void reset(struct ts_dir_watch *w)
+/* Empty the table and start a new generation.  The watches stay (adding
+ * one again for the same folder is cheap and returns the same number);
+ * with drop, the descriptor is replaced too, dropping every watch. */
+static void reset(struct ts_dir_watch *w, bool drop)
 {
 	clear(w);
 	w->epoch++;
-	w->saturated = false;
-	if (w->fd >= 0) {
+	if (drop && w->fd >= 0) {
+		w->saturated = false;
 		close(w->fd);
 		w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	}
 }
 
-/* Read what the queue holds; any event (IN_Q_OVERFLOW included) resets.
- * Called with the lock held. */
+/* Read what the queue holds; any event (IN_Q_OVERFLOW included) resets,
+ * the rest of the queue is read too (it could only reset again).  Called
+ * with the lock held. */
 static void drain(struct ts_dir_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n;
 
+	bool changed = false;
+
 	if (w->fd < 0)
 		return;
-	do
+	for (;;) {
 		n = read(w->fd, buf, sizeof buf);
-	while (n < 0 && errno == EINTR);
-	if (n > 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-		reset(w);
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		reset(w, true);   /* a broken queue: start afresh */
+	else if (changed)
+		reset(w, false);
 }
 
 static struct entry **find(struct ts_dir_watch *w, const char *key, uint64_t h)
@@ -205,16 +222,17 @@ void ts_dir_watch_begin(struct ts_dir_watch *w, struct ts_dir_ticket *t)
 	pthread_mutex_lock(&w->lock);
 	drain(w);
 	if (w->saturated)
-		reset(w);   /* the watches of forgotten results fill the limit */
+		reset(w, true);   /* the watches of forgotten results fill the limit */
 	t->epoch = w->epoch;
 	t->ok = w->fd >= 0;
 	pthread_mutex_unlock(&w->lock);
 }
 
-void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd)
+void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd,
+                      const char *name)
 {
-	char path[48];
-	int wd;
+	char path[NAME_MAX + 64];
+	int wd, n;
 
 	if (!w || !t->ok)
 		return;
@@ -224,12 +242,17 @@ void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_f
 	}
 	/* inotify takes a path: the descriptor's own, so the folder watched
 	 * is the one that was opened, whatever its name has become */
-	snprintf(path, sizeof path, "/proc/self/fd/%d", dir_fd);
+	n = snprintf(path, sizeof path, "/proc/self/fd/%d%s%s", dir_fd, name ? "/" : "",
+	             name ? name : "");
+	if (n < 0 || (size_t)n >= sizeof path || (name && (!*name || strchr(name, '/')))) {
+		t->ok = false;
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	if (w->fd < 0 || w->epoch != t->epoch) {
 		t->ok = false;
 	} else {
-		wd = inotify_add_watch(w->fd, path, MASK);
+		wd = inotify_add_watch(w->fd, path, MASK | (name ? IN_DONT_FOLLOW : 0));
 		/* a fresh descriptor numbers its watches 1, 2, ...: wd counts them */
 		if (wd < 0 || (size_t)wd > w->max_watches) {
 			t->ok = false;
@@ -259,7 +282,7 @@ void ts_dir_watch_put(struct ts_dir_watch *w, const struct ts_dir_ticket *t, con
 	if (w->n >= w->max) {
 		/* full: start over (results are cheap to recompute), watches
 		 * too; this result is dropped with the generation */
-		reset(w);
+		reset(w, false);
 		goto out;
 	}
 	e = malloc(sizeof *e);

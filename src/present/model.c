@@ -377,7 +377,7 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	h = ts_hash_fnv1a(h, &cat.fingerprint, sizeof cat.fingerprint);
 	*mtime = cat.mtime;
 	if (cat.unwatchable && c->watch_dir)
-		c->watch_dir(c->watch_arg, -1);
+		c->watch_dir(c->watch_arg, -1, NULL);
 	h = parent_sidecars(c, cat.rel, h, mtime);
 	/* A collection shows its members' labels and pictures.  The members'
 	 * own stats (in cat: their mtimes change when files are added,
@@ -394,36 +394,30 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		int dfd = ts_catalogue_open_dir(c->root_fd, cat.rel);
 
 		if (dfd < 0 && c->watch_dir)
-			c->watch_dir(c->watch_arg, -1);
+			c->watch_dir(c->watch_arg, -1, NULL);
 		for (size_t i = 0; dfd >= 0 && i < cat.n; i++) {
+			const char *sub = cat.entries[i].name;
 			char name[NAME_MAX + 16];
 			struct stat st, mst;
-			int got;
+			int got = -1;
 
 			if (!cat.entries[i].is_dir)
 				continue;
+			snprintf(name, sizeof name, "%s/iiif.json", sub);
 			if (c->watch_dir) {
 				/* Watched before it is looked at again: its own stat
 				 * (its mtime moves when its entries change, which is
 				 * no event in this folder) and its sidecar's. */
-				int mfd = openat(dfd, cat.entries[i].name,
-				                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-				c->watch_dir(c->watch_arg, mfd);
-				if (mfd >= 0 && fstat(mfd, &mst) == 0) {
+				c->watch_dir(c->watch_arg, dfd, sub);
+				if (fstatat(dfd, sub, &mst, AT_SYMLINK_NOFOLLOW) == 0) {
 					uint64_t parts[3] = { (uint64_t)mst.st_ino,
 					                      (uint64_t)mst.st_mtim.tv_sec,
 					                      (uint64_t)mst.st_mtim.tv_nsec };
 					h = ts_hash_fnv1a(h, parts, sizeof parts);
 				}
-				got = mfd >= 0 && collection
-				      ? fstatat(mfd, "iiif.json", &st, AT_SYMLINK_NOFOLLOW) : -1;
-				if (mfd >= 0)
-					close(mfd);
-			} else {
-				snprintf(name, sizeof name, "%s/iiif.json", cat.entries[i].name);
-				got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
 			}
+			if (collection)
+				got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
 			if (got == 0) {
 				uint64_t parts[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size,
 				                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };

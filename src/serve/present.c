@@ -136,11 +136,11 @@ struct watching {
 	struct ts_dir_ticket t;
 };
 
-static void watch_dir(void *arg, int dir_fd)
+static void watch_dir(void *arg, int dir_fd, const char *name)
 {
 	struct watching *a = arg;
 
-	ts_dir_watch_add(a->w, &a->t, dir_fd);
+	ts_dir_watch_add(a->w, &a->t, dir_fd, name);
 }
 
 /* Watch the root and every folder on the way down to rel (rel too when it
@@ -151,7 +151,7 @@ static void watch_path(struct watching *a, int root_fd, const char *rel)
 	int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	const char *p = rel;
 
-	ts_dir_watch_add(a->w, &a->t, fd);
+	ts_dir_watch_add(a->w, &a->t, fd, NULL);
 	while (fd >= 0 && *p && a->t.ok) {
 		size_t n = strcspn(p, "/");
 		char name[NAME_MAX + 1];
@@ -166,7 +166,7 @@ static void watch_path(struct watching *a, int root_fd, const char *rel)
 		fd = next;
 		if (fd < 0)
 			break;   /* a file (its folder is watched), or nothing */
-		ts_dir_watch_add(a->w, &a->t, fd);
+		ts_dir_watch_add(a->w, &a->t, fd, NULL);
 		p += n;
 		if (*p == '/')
 			p++;

@@ -58,7 +58,7 @@ static struct ts_dir_ticket keep(struct ts_dir_watch *w, const char *rel, const 
 	int fd = open_dir(rel);
 
 	ts_dir_watch_begin(w, &t);
-	ts_dir_watch_add(w, &t, fd);
+	ts_dir_watch_add(w, &t, fd, NULL);
 	if (fd >= 0)
 		close(fd);
 	ts_dir_watch_put(w, &t, key, &v);
@@ -122,14 +122,14 @@ static void a_change_during_the_computation_is_not_kept(void)
 	w = ts_dir_watch_create(rfd, true, 100, 16);
 	ts_dir_watch_begin(w, &t);
 	fd = open_dir("");
-	ts_dir_watch_add(w, &t, fd);
+	ts_dir_watch_add(w, &t, fd, NULL);
 	close(fd);
 	write_file("new.jpg", "x");   /* after the watch, before the put */
 	ts_dir_watch_put(w, &t, "m|", &v);
 	EXPECT(!ts_dir_watch_get(w, "m|", &v));
 	/* an unwatchable computation (-1) is not kept either */
 	ts_dir_watch_begin(w, &t);
-	ts_dir_watch_add(w, &t, -1);
+	ts_dir_watch_add(w, &t, -1, NULL);
 	EXPECT(!t.ok);
 	ts_dir_watch_put(w, &t, "m|", &v);
 	EXPECT(!ts_dir_watch_get(w, "m|", &v));
@@ -158,7 +158,7 @@ static void past_the_watch_limit_nothing_is_kept_then_it_starts_afresh(void)
 	/* a second folder is one watch too many: not kept */
 	ts_dir_watch_begin(w, &t);
 	fd = open_dir("b");
-	ts_dir_watch_add(w, &t, fd);
+	ts_dir_watch_add(w, &t, fd, NULL);
 	close(fd);
 	EXPECT(!t.ok);
 	ts_dir_watch_put(w, &t, "m|b", &v);
