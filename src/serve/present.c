@@ -66,18 +66,14 @@ static ts_status probe_image(void *arg, const char *rel, const struct stat *st,
 	struct ts_source *src = NULL;
 	struct file_id f;
 	ts_status s;
-	int n;
 
 	if (ts_probe_cache_get_image(srv->probes, st, out))
 		return TS_OK;
-	/* rel is a file the catalogue found by a confined walk and st its
-	 * identity: opened by its path and refused unless it is still that
-	 * very file, so nothing swapped in since (a symlink out of the root)
-	 * is read, and the resolver's search is not needed */
-	n = snprintf(f.path, sizeof f.path, "%s/%s", ts_resolver_root(srv->resolver), rel);
-	if (n < 0 || (size_t)n >= sizeof f.path)
-		return ts_error_set(err, TS_ENOTFOUND, "not found");
-	f.st = *st;
+	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
+	if (s)
+		return s;
+	if (f.st.st_dev != st->st_dev || f.st.st_ino != st->st_ino)
+		return ts_error_set(err, TS_ENOTFOUND, "not found");   /* changed meanwhile */
 	s = ts_source_open_as(f.path, &f.st, &srv->source_limits, &src, err);
 	if (s)
 		return s;
