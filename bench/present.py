@@ -12,14 +12,23 @@ nginx with Tessera on a FastCGI socket:
             10,000-member Collection
   regen     the same answer after one page was rewritten (the folder's
             fingerprint changed, the other files' probes still cached)
-  cached    wrk on the answer Tessera has cached: plain, gzip, and as a
-            conditional request answered 304
+  cached    one GET of the answer Tessera has cached (median of BENCH_RUNS),
+            then wrk on it: plain, gzip, and as a conditional request
+            answered 304
+
+Every row also gives the daemon's CPU time per request (before and after:
+/proc/PID/stat for cold and regen, whose helper threads may have exited;
+/proc/PID/task/*/schedstat for the cached rows): on a machine shared with
+compilers the wall times are noisy, the CPU times much less so.
 
 Targets (issue 11): cold manifest < 250 ms, cold collection < 400 ms,
 cached >= 5,000 req/s.  Timings are never part of `make check`.
 
   BENCH_DURATION=10 seconds per wrk run   BENCH_RUNS=5 restarts for cold
   BENCH_PAGES=2000  BENCH_MEMBERS=10000   the sizes of the tree
+  BENCH_ONLY=cold,regen,cached            which parts to run (default all)
+
+Usage: /usr/bin/python3 bench/present.py      (needs wrk: apt-get install -y wrk)
 """
 import os
 import re
@@ -39,6 +48,7 @@ DUR = int(os.environ.get("BENCH_DURATION", "10"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PAGES = int(os.environ.get("BENCH_PAGES", "2000"))
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
+ONLY = set(os.environ.get("BENCH_ONLY", "cold,regen,cached").split(","))
 TREE = os.path.join(TOP, "build", "bench-present")
 
 NGINX_CONF = """
@@ -136,6 +146,26 @@ def start_tessera(work):
     return p
 
 
+def cpu_ms(p, coarse=False):
+    """The daemon's CPU time so far, in milliseconds: with coarse, utime +
+    stime from /proc/PID/stat (10 ms ticks, but it includes threads that
+    have exited, such as the helpers that measure a cold book's pages);
+    else the sum of /proc/PID/task/*/schedstat (nanoseconds on a CPU, live
+    threads only), for the short cached answers."""
+    if coarse:
+        with open(f"/proc/{p.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000.0 / common.TICK
+    total = 0
+    for t in os.listdir(f"/proc/{p.pid}/task"):
+        try:
+            with open(f"/proc/{p.pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / 1e6
+
+
 def stop(p):
     os.killpg(p.pid, 15)
     p.wait(timeout=10)
@@ -144,25 +174,30 @@ def stop(p):
 
 def cold(work, port, path):
     """Median first-answer time over RUNS fresh daemons."""
-    times = []
+    times, cpu = [], []
     size = 0
     for _ in range(RUNS):
         p = start_tessera(work)
+        c0 = cpu_ms(p, True)
         st, dt, size, _ = get(port, path)
+        cpu.append(cpu_ms(p, True) - c0)
         stop(p)
         if st != 200:
             raise RuntimeError(f"{path}: {st}")
         times.append(dt * 1000)
-    return statistics.median(times), size
+    return statistics.median(times), statistics.median(cpu), size
 
 
 def main():
     if not os.access(common.TESSERA, os.X_OK):
         raise SystemExit("./tessera is missing: run make")
+    if not shutil.which("wrk") and "cached" in ONLY:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
     build_tree()
     manifest = "/iiif/3/book/manifest"
     collection = "/iiif/3/collection/shelf"
     work = tempfile.mkdtemp(prefix="tessera-bench-present-")
+    os.chmod(work, 0o755)   # nginx's workers run as nobody and must reach the socket
     port = common.free_port()
     for d in ("cb", "fc", "px", "uw", "sc"):
         os.mkdir(os.path.join(work, d))
@@ -170,30 +205,48 @@ def main():
         f.write(NGINX_CONF.format(w=work, port=port))
     common.start(["nginx", "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"])
     rows = []
+    with open("/proc/loadavg") as f:
+        load0 = f.read().split()[:3]
     try:
         # warm the page cache (the target says: page cache warm)
         p = start_tessera(work)
         for path in (manifest, collection):
             get(port, path)
         stop(p)
-        for name, path, target in (("manifest, 2,000 canvases", manifest, 250),
-                                   ("collection, 10,000 members", collection, 400)):
-            ms, size = cold(work, port, path)
-            rows.append((f"cold {name}", f"{ms:.0f} ms", f"< {target} ms", f"{size} bytes"))
+        if "cold" in ONLY:
+            for name, path, target in (("manifest, 2,000 canvases", manifest, 250),
+                                       ("collection, 10,000 members", collection, 400)):
+                ms, cpu, size = cold(work, port, path)
+                rows.append((f"cold {name}", f"{ms:.0f} ms", f"{cpu:.1f} ms", f"< {target} ms",
+                             f"{size} bytes"))
         p = start_tessera(work)
         for name, path in (("manifest", manifest), ("collection", collection)):
             st, _, _, head = get(port, path)
             victim = os.path.join(TREE, "book", "p0001.tif") if path == manifest else \
                 os.path.join(TREE, "shelf", "item00001", "cover.tif")
-            times = []
-            for _ in range(RUNS):
-                os.utime(victim)       # a rewritten file: new mtime, new fingerprint
-                st, dt, _, _ = get(port, path)
-                times.append(dt * 1000)
-            rows.append((f"regen {name} after one file changed",
-                         f"{statistics.median(times):.0f} ms", "", ""))
+            if "regen" in ONLY:
+                times, cpu = [], []
+                for _ in range(RUNS):
+                    os.utime(victim)       # a rewritten file: new mtime, new fingerprint
+                    c0 = cpu_ms(p, True)
+                    st, dt, _, _ = get(port, path)
+                    cpu.append(cpu_ms(p, True) - c0)
+                    times.append(dt * 1000)
+                rows.append((f"regen {name} after one file changed",
+                             f"{statistics.median(times):.0f} ms",
+                             f"{statistics.median(cpu):.1f} ms", "", ""))
+            if "cached" not in ONLY:
+                continue
+            st, _, _, head = get(port, path)   # cached again after the last change
             etag = header(head, "ETag")
-            lists = {}
+            times, cpu = [], []
+            for _ in range(max(RUNS, 5)):
+                c0 = cpu_ms(p)
+                st, dt, _, _ = get(port, path)
+                cpu.append(cpu_ms(p) - c0)
+                times.append(dt * 1000)
+            rows.append((f"cached {name}, one GET", f"{statistics.median(times):.1f} ms",
+                         f"{statistics.median(cpu):.2f} ms", "", ""))
             for variant, hdrs in (("plain", []), ("gzip", ["Accept-Encoding: gzip"]),
                                   ("304", [f"If-None-Match: {etag}"] if etag else None)):
                 if hdrs is None:
@@ -201,24 +254,32 @@ def main():
                 lf = os.path.join(work, f"list-{name}-{variant}")
                 with open(lf, "w") as f:
                     f.write(path + "\n")
-                lists[variant] = (lf, hdrs)
-            get(port, path)   # cached again after the last change
-            for variant, (lf, hdrs) in lists.items():
                 res = []
                 for _ in range(3):
-                    res.append(wrk_headers(port, lf, hdrs))
+                    c0 = cpu_ms(p)
+                    r = wrk_headers(port, lf, hdrs)
+                    r["cpu"] = (cpu_ms(p) - c0) / max(r["req"], 1)
+                    res.append(r)
                 rps = statistics.median(r["rps"] for r in res)
                 p99 = statistics.median(r["p99"] for r in res)
-                rows.append((f"cached {name} ({variant})", f"{rps:.0f} req/s",
-                             ">= 5000 req/s", f"p99 {p99:.1f} ms"))
+                cpu = statistics.median(r["cpu"] for r in res)
+                rows.append((f"cached {name} ({variant}), wrk", f"{rps:.0f} req/s",
+                             f"{cpu * 1000:.0f} us", ">= 5000 req/s", f"p99 {p99:.1f} ms"))
         stop(p)
     finally:
         common.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    with open("/proc/loadavg") as f:
+        load1 = f.read().split()[:3]
     w = max(len(r[0]) for r in rows)
-    print(f"{'what':<{w}}  {'median':>12}  {'target':>14}  note")
+    print(f"{'what':<{w}}  {'median':>12}  {'CPU/request':>11}  {'target':>14}  note")
     for r in rows:
-        print(f"{r[0]:<{w}}  {r[1]:>12}  {r[2]:>14}  {r[3]}")
+        print(f"{r[0]:<{w}}  {r[1]:>12}  {r[2]:>11}  {r[3]:>14}  {r[4]}")
+    print(f"(load average before {' '.join(load0)}, after {' '.join(load1)}; "
+          f"{PAGES} pages, {MEMBERS} members, BENCH_RUNS={RUNS}, BENCH_DURATION={DUR})")
 
 
 def wrk_headers(port, listfile, headers, conns=8):
@@ -235,7 +296,7 @@ def wrk_headers(port, listfile, headers, conns=8):
     req, errs, p50, p99, d = map(int, m.groups())
     if errs > req // 1000:
         raise RuntimeError(f"{errs} of {req} responses were not 2xx/3xx")
-    return {"rps": req / (d / 1e6), "p50": p50 / 1000, "p99": p99 / 1000}
+    return {"rps": req / (d / 1e6), "p50": p50 / 1000, "p99": p99 / 1000, "req": req}
 
 
 if __name__ == "__main__":

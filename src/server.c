@@ -72,11 +72,15 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	srv->root_fd = open(ts_resolver_root(srv->resolver), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* 16384 files' probe results: about 10 MB at most */
 	srv->probes = ts_probe_cache_create(16384);
+	/* fingerprints of 4096 answers; 65536 watched folders at most (the
+	 * kernel pins each watched folder's inode, about 1 KB) */
+	srv->watch = ts_dir_watch_create(srv->root_fd, s->presentation_watch, 65536, 4096);
 	srv->cache = ts_cache_create((size_t)s->cache_size_mb << 20);
 	/* Decoded JPEG 2000 tiles, shared by every source the pool opens. */
 	srv->source_limits.tiles = ts_tile_cache_create((size_t)s->decoded_cache_mb << 20);
 	srv->pool = ts_source_pool_create(64, &srv->source_limits);
-	if (!srv->cache || !srv->pool || !srv->source_limits.tiles || !srv->probes) {
+	if (!srv->cache || !srv->pool || !srv->source_limits.tiles || !srv->probes ||
+	    !srv->watch) {
 		ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
@@ -103,6 +107,7 @@ void ts_server_destroy(struct ts_server *srv)
 	ts_remote_cache_destroy(srv->remote);
 	ts_heavy_destroy(srv->heavy);
 	ts_probe_cache_destroy(srv->probes);
+	ts_dir_watch_destroy(srv->watch);
 	if (srv->root_fd >= 0)
 		close(srv->root_fd);
 	ts_tile_cache_destroy(srv->source_limits.tiles);   /* after the sources using it */

@@ -70,6 +70,13 @@ struct ts_present_ctx {
 	/* NULL in the daemon; set by `tessera manifest --check`, which builds
 	 * every member of a collection in turn (csv_memo.c) */
 	struct ts_present_csv_memo *csv_memo;
+	/* NULL, or called by ts_present_stamp with each folder it is about to
+	 * read beyond the path to rel (the sub-folders, a collection's
+	 * members): the folder name inside dir_fd (borrowed), or dir_fd -1
+	 * for "cannot be watched" (dir_watch.h); watch_arg is its first
+	 * argument. */
+	void (*watch_dir)(void *watch_arg, int dir_fd, const char *name);
+	void *watch_arg;
 };
 
 /* The last metadata.csv an item build read, kept parsed while the file is
@@ -144,6 +151,8 @@ struct ts_catalogue {
 	size_t manifest_len;
 	uint64_t fingerprint;              /* names, sizes, mtimes, sidecar bytes */
 	time_t mtime;                      /* the latest mtime of the entries and sidecars */
+	bool unwatchable;                  /* holds a symlinked or hard-linked file: a
+	                                      change may come through another folder */
 };
 
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
@@ -339,6 +348,13 @@ ts_status ts_present_manifest2(const struct ts_present_ctx *c, const struct ts_p
 ts_status ts_present_collection2(const struct ts_present_ctx *c,
                                  const struct ts_present_collection *col, json_t **out,
                                  struct ts_error *err);
+
+/* Measure the images of folder rel (an item folder) through c's image
+ * probe on nthreads threads, when it holds at least min_images of them, so
+ * that a cold build finds their sizes in the probe cache (warm.c).  Errors
+ * are left for the build; a file or a missing folder does nothing. */
+void ts_present_warm(const struct ts_present_ctx *c, const char *rel, int nthreads,
+                     size_t min_images);
 
 /* One-call forms for the server and a future command line: load, write,
  * dump byte-stable (two-space indent, key order as built) into out.

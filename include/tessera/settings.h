@@ -37,6 +37,7 @@ struct ts_settings {
 	char *base_url;          /* BASE_URL: public URL prefix, e.g. https://x.org */
 	bool trust_forwarded;    /* honour X-Forwarded-Host/-Proto */
 	char *cache_control;     /* CACHE_CONTROL */
+	bool presentation_watch; /* inotify keeps Presentation fingerprints (dir_watch.h) */
 	char *media_accel_location; /* nginx internal location for X-Accel-Redirect, "" = off */
 	int default_version;     /* IIIF version on /iiif/{id}/...: 2 or 3 */
 	char *rights;            /* info.json "rights" (3.0) / "license" (2.1) */

@@ -92,6 +92,11 @@ static const struct setting table[] = {
 	{ "cache_control", NULL, "TESSERA_CACHE_CONTROL", "CACHE_CONTROL", SET_STRING,
 	  "max-age=86400", 0, 0, IN_FILE, OFF(cache_control),
 	  "Cache-Control header on successful answers (empty = none)." },
+	{ "presentation_watch", NULL, "TESSERA_PRESENTATION_WATCH", NULL, SET_BOOL, "true", 0, 1,
+	  IN_FILE, OFF(presentation_watch), "Keep the fingerprints of the folders behind cached "
+	  "Presentation answers while inotify reports no change in them, instead of reading "
+	  "every folder again on each request (false = read them every time; roots on network "
+	  "file systems are always read)." },
 	{ "media_accel_location", NULL, "TESSERA_MEDIA_ACCEL_LOCATION", NULL, SET_STRING, "", 0,
 	  0, IN_FILE, OFF(media_accel_location), "FastCGI behind nginx: the nginx internal "
 	  "location that serves the image root (e.g. /tessera-media, see "

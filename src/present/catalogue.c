@@ -163,12 +163,14 @@ static bool link_inside(const char *root_path, const char *rel, const char *name
 }
 
 /* The stat of entry name of folder dfd under the confinement rule: false
- * when it is to be left out. */
+ * when it is to be left out.  *linked (when not NULL) tells a symlink. */
 static bool entry_stat(int dfd, const char *root_path, const char *rel, const char *name,
-                       struct stat *st)
+                       struct stat *st, bool *linked)
 {
 	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
 		return false;
+	if (linked)
+		*linked = S_ISLNK(st->st_mode);
 	if (S_ISLNK(st->st_mode)) {
 		/* a link is followed to a file only, never into a folder */
 		if (!link_inside(root_path, rel, name, st) || !S_ISREG(st->st_mode))
@@ -305,8 +307,14 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 				out->mtime = sb.st_mtim.tv_sec;
 			continue;
 		}
-		if (!entry_stat(dfd, root_path, rel, name, &sb))
+		bool linked = false;
+
+		if (!entry_stat(dfd, root_path, rel, name, &sb, &linked))
 			continue;
+		/* a file also reachable by another name changes without an event
+		 * in this folder (dir_watch.h) */
+		if (linked || (S_ISREG(sb.st_mode) && sb.st_nlink > 1))
+			out->unwatchable = true;
 		if (!S_ISDIR(sb.st_mode)) {
 			type = ts_media_type_of(name);
 			if (!type)
@@ -427,7 +435,7 @@ static bool holds_media_at(int dfd, const char *root_path, const char *rel, int 
 		if (de->d_type == DT_REG) {
 			found = true;
 		} else if (de->d_type == DT_LNK || de->d_type == DT_UNKNOWN) {
-			found = entry_stat(dirfd(d), root_path, rel, de->d_name, &sb) &&
+			found = entry_stat(dirfd(d), root_path, rel, de->d_name, &sb, NULL) &&
 			        S_ISREG(sb.st_mode);
 		}
 	}

@@ -378,6 +378,8 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		return s;
 	h = ts_hash_fnv1a(h, &cat.fingerprint, sizeof cat.fingerprint);
 	*mtime = cat.mtime;
+	if (cat.unwatchable && c->watch_dir)
+		c->watch_dir(c->watch_arg, -1, NULL);
 	h = parent_sidecars(c, cat.rel, h, mtime);
 	/* A collection shows its members' labels and pictures.  The members'
 	 * own stats (in cat: their mtimes change when files are added,
@@ -386,18 +388,39 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	 * of 10,000 folders is checked cheaply.  An image rewritten in place
 	 * inside a member (same name, no rename) shows in the member's own
 	 * Manifest at once and in the collection's thumbnail sizes only after
-	 * the next change of the collection (documented trade-off). */
-	if (collection) {
+	 * the next change of the collection (documented trade-off).  With a
+	 * folder watch (ctx.watch_dir, dir_watch.h), the sub-folders of an
+	 * item or collection are watched too, and their own stats hashed
+	 * after the watch, so a change inside one raises an event. */
+	if (collection || c->watch_dir) {
 		int dfd = ts_catalogue_open_dir(c->root_fd, cat.rel);
 
+		if (dfd < 0 && c->watch_dir)
+			c->watch_dir(c->watch_arg, -1, NULL);
 		for (size_t i = 0; dfd >= 0 && i < cat.n; i++) {
+			const char *sub = cat.entries[i].name;
 			char name[NAME_MAX + 16];
-			struct stat st;
+			struct stat st, mst;
+			int got = -1;
 
 			if (!cat.entries[i].is_dir)
 				continue;
-			snprintf(name, sizeof name, "%s/iiif.json", cat.entries[i].name);
-			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			snprintf(name, sizeof name, "%s/iiif.json", sub);
+			if (c->watch_dir) {
+				/* Watched before it is looked at again: its own stat
+				 * (its mtime moves when its entries change, which is
+				 * no event in this folder) and its sidecar's. */
+				c->watch_dir(c->watch_arg, dfd, sub);
+				if (fstatat(dfd, sub, &mst, AT_SYMLINK_NOFOLLOW) == 0) {
+					uint64_t parts[3] = { (uint64_t)mst.st_ino,
+					                      (uint64_t)mst.st_mtim.tv_sec,
+					                      (uint64_t)mst.st_mtim.tv_nsec };
+					h = ts_hash_fnv1a(h, parts, sizeof parts);
+				}
+			}
+			if (collection)
+				got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+			if (got == 0) {
 				uint64_t parts[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size,
 				                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
 				h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);

@@ -8,12 +8,17 @@
  *
  * The one idea for freshness: the cache key and the ETag are made from the
  * fingerprint of the folders the answer depends on (names, sizes, mtimes,
- * sidecar bytes), computed by a readdir per folder on every request, so a
- * file changed on disk shows in the very next answer while an unchanged
- * item costs a readdir and a cache lookup, never a rebuild.  Probe results
- * are kept per file identity in the probe cache, so a rebuild after one
- * page changed re-reads only that page.
+ * sidecar bytes), so a file changed on disk shows in the very next answer
+ * while an unchanged item costs a cache lookup, never a rebuild.  The
+ * fingerprint itself is kept in the folder watch (dir_watch.h) while
+ * inotify reports no change in the folders it was read from - the root,
+ * every folder down to the item, and a collection's members - so an
+ * unchanged answer is not even a readdir; without inotify it is computed
+ * on every request.  Probe results are kept per file identity in the
+ * probe cache, so a rebuild after one page changed re-reads only that page.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +76,89 @@ static void make_ctx(struct request *r, struct ts_present_probes *pp, struct ts_
 	c->probe_image = ts_present_probe_image;
 	c->probe_media = ts_present_probe_media;
 	c->probe_arg = pp;
+}
+
+/* ---- fingerprints ----------------------------------------------------- */
+
+struct watching {
+	struct ts_dir_watch *w;
+	struct ts_dir_ticket t;
+};
+
+static void watch_dir(void *arg, int dir_fd, const char *name)
+{
+	struct watching *a = arg;
+
+	ts_dir_watch_add(a->w, &a->t, dir_fd, name);
+}
+
+/* Watch the root and every folder on the way down to rel (rel too when it
+ * is a folder), each before the fingerprint reads it: a rename or removal
+ * of any of them changes what rel names. */
+static void watch_path(struct watching *a, int root_fd, const char *rel)
+{
+	int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *p = rel;
+
+	ts_dir_watch_add(a->w, &a->t, fd, NULL);
+	while (fd >= 0 && *p && a->t.ok) {
+		size_t n = strcspn(p, "/");
+		char name[NAME_MAX + 1];
+		int next;
+
+		if (n == 0 || n > NAME_MAX)
+			break;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		if (fd < 0)
+			break;   /* a file (its folder is watched), or nothing */
+		ts_dir_watch_add(a->w, &a->t, fd, NULL);
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* rel's fingerprint and date (ts_present_stamp), from the folder watch
+ * while nothing it was read from changed. */
+static ts_status stamp(struct request *r, struct ts_present_ctx *c, const char *rel,
+                       bool collection, uint64_t *fp, time_t *mtime)
+{
+	struct ts_dir_watch *w = r->srv->watch;
+	struct ts_dir_stamp v;
+	struct watching a;
+	const char *key;
+	ts_status s;
+
+	if (!ts_dir_watch_active(w))
+		return ts_present_stamp(c, rel, collection, fp, mtime, &r->err);
+	key = ts_arena_printf(r->arena, "%c|%s", collection ? 'c' : 'm', rel);
+	if (!key)
+		return ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
+	if (ts_dir_watch_get(w, key, &v)) {
+		*fp = v.fingerprint;
+		*mtime = v.mtime;
+		return TS_OK;
+	}
+	a.w = w;
+	ts_dir_watch_begin(w, &a.t);
+	watch_path(&a, c->root_fd, rel);
+	c->watch_dir = watch_dir;
+	c->watch_arg = &a;
+	s = ts_present_stamp(c, rel, collection, fp, mtime, &r->err);
+	c->watch_dir = NULL;
+	c->watch_arg = NULL;
+	if (s == TS_OK) {
+		v.fingerprint = *fp;
+		v.mtime = *mtime;
+		ts_dir_watch_put(w, &a.t, key, &v);
+	}
+	return s;
 }
 
 /* ---- gzip ------------------------------------------------------------- */
@@ -254,6 +342,12 @@ struct manifest_arg {
 static ts_status build_manifest(struct request *r, const struct ts_present_ctx *c, void *arg)
 {
 	struct manifest_arg *m = arg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* a book of many pages not yet measured: on every core (up to 4)
+	 * first; the build below then finds the sizes cached */
+	if (cpus > 1)
+		ts_present_warm(c, m->path, cpus < 4 ? (int)cpus : 4, 64);
 	return ts_present_manifest(c, m->path, m->version, &m->part, &r->resp->body, &r->err);
 }
 
@@ -323,7 +417,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	m.part.kind = u.part_kind;
 	m.part.name = u.part_name;
 	if (u.route == TS_PURL_COLLECTION) {
-		*st = ts_present_stamp(&c, u.path, true, &fp, &mtime, &r->err);
+		*st = stamp(r, &c, u.path, true, &fp, &mtime);
 		if (*st)
 			return true;
 		what = ts_arena_printf(r->arena, "collection|%d|%s", u.version, u.path);
@@ -335,7 +429,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 		*st = ts_error_set(&r->err, TS_ENOTFOUND, "not found");
 		return true;
 	}
-	*st = ts_present_stamp(&c, u.path, false, &fp, &mtime, &r->err);
+	*st = stamp(r, &c, u.path, false, &fp, &mtime);
 	if (*st)
 		return true;
 	what = ts_arena_printf(r->arena, "manifest|%d|%s|%s|%s", u.version, u.path,

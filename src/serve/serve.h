@@ -19,6 +19,7 @@
 #include "tessera/arena.h"
 #include "tessera/cache.h"
 #include "tessera/command.h"
+#include "tessera/dir_watch.h"
 #include "tessera/encoder.h"
 #include "tessera/http.h"
 #include "tessera/plan.h"
@@ -64,6 +65,7 @@ struct ts_server {
 	struct ts_heavy *heavy;
 	int root_fd;                 /* the root, for Presentation's confined walks; -1 = none */
 	struct ts_probe_cache *probes; /* image sizes and media durations by file identity */
+	struct ts_dir_watch *watch;    /* Presentation fingerprints kept while unchanged */
 	struct metrics metrics;
 };
 

@@ -45,6 +45,7 @@
 #include "tessera/icc.h"
 #include "tessera/source.h"
 #include "jpeg_tiles.h"
+#include "tiff_io.h"
 
 /* Tiles larger than this per side or in area are not a pyramid anyone
  * wrote on purpose; refusing them keeps one tile buffer bounded. */
@@ -501,8 +502,10 @@ static ts_status tiff_open(int fd, const char *path, const struct ts_source_limi
 	TIFFOpenOptionsSetWarningHandlerExtR(opts, on_tiff_warning, s);
 	/* "m": no memory mapping (files can be tens of gigabytes and we read
 	 * a few tiles); "O": load tile/strip offsets on demand, so a header
-	 * declaring millions of strips opens without reading them all. */
-	s->tif = TIFFFdOpenExt(fd, s->path, "rmO", opts);
+	 * declaring millions of strips opens without reading them all.  The
+	 * buffered procedures of tiff_io.c make the directory walk a few
+	 * preads instead of a hundred seeks and reads. */
+	s->tif = ts_tiff_io_open(fd, s->path, "rmO", opts);
 	TIFFOpenOptionsFree(opts);
 	if (!s->tif) {
 		status = libtiff_failure(s, err, "cannot read image", "open");
