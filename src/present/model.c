@@ -113,6 +113,13 @@ json_t *ts_pm_lang_map(const char *language, const char *s, size_t n)
 	return m;
 }
 
+json_t *ts_pm_label(const struct ts_sidecar *m, const char *name)
+{
+	if (m->label)
+		return json_deep_copy(m->label);
+	return ts_pm_lang_map(m->language, name, strlen(name));
+}
+
 char *ts_present_encode_id(const char *rel)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -921,8 +928,7 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 	s = item_from_catalogue(c, out, &cat, out->kind == TS_PRESENT_FILE ? name : NULL, err);
 	if (s)
 		goto fail;
-	out->label = out->meta.label ? json_deep_copy(out->meta.label)
-	                             : ts_pm_lang_map(out->meta.language, name, strlen(name));
+	out->label = ts_pm_label(&out->meta, name);
 	if (!out->label || !out->fid) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;

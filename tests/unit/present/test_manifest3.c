@@ -445,6 +445,70 @@ static void a_collection_lists_folders_then_loose_files_with_thumbnails(void)
 	pf_destroy(&r);
 }
 
+static json_t *collection(struct pf_root *r, const char *folder)
+{
+	struct ts_buf b = TS_BUF_INIT;
+	struct ts_error err;
+	json_t *c = NULL;
+
+	if (ts_present_collection(&r->ctx, folder, 3, &b, &err) == TS_OK)
+		c = json_loadb((const char *)b.data, b.len, 0, NULL);
+	ts_buf_free(&b);
+	return c;
+}
+
+/* The label a member has in its collection is the one its own document
+ * has: a viewer shows the first in the list and the second once opened. */
+static void a_member_is_labelled_as_its_own_document_labels_itself(void)
+{
+	static const char *const members[] = { "a", "b", "c", "d", "e.tif", "f.tif" };
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *c, *m;
+
+	pf_create(&r);
+	pf_file(&r, "iiif.json", "{\"label\": \"Root\", \"language\": \"en\"}");
+	pf_file(&r, "metadata.csv", "folder,label,Creator\nc,Row label,Someone\nd,,Someone\n"
+	                            "f.tif,File row,Someone\n");
+	pf_mkdir(&r, "a");   /* no sidecar, no row: its name, "none" */
+	pf_tiff(&r, "a/p1.tif", 100, 100, 1);
+	pf_mkdir(&r, "b");   /* its own sidecar and language */
+	pf_tiff(&r, "b/p1.tif", 100, 100, 1);
+	pf_file(&r, "b/iiif.json", "{\"label\": \"Bee\", \"language\": \"fr\"}");
+	pf_mkdir(&r, "c");   /* a labelled row, in the root's language */
+	pf_tiff(&r, "c/p1.tif", 100, 100, 1);
+	pf_mkdir(&r, "d");   /* a row without a label */
+	pf_mkdir(&r, "d/x");
+	pf_tiff(&r, "d/x/p1.tif", 100, 100, 1);
+	pf_tiff(&r, "e.tif", 100, 100, 1);
+	pf_tiff(&r, "f.tif", 100, 100, 1);
+	c = collection(&r, "");
+	EXPECT(c != NULL);
+	EXPECT_EQ_INT(json_array_size(json_object_get(c, "items")), 6);
+	EXPECT_EQ_STR(str(c, "items/0/label/none/0"), "a");
+	EXPECT_EQ_STR(str(c, "items/1/label/fr/0"), "Bee");
+	EXPECT_EQ_STR(str(c, "items/2/label/en/0"), "Row label");
+	for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+		json_t *own = NULL, *mb = json_array_get(json_object_get(c, "items"), i);
+
+		if (i == 3) {
+			own = collection(&r, members[i]);
+		} else {
+			m = manifest(&r, members[i], NULL, &err, &st);
+			EXPECT_EQ_INT(st, TS_OK);
+			own = m;
+		}
+		EXPECT(own && mb && json_equal(json_object_get(own, "label"), json_object_get(mb, "label")));
+		if (own && mb && !json_equal(json_object_get(own, "label"), json_object_get(mb, "label")))
+			fprintf(stderr, "  member %s: the collection's label differs from its own\n",
+			        members[i]);
+		json_decref(own);
+	}
+	json_decref(c);
+	pf_destroy(&r);
+}
+
 static void the_fingerprint_follows_the_files_and_the_parent_csv(void)
 {
 	struct pf_root r;
@@ -581,6 +645,7 @@ int main(void)
 	RUN(a_bad_sidecar_is_an_error_naming_the_item_and_the_field);
 	RUN(a_csv_row_fills_what_the_sidecar_lacks);
 	RUN(a_collection_lists_folders_then_loose_files_with_thumbnails);
+	RUN(a_member_is_labelled_as_its_own_document_labels_itself);
 	RUN(the_fingerprint_follows_the_files_and_the_parent_csv);
 	RUN(every_sidecar_field_reaches_the_manifest);
 	RUN(a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas);
