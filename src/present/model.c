@@ -714,6 +714,16 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 		s = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto done;
 	}
+	/* §5 "PDF: a painted Text canvas (UV renders it) and a rendering
+	 * link": a painted PDF is offered as a download as well, for the
+	 * viewers that do not paint Text */
+	for (j = 0; j < it->ncanvases; j++) {
+		if (it->canvases[j].type->kind != TS_MEDIA_TEXT)
+			continue;
+		s = add_rendering(it, ts_pm_find_entry(cat, it->canvases[j].file), NULL, err);
+		if (s)
+			goto done;
+	}
 
 	/* the rest by basename: seeAlso, captions, thumbnails; else renderings
 	 * (canvases sorted by stem, so a folder of 2,000 pages and 2,000 ALTO

@@ -596,6 +596,10 @@ static void a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas(void)
 	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/type"), "Text");
 	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/format"), "application/pdf");
 	EXPECT(num(m, "items/0/width") > 0 && num(m, "items/0/height") > 0);
+	/* §5: and a rendering link, for the viewers that do not paint Text */
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "rendering")), 1);
+	EXPECT_EQ_STR(str(m, "rendering/0/id"), "https://example.org/iiif/doc/res/report.pdf");
+	EXPECT_EQ_STR(str(m, "rendering/0/format"), "application/pdf");
 	json_decref(m);
 	pf_mkdir(&r, "vase");
 	pf_file(&r, "vase/vase.glb", "glTF");
