@@ -754,7 +754,11 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 			else
 				hi = mid;
 		}
-		for (j = lo; j < it->ncanvases && !matched && stems[j].len == key.len &&
+		/* every canvas of the stem, not the first only: a file of the
+		 * same basename belongs to each, so clip.jpg is the picture (and
+		 * clip.vtt the captions) of clip.mp4 and clip.webm alike, two
+		 * encodings of one clip (§1, §5) */
+		for (j = lo; j < it->ncanvases && stems[j].len == key.len &&
 		             memcmp(stems[j].name, key.name, key.len) == 0; j++) {
 			struct ts_present_canvas *cv = &it->canvases[stems[j].index];
 

@@ -245,6 +245,15 @@ static void a_video_gets_its_size_and_the_picture_of_its_basename(void)
 	EXPECT_EQ_STR(str(m, "items/0/thumbnail/0/id"),
 	              "https://example.org/iiif/3/v%2Fclip.tif/full/320,240/0/default.jpg");
 	json_decref(m);
+	/* the same clip in a second encoding has the same picture */
+	pf_file(&r, "v/clip.webm", "x");
+	m = manifest(&r, "v", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "items")), 2);
+	EXPECT_EQ_STR(str(m, "items/1/items/0/items/0/body/format"), "video/webm");
+	EXPECT_EQ_STR(str(m, "items/1/thumbnail/0/id"),
+	              "https://example.org/iiif/3/v%2Fclip.tif/full/320,240/0/default.jpg");
+	json_decref(m);
 	pf_destroy(&r);
 }
 
