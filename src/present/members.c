@@ -136,6 +136,20 @@ static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const ch
 	return s;
 }
 
+/* Take the last member back (it is not published after all). */
+static void member_drop(struct ts_present_collection *col)
+{
+	struct ts_present_member *m = &col->members[--col->nmembers];
+
+	free(m->rel);
+	free(m->id);
+	json_decref(m->label);
+	json_decref(m->summary);
+	ts_pm_picture_free(&m->thumb);
+	free(m->nav_date);
+	memset(m, 0, sizeof *m);
+}
+
 static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
                             struct ts_error *err)
 {
@@ -265,10 +279,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				s = member_folder(c, dfd, rel, mb, e->name, &mrow, &holds, err);
 				if (s == TS_OK && !holds) {
 					/* one readdir decided it: take the entry back */
-					free(mb->rel);
-					free(mb->id);
-					out->nmembers--;
 					ts_pm_sidecar_free(&mrow);
+					member_drop(out);
 					continue;
 				}
 			} else {
@@ -279,6 +291,13 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				if (e->type->kind == TS_MEDIA_IMAGE &&
 				    ts_pm_probe_picture(c, rel, e, &mb->thumb, err) != TS_OK)
 					ts_pm_picture_free(&mb->thumb);
+				if (e->type->kind == TS_MEDIA_IMAGE && mb->thumb.rel &&
+				    !ts_present_renderable(c, &mb->thumb.info)) {
+					/* its Manifest is a 403 (model.c): not published */
+					ts_pm_sidecar_free(&mrow);
+					member_drop(out);
+					continue;
+				}
 			}
 			ts_pm_sidecar_free(&mrow);
 			if (s)

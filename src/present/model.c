@@ -369,8 +369,10 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
 		const char *name;
-		char *parent = ts_pm_parent_of(rel, &name);
+		char *parent;
 
+		ts_error_clear(err);   /* rel is no folder: no error of the file's */
+		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
 		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
@@ -561,6 +563,13 @@ static ts_status measure(const struct ts_present_ctx *c, struct ts_present_item 
 		s = ts_pm_probe_picture(c, it->folder, e, &cv->image, err);
 		if (s)
 			return s;
+		/* a body every request for which is a 403 is no canvas: say so,
+		 * as the Image API does (an unpyramided image over the budget) */
+		if (!ts_present_renderable(c, &cv->image.info)) {
+			ts_error_set(err, TS_EFORBIDDEN, "%s: too large to show whole within max_decode_pixels; "
+			             "store it as a pyramid (tessera convert)", cv->image.rel);
+			return TS_EFORBIDDEN;
+		}
 		if (!cv->width || !cv->height) {
 			cv->width = cv->image.info.width;
 			cv->height = cv->image.info.height;
@@ -916,7 +925,9 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 			cat.manifest = NULL;
 		}
 	} else if (s == TS_ENOTFOUND) {
-		/* one file: its folder's catalogue gives the siblings */
+		/* one file: its folder's catalogue gives the siblings (and the
+		 * folder's "not found" is no error of the file's) */
+		ts_error_clear(err);
 		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
 		if (s)
 			goto fail;

@@ -518,6 +518,74 @@ static void a_member_is_labelled_as_its_own_document_labels_itself(void)
 	pf_destroy(&r);
 }
 
+/* Every picture is a size the server makes within its decode budget: an
+ * unpyramided image (its only sizes entry is its full size) gets a
+ * thumbnail and a body scaled to 400 and 1024, not the whole image; one
+ * the server cannot make whole within max_decode_pixels is no canvas (403
+ * naming it) and no member. */
+static void pictures_are_sizes_the_server_makes_within_its_budget(void)
+{
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *m, *c;
+
+	pf_create(&r);
+	pf_tiff(&r, "flat.tif", 1600, 1200, 1);
+	pf_tiff(&r, "tall.tif", 300, 2000, 1);
+	pf_tiff(&r, "pyr.tif", 1600, 1200, 3);    /* 800x600, 400x300 */
+	m = manifest(&r, "flat.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/flat.tif/full/400,300/0/default.jpg");
+	EXPECT_EQ_INT(num(m, "thumbnail/0/width"), 400);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/flat.tif/full/1024,768/0/default.jpg");
+	EXPECT_EQ_INT(num(m, "items/0/items/0/items/0/body/height"), 768);
+	EXPECT_EQ_INT(num(m, "items/0/width"), 1600);   /* the canvas keeps the image's size */
+	json_decref(m);
+	m = manifest(&r, "tall.tif", NULL, &err, &st);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/tall.tif/full/60,400/0/default.jpg");
+	json_decref(m);
+	/* a pyramid keeps its sizes entries */
+	m = manifest(&r, "pyr.tif", NULL, &err, &st);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/400,300/0/default.jpg");
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/800,600/0/default.jpg");
+	json_decref(m);
+	/* a budget of a million pixels: the flat image is over it, the
+	 * pyramid's 800x600 level within (and its full size not) */
+	r.ctx.max_decode_pixels = 1000000;
+	m = manifest(&r, "flat.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_EFORBIDDEN);
+	EXPECT(m == NULL && strstr(err.msg, "flat.tif") && strstr(err.msg, "max_decode_pixels"));
+	json_decref(m);
+	m = manifest(&r, "pyr.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/800,600/0/default.jpg");
+	json_decref(m);
+	c = collection(&r, "");
+	EXPECT_EQ_INT(json_array_size(json_object_get(c, "items")), 2);   /* pyr, tall */
+	EXPECT_EQ_STR(str(c, "items/0/id"), "https://example.org/iiif/3/pyr.tif/manifest");
+	EXPECT_EQ_STR(str(c, "items/1/id"), "https://example.org/iiif/3/tall.tif/manifest");
+	EXPECT_EQ_STR(str(c, "items/0/thumbnail/0/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/400,300/0/default.jpg");
+	json_decref(c);
+	/* a cover over the budget beside a sound is simply no thumbnail */
+	pf_mkdir(&r, "s");
+	pf_file(&r, "s/a.mp3", "x");
+	pf_tiff(&r, "s/a.tif", 1600, 1200, 1);
+	m = manifest(&r, "s", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT(json_object_get(m, "thumbnail") == NULL);
+	EXPECT(str(m, "items/0/thumbnail/0/id") == NULL);
+	json_decref(m);
+	pf_destroy(&r);
+}
+
 static void the_fingerprint_follows_the_files_and_the_parent_csv(void)
 {
 	struct pf_root r;
@@ -659,6 +727,7 @@ int main(void)
 	RUN(a_csv_row_fills_what_the_sidecar_lacks);
 	RUN(a_collection_lists_folders_then_loose_files_with_thumbnails);
 	RUN(a_member_is_labelled_as_its_own_document_labels_itself);
+	RUN(pictures_are_sizes_the_server_makes_within_its_budget);
 	RUN(the_fingerprint_follows_the_files_and_the_parent_csv);
 	RUN(every_sidecar_field_reaches_the_manifest);
 	RUN(a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas);
