@@ -295,7 +295,8 @@ ts_status ts_present_collection2(const struct ts_present_ctx *c,
                                  struct ts_error *err);
 
 /* One-call forms for the server and a future command line: load, write,
- * dump byte-stable (two-space indent, key order as built) into out.
+ * dump byte-stable (compact, key order as built, one final newline) into
+ * out.
  * version 3 or 2 (anything else 501). */
 ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, int version,
                               const struct ts_present_part *part, struct ts_buf *out,
