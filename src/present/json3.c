@@ -163,6 +163,7 @@ static uint64_t decode_cost(const struct ts_present_ctx *c, const struct ts_sour
 	struct ts_plan plan;
 	struct ts_error e;
 	const struct ts_source_level *lv;
+	uint64_t cost;
 
 	memset(&cmd, 0, sizeof cmd);
 	memset(&g, 0, sizeof g);
@@ -191,15 +192,16 @@ static uint64_t decode_cost(const struct ts_present_ctx *c, const struct ts_sour
 		                  plan.read_x / lv->tile_w + 1;
 		uint64_t down = ((uint64_t)plan.read_y + plan.read_h - 1) / lv->tile_h -
 		                plan.read_y / lv->tile_h + 1;
-		uint64_t tiles, cost;
+		uint64_t tiles;
 
 		if (!ts_mul_u64(across, down, &tiles) ||
 		    !ts_mul_u64(tiles, (uint64_t)lv->tile_w * lv->tile_h, &cost))
 			return UINT64_MAX;
-		return cost;
+		return cost > info->min_decode ? cost : info->min_decode;
 	}
 	/* strips: the rows read (a strip's rounding is not in the info) */
-	return (uint64_t)plan.read_w * plan.read_h;
+	cost = (uint64_t)plan.read_w * plan.read_h;
+	return cost > info->min_decode ? cost : info->min_decode;
 }
 
 bool ts_present_affordable(const struct ts_present_ctx *c, const struct ts_source_info *info,
