@@ -62,6 +62,8 @@ struct ts_present_ctx {
 	const char *root_path;          /* the root's realpath (symlink confinement) */
 	const char *base;               /* public base URL, no trailing slash */
 	const struct ts_limits *limits; /* as info.json applies them to sizes */
+	uint64_t max_decode_pixels;     /* the image server's decode budget, 0 = none:
+	                                 * pictures are only sizes made within it */
 	bool formats[8];                /* as info.json (ts_info_params.formats) */
 	bool image_service2;            /* add the ImageService2 block beside ImageService3 */
 	ts_present_image_fn *probe_image;
@@ -357,7 +359,8 @@ void ts_present_warm(const struct ts_present_ctx *c, const char *rel, int nthrea
                      size_t min_images);
 
 /* One-call forms for the server and a future command line: load, write,
- * dump byte-stable (two-space indent, key order as built) into out.
+ * dump byte-stable (compact, key order as built, one final newline) into
+ * out.
  * version 3 or 2 (anything else 501). */
 ts_status ts_present_manifest(const struct ts_present_ctx *c, const char *item, int version,
                               const struct ts_present_part *part, struct ts_buf *out,
@@ -403,10 +406,22 @@ ts_status ts_present_lint(const struct ts_present_ctx *c, const char *rel,
 
 /* ---- shared JSON pieces (json3.c) ------------------------------------ */
 
-/* The image service blocks and the concrete image URL of a sizes entry, as
- * canvases and thumbnails embed them (URLS.md): the largest sizes entry
- * whose longest side is <= max_side, else the smallest. */
-void ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
+/* The concrete size canvases and thumbnails ask of an image (URLS.md): the
+ * largest info.json sizes entry whose longest side is <= max_side and that
+ * the server makes within c->max_decode_pixels (the planner's read of the
+ * level it picks), else the image scaled to a longest side of max_side when
+ * that is within the budget.  false when no whole-image size is: then no
+ * thumbnail is given. */
+bool ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
                           uint32_t max_side, uint32_t *w, uint32_t *h);
+/* Whether the server makes full/{w},{h} of the image within
+ * c->max_decode_pixels: the pixels of the tiles (or rows) of the level the
+ * planner reads for it, before any reduced decode (a bound). */
+bool ts_present_affordable(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                           uint32_t w, uint32_t h);
+/* Whether the server can make the whole image at some size within
+ * c->max_decode_pixels (its smallest level decoded whole).  An image that
+ * cannot is no canvas (403 naming the file) and no collection member. */
+bool ts_present_renderable(const struct ts_present_ctx *c, const struct ts_source_info *info);
 
 #endif

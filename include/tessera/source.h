@@ -39,6 +39,11 @@ struct ts_source_info {
 	 * 'GRAY'), or NULL/0.  Owned by the source, valid while it is open. */
 	const unsigned char *icc;
 	size_t icc_len;
+	/* Source pixels every read decodes at least, whatever the level and
+	 * rectangle (a progressive JPEG is buffered whole at full size before
+	 * its first row); 0 when reads cost only what they touch.  For those
+	 * who cost a request before making it (present/json3.c). */
+	uint64_t min_decode;
 };
 
 struct ts_tile_cache;

@@ -147,16 +147,26 @@ fail:
 
 json_t *ts_pj2_image(const struct ts_present_ctx *c, const struct ts_present_picture *p)
 {
-	json_t *o = json_object(), *svc = ts_pj_service_url(c, 2, p->rel);
+	json_t *o = json_object(), *svc = ts_pj_service_url(c, 2, p->rel), *id = NULL;
+	uint32_t w = p->info.width, h = p->info.height, mw = 0, mh = 0;
 
 	/* §5.4: width and height are the image's; viewers tile it through the
-	 * service, and canvas thumbnails spare them the whole picture */
+	 * service, and canvas thumbnails spare them the whole picture.  When
+	 * "full" is more than the server decodes for one answer, the body is
+	 * a size it makes, as in 3.0 (the model has refused an image it
+	 * cannot make whole at any size). */
+	ts_plan_max_size(w, h, c->limits, false, &mw, &mh);
+	if (svc && !ts_present_affordable(c, &p->info, mw, mh) &&
+	    ts_present_pick_size(c, &p->info, TS_PRESENT_BODY_SIDE, &w, &h))
+		id = ts_pj_printf("%s/full/%u,%u/0/default.jpg", json_string_value(svc), w, h);
+	else if (svc)
+		id = ts_pj_printf("%s/full/full/0/default.jpg", json_string_value(svc));
 	if (!o || !svc ||
-	    !ts_pj_put(o, "@id", ts_pj_printf("%s/full/full/0/default.jpg", json_string_value(svc))) ||
+	    !ts_pj_put(o, "@id", id) ||
 	    !ts_pj_put(o, "@type", json_string("dctypes:Image")) ||
 	    !ts_pj_put(o, "format", json_string("image/jpeg")) ||
-	    !ts_pj_put(o, "height", json_integer(p->info.height)) ||
-	    !ts_pj_put(o, "width", json_integer(p->info.width)) ||
+	    !ts_pj_put(o, "height", json_integer(h)) ||
+	    !ts_pj_put(o, "width", json_integer(w)) ||
 	    !ts_pj_put(o, "service", ts_pj2_service(c, p, true))) {
 		json_decref(o);
 		json_decref(svc);
@@ -173,7 +183,8 @@ json_t *ts_pj2_thumbnail(const struct ts_present_ctx *c, const struct ts_present
 
 	if (!p || !p->rel || !p->info.width)
 		return NULL;
-	ts_present_pick_size(c, &p->info, TS_PRESENT_THUMB_SIDE, &w, &h);
+	if (!ts_present_pick_size(c, &p->info, TS_PRESENT_THUMB_SIDE, &w, &h))
+		return NULL;   /* nothing the server makes within its budget */
 	o = json_object();
 	svc = ts_pj_service_url(c, 2, p->rel);
 	if (!o || !svc ||

@@ -4,10 +4,13 @@
  * info.json's `sizes`, and their service blocks.
  *
  * The one idea: every picture a Manifest points at is a size the image
- * server lists in info.json, so a viewer's thumbnail or body request is
- * always one of the cheap, exact answers (a stored level), and the service
- * blocks embed the very `sizes` and `tiles` info.json gives
- * (ts_info_service), so the two never disagree.
+ * server makes within its limits and decode budget - a size info.json
+ * lists (a stored level) when one is small enough and affordable, else the
+ * image scaled to the wanted side, never a size that only ever answers 403
+ * or the whole of an unpyramided image - and the service blocks embed the
+ * very `sizes` and `tiles` info.json gives (ts_info_service), so the two
+ * never disagree.  What a size costs is the planner's answer for it
+ * (ts_plan_make), counted as the readers count their budget.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +19,8 @@
 
 #include "json3.h"
 #include "tessera/info.h"
+#include "tessera/checked.h"
+#include "tessera/plan.h"
 
 bool ts_pj_put(json_t *obj, const char *key, json_t *val)
 {
@@ -145,46 +150,138 @@ static bool memo_fill(const struct ts_present_ctx *c, const struct ts_present_pi
 	return true;
 }
 
-/* The largest sizes entry of longest side <= max_side, else the smallest
- * (URLS.md); the smallest stored level when none is servable. */
-static void pick(const struct ts_source_info *info, const json_t *sizes, uint32_t max_side,
-                 uint32_t *w, uint32_t *h)
+/* Source pixels the server decodes to answer full/{w},{h} of this image:
+ * the read rectangle of the level the planner picks for it, exactly as
+ * ts_serve_image plans the request (before any DCT reduction a JPEG
+ * decoder may add: a bound, not an estimate).  UINT64_MAX when the
+ * planner refuses the size. */
+static uint64_t decode_cost(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                            uint32_t w, uint32_t h)
+{
+	struct ts_image_cmd cmd;
+	struct ts_geometry g;
+	struct ts_plan plan;
+	struct ts_error e;
+	const struct ts_source_level *lv;
+	uint64_t cost;
+
+	memset(&cmd, 0, sizeof cmd);
+	memset(&g, 0, sizeof g);
+	cmd.version = 3;
+	cmd.region.kind = TS_REGION_FULL;
+	cmd.size.kind = TS_SIZE_WH;
+	cmd.size.w = w;
+	cmd.size.h = h;
+	cmd.quality = TS_QUALITY_DEFAULT;
+	cmd.format = TS_FORMAT_JPG;
+	g.width = info->width;
+	g.height = info->height;
+	g.nlevels = info->nlevels;
+	for (int i = 0; i < info->nlevels && i < TS_MAX_LEVELS; i++) {
+		g.levels[i].width = info->levels[i].width;
+		g.levels[i].height = info->levels[i].height;
+	}
+	ts_error_clear(&e);
+	if (ts_plan_make(&cmd, &g, c->limits, &plan, &e) != TS_OK || plan.level < 0 ||
+	    plan.level >= info->nlevels)
+		return UINT64_MAX;
+	lv = &info->levels[plan.level];
+	if (lv->tile_w && lv->tile_h) {
+		/* a tiled reader decodes every touched tile whole (source.h) */
+		uint64_t across = ((uint64_t)plan.read_x + plan.read_w - 1) / lv->tile_w -
+		                  plan.read_x / lv->tile_w + 1;
+		uint64_t down = ((uint64_t)plan.read_y + plan.read_h - 1) / lv->tile_h -
+		                plan.read_y / lv->tile_h + 1;
+		uint64_t tiles;
+
+		if (!ts_mul_u64(across, down, &tiles) ||
+		    !ts_mul_u64(tiles, (uint64_t)lv->tile_w * lv->tile_h, &cost))
+			return UINT64_MAX;
+		return cost > info->min_decode ? cost : info->min_decode;
+	}
+	/* strips: the rows read (a strip's rounding is not in the info) */
+	cost = (uint64_t)plan.read_w * plan.read_h;
+	return cost > info->min_decode ? cost : info->min_decode;
+}
+
+bool ts_present_affordable(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                           uint32_t w, uint32_t h)
+{
+	uint64_t cost = decode_cost(c, info, w, h);
+
+	return cost != UINT64_MAX && (!c->max_decode_pixels || cost <= c->max_decode_pixels);
+}
+
+/* The size of a picture (URLS.md): the largest sizes entry of longest side
+ * <= max_side that the server makes within max_decode_pixels.  When no
+ * entry is that small and cheap (an unpyramided image lists only its full
+ * size; a huge one lists a "max" it cannot decode), the image scaled to a
+ * longest side of max_side (never up), when that is within the budget: the
+ * planner reads the smallest level at least that size, so no whole-image
+ * request is cheaper.  false when none is: the server cannot make the
+ * whole image at any size, and a URL for it would only ever be a 403. */
+static bool pick(const struct ts_present_ctx *c, const struct ts_source_info *info,
+                 const json_t *sizes, uint32_t max_side, uint32_t *w, uint32_t *h)
 {
 	size_t i, n = json_array_size(sizes);
+	uint32_t longest = info->width > info->height ? info->width : info->height;
+	bool found = false;
 
-	if (n == 0) {
-		*w = info->levels[info->nlevels - 1].width;
-		*h = info->levels[info->nlevels - 1].height;
-		return;
-	}
 	for (i = 0; i < n; i++) {   /* smallest first: keep the last that fits */
 		json_t *o = json_array_get(sizes, i);
 		uint32_t sw = (uint32_t)json_integer_value(json_object_get(o, "width"));
 		uint32_t sh = (uint32_t)json_integer_value(json_object_get(o, "height"));
 
-		if (i == 0 || (sw > sh ? sw : sh) <= max_side) {
+		if ((sw > sh ? sw : sh) <= max_side && ts_present_affordable(c, info, sw, sh)) {
 			*w = sw;
 			*h = sh;
+			found = true;
 		}
 	}
+	if (found)
+		return true;
+	if (longest == 0)
+		return false;
+	if (longest <= max_side) {
+		*w = info->width;
+		*h = info->height;
+	} else {
+		/* the longest side max_side, the other rounded, at least 1 */
+		uint64_t sw = ((uint64_t)info->width * max_side + longest / 2) / longest;
+		uint64_t sh = ((uint64_t)info->height * max_side + longest / 2) / longest;
+
+		*w = sw ? (uint32_t)sw : 1;
+		*h = sh ? (uint32_t)sh : 1;
+	}
+	return ts_present_affordable(c, info, *w, *h);
 }
 
-void ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
+bool ts_present_pick_size(const struct ts_present_ctx *c, const struct ts_source_info *info,
                           uint32_t max_side, uint32_t *w, uint32_t *h)
 {
 	struct ts_present_picture p;
 	struct ts_pj_memo m;
+	bool ok;
 
 	memset(&p, 0, sizeof p);
 	memset(&m, 0, sizeof m);
 	p.info = *info;
-	if (!memo_fill(c, &p, &m)) {
-		*w = info->width;
-		*h = info->height;
-		return;
-	}
-	pick(info, m.sizes, max_side, w, h);
+	if (!memo_fill(c, &p, &m))
+		return false;
+	ok = pick(c, info, m.sizes, max_side, w, h);
 	ts_pj_memo_free(&m);
+	return ok;
+}
+
+bool ts_present_renderable(const struct ts_present_ctx *c, const struct ts_source_info *info)
+{
+	const struct ts_source_level *l;
+
+	if (info->nlevels < 1)
+		return false;
+	/* the cheapest whole-image answer reads the smallest level whole */
+	l = &info->levels[info->nlevels - 1];
+	return ts_present_affordable(c, info, l->width, l->height);
 }
 
 /* One service block: {id|@id, type|@type, profile[, width, height, sizes,
@@ -251,8 +348,9 @@ json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_pict
 		memo = &local;
 	if (!o || !svc || !memo_fill(c, p, memo))
 		goto fail;
-	pick(&p->info, memo->sizes, max_side, &w, &h);
-	/* URLS.md: a concrete sizes entry, never "max" */
+	if (!pick(c, &p->info, memo->sizes, max_side, &w, &h))
+		goto fail;   /* the model refuses such a canvas; a thumbnail is left out */
+	/* URLS.md: a concrete size, never "max" */
 	if (!ts_pj_put(o, "id", ts_pj_printf("%s/full/%u,%u/0/default.jpg",
 	                                     json_string_value(svc), w, h)) ||
 	    !ts_pj_put(o, "type", json_string("Image")) ||

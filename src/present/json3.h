@@ -17,7 +17,8 @@
 
 #define TS_PRESENT3_CONTEXT "http://iiif.io/api/presentation/3/context.json"
 /* URLS.md: an image body is a sizes entry of longest side <= 1024, a
- * thumbnail one of longest side <= 400 (else the smallest). */
+ * thumbnail one of longest side <= 400; when none that small is made within
+ * the decode budget, the image scaled to that side (ts_present_pick_size). */
 #define TS_PRESENT_BODY_SIDE 1024
 #define TS_PRESENT_THUMB_SIDE 400
 
@@ -48,11 +49,13 @@ void ts_pj_memo_free(struct ts_pj_memo *m);
 json_t *ts_pj_services(const struct ts_present_ctx *c, const struct ts_present_picture *p,
                        bool full, struct ts_pj_memo *memo);
 /* {id: .../full/w,h/0/default.jpg, type Image, format image/jpeg, width,
- * height, service} for a sizes entry of longest side <= max_side.  memo may
- * be NULL. */
+ * height, service} for the size ts_present_pick_size gives for max_side;
+ * NULL when there is none (the image cannot be made whole within the
+ * budget) or out of memory.  memo may be NULL. */
 json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_picture *p,
                     uint32_t max_side, bool full_services, struct ts_pj_memo *memo);
-/* A thumbnail array of one image, or NULL when p has none. */
+/* A thumbnail array of one image, or NULL when p has none (or none the
+ * server makes within its decode budget). */
 json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p,
                         struct ts_pj_memo *memo);
 /* The URL of a file of a folder: {base}/iiif/{fid}/res/{file}. */

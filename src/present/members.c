@@ -76,11 +76,11 @@ static bool first_picture(const struct ts_present_ctx *c, const char *rel, int d
 }
 
 /* A member folder's label, summary, navDate and picture, cheaply: its
- * sidecar (or CSV row), and the first image it would paint. */
+ * sidecar merged over its CSV row (row, emptied; may be the empty row),
+ * and the first image it would paint. */
 static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const char *rel,
-                               struct ts_present_member *mb,
-                               const char *name, const struct ts_sidecar *row,
-                               const char *language, bool *holds, struct ts_error *err)
+                               struct ts_present_member *mb, const char *name,
+                               struct ts_sidecar *row, bool *holds, struct ts_error *err)
 {
 	struct ts_catalogue cat;
 	struct ts_sidecar sc;
@@ -105,14 +105,14 @@ static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const ch
 		ts_error_clear(err);
 		memset(&sc, 0, sizeof sc);
 	}
-	if (sc.label || (row && row->label))
-		mb->label = json_deep_copy(sc.label ? sc.label : row->label);
-	else
-		mb->label = ts_pm_lang_map(language, name, strlen(name));
-	if (sc.summary || (row && row->summary))
-		mb->summary = json_deep_copy(sc.summary ? sc.summary : row->summary);
-	if (sc.nav_date || (row && row->nav_date))
-		mb->nav_date = strdup(sc.nav_date ? sc.nav_date : row->nav_date);
+	/* the member's own sidecar over its row, as its own document merges
+	 * them, so its entry here says what its Manifest or Collection says */
+	ts_sidecar_merge(&sc, row);
+	mb->label = ts_pm_label(&sc, name);
+	if (sc.summary)
+		mb->summary = json_deep_copy(sc.summary);
+	if (sc.nav_date)
+		mb->nav_date = strdup(sc.nav_date);
 	if (!mb->is_collection) {
 		const struct ts_catalogue_entry *pick = NULL;
 		const char *want = sc.thumbnail ? sc.thumbnail : sc.nitems ? sc.items[0].file : NULL;
@@ -134,6 +134,20 @@ static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const ch
 	ts_pm_sidecar_free(&sc);
 	ts_catalogue_free(&cat);
 	return s;
+}
+
+/* Take the last member back (it is not published after all). */
+static void member_drop(struct ts_present_collection *col)
+{
+	struct ts_present_member *m = &col->members[--col->nmembers];
+
+	free(m->rel);
+	free(m->id);
+	json_decref(m->label);
+	json_decref(m->summary);
+	ts_pm_picture_free(&m->thumb);
+	free(m->nav_date);
+	memset(m, 0, sizeof *m);
 }
 
 static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
@@ -163,7 +177,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	ts_status s;
 	size_t i, pass;
 	int dfd = -1;
-	const char *name = NULL;
+	const char *name = NULL, *row_lang;
 	char *parent = NULL;
 
 	memset(out, 0, sizeof *out);
@@ -197,8 +211,11 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	out->label = out->meta.label ? json_deep_copy(out->meta.label)
-	           : ts_pm_lang_map(out->meta.language, *rel ? name : "top", strlen(*rel ? name : "top"));
+	out->label = ts_pm_label(&out->meta, *rel ? name : "top");
+	/* the members' CSV rows read untagged values in this folder's own
+	 * sidecar language (§3), as each member's ts_pm_csv_row does - not
+	 * in a language this folder took from its own row above */
+	row_lang = cat.sidecar ? out->meta.language : NULL;
 	if (cat.csv) {
 		struct ts_error e;
 		ts_error_clear(&e);
@@ -249,7 +266,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			if (r >= 0) {
 				struct ts_error e2;
 				ts_error_clear(&e2);
-				if (ts_sidecar_from_csv(&csv, (size_t)r, out->meta.language, &mrow, &e2) != TS_OK) {
+				if (ts_sidecar_from_csv(&csv, (size_t)r, row_lang, &mrow, &e2) != TS_OK) {
 					ts_pm_sidecar_free(&mrow);
 					s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv, the row of %s: %s",
 					                 rel, *rel ? "/" : "", e->name, e2.msg);
@@ -259,24 +276,28 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			if (e->is_dir) {
 				bool holds = true;
 
-				s = member_folder(c, dfd, rel, mb, e->name, r >= 0 ? &mrow : NULL, out->meta.language,
-				                  &holds, err);
+				s = member_folder(c, dfd, rel, mb, e->name, &mrow, &holds, err);
 				if (s == TS_OK && !holds) {
 					/* one readdir decided it: take the entry back */
-					free(mb->rel);
-					free(mb->id);
-					out->nmembers--;
 					ts_pm_sidecar_free(&mrow);
+					member_drop(out);
 					continue;
 				}
 			} else {
-				mb->label = mrow.label ? json_deep_copy(mrow.label)
-				          : ts_pm_lang_map(out->meta.language, e->name, strlen(e->name));
+				/* a file has no sidecar: its row alone, as in its Manifest */
+				mb->label = ts_pm_label(&mrow, e->name);
 				if (mrow.summary)
 					mb->summary = json_deep_copy(mrow.summary);
 				if (e->type->kind == TS_MEDIA_IMAGE &&
 				    ts_pm_probe_picture(c, rel, e, &mb->thumb, err) != TS_OK)
 					ts_pm_picture_free(&mb->thumb);
+				if (e->type->kind == TS_MEDIA_IMAGE && mb->thumb.rel &&
+				    !ts_present_renderable(c, &mb->thumb.info)) {
+					/* its Manifest is a 403 (model.c): not published */
+					ts_pm_sidecar_free(&mrow);
+					member_drop(out);
+					continue;
+				}
 			}
 			ts_pm_sidecar_free(&mrow);
 			if (s)

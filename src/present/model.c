@@ -113,6 +113,13 @@ json_t *ts_pm_lang_map(const char *language, const char *s, size_t n)
 	return m;
 }
 
+json_t *ts_pm_label(const struct ts_sidecar *m, const char *name)
+{
+	if (m->label)
+		return json_deep_copy(m->label);
+	return ts_pm_lang_map(m->language, name, strlen(name));
+}
+
 char *ts_present_encode_id(const char *rel)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -364,8 +371,10 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
 		const char *name;
-		char *parent = ts_pm_parent_of(rel, &name);
+		char *parent;
 
+		ts_error_clear(err);   /* rel is no folder: no error of the file's */
+		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
 		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
@@ -584,6 +593,13 @@ static ts_status measure(const struct ts_present_ctx *c, struct ts_present_item 
 		s = ts_pm_probe_picture(c, it->folder, e, &cv->image, err);
 		if (s)
 			return s;
+		/* a body every request for which is a 403 is no canvas: say so,
+		 * as the Image API does (an unpyramided image over the budget) */
+		if (!ts_present_renderable(c, &cv->image.info)) {
+			ts_error_set(err, TS_EFORBIDDEN, "%s: too large to show whole within max_decode_pixels; "
+			             "store it as a pyramid (tessera convert)", cv->image.rel);
+			return TS_EFORBIDDEN;
+		}
 		if (!cv->width || !cv->height) {
 			cv->width = cv->image.info.width;
 			cv->height = cv->image.info.height;
@@ -737,6 +753,16 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 		s = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto done;
 	}
+	/* §5 "PDF: a painted Text canvas (UV renders it) and a rendering
+	 * link": a painted PDF is offered as a download as well, for the
+	 * viewers that do not paint Text */
+	for (j = 0; j < it->ncanvases; j++) {
+		if (it->canvases[j].type->kind != TS_MEDIA_TEXT)
+			continue;
+		s = add_rendering(it, ts_pm_find_entry(cat, it->canvases[j].file), NULL, err);
+		if (s)
+			goto done;
+	}
 
 	/* the rest by basename: seeAlso, captions, thumbnails; else renderings
 	 * (canvases sorted by stem, so a folder of 2,000 pages and 2,000 ALTO
@@ -767,7 +793,11 @@ static ts_status item_from_catalogue(const struct ts_present_ctx *c, struct ts_p
 			else
 				hi = mid;
 		}
-		for (j = lo; j < it->ncanvases && !matched && stems[j].len == key.len &&
+		/* every canvas of the stem, not the first only: a file of the
+		 * same basename belongs to each, so clip.jpg is the picture (and
+		 * clip.vtt the captions) of clip.mp4 and clip.webm alike, two
+		 * encodings of one clip (§1, §5) */
+		for (j = lo; j < it->ncanvases && stems[j].len == key.len &&
 		             memcmp(stems[j].name, key.name, key.len) == 0; j++) {
 			struct ts_present_canvas *cv = &it->canvases[stems[j].index];
 
@@ -925,7 +955,9 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 			cat.manifest = NULL;
 		}
 	} else if (s == TS_ENOTFOUND) {
-		/* one file: its folder's catalogue gives the siblings */
+		/* one file: its folder's catalogue gives the siblings (and the
+		 * folder's "not found" is no error of the file's) */
+		ts_error_clear(err);
 		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
 		if (s)
 			goto fail;
@@ -951,8 +983,7 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 	s = item_from_catalogue(c, out, &cat, out->kind == TS_PRESENT_FILE ? name : NULL, err);
 	if (s)
 		goto fail;
-	out->label = out->meta.label ? json_deep_copy(out->meta.label)
-	                             : ts_pm_lang_map(out->meta.language, name, strlen(name));
+	out->label = ts_pm_label(&out->meta, name);
 	if (!out->label || !out->fid) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;

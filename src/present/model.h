@@ -17,6 +17,12 @@ char *ts_pm_join(const char *folder, const char *name);
 char *ts_pm_parent_of(const char *rel, const char **name);
 /* {language: [first n bytes of s]} */
 json_t *ts_pm_lang_map(const char *language, const char *s, size_t n);
+/* The label of a Manifest or Collection whose sidecar, merged over its CSV
+ * row (ts_sidecar_merge), is m: m's label, else name in m's language
+ * ("none" when m has none).  One rule for the document itself and for its
+ * entry in the collection above, so a viewer shows the same label in both
+ * (presentation.md §2, §3).  A new reference, NULL when out of memory. */
+json_t *ts_pm_label(const struct ts_sidecar *m, const char *name);
 /* The entry called name, or NULL. */
 const struct ts_catalogue_entry *ts_pm_find_entry(const struct ts_catalogue *cat,
                                                   const char *name);

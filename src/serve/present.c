@@ -71,6 +71,7 @@ static void make_ctx(struct request *r, struct ts_present_probes *pp, struct ts_
 	c->root_path = ts_resolver_root(srv->resolver);
 	c->base = ts_serve_public_base(r);
 	c->limits = &srv->limits;
+	c->max_decode_pixels = srv->settings->max_decode_pixels;
 	memcpy(c->formats, srv->formats, sizeof c->formats);
 	c->image_service2 = true;
 	c->probe_image = ts_present_probe_image;

@@ -379,6 +379,8 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 	}
 	jpeg_destroy_decompress(ci);
 	s->base.info.nlevels = n;
+	if (s->progressive)   /* read_region's budget: the whole file, buffered */
+		s->base.info.min_decode = (uint64_t)s->width * s->height;
 	s->base.info.width = s->base.info.levels[0].width;
 	s->base.info.height = s->base.info.levels[0].height;
 	s->base.info.bits = 8;

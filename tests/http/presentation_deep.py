@@ -3,8 +3,10 @@
 Through a fetch(url, method) callback and under a base URL only: every
 referenced id dereferences with 200, a Manifest's id is the URL it came
 from, a body's format is the Content-Type its URL serves, image bodies
-and thumbnails have the pixel size they claim (PIL), a canvas is the size
-of its image's info.json, thumbnails are concrete sizes the service lists,
+and thumbnails (3.0 and 2.1) answer 200 with the pixel size they claim
+(PIL), a canvas is the size of its image's info.json, thumbnails and
+bodies are concrete sizes the service lists (or, when it lists none that
+small, the image scaled to 400 / 1024),
 and a time-based canvas lasts what ffprobe says its file lasts.
 """
 
@@ -137,6 +139,35 @@ def _sizes(info):
     return [(s.get("width"), s.get("height")) for s in info.get("sizes", []) if isinstance(s, dict)]
 
 
+# URLS.md: bodies and thumbnails are sizes entries of longest side <= 1024
+# and <= 400.  An image whose info.json lists no entry that small and that
+# the server makes within its decode budget (an unpyramided image lists only
+# its full size; a huge one lists only a "max" it cannot decode) gets the
+# image scaled to that longest side instead: a size the server makes, not
+# the whole picture downloaded for every thumbnail.  So a thumbnail or body
+# is a listed size or, when no listed size is at most the side, the image
+# scaled (aspect ratio kept to a pixel) to at most it.
+THUMB_SIDE = 400
+BODY_SIDE = 1024
+
+
+def _listed_or_scaled(info, size, side):
+    sizes = _sizes(info)
+    iw, ih = info.get("width"), info.get("height")
+    if size in sizes or size == (iw, ih):
+        return True
+    if any(isinstance(w, int) and isinstance(h, int) and max(w, h) <= side and (w, h) != size
+           for w, h in sizes) or max(size) > side:
+        return False
+    if not (isinstance(iw, int) and isinstance(ih, int) and iw > 0 and ih > 0):
+        return False
+    # the longest side scaled to `side` (or the image when smaller), the
+    # other side within a pixel of the aspect ratio
+    if iw >= ih:
+        return size[0] == min(side, iw) and abs(size[1] - ih * size[0] / iw) <= 1
+    return size[1] == min(side, ih) and abs(size[0] - iw * size[1] / ih) <= 1
+
+
 def deep_v3(doc, url, fetch, base, probe=ffprobe_duration, media_tol=0.1):
     """Problems only the network can show, for a 3.0 document fetched from url."""
     d = Deep(fetch, base, probe)
@@ -258,9 +289,10 @@ def _thumbs(d, o, path):
                 d.err(tp, "thumbnail says %sx%s, %s is %dx%d" % (th.get("width"), th.get("height"), u, got[0], got[1]))
             for s in _image_services(th):
                 info = d.info(s, tp)
-                if info is not None and size and size not in _sizes(info) \
-                        and size != (info.get("width"), info.get("height")):
-                    d.err(tp + ".id", "thumbnail size %dx%d is not a sizes entry of %s" % (size + (s.get("id", s.get("@id")),)))
+                if info is not None and size and not _listed_or_scaled(info, size, THUMB_SIDE):
+                    d.err(tp + ".id", "thumbnail size %dx%d is neither a sizes entry of %s nor the image "
+                          "scaled to at most %d (when no entry that small is listed)"
+                          % (size + (s.get("id", s.get("@id")), THUMB_SIDE)))
         fmt = th.get("format")
         if fmt:
             got = (r.header("Content-Type") or "").split(";")[0].strip().lower()
@@ -301,8 +333,9 @@ def _body(d, b, bp, canvas, cp, media_tol):
                 if k in s and s[k] != info.get(k):
                     d.err("%s.service[%d].%s" % (bp, si, k), "service %s %s, info.json says %s" % (k, s[k], info.get(k)))
             size = _concrete_size(u)
-            if size and size not in _sizes(info) and size != (iw, ih):
-                d.err(bp + ".id", "body size %dx%d is not a sizes entry of the service" % size)
+            if size and not _listed_or_scaled(info, size, BODY_SIDE):
+                d.err(bp + ".id", "body size %dx%d is neither a sizes entry of the service nor the image "
+                      "scaled to at most %d" % (size + (BODY_SIDE,)))
         return
     # media bodies: Content-Type and duration
     r = d.ok(u, bp, "%s body" % bt)
@@ -332,6 +365,38 @@ def _body(d, b, bp, canvas, cp, media_tol):
                 d.err(bp + ".duration", "body duration %r, the file lasts %.3f s" % (b["duration"], dur))
 
 
+def _thumbs2(d, o, path):
+    """2.1 §5 thumbnail: one object or a list; each answers 200 at the
+    size it claims, a listed or scaled size of its service."""
+    th = o.get("thumbnail")
+    for i, t in enumerate(th if isinstance(th, list) else [th] if isinstance(th, dict) else []):
+        if not isinstance(t, dict):
+            continue
+        tp = "%s.thumbnail[%d]" % (path, i)
+        u = t.get("@id")
+        r = d.ok(u, tp, "thumbnail")
+        if r is None:
+            continue
+        try:
+            got = image_size(r.body)
+        except Exception as e:
+            d.err(tp, "thumbnail %s does not decode (%s)" % (u, e))
+            continue
+        size = _concrete_size(u)
+        if size and got != size:
+            d.err(tp, "thumbnail %s is %dx%d, its URL asks %dx%d" % (u, got[0], got[1], size[0], size[1]))
+        if "width" in t and (t.get("width"), t.get("height")) != got:
+            d.err(tp, "thumbnail says %sx%s, %s is %dx%d" % (t.get("width"), t.get("height"), u, got[0], got[1]))
+        sv = t.get("service")
+        for s2 in (sv if isinstance(sv, list) else [sv] if isinstance(sv, dict) else []):
+            if not isinstance(s2, dict) or not s2.get("@id"):
+                continue
+            info = d.json_of(s2["@id"].rstrip("/") + "/info.json", tp + ".service", "info.json of")
+            if info is not None and size and not _listed_or_scaled(info, size, THUMB_SIDE):
+                d.err(tp + ".@id", "thumbnail size %dx%d is neither a sizes entry of %s nor the image "
+                      "scaled to at most %d" % (size + (s2["@id"], THUMB_SIDE)))
+
+
 def deep_v2(doc, url, fetch, base):
     """Problems only the network can show, for a 2.1 document fetched from url."""
     d = Deep(fetch, base, None)
@@ -339,17 +404,20 @@ def deep_v2(doc, url, fetch, base):
         return [Problem("$", "not a JSON object")]
     if doc.get("@type") in ("sc:Manifest", "sc:Collection") and doc.get("@id") != url:
         d.err("$.@id", "@id %r is not the URL it was fetched from, %r" % (doc.get("@id"), url))
+    _thumbs2(d, doc, "$")
     if doc.get("@type") == "sc:Collection":
         for k in ("collections", "manifests", "members"):
             for i, m in enumerate(doc.get(k, []) if isinstance(doc.get(k), list) else []):
                 if isinstance(m, dict):
                     d.json_of(m.get("@id"), "$.%s[%d]" % (k, i), "member")
+                    _thumbs2(d, m, "$.%s[%d]" % (k, i))
         return d.p
     for si, s in enumerate(doc.get("sequences", []) if isinstance(doc.get("sequences"), list) else []):
         for ci, c in enumerate(s.get("canvases", []) if isinstance(s, dict) else []):
             if not isinstance(c, dict):
                 continue
             cp = "$.sequences[%d].canvases[%d]" % (si, ci)
+            _thumbs2(d, c, cp)
             sub = d.json_of(c.get("@id"), cp, "canvas")
             if sub is not None and sub.get("@id") != c.get("@id"):
                 d.err(cp, "canvas %s dereferences to @id %r" % (c.get("@id"), sub.get("@id")))

@@ -67,6 +67,8 @@ def tree(ctx, which):
         try:
             if which == "clean":
                 _trees[key] = pt.build(os.path.join(base, "root"))
+            elif which == "budget":
+                _trees[key] = _build_budget(os.path.join(base, "budget"))
             elif which == "hostile":
                 _trees[key] = pt.build_hostile(os.path.join(base, "hostile"), os.path.join(base, "work"))
             else:
@@ -88,6 +90,25 @@ def _build_mutable(root):
     return root
 
 
+# The "budget" tree is served with a decode budget of BUDGET pixels: a
+# 1600x1200 unpyramided PNG (1.92 M) is within it, a 2400x1600 PNG
+# (3.84 M) is not, so no whole-image answer of it can be made; a 2400x1600
+# JPEG is over it at full size, but decodes at 1/2, 1/4, 1/8 (its reduced
+# levels), so it has smaller sizes the server makes.
+BUDGET = 2000000
+
+
+def _build_budget(root):
+    os.makedirs(os.path.join(root, "book"), exist_ok=True)
+    pt.save_pattern(os.path.join(root, "flat.png"), 1600, 1200, fmt="PNG")
+    pt.save_pattern(os.path.join(root, "over.png"), 2400, 1600, fmt="PNG")
+    pt.save_pattern(os.path.join(root, "reduced.jpg"), 2400, 1600)
+    pt.save_pattern(os.path.join(root, "book", "p1.png"), 1200, 1600, fmt="PNG")
+    pt.save_pattern(os.path.join(root, "book", "p2.jpg"), 1000, 800)
+    pt.save_pattern(os.path.join(root, "small.jpg"), 300, 200)
+    return root
+
+
 def server(ctx, which, setup, own=None):
     """A daemon (nginx + FastCGI, or embedded) serving one of our trees;
     own names a second daemon on the same tree, for a test whose requests
@@ -97,11 +118,12 @@ def server(ctx, which, setup, own=None):
     key = (ctx.tmp, which, setup, own)
     if key not in _servers:
         name = "pres-%s-%s%s" % (which, setup, "-" + own if own else "")
+        extra = ["--max-decode-pixels", str(BUDGET)] if which == "budget" else []
         try:
             if setup == "nginx":
-                _servers[key] = harness.start_nginx_fastcgi(ctx.tmp, name, root)
+                _servers[key] = harness.start_nginx_fastcgi(ctx.tmp, name, root, extra)
             else:
-                _servers[key] = harness.start_embedded(ctx.tmp, name, root)
+                _servers[key] = harness.start_embedded(ctx.tmp, name, root, extra)
         except harness.SetupError as e:
             _servers[key] = "%s setup failed: %s" % (name, e)
     s = _servers[key]
@@ -294,6 +316,41 @@ def register(setup):
                 expect(not errs, "%d differences: %s" % (len(errs), "; ".join(errs[:12])))
 
         _walk_test()
+
+    @test(tag + "every thumbnail and image body is a size the server makes within max_decode_pixels: "
+          "each answers 200 at its advertised pixel size (3.0 and 2.1); an unpyramided image gets scaled "
+          "sizes, not its whole picture; one over the budget is a 403 naming it and no member", server=None)
+    def _(ctx, srv_unused):
+        srv = server(ctx, "budget", setup)
+        base = base_of(srv)
+        errs = []
+        for v in (3, 2):
+            # the walk's deep checks fetch every thumbnail and body (3.0 and
+            # 2.1) and compare its pixels with its URL and width/height
+            colls, mans, problems = walk(ctx, srv, v)
+            errs += problems
+            top = colls.get(collection_url(base, v, "top"), {})
+            listed = json.dumps(top)
+            if "over.png" in listed:
+                errs.append("%d: collection/top lists over.png, which the server cannot make whole" % v)
+            for want in ("flat.png", "small.jpg", "reduced.jpg", "book"):
+                if want not in listed:
+                    errs.append("%d: collection/top does not list %s" % (v, want))
+            r = srv.get("/iiif/%d/over.png/manifest" % v)
+            no_server_path(ctx, r, "GET over.png manifest")
+            if r.status != 403 or b"over.png" not in r.body:
+                errs.append("%d: over.png's manifest answers %d %s, expected a 403 naming it"
+                            % (v, r.status, short(r.body, 120)))
+        m, _ = get_json(ctx, srv, "/iiif/3/flat.png/manifest")
+        th = (m.get("thumbnail") or [{}])[0]
+        body = m["items"][0]["items"][0]["items"][0]["body"]
+        if (th.get("width"), th.get("height")) != (400, 300):
+            errs.append("flat.png: thumbnail %sx%s, expected the image scaled to 400x300"
+                        % (th.get("width"), th.get("height")))
+        if (body.get("width"), body.get("height")) != (1024, 768):
+            errs.append("flat.png: body %sx%s, expected the image scaled to 1024x768"
+                        % (body.get("width"), body.get("height")))
+        expect(not errs, "%d problems: %s" % (len(errs), "; ".join(errs[:12])))
 
     @test(tag + "each embedded resource is served alone with @context: canvas, page, annotation, range (3.0)",
           server=None)
@@ -767,6 +824,10 @@ def _(ctx, srv_unused):
     r = srv.get("/iiif/3/golden/manifest")
     expect_status(r, 200, "GET /iiif/3/golden/manifest")
     got = r.body.replace(base_of(srv).encode(), b"{base}")
+    # meaningful only when every id went through the base: no port of
+    # this run may be left, and the ids must be there to compare
+    expect(b"127.0.0.1" not in got and got.count(b'"{base}/iiif/3/golden/manifest"') == 1,
+           "the golden manifest's ids are not all under the base URL: %s" % short(got, 200))
     probs = pc.check_v3(json.loads(r.body))
     expect(not probs, "the golden manifest breaks the spec, it cannot be the reference: " + pc.format_problems(probs))
     if os.environ.get("TESSERA_WRITE_GOLDEN") == "1":
@@ -777,7 +838,60 @@ def _(ctx, srv_unused):
            "TESSERA_WRITE_GOLDEN=1 /usr/bin/python3 tests/http/run.py -k golden, review it, commit it" % GOLDEN)
     with open(GOLDEN, "rb") as f:
         want = f.read()
+    expect(b"127.0.0.1" not in want, "%s holds a run's base URL, not {base}" % GOLDEN)
     if got != want:
         i = next((k for k in range(min(len(got), len(want))) if got[k] != want[k]), min(len(got), len(want)))
         raise AssertionError("the golden manifest differs at byte %d: got %r, golden %r" % (
             i, got[max(0, i - 40):i + 40], want[max(0, i - 40):i + 40]))
+
+
+def _root_thumbnails(ctx, srv):
+    """Every thumbnail in collection/top of the suite's image root (3.0 and
+    2.1): none may be a size the server refuses for its limits (the hostile
+    huge.tif, 100000x100000 in strips, once had a 5000x5000 one answered
+    403), and each that answers has the pixel size it claims.  Some of the
+    root's files are corrupt on purpose (a 500 is theirs, not the size's)."""
+    errs = []
+    for v in (3, 2):
+        doc, _ = get_json(ctx, srv, "/iiif/%d/collection/top" % v)
+        if v == 3:
+            members = doc.get("items", [])
+            thumbs = [(m.get("id"), t.get("id"), t) for m in members for t in m.get("thumbnail", [])]
+        else:
+            members = [m for k in ("members", "collections", "manifests") for m in doc.get(k, [])]
+            thumbs = []
+            for m in members:
+                th = m.get("thumbnail")
+                for t in th if isinstance(th, list) else [th] if isinstance(th, dict) else []:
+                    thumbs.append((m.get("@id"), t.get("@id"), t))
+        for member, u, t in thumbs:
+            r = srv.get(local_path(srv, u))
+            if r.status == 403:
+                errs.append("%d: %s: thumbnail %s is refused (403)" % (v, member, u))
+            elif r.status == 200:
+                try:
+                    got = _image_size(r.body)
+                except Exception as e:
+                    errs.append("%d: %s: thumbnail %s does not decode (%s)" % (v, member, u, e))
+                    continue
+                if (t.get("width"), t.get("height")) != got:
+                    errs.append("%d: %s: thumbnail says %sx%s, is %dx%d" % (
+                        v, member, t.get("width"), t.get("height"), got[0], got[1]))
+    return errs
+
+
+def _image_size(data):
+    import io
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return im.size
+
+
+for _cfg in ("nginx", "budget"):
+    @test("presentation: every thumbnail of the image root's collection/top is a size the server makes "
+          "(none refused by its limits, each the size it claims)%s" % (
+              " under max_decode_pixels 100000" if _cfg == "budget" else ""), server=_cfg)
+    def _(ctx, srv):
+        errs = _root_thumbnails(ctx, srv)
+        expect(not errs, "%d problems: %s" % (len(errs), "; ".join(errs[:12])))

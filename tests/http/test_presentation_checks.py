@@ -669,8 +669,15 @@ def _(ctx, srv):
     r = c["images"][0]["resource"]
     s.add(r["@id"], ctype="image/jpeg", body=_jpeg(150, 200))
     s.add(r["service"]["@id"] + "/info.json", body=b'{"width": 600, "height": 800}')
+    s.add(m["thumbnail"]["@id"], ctype="image/jpeg", body=_jpeg(150, 200))
     probs = pc.deep_v2(m, m["@id"], s.fetch, "https://iiif.test")
     expect(not probs, "truthful 2.1 server reported: %s" % pc.format_problems(probs))
+    # 2.1 thumbnails are fetched too: one answered at another size is caught
+    s.add(m["thumbnail"]["@id"], ctype="image/jpeg", body=_jpeg(100, 200))
+    probs = pc.deep_v2(m, m["@id"], s.fetch, "https://iiif.test")
+    expect([p for p in probs if p.path == "$.thumbnail[0]" and "asks" in p.msg],
+           "a 2.1 thumbnail of the wrong size passed: %s" % pc.format_problems(probs))
+    s.add(m["thumbnail"]["@id"], ctype="image/jpeg", body=_jpeg(150, 200))
     s.add(r["service"]["@id"] + "/info.json", body=b'{"width": 601, "height": 800}')
     probs = pc.deep_v2(m, m["@id"], s.fetch, "https://iiif.test")
     expect([p for p in probs if p.path == "$.sequences[0].canvases[0]"], "a wrong canvas size passed")

@@ -245,6 +245,15 @@ static void a_video_gets_its_size_and_the_picture_of_its_basename(void)
 	EXPECT_EQ_STR(str(m, "items/0/thumbnail/0/id"),
 	              "https://example.org/iiif/3/v%2Fclip.tif/full/320,240/0/default.jpg");
 	json_decref(m);
+	/* the same clip in a second encoding has the same picture */
+	pf_file(&r, "v/clip.webm", "x");
+	m = manifest(&r, "v", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "items")), 2);
+	EXPECT_EQ_STR(str(m, "items/1/items/0/items/0/body/format"), "video/webm");
+	EXPECT_EQ_STR(str(m, "items/1/thumbnail/0/id"),
+	              "https://example.org/iiif/3/v%2Fclip.tif/full/320,240/0/default.jpg");
+	json_decref(m);
 	pf_destroy(&r);
 }
 
@@ -445,6 +454,138 @@ static void a_collection_lists_folders_then_loose_files_with_thumbnails(void)
 	pf_destroy(&r);
 }
 
+static json_t *collection(struct pf_root *r, const char *folder)
+{
+	struct ts_buf b = TS_BUF_INIT;
+	struct ts_error err;
+	json_t *c = NULL;
+
+	if (ts_present_collection(&r->ctx, folder, 3, &b, &err) == TS_OK)
+		c = json_loadb((const char *)b.data, b.len, 0, NULL);
+	ts_buf_free(&b);
+	return c;
+}
+
+/* The label a member has in its collection is the one its own document
+ * has: a viewer shows the first in the list and the second once opened. */
+static void a_member_is_labelled_as_its_own_document_labels_itself(void)
+{
+	static const char *const members[] = { "a", "b", "c", "d", "e.tif", "f.tif" };
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *c, *m;
+
+	pf_create(&r);
+	pf_file(&r, "iiif.json", "{\"label\": \"Root\", \"language\": \"en\"}");
+	pf_file(&r, "metadata.csv", "folder,label,Creator\nc,Row label,Someone\nd,,Someone\n"
+	                            "f.tif,File row,Someone\n");
+	pf_mkdir(&r, "a");   /* no sidecar, no row: its name, "none" */
+	pf_tiff(&r, "a/p1.tif", 100, 100, 1);
+	pf_mkdir(&r, "b");   /* its own sidecar and language */
+	pf_tiff(&r, "b/p1.tif", 100, 100, 1);
+	pf_file(&r, "b/iiif.json", "{\"label\": \"Bee\", \"language\": \"fr\"}");
+	pf_mkdir(&r, "c");   /* a labelled row, in the root's language */
+	pf_tiff(&r, "c/p1.tif", 100, 100, 1);
+	pf_mkdir(&r, "d");   /* a row without a label */
+	pf_mkdir(&r, "d/x");
+	pf_tiff(&r, "d/x/p1.tif", 100, 100, 1);
+	pf_tiff(&r, "e.tif", 100, 100, 1);
+	pf_tiff(&r, "f.tif", 100, 100, 1);
+	c = collection(&r, "");
+	EXPECT(c != NULL);
+	EXPECT_EQ_INT(json_array_size(json_object_get(c, "items")), 6);
+	EXPECT_EQ_STR(str(c, "items/0/label/none/0"), "a");
+	EXPECT_EQ_STR(str(c, "items/1/label/fr/0"), "Bee");
+	EXPECT_EQ_STR(str(c, "items/2/label/en/0"), "Row label");
+	for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+		json_t *own = NULL, *mb = json_array_get(json_object_get(c, "items"), i);
+
+		if (i == 3) {
+			own = collection(&r, members[i]);
+		} else {
+			m = manifest(&r, members[i], NULL, &err, &st);
+			EXPECT_EQ_INT(st, TS_OK);
+			own = m;
+		}
+		EXPECT(own && mb && json_equal(json_object_get(own, "label"), json_object_get(mb, "label")));
+		if (own && mb && !json_equal(json_object_get(own, "label"), json_object_get(mb, "label")))
+			fprintf(stderr, "  member %s: the collection's label differs from its own\n",
+			        members[i]);
+		json_decref(own);
+	}
+	json_decref(c);
+	pf_destroy(&r);
+}
+
+/* Every picture is a size the server makes within its decode budget: an
+ * unpyramided image (its only sizes entry is its full size) gets a
+ * thumbnail and a body scaled to 400 and 1024, not the whole image; one
+ * the server cannot make whole within max_decode_pixels is no canvas (403
+ * naming it) and no member. */
+static void pictures_are_sizes_the_server_makes_within_its_budget(void)
+{
+	struct pf_root r;
+	struct ts_error err;
+	ts_status st;
+	json_t *m, *c;
+
+	pf_create(&r);
+	pf_tiff(&r, "flat.tif", 1600, 1200, 1);
+	pf_tiff(&r, "tall.tif", 300, 2000, 1);
+	pf_tiff(&r, "pyr.tif", 1600, 1200, 3);    /* 800x600, 400x300 */
+	m = manifest(&r, "flat.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/flat.tif/full/400,300/0/default.jpg");
+	EXPECT_EQ_INT(num(m, "thumbnail/0/width"), 400);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/flat.tif/full/1024,768/0/default.jpg");
+	EXPECT_EQ_INT(num(m, "items/0/items/0/items/0/body/height"), 768);
+	EXPECT_EQ_INT(num(m, "items/0/width"), 1600);   /* the canvas keeps the image's size */
+	json_decref(m);
+	m = manifest(&r, "tall.tif", NULL, &err, &st);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/tall.tif/full/60,400/0/default.jpg");
+	json_decref(m);
+	/* a pyramid keeps its sizes entries */
+	m = manifest(&r, "pyr.tif", NULL, &err, &st);
+	EXPECT_EQ_STR(str(m, "thumbnail/0/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/400,300/0/default.jpg");
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/800,600/0/default.jpg");
+	json_decref(m);
+	/* a budget of a million pixels: the flat image is over it, the
+	 * pyramid's 800x600 level within (and its full size not) */
+	r.ctx.max_decode_pixels = 1000000;
+	m = manifest(&r, "flat.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_EFORBIDDEN);
+	EXPECT(m == NULL && strstr(err.msg, "flat.tif") && strstr(err.msg, "max_decode_pixels"));
+	json_decref(m);
+	m = manifest(&r, "pyr.tif", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/800,600/0/default.jpg");
+	json_decref(m);
+	c = collection(&r, "");
+	EXPECT_EQ_INT(json_array_size(json_object_get(c, "items")), 2);   /* pyr, tall */
+	EXPECT_EQ_STR(str(c, "items/0/id"), "https://example.org/iiif/3/pyr.tif/manifest");
+	EXPECT_EQ_STR(str(c, "items/1/id"), "https://example.org/iiif/3/tall.tif/manifest");
+	EXPECT_EQ_STR(str(c, "items/0/thumbnail/0/id"),
+	              "https://example.org/iiif/3/pyr.tif/full/400,300/0/default.jpg");
+	json_decref(c);
+	/* a cover over the budget beside a sound is simply no thumbnail */
+	pf_mkdir(&r, "s");
+	pf_file(&r, "s/a.mp3", "x");
+	pf_tiff(&r, "s/a.tif", 1600, 1200, 1);
+	m = manifest(&r, "s", NULL, &err, &st);
+	EXPECT_EQ_INT(st, TS_OK);
+	EXPECT(json_object_get(m, "thumbnail") == NULL);
+	EXPECT(str(m, "items/0/thumbnail/0/id") == NULL);
+	json_decref(m);
+	pf_destroy(&r);
+}
+
 static void the_fingerprint_follows_the_files_and_the_parent_csv(void)
 {
 	struct pf_root r;
@@ -532,6 +673,10 @@ static void a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas(void)
 	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/type"), "Text");
 	EXPECT_EQ_STR(str(m, "items/0/items/0/items/0/body/format"), "application/pdf");
 	EXPECT(num(m, "items/0/width") > 0 && num(m, "items/0/height") > 0);
+	/* §5: and a rendering link, for the viewers that do not paint Text */
+	EXPECT_EQ_INT(json_array_size(json_object_get(m, "rendering")), 1);
+	EXPECT_EQ_STR(str(m, "rendering/0/id"), "https://example.org/iiif/doc/res/report.pdf");
+	EXPECT_EQ_STR(str(m, "rendering/0/format"), "application/pdf");
 	json_decref(m);
 	pf_mkdir(&r, "vase");
 	pf_file(&r, "vase/vase.glb", "glTF");
@@ -581,6 +726,8 @@ int main(void)
 	RUN(a_bad_sidecar_is_an_error_naming_the_item_and_the_field);
 	RUN(a_csv_row_fills_what_the_sidecar_lacks);
 	RUN(a_collection_lists_folders_then_loose_files_with_thumbnails);
+	RUN(a_member_is_labelled_as_its_own_document_labels_itself);
+	RUN(pictures_are_sizes_the_server_makes_within_its_budget);
 	RUN(the_fingerprint_follows_the_files_and_the_parent_csv);
 	RUN(every_sidecar_field_reaches_the_manifest);
 	RUN(a_pdf_alone_is_a_text_canvas_and_a_model_a_model_canvas);
