@@ -434,6 +434,7 @@ int ts_cli_manifest(int argc, char **argv)
 	c.root_path = ts_resolver_root(resolver);
 	c.base = rq.check && !*s.base_url ? "http://localhost" : s.base_url;
 	c.limits = &limits;
+	c.max_decode_pixels = s.max_decode_pixels;   /* as the daemon: no picture it would refuse */
 	for (int f = 0; f < 8; f++)
 		c.formats[f] = ts_encode_supported((enum ts_format)f);
 	c.image_service2 = true;
