@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handmade.h"
 #include "json2.h"
 
 /* Placeholder size of a canvas with nothing 2.1 can paint and no
@@ -236,34 +237,13 @@ fail:
 
 /* ---- ranges (§5.6) ------------------------------------------------------ */
 
-static long canvas_of(const struct ts_present_item *it, const char *file)
-{
-	for (size_t i = 0; i < it->ncanvases; i++)
-		if (strcmp(it->canvases[i].file, file) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* A decimal without trailing zeros ("12.5", "120"). */
-static void num(char *out, size_t n, double v)
-{
-	char *p;
-
-	snprintf(out, n, "%.3f", v);
-	p = out + strlen(out) - 1;
-	while (p > out && *p == '0')
-		*p-- = '\0';
-	if (*p == '.')
-		*p = '\0';
-}
-
 /* The @id of a range item that is a canvas (or a segment of one, §6.1:
  * #xywh= for a region, #t= for a time span of a placeholder). */
 static json_t *canvas_ref(const struct w2 *w, const struct ts_sidecar_range_item *ri,
                           const char *path)
 {
 	char frag[160] = "", a[40], b[40];
-	long ci = canvas_of(w->it, ri->file);
+	long ci = ts_present_canvas_index(w->it, ri->file);
 
 	if (ci < 0) {
 		ts_error_set(w->err, TS_EINTERNAL, "%s%siiif.json: %s: %s is not one of the item's canvases",
@@ -271,8 +251,8 @@ static json_t *canvas_ref(const struct w2 *w, const struct ts_sidecar_range_item
 		return NULL;
 	}
 	if (ri->has_t) {
-		num(a, sizeof a, ri->t[0]);
-		num(b, sizeof b, ri->t[1]);
+		ts_present_decimal(a, sizeof a, ri->t[0]);
+		ts_present_decimal(b, sizeof b, ri->t[1]);
 		snprintf(frag, sizeof frag, "#t=%s,%s", a, b);
 	} else if (ri->has_xywh) {
 		snprintf(frag, sizeof frag, "#xywh=%u,%u,%u,%u", ri->xywh[0], ri->xywh[1],
@@ -344,7 +324,7 @@ static bool range(const struct w2 *w, const struct ts_sidecar_range *r, const ch
 		id = canvas_ref(w, ri, sub);
 		if (!id)
 			goto fail;
-		cv = &w->it->canvases[canvas_of(w->it, ri->file)];
+		cv = &w->it->canvases[ts_present_canvas_index(w->it, ri->file)];
 		if (!ts_pj_push(canvases, json_deep_copy(id)) ||
 		    !ts_pj_push(members, ref(id, "sc:Canvas", label_or(cv->label, cv->file))))
 			goto oom;
@@ -623,35 +603,6 @@ static bool is_v2(json_t *doc)
 	return false;
 }
 
-/* Strings starting with the placeholder base of a hand-made manifest.json
- * (presentation.md §2) are rewritten to the public base. */
-#define PLACEHOLDER_BASE "https://tessera.invalid"
-
-static void rebase(json_t *v, const char *base)
-{
-	size_t pl = strlen(PLACEHOLDER_BASE), i;
-	const char *key;
-	json_t *val;
-
-	if (json_is_object(v)) {
-		json_object_foreach(v, key, val) {
-			if (json_is_string(val) && strncmp(json_string_value(val), PLACEHOLDER_BASE, pl) == 0)
-				json_object_set_new(v, key, ts_pj_printf("%s%s", base,
-				                                         json_string_value(val) + pl));
-			else
-				rebase(val, base);
-		}
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, val) {
-			if (json_is_string(val) && strncmp(json_string_value(val), PLACEHOLDER_BASE, pl) == 0)
-				json_array_set_new(v, i, ts_pj_printf("%s%s", base,
-				                                      json_string_value(val) + pl));
-			else
-				rebase(val, base);
-		}
-	}
-}
-
 /* A copy of an embedded resource with the 2.1 @context first. */
 static json_t *standalone(json_t *found)
 {
@@ -699,19 +650,14 @@ ts_status ts_present_manifest2(const struct ts_present_ctx *c, const struct ts_p
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
 	if (it->manifest_json) {
-		json_error_t je;
-
-		doc = json_loads(it->manifest_json, 0, &je);
-		if (!doc || !json_is_object(doc)) {
-			st = ts_error_set(err, TS_EINTERNAL, "%s/manifest.json: not a JSON object (line %d: %s)",
-			                  it->folder, je.line, je.text);
+		st = ts_present_handmade_parse(it, &doc, err);
+		if (st != TS_OK)
 			goto done;
-		}
 		if (!is_v2(doc)) {
 			st = ts_error_set(err, TS_ENOTFOUND, "this item's manifest.json is not Presentation 2.x; ask /iiif/3/ for it");
 			goto done;
 		}
-		rebase(doc, c->base);
+		ts_present_handmade_rebase(doc, c->base);
 	} else {
 		doc = manifest(&w);
 		if (!doc) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handmade.h"
 #include "json3.h"
 
 struct w3 {
@@ -174,27 +175,6 @@ fail:
 	return NULL;
 }
 
-static long canvas_of(const struct ts_present_item *it, const char *file)
-{
-	for (size_t i = 0; i < it->ncanvases; i++)
-		if (strcmp(it->canvases[i].file, file) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* A decimal without trailing zeros ("12.5", "120"). */
-static void num(char *out, size_t n, double v)
-{
-	char *p;
-
-	snprintf(out, n, "%.3f", v);
-	p = out + strlen(out) - 1;
-	while (p > out && *p == '0')
-		*p-- = '\0';
-	if (*p == '.')
-		*p = '\0';
-}
-
 static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const char *path)
 {
 	json_t *o = json_object(), *items = json_array();
@@ -220,7 +200,7 @@ static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const
 				goto fail;
 			continue;
 		}
-		ci = canvas_of(w->it, ri->file);
+		ci = ts_present_canvas_index(w->it, ri->file);
 		if (ci < 0) {
 			ts_error_set(w->err, TS_EINTERNAL, "%s%siiif.json: %s: %s is not one of the item's canvases",
 			             w->it->folder, *w->it->folder ? "/" : "", sub, ri->file);
@@ -228,8 +208,8 @@ static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const
 		}
 		if (ri->has_t) {
 			char a[40], b[40];
-			num(a, sizeof a, ri->t[0]);
-			num(b, sizeof b, ri->t[1]);
+			ts_present_decimal(a, sizeof a, ri->t[0]);
+			ts_present_decimal(b, sizeof b, ri->t[1]);
 			snprintf(frag, sizeof frag, "#t=%s,%s", a, b);
 		} else if (ri->has_xywh) {
 			snprintf(frag, sizeof frag, "#xywh=%u,%u,%u,%u", ri->xywh[0], ri->xywh[1],
@@ -442,43 +422,6 @@ static json_t *find_by_id(json_t *v, const char *id)
 	return NULL;
 }
 
-/* A hand-made manifest.json: served as it is, every string starting with
- * the placeholder base rewritten to the public base (presentation.md §2). */
-#define PLACEHOLDER_BASE "https://tessera.invalid"
-
-static void rebase(json_t *v, const char *base)
-{
-	size_t pl = strlen(PLACEHOLDER_BASE);
-
-	if (json_is_object(v)) {
-		const char *key;
-		json_t *val;
-
-		json_object_foreach(v, key, val) {
-			if (json_is_string(val) && strncmp(json_string_value(val), PLACEHOLDER_BASE, pl) == 0) {
-				json_t *s = ts_pj_printf("%s%s", base, json_string_value(val) + pl);
-				if (s)
-					json_object_set_new(v, key, s);
-			} else {
-				rebase(val, base);
-			}
-		}
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *val;
-
-		json_array_foreach(v, i, val) {
-			if (json_is_string(val) && strncmp(json_string_value(val), PLACEHOLDER_BASE, pl) == 0) {
-				json_t *s = ts_pj_printf("%s%s", base, json_string_value(val) + pl);
-				if (s)
-					json_array_set_new(v, i, s);
-			} else {
-				rebase(val, base);
-			}
-		}
-	}
-}
-
 ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_present_item *it,
                                const struct ts_present_part *part, json_t **out,
                                struct ts_error *err)
@@ -498,15 +441,10 @@ ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_p
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
 	if (it->manifest_json) {
-		json_error_t je;
-
-		doc = json_loads(it->manifest_json, 0, &je);
-		if (!doc || !json_is_object(doc)) {
-			st = ts_error_set(err, TS_EINTERNAL, "%s/manifest.json: not a JSON object (line %d: %s)",
-			                  it->folder, je.line, je.text);
+		st = ts_present_handmade_parse(it, &doc, err);
+		if (st != TS_OK)
 			goto done;
-		}
-		rebase(doc, c->base);
+		ts_present_handmade_rebase(doc, c->base);
 	} else {
 		doc = manifest(&w);
 		if (!doc) {

@@ -1,0 +1,85 @@
+/*
+ * handmade.c - a hand-made manifest.json read for either Presentation
+ * version (handmade.h), and the range helpers both Manifest writers share.
+ *
+ * The one idea: the file is served as it is; only the placeholder base of
+ * its ids (presentation.md §2) becomes the public base, so the same file
+ * works behind any host name.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "handmade.h"
+#include "json3.h"
+
+ts_status ts_present_handmade_parse(const struct ts_present_item *it, json_t **doc,
+                                    struct ts_error *err)
+{
+	json_error_t je;
+
+	*doc = json_loads(it->manifest_json, 0, &je);
+	if (!*doc || !json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return ts_error_set(err, TS_EINTERNAL, "%s/manifest.json: not a JSON object (line %d: %s)",
+		                    it->folder, je.line, je.text);
+	}
+	return TS_OK;
+}
+
+/* The rewritten copy of string value val, or NULL when it keeps its value. */
+static json_t *rebased(const json_t *val, const char *base)
+{
+	size_t pl = strlen(TS_PRESENT_PLACEHOLDER_BASE);
+
+	if (!json_is_string(val) || strncmp(json_string_value(val), TS_PRESENT_PLACEHOLDER_BASE, pl) != 0)
+		return NULL;
+	return ts_pj_printf("%s%s", base, json_string_value(val) + pl);
+}
+
+void ts_present_handmade_rebase(json_t *v, const char *base)
+{
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *val;
+
+		json_object_foreach(v, key, val) {
+			json_t *s = rebased(val, base);
+			if (s)
+				json_object_set_new(v, key, s);
+			else if (!json_is_string(val))
+				ts_present_handmade_rebase(val, base);
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *val;
+
+		json_array_foreach(v, i, val) {
+			json_t *s = rebased(val, base);
+			if (s)
+				json_array_set_new(v, i, s);
+			else if (!json_is_string(val))
+				ts_present_handmade_rebase(val, base);
+		}
+	}
+}
+
+long ts_present_canvas_index(const struct ts_present_item *it, const char *file)
+{
+	for (size_t i = 0; i < it->ncanvases; i++)
+		if (strcmp(it->canvases[i].file, file) == 0)
+			return (long)i;
+	return -1;
+}
+
+void ts_present_decimal(char *out, size_t n, double v)
+{
+	char *p;
+
+	snprintf(out, n, "%.3f", v);
+	p = out + strlen(out) - 1;
+	while (p > out && *p == '0')
+		*p-- = '\0';
+	if (*p == '.')
+		*p = '\0';
+}
