@@ -25,26 +25,12 @@ bool ts_serve_set_body(struct request *r, const void *data, size_t n)
 	return ts_buf_append(&r->resp->body, data, n);
 }
 
-static void http_date(time_t t, char *out, size_t n)
+void ts_serve_http_date(time_t t, char *out, size_t n)
 {
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-static bool parse_http_date(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof tm);
-	/* RFC 9110 §5.6.7: IMF-fixdate is the one senders use. */
-	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end)
-		return false;
-	*out = timegm(&tm);
-	return *out != (time_t)-1;
 }
 
 bool ts_serve_host_is_sane(const char *h)
@@ -108,7 +94,7 @@ const char *ts_serve_etag(struct request *r, const struct file_id *f, const char
 }
 
 /* RFC 9110 §13.1.2: If-None-Match uses weak comparison. */
-static bool etag_matches(const char *inm, const char *etag)
+bool ts_serve_etag_matches(const char *inm, const char *etag)
 {
 	const char *p = inm;
 	size_t elen = strlen(etag);
@@ -127,25 +113,42 @@ static bool etag_matches(const char *inm, const char *etag)
 	return false;
 }
 
+/* If-Modified-Since (RFC 9110 §13.1.3): only an IMF-fixdate (§5.6.7, the
+ * one senders use) counts; "not modified since" means mtime <= the given
+ * date, not equality. */
+bool ts_serve_not_modified_since(const char *ims, time_t mtime)
+{
+	struct tm tm;
+	const char *end;
+	time_t since;
+
+	if (!ims || !*ims)
+		return false;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!end || *end)
+		return false;
+	since = timegm(&tm);
+	return since != (time_t)-1 && mtime <= since;
+}
+
 /* Validators and conditional GET.  Returns true when a 304 was produced. */
 bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag)
 {
 	const struct ts_http_request *h = r->http;
 	char *lm = ts_arena_alloc(r->arena, 40);
 	bool not_modified = false;
-	time_t since;
 
 	if (lm)
-		http_date(f->st.st_mtim.tv_sec, lm, 40);
+		ts_serve_http_date(f->st.st_mtim.tv_sec, lm, 40);
 	ts_serve_header(r, "ETag", etag);
 	ts_serve_header(r, "Last-Modified", lm);
 	ts_serve_header(r, "Cache-Control", r->srv->settings->cache_control);
-	/* RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it.
-	 * "Not modified since" means mtime <= the given date, not equality. */
+	/* RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it. */
 	if (h->if_none_match && *h->if_none_match)
-		not_modified = etag_matches(h->if_none_match, etag);
-	else if (h->if_modified_since && parse_http_date(h->if_modified_since, &since))
-		not_modified = f->st.st_mtim.tv_sec <= since;
+		not_modified = ts_serve_etag_matches(h->if_none_match, etag);
+	else
+		not_modified = ts_serve_not_modified_since(h->if_modified_since, f->st.st_mtim.tv_sec);
 	if (not_modified) {
 		r->resp->status = 304;
 		r->resp->content_type = NULL;

@@ -227,41 +227,6 @@ static bool gzip_body(struct request *r)
 
 /* ---- answers ---------------------------------------------------------- */
 
-static bool etag_matches(const char *inm, const char *etag)
-{
-	size_t elen = strlen(etag);
-
-	for (const char *p = inm; p && *p; p = strchr(p, ',')) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, elen) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* If-Modified-Since (IMF-fixdate, RFC 9110 §5.6.7): not modified when the
- * newest file is no newer than the date. */
-static bool not_modified_since(const char *ims, time_t mtime)
-{
-	struct tm tm;
-	const char *end;
-	time_t since;
-
-	if (!ims || !*ims)
-		return false;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end)
-		return false;
-	since = timegm(&tm);
-	return since != (time_t)-1 && mtime <= since;
-}
-
 /*
  * One JSON answer: validators from the fingerprint, then the response
  * cache, then build().  what names the resource (route, version, path,
@@ -302,14 +267,12 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 		ts_serve_header(r, "Link", LINK2);
 	lm = ts_arena_alloc(r->arena, 40);
 	if (lm) {
-		struct tm tm;
-		gmtime_r(&mtime, &tm);
-		strftime(lm, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		ts_serve_http_date(mtime, lm, 40);
 		ts_serve_header(r, "Last-Modified", lm);
 	}
 	/* RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it */
-	if (r->http->if_none_match ? etag_matches(r->http->if_none_match, etag)
-	                           : not_modified_since(r->http->if_modified_since, mtime)) {
+	if (r->http->if_none_match ? ts_serve_etag_matches(r->http->if_none_match, etag)
+	                           : ts_serve_not_modified_since(r->http->if_modified_since, mtime)) {
 		r->resp->status = 304;
 		r->resp->content_type = NULL;
 		ts_buf_clear(&r->resp->body);

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tessera/arena.h"
 #include "tessera/cache.h"
@@ -101,6 +102,14 @@ ts_status ts_serve_open(struct request *r, const char *identifier, struct file_i
 void ts_serve_close(struct request *r, const struct file_id *f, struct ts_source *src);
 /* Strong ETag from the file identity and `what` (the normalised request). */
 const char *ts_serve_etag(struct request *r, const struct file_id *f, const char *what);
+/* t as an IMF-fixdate (RFC 9110 §5.6.7) into out of n bytes (40 is enough). */
+void ts_serve_http_date(time_t t, char *out, size_t n);
+/* RFC 9110 §13.1.2: does If-None-Match inm (a list, "*", weak tags) match
+ * the strong etag?  Weak comparison; false for NULL or "". */
+bool ts_serve_etag_matches(const char *inm, const char *etag);
+/* RFC 9110 §13.1.3: is mtime no newer than the If-Modified-Since date ims
+ * (an IMF-fixdate)?  False for NULL, "" or any other date form. */
+bool ts_serve_not_modified_since(const char *ims, time_t mtime);
 /* Set ETag, Last-Modified, Cache-Control; true when a 304 was produced. */
 bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag);
 const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const char *what);
