@@ -282,7 +282,8 @@ struct ts_present_collection {
 };
 
 /* Percent-encode a root-relative path as an identifier ('/' as %2F, RFC
- * 3986 unreserved and a few sub-delims kept, as the image list does).
+ * 3986 unreserved, the image list's sub-delims and '@' kept:
+ * ts_encode_path with TS_ENCODE_KEEP_PRESENT_ID, resolve.h).
  * Returns malloc'd text or NULL. */
 char *ts_present_encode_id(const char *rel);
 

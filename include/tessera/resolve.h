@@ -42,6 +42,32 @@ ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *
 ts_status ts_resolve_exact(const struct ts_resolver *r, const char *rel, char *path, size_t n,
                            struct stat *st, struct ts_error *err);
 
+/*
+ * Percent-encoding of a root-relative path (src/resolve/encode.c), one
+ * function for its three uses, which keep different characters on purpose:
+ * RFC 3986 unreserved (ALPHA DIGIT - . _ ~) are always kept, keep names the
+ * others.  Every other byte (UTF-8 included) becomes %XX, upper-case hex.
+ *  - TS_ENCODE_KEEP_URI_PATH: a URI path for nginx (X-Accel-Redirect), '/'
+ *    kept as the separator nginx walks; '?', '%', ';' and the rest encoded
+ *    so nginx decodes it once to the very bytes (no arguments split off).
+ *  - TS_ENCODE_KEEP_IMAGE_ID: an Image API identifier in the viewer's image
+ *    list, '/' encoded as %2F (Image 3.0 §9), harmless sub-delims kept.
+ *  - TS_ENCODE_KEEP_PRESENT_ID: a Presentation id (ts_present_encode_id):
+ *    the same, and '@' (a pchar, RFC 3986 §3.3) kept too, as the ids have
+ *    always been written.
+ */
+#define TS_ENCODE_KEEP_URI_PATH "/"
+#define TS_ENCODE_KEEP_IMAGE_ID "!$&'()*+,;=:"
+#define TS_ENCODE_KEEP_PRESENT_ID "!$&'()*+,;=:@"
+
+/* Write rel encoded into out, which has room for 3 * strlen(rel) + 1
+ * bytes (the caller checks that size for overflow); returns the length
+ * written, without the terminating NUL. */
+size_t ts_encode_path_into(char *out, const char *rel, const char *keep);
+/* rel encoded, as malloc'd text (the caller's to free); NULL when out of
+ * memory or its size would overflow. */
+char *ts_encode_path(const char *rel, const char *keep);
+
 /* The canonical root (realpath), for listing images. */
 const char *ts_resolver_root(const struct ts_resolver *r);
 

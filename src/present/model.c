@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tessera/checked.h"
+#include "tessera/resolve.h"
 #include "tessera/hash.h"
 #include "model.h"
 
@@ -122,29 +123,7 @@ json_t *ts_pm_label(const struct ts_sidecar *m, const char *name)
 
 char *ts_present_encode_id(const char *rel)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t len = strlen(rel), o = 0;
-	char *out;
-
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	out = malloc(len * 3 + 1);
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)rel[i];
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~!$&'()*+,;=:@", ch)) {
-			out[o++] = (char)ch;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return ts_encode_path(rel, TS_ENCODE_KEEP_PRESENT_ID);
 }
 
 const struct ts_catalogue_entry *ts_pm_find_entry(const struct ts_catalogue *cat,

@@ -342,37 +342,6 @@ static bool name_listed(const struct ts_resolver *r, const char *name)
 	return false;
 }
 
-/* Percent-encode a relative path as a IIIF identifier: "/" becomes "%2F"
- * (3.0 §9: slashes inside the identifier must be encoded) and so does
- * everything but the unreserved characters and a few harmless sub-delims.
- * Returns a malloc'd string or NULL. */
-static char *encode_id(const char *rel)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t len = strlen(rel), cap, i, o = 0;
-	char *out;
-
-	if (!ts_mul_size(len, 3, &cap) || !ts_add_size(cap, 1, &cap))
-		return NULL;
-	out = malloc(cap);
-	if (!out)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)rel[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~!$&'()*+,;=:", c)) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void list_add(struct list_state *ls, const char *rel)
 {
 	char *id;
@@ -388,7 +357,7 @@ static void list_add(struct list_state *ls, const char *rel)
 		ls->ids = ids;
 		ls->cap = cap;
 	}
-	id = encode_id(rel);
+	id = ts_encode_path(rel, TS_ENCODE_KEEP_IMAGE_ID);
 	if (!id) {
 		ls->oom = true;
 		return;

@@ -112,7 +112,6 @@ static ts_status media_rel_path(struct request *r, const char *rest, const char 
  * from being split off as arguments, '%' from being decoded twice. */
 static const char *accel_target(struct request *r, const char *location, const char *path)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const char *root = ts_resolver_root(r->srv->resolver);
 	size_t rootlen = strlen(root), len, cap, o = 0;
 	const char *rel;
@@ -131,19 +130,7 @@ static const char *accel_target(struct request *r, const char *location, const c
 	if (!out)
 		return NULL;
 	o = (size_t)snprintf(out, cap, "%s/", location);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)rel[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
+	ts_encode_path_into(out + o, rel, TS_ENCODE_KEEP_URI_PATH);
 	return out;
 }
 
