@@ -19,19 +19,24 @@
 
 /* ---- collections ------------------------------------------------------ */
 
+/* Free what member m holds and clear it. */
+static void member_free(struct ts_present_member *m)
+{
+	free(m->rel);
+	free(m->id);
+	json_decref(m->label);
+	json_decref(m->summary);
+	ts_pm_picture_free(&m->thumb);
+	free(m->nav_date);
+	memset(m, 0, sizeof *m);
+}
+
 void ts_present_collection_free(struct ts_present_collection *col)
 {
 	if (!col)
 		return;
-	for (size_t i = 0; i < col->nmembers; i++) {
-		struct ts_present_member *m = &col->members[i];
-		free(m->rel);
-		free(m->id);
-		json_decref(m->label);
-		json_decref(m->summary);
-		ts_pm_picture_free(&m->thumb);
-		free(m->nav_date);
-	}
+	for (size_t i = 0; i < col->nmembers; i++)
+		member_free(&col->members[i]);
 	free(col->members);
 	ts_pm_sidecar_free(&col->meta);
 	json_decref(col->label);
@@ -139,15 +144,7 @@ static ts_status member_folder(const struct ts_present_ctx *c, int dfd, const ch
 /* Take the last member back (it is not published after all). */
 static void member_drop(struct ts_present_collection *col)
 {
-	struct ts_present_member *m = &col->members[--col->nmembers];
-
-	free(m->rel);
-	free(m->id);
-	json_decref(m->label);
-	json_decref(m->summary);
-	ts_pm_picture_free(&m->thumb);
-	free(m->nav_date);
-	memset(m, 0, sizeof *m);
+	member_free(&col->members[--col->nmembers]);
 }
 
 static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
