@@ -122,6 +122,27 @@ ts_status ts_present_probe_media(void *arg, const char *rel, const struct stat *
                                  const char *mime, struct ts_media_info *out,
                                  struct ts_error *err);
 
+/* ---- the one context of the daemon and the command (context.c) ------- */
+
+struct ts_settings;
+
+/*
+ * Fill c (zeroed first) and pp the one way the daemon (serve/present.c,
+ * per request) and `tessera manifest` both make them, so a Manifest printed
+ * by the command is the one the server answers and a new field is set for
+ * both: root_fd and resolver's root, base (the public base URL, no trailing
+ * slash), limits and formats as info.json applies them, s's
+ * max_decode_pixels, ImageService2 on, and the probes of probe_source.c
+ * through resolver, slim and cache (NULL = probe every time) with
+ * probe_arg = pp.  Everything is borrowed and must outlive c; csv_memo
+ * and watch_dir stay NULL for the caller to set.
+ */
+void ts_present_ctx_init(struct ts_present_ctx *c, struct ts_present_probes *pp,
+                         const struct ts_settings *s, const struct ts_resolver *resolver,
+                         int root_fd, const char *base, const struct ts_limits *limits,
+                         const bool formats[8], const struct ts_source_limits *slim,
+                         struct ts_probe_cache *cache);
+
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
 /* Entries beyond this make a folder an error (500), not a truncated list. */

@@ -368,6 +368,7 @@ int ts_cli_manifest(int argc, char **argv)
 	struct ts_present_probes pp;
 	struct ts_present_ctx c;
 	struct ts_limits limits;
+	bool formats[8];
 	char rel[PATH_MAX];
 	const char *why, *root;
 	bool help = false;
@@ -425,22 +426,12 @@ int ts_cli_manifest(int argc, char **argv)
 	limits.allow_upscaling = s.allow_upscaling;
 	memset(&slim, 0, sizeof slim);
 	slim.max_source_pixels = s.max_source_pixels;
-	memset(&pp, 0, sizeof pp);
-	pp.resolver = resolver;
-	pp.limits = &slim;
-	pp.cache = ts_probe_cache_create(16384);   /* a shared page, a video's cover: once */
-	memset(&c, 0, sizeof c);
-	c.root_fd = fd;
-	c.root_path = ts_resolver_root(resolver);
-	c.base = rq.check && !*s.base_url ? "http://localhost" : s.base_url;
-	c.limits = &limits;
-	c.max_decode_pixels = s.max_decode_pixels;   /* as the daemon: no picture it would refuse */
 	for (int f = 0; f < 8; f++)
-		c.formats[f] = ts_encode_supported((enum ts_format)f);
-	c.image_service2 = true;
-	c.probe_image = ts_present_probe_image;
-	c.probe_media = ts_present_probe_media;
-	c.probe_arg = &pp;
+		formats[f] = ts_encode_supported((enum ts_format)f);
+	ts_present_ctx_init(&c, &pp, &s, resolver, fd,
+	                    rq.check && !*s.base_url ? "http://localhost" : s.base_url, &limits,
+	                    formats, &slim,
+	                    ts_probe_cache_create(16384));   /* a shared page, a video's cover: once */
 
 	rc = rq.check ? check_tree(&c, rel) : print_json(&c, rel, rq.version);
 	ts_probe_cache_destroy(pp.cache);

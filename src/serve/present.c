@@ -63,20 +63,9 @@ static void make_ctx(struct request *r, struct ts_present_probes *pp, struct ts_
 {
 	struct ts_server *srv = r->srv;
 
-	pp->resolver = srv->resolver;
-	pp->limits = &srv->source_limits;
-	pp->cache = srv->probes;
-	memset(c, 0, sizeof *c);
-	c->root_fd = srv->root_fd;
-	c->root_path = ts_resolver_root(srv->resolver);
-	c->base = ts_serve_public_base(r);
-	c->limits = &srv->limits;
-	c->max_decode_pixels = srv->settings->max_decode_pixels;
-	memcpy(c->formats, srv->formats, sizeof c->formats);
-	c->image_service2 = true;
-	c->probe_image = ts_present_probe_image;
-	c->probe_media = ts_present_probe_media;
-	c->probe_arg = pp;
+	ts_present_ctx_init(c, pp, srv->settings, srv->resolver, srv->root_fd,
+	                    ts_serve_public_base(r), &srv->limits, srv->formats,
+	                    &srv->source_limits, srv->probes);
 }
 
 /* ---- fingerprints ----------------------------------------------------- */

@@ -1,0 +1,38 @@
+/*
+ * context.c - the struct ts_present_ctx of the daemon and of `tessera
+ * manifest` (present.h), made in one place.
+ *
+ * The one idea: both callers hand over what they own (root, resolver,
+ * limits, caches) and this file alone decides how a context is made of
+ * them, so the command can never print a Manifest the server would not
+ * answer because a field was set in one and forgotten in the other.
+ */
+#include <string.h>
+
+#include "tessera/present.h"
+#include "tessera/resolve.h"
+#include "tessera/settings.h"
+
+void ts_present_ctx_init(struct ts_present_ctx *c, struct ts_present_probes *pp,
+                         const struct ts_settings *s, const struct ts_resolver *resolver,
+                         int root_fd, const char *base, const struct ts_limits *limits,
+                         const bool formats[8], const struct ts_source_limits *slim,
+                         struct ts_probe_cache *cache)
+{
+	memset(pp, 0, sizeof *pp);
+	pp->resolver = resolver;
+	pp->limits = slim;
+	pp->cache = cache;
+	memset(c, 0, sizeof *c);
+	c->root_fd = root_fd;
+	c->root_path = ts_resolver_root(resolver);
+	c->base = base;
+	c->limits = limits;
+	/* no picture the image server would refuse to decode */
+	c->max_decode_pixels = s->max_decode_pixels;
+	memcpy(c->formats, formats, sizeof c->formats);
+	c->image_service2 = true;
+	c->probe_image = ts_present_probe_image;
+	c->probe_media = ts_present_probe_media;
+	c->probe_arg = pp;
+}
