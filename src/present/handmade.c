@@ -72,7 +72,9 @@ long ts_present_canvas_index(const struct ts_present_item *it, const char *file)
 	return -1;
 }
 
-void ts_present_decimal(char *out, size_t n, double v)
+/* v as a decimal of at most 3 places without trailing zeros ("12.5",
+ * "120"), into out of n bytes. */
+static void decimal(char *out, size_t n, double v)
 {
 	char *p;
 
@@ -82,4 +84,19 @@ void ts_present_decimal(char *out, size_t n, double v)
 		*p-- = '\0';
 	if (*p == '.')
 		*p = '\0';
+}
+
+void ts_present_range_fragment(char *out, size_t n, const struct ts_sidecar_range_item *ri)
+{
+	char a[40], b[40];
+
+	*out = '\0';
+	if (ri->has_t) {
+		decimal(a, sizeof a, ri->t[0]);
+		decimal(b, sizeof b, ri->t[1]);
+		snprintf(out, n, "#t=%s,%s", a, b);
+	} else if (ri->has_xywh) {
+		snprintf(out, n, "#xywh=%u,%u,%u,%u", ri->xywh[0], ri->xywh[1], ri->xywh[2],
+		         ri->xywh[3]);
+	}
 }

@@ -3,7 +3,7 @@
  * same way for Presentation 2.1 and 3.0 (src/present/handmade.c): parsed
  * as one JSON object, then every string starting with the placeholder
  * base rewritten to the public base.  Also the two small pieces both
- * Manifest writers use for ranges.  Internal to src/present/.
+ * Manifest writers use for a range's canvas ids.  Internal to src/present/.
  */
 #ifndef TESSERA_PRESENT_HANDMADE_H
 #define TESSERA_PRESENT_HANDMADE_H
@@ -28,8 +28,9 @@ void ts_present_handmade_rebase(json_t *v, const char *base);
 
 /* The index of the canvas of it painted from file, or -1. */
 long ts_present_canvas_index(const struct ts_present_item *it, const char *file);
-/* v as a decimal of at most 3 places without trailing zeros ("12.5",
- * "120"), into out of n bytes. */
-void ts_present_decimal(char *out, size_t n, double v);
+/* The fragment a range item adds to its canvas's id (a segment: #t=a,b
+ * for a time span, #xywh=x,y,w,h for a region), or "" for the whole
+ * canvas, into out of n bytes (160 is enough). */
+void ts_present_range_fragment(char *out, size_t n, const struct ts_sidecar_range_item *ri);
 
 #endif

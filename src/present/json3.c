@@ -32,6 +32,19 @@ bool ts_pj_push(json_t *arr, json_t *val)
 	return val && json_array_append_new(arr, val) == 0;
 }
 
+json_t *ts_pj_one(json_t *v)
+{
+	json_t *a = json_array();
+
+	if (!a || !ts_pj_push(a, v)) {
+		json_decref(a);
+		if (!a)
+			json_decref(v);
+		return NULL;
+	}
+	return a;
+}
+
 json_t *ts_pj_printf(const char *fmt, ...)
 {
 	char small[512], *big = NULL;

@@ -27,6 +27,8 @@
 bool ts_pj_put(json_t *obj, const char *key, json_t *val);
 /* Append val to arr, taking it; false on failure or val NULL. */
 bool ts_pj_push(json_t *arr, json_t *val);
+/* A new array [v], taking v (also on failure); NULL on failure or v NULL. */
+json_t *ts_pj_one(json_t *v);
 /* A new string from printf-style format; NULL on failure or bad UTF-8. */
 json_t *ts_pj_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A new reference to a copy of v, or NULL for NULL. */

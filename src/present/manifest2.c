@@ -71,19 +71,6 @@ static const struct ts_present_picture *placeholder_picture(const struct ts_pres
 	return cv->thumb.rel && cv->thumb.info.width && cv->thumb.info.height ? &cv->thumb : NULL;
 }
 
-static json_t *one(json_t *v)
-{
-	json_t *a = json_array();
-
-	if (!a || !ts_pj_push(a, v)) {
-		json_decref(a);
-		if (!a)
-			json_decref(v);
-		return NULL;
-	}
-	return a;
-}
-
 /* The painting annotation of canvas i, the picture as its resource (§5.3:
  * "on" is the canvas's @id). */
 static json_t *annotation(const struct w2 *w, size_t i, const struct ts_present_picture *pic)
@@ -142,7 +129,7 @@ static json_t *canvas(const struct w2 *w, size_t i)
 	    !ts_pj_put(o, "rendering", ts_pj2_file_link(w->c, w->it->fid, cv->file, cv->type->mime,
 	                                                ts_pj2_text(cv->label))))
 		goto fail;
-	images = pic ? one(annotation(w, i, pic)) : json_array();
+	images = pic ? ts_pj_one(annotation(w, i, pic)) : json_array();
 	if (!ts_pj_put(o, "images", images))
 		goto fail;
 	return o;
@@ -191,7 +178,7 @@ static json_t *element(const struct w2 *w, size_t i)
 	if (cv->duration > 0 && !ts_pj_put(o, "duration", json_real(cv->duration)))
 		goto fail;
 	/* the players take their sources from the renderings, by format */
-	if (!ts_pj_put(o, "rendering", one(ts_pj2_file_link(w->c, w->it->fid, cv->file,
+	if (!ts_pj_put(o, "rendering", ts_pj_one(ts_pj2_file_link(w->c, w->it->fid, cv->file,
 	                                                    cv->type->mime, NULL))))
 		goto fail;
 	return o;
@@ -228,7 +215,7 @@ static json_t *media_sequences(const struct w2 *w, bool *none)
 		elements = NULL;
 		goto fail;
 	}
-	return one(seq);
+	return ts_pj_one(seq);
 fail:
 	json_decref(elements);
 	json_decref(seq);
@@ -242,7 +229,7 @@ fail:
 static json_t *canvas_ref(const struct w2 *w, const struct ts_sidecar_range_item *ri,
                           const char *path)
 {
-	char frag[160] = "", a[40], b[40];
+	char frag[160];
 	long ci = ts_present_canvas_index(w->it, ri->file);
 
 	if (ci < 0) {
@@ -250,14 +237,7 @@ static json_t *canvas_ref(const struct w2 *w, const struct ts_sidecar_range_item
 		             w->it->folder, *w->it->folder ? "/" : "", path, ri->file);
 		return NULL;
 	}
-	if (ri->has_t) {
-		ts_present_decimal(a, sizeof a, ri->t[0]);
-		ts_present_decimal(b, sizeof b, ri->t[1]);
-		snprintf(frag, sizeof frag, "#t=%s,%s", a, b);
-	} else if (ri->has_xywh) {
-		snprintf(frag, sizeof frag, "#xywh=%u,%u,%u,%u", ri->xywh[0], ri->xywh[1],
-		         ri->xywh[2], ri->xywh[3]);
-	}
+	ts_present_range_fragment(frag, sizeof frag, ri);
 	return ts_pj_printf("%s/canvas/p%ld%s", w->mbase, ci + 1, frag);
 }
 
@@ -517,7 +497,7 @@ static json_t *manifest(struct w2 *w)
 	v = media_sequences(w, &images_only);
 	if (!images_only && !ts_pj_put(o, "mediaSequences", v))
 		goto oom;
-	if (!ts_pj_put(o, "sequences", one(sequence(w))))
+	if (!ts_pj_put(o, "sequences", ts_pj_one(sequence(w))))
 		goto oom;
 	if (m->nstructures) {
 		arr = json_array();

@@ -105,17 +105,6 @@ static json_t *page(const struct w3 *w, size_t i, int n, json_t *anno)
 	return o;
 }
 
-static json_t *one(json_t *v)
-{
-	json_t *a = json_array();
-
-	if (!a || !ts_pj_push(a, v)) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
 /* A file of the folder as an external resource {id, type, format, label}. */
 static json_t *file_resource(const struct w3 *w, const char *file, const char *type,
                              const char *format, json_t *label)
@@ -156,17 +145,17 @@ static json_t *canvas(struct w3 *w, size_t i)
 	if (th && !ts_pj_put(o, "thumbnail", th))
 		goto fail;
 	if (cv->see_also &&
-	    !ts_pj_put(o, "seeAlso", one(file_resource(w, cv->see_also, cv->see_also_type->iiif_type,
+	    !ts_pj_put(o, "seeAlso", ts_pj_one(file_resource(w, cv->see_also, cv->see_also_type->iiif_type,
 	                                               cv->see_also_type->mime, NULL))))
 		goto fail;
-	if (!ts_pj_put(o, "items", one(page(w, i, 1, annotation(w, i, "image", "painting",
+	if (!ts_pj_put(o, "items", ts_pj_one(page(w, i, 1, annotation(w, i, "image", "painting",
 	                                                          body(w, cv))))))
 		goto fail;
 	if (cv->captions) {
 		json_t *b = file_resource(w, cv->captions, "Text", "text/vtt",
 		                          ts_pj_lang(w->it->meta.language, "Captions"));
 		if (!ts_pj_put(o, "annotations",
-		               one(page(w, i, 2, annotation(w, i, "caption", "supplementing", b)))))
+		               ts_pj_one(page(w, i, 2, annotation(w, i, "caption", "supplementing", b)))))
 			goto fail;
 	}
 	return o;
@@ -187,7 +176,7 @@ static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const
 		goto fail;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const struct ts_sidecar_range_item *ri = &r->items[i];
-		char frag[160] = "";
+		char frag[160];
 		json_t *v;
 		long ci;
 
@@ -206,15 +195,7 @@ static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const
 			             w->it->folder, *w->it->folder ? "/" : "", sub, ri->file);
 			goto fail_quiet;
 		}
-		if (ri->has_t) {
-			char a[40], b[40];
-			ts_present_decimal(a, sizeof a, ri->t[0]);
-			ts_present_decimal(b, sizeof b, ri->t[1]);
-			snprintf(frag, sizeof frag, "#t=%s,%s", a, b);
-		} else if (ri->has_xywh) {
-			snprintf(frag, sizeof frag, "#xywh=%u,%u,%u,%u", ri->xywh[0], ri->xywh[1],
-			         ri->xywh[2], ri->xywh[3]);
-		}
+		ts_present_range_fragment(frag, sizeof frag, ri);
 		if (!ts_pj_push(items, ref(ts_pj_printf("%s/canvas/p%ld%s", w->mbase, ci + 1, frag),
 		                           "Canvas")))
 			goto fail;
@@ -246,7 +227,7 @@ static json_t *provider(const struct w3 *w, const struct ts_sidecar_provider *p)
 		    !ts_pj_put(hp, "type", json_string("Text")) ||
 		    !ts_pj_put(hp, "label", ts_pj_copy(p->label)) ||
 		    !ts_pj_put(hp, "format", json_string("text/html")) ||
-		    !ts_pj_put(o, "homepage", one(hp))) {
+		    !ts_pj_put(o, "homepage", ts_pj_one(hp))) {
 			json_decref(hp);
 			goto fail;
 		}
@@ -259,12 +240,12 @@ static json_t *provider(const struct w3 *w, const struct ts_sidecar_provider *p)
 		                                   : ts_pj_res_url(w->c, w->it->fid, p->logo)) ||
 		    !ts_pj_put(lg, "type", json_string("Image")) ||
 		    (t && !ts_pj_put(lg, "format", json_string(t->mime))) ||
-		    !ts_pj_put(o, "logo", one(lg))) {
+		    !ts_pj_put(o, "logo", ts_pj_one(lg))) {
 			json_decref(lg);
 			goto fail;
 		}
 	}
-	return one(o);
+	return ts_pj_one(o);
 fail:
 	json_decref(o);
 	return NULL;
@@ -320,7 +301,7 @@ static json_t *manifest(struct w3 *w)
 		    !ts_pj_put(hp, "type", json_string("Text")) ||
 		    !ts_pj_put(hp, "label", ts_pj_copy(it->label)) ||
 		    !ts_pj_put(hp, "format", json_string("text/html")) ||
-		    !ts_pj_put(o, "homepage", one(hp))) {
+		    !ts_pj_put(o, "homepage", ts_pj_one(hp))) {
 			json_decref(hp);
 			goto oom;
 		}
