@@ -198,16 +198,10 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	s = ts_pm_parse_sidecar(&cat, TS_SIDECAR_COLLECTION, &out->meta, err);
 	if (s)
 		goto fail;
-	if (*rel) {
-		s = ts_pm_csv_row(c, parent, name, &row, err);
-		if (s)
-			goto fail;
-		ts_sidecar_merge(&out->meta, &row);
-	}
-	if (!out->meta.language && !(out->meta.language = strdup("none"))) {
-		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+	/* §3: the parent's CSV row (the root has none) under the own sidecar */
+	s = ts_pm_merge_row(c, *rel ? parent : NULL, name, &out->meta, &row, err);
+	if (s)
 		goto fail;
-	}
 	out->label = ts_pm_label(&out->meta, *rel ? name : "top");
 	/* the members' CSV rows read untagged values in this folder's own
 	 * sidecar language (§3), as each member's ts_pm_csv_row does - not

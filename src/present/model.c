@@ -126,6 +126,22 @@ char *ts_present_encode_id(const char *rel)
 	return ts_encode_path(rel, TS_ENCODE_KEEP_PRESENT_ID);
 }
 
+ts_status ts_pm_merge_row(const struct ts_present_ctx *c, const char *parent, const char *name,
+                          struct ts_sidecar *meta, struct ts_sidecar *row, struct ts_error *err)
+{
+	ts_status s;
+
+	if (parent) {
+		s = ts_pm_csv_row(c, parent, name, row, err);
+		if (s)
+			return s;
+		ts_sidecar_merge(meta, row);
+	}
+	if (!meta->language && !(meta->language = strdup("none")))
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	return TS_OK;
+}
+
 const struct ts_catalogue_entry *ts_pm_find_entry(const struct ts_catalogue *cat,
                                                   const char *name)
 {
@@ -951,14 +967,9 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 	}
 	out->fid = *out->folder ? ts_present_encode_id(out->folder) : strdup("top");
 	/* §3: the parent's CSV row under the item's own sidecar */
-	s = ts_pm_csv_row(c, parent, name, &row, err);
+	s = ts_pm_merge_row(c, parent, name, &out->meta, &row, err);
 	if (s)
 		goto fail;
-	ts_sidecar_merge(&out->meta, &row);
-	if (!out->meta.language && !(out->meta.language = strdup("none"))) {
-		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto fail;
-	}
 	s = item_from_catalogue(c, out, &cat, out->kind == TS_PRESENT_FILE ? name : NULL, err);
 	if (s)
 		goto fail;

@@ -35,6 +35,12 @@ ts_status ts_pm_parse_sidecar(const struct ts_catalogue *cat, enum ts_sidecar_sc
  * when none); 500 naming the CSV, the row and the column. */
 ts_status ts_pm_csv_row(const struct ts_present_ctx *c, const char *parent, const char *name,
                         struct ts_sidecar *row, struct ts_error *err);
+/* §3: meta (the folder's own sidecar) merged over the parent's CSV row of
+ * name (ts_pm_csv_row into row, which the caller frees; none when parent
+ * is NULL, as for the root), then its language "none" when neither gave
+ * one.  500 from the CSV, or out of memory. */
+ts_status ts_pm_merge_row(const struct ts_present_ctx *c, const char *parent, const char *name,
+                          struct ts_sidecar *meta, struct ts_sidecar *row, struct ts_error *err);
 /* ts_pm_csv_row through c->csv_memo (csv_memo.c): the same rows and the
  * same messages, the CSV parsed once while it is unchanged. */
 ts_status ts_pm_csv_row_memo(const struct ts_present_ctx *c, const char *parent,
