@@ -12,21 +12,6 @@
 #include "handmade.h"
 #include "json3.h"
 
-ts_status ts_present_handmade_parse(const struct ts_present_item *it, json_t **doc,
-                                    struct ts_error *err)
-{
-	json_error_t je;
-
-	*doc = json_loads(it->manifest_json, 0, &je);
-	if (!*doc || !json_is_object(*doc)) {
-		json_decref(*doc);
-		*doc = NULL;
-		return ts_error_set(err, TS_EINTERNAL, "%s/manifest.json: not a JSON object (line %d: %s)",
-		                    it->folder, je.line, je.text);
-	}
-	return TS_OK;
-}
-
 /* The rewritten copy of string value val, or NULL when it keeps its value. */
 static json_t *rebased(const json_t *val, const char *base)
 {
@@ -37,7 +22,7 @@ static json_t *rebased(const json_t *val, const char *base)
 	return ts_pj_printf("%s%s", base, json_string_value(val) + pl);
 }
 
-void ts_present_handmade_rebase(json_t *v, const char *base)
+static void rebase(json_t *v, const char *base)
 {
 	if (json_is_object(v)) {
 		const char *key;
@@ -48,7 +33,7 @@ void ts_present_handmade_rebase(json_t *v, const char *base)
 			if (s)
 				json_object_set_new(v, key, s);
 			else if (!json_is_string(val))
-				ts_present_handmade_rebase(val, base);
+				rebase(val, base);
 		}
 	} else if (json_is_array(v)) {
 		size_t i;
@@ -59,9 +44,40 @@ void ts_present_handmade_rebase(json_t *v, const char *base)
 			if (s)
 				json_array_set_new(v, i, s);
 			else if (!json_is_string(val))
-				ts_present_handmade_rebase(val, base);
+				rebase(val, base);
 		}
 	}
+}
+
+ts_status ts_present_handmade_load(const struct ts_present_item *it, const char *base,
+                                   bool (*accept)(json_t *doc), const char *refusal,
+                                   json_t **doc, struct ts_error *err)
+{
+	json_error_t je;
+
+	*doc = json_loads(it->manifest_json, 0, &je);
+	if (!*doc || !json_is_object(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return ts_error_set(err, TS_EINTERNAL, "%s/manifest.json: not a JSON object (line %d: %s)",
+		                    it->folder, je.line, je.text);
+	}
+	if (accept && !accept(*doc)) {
+		json_decref(*doc);
+		*doc = NULL;
+		return ts_error_set(err, TS_ENOTFOUND, "%s", refusal);
+	}
+	rebase(*doc, base);
+	return TS_OK;
+}
+
+char *ts_present_part_id(const char *mbase, const struct ts_present_part *part)
+{
+	char *id;
+
+	if (asprintf(&id, "%s/%s/%s", mbase, part->kind, part->name) < 0)
+		return NULL;
+	return id;
 }
 
 long ts_present_canvas_index(const struct ts_present_item *it, const char *file)

@@ -9,6 +9,7 @@
 #define TESSERA_PRESENT_HANDMADE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tessera/present.h"
@@ -17,14 +18,21 @@
 /* The base a hand-made manifest.json writes its own ids under. */
 #define TS_PRESENT_PLACEHOLDER_BASE "https://tessera.invalid"
 
-/* Parse it->manifest_json into *doc (a new reference, the caller's), which
- * must be a JSON object; else TS_EINTERNAL naming the file and line. */
-ts_status ts_present_handmade_parse(const struct ts_present_item *it, json_t **doc,
-                                    struct ts_error *err);
-/* Rewrite, in place and at any depth, every string value of v that starts
- * with TS_PRESENT_PLACEHOLDER_BASE to start with base instead (a string
- * that cannot be made, out of memory, stays as it was). */
-void ts_present_handmade_rebase(json_t *v, const char *base);
+/*
+ * it->manifest_json as *doc (a new reference, the caller's): parsed, which
+ * must give a JSON object (else TS_EINTERNAL naming the file and line);
+ * then, when accept is given, accept(doc) must hold (else TS_ENOTFOUND
+ * with the public sentence refusal); then every string value, at any
+ * depth, starting with TS_PRESENT_PLACEHOLDER_BASE rewritten to start with
+ * base instead (a string that cannot be made, out of memory, stays as it
+ * was).  *doc is NULL on failure.
+ */
+ts_status ts_present_handmade_load(const struct ts_present_item *it, const char *base,
+                                   bool (*accept)(json_t *doc), const char *refusal,
+                                   json_t **doc, struct ts_error *err);
+/* "{mbase}/{part->kind}/{part->name}": the id a single resource has inside
+ * the Manifest whose id base is mbase; malloc'd, NULL when out of memory. */
+char *ts_present_part_id(const char *mbase, const struct ts_present_part *part);
 
 /* The index of the canvas of it painted from file, or -1. */
 long ts_present_canvas_index(const struct ts_present_item *it, const char *file);

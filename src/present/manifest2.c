@@ -630,14 +630,11 @@ ts_status ts_present_manifest2(const struct ts_present_ctx *c, const struct ts_p
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
 	if (it->manifest_json) {
-		st = ts_present_handmade_parse(it, &doc, err);
+		st = ts_present_handmade_load(it, c->base, is_v2,
+		                              "this item's manifest.json is not Presentation 2.x; ask /iiif/3/ for it",
+		                              &doc, err);
 		if (st != TS_OK)
 			goto done;
-		if (!is_v2(doc)) {
-			st = ts_error_set(err, TS_ENOTFOUND, "this item's manifest.json is not Presentation 2.x; ask /iiif/3/ for it");
-			goto done;
-		}
-		ts_present_handmade_rebase(doc, c->base);
 	} else {
 		doc = manifest(&w);
 		if (!doc) {
@@ -650,8 +647,8 @@ ts_status ts_present_manifest2(const struct ts_present_ctx *c, const struct ts_p
 		doc = NULL;
 		goto done;
 	}
-	if (asprintf(&target, "%s/%s/%s", w.mbase, part->kind, part->name) < 0) {
-		target = NULL;
+	target = ts_present_part_id(w.mbase, part);
+	if (!target) {
 		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto done;
 	}
