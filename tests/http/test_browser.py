@@ -21,10 +21,10 @@ The second half runs Mirador 4 and the Universal Viewer 4.4 on published
 IIIF (tests/browser/viewers.py: mirador.mjs, uv.mjs) against a daemon of
 its own, on a root holding tools/sample-collection.py's samples/ tree and
 one loose image, and reports each group of the scripts' ok/FAIL lines as
-one test.  Its Presentation files come from the daemon's own routes when
-it has them (GET /iiif/3/collection/top answers 200), else from
-tests/browser/fixture.py's hand-made files; TESSERA_VIEWER_ROUTES=real or
-=fixture forces one, and each test's detail says which was used.
+one test.  Its Presentation files come from the daemon's own routes;
+TESSERA_VIEWER_ROUTES=fixture serves tests/browser/fixture.py's hand-made
+files instead (to try the viewers against a daemon without the routes), and
+each test's detail says which was used.
 """
 
 import json
@@ -235,9 +235,10 @@ def _viewers_run(ctx):
     viewers.make_root(root)
     srv = harness.start_embedded(ctx.tmp, "viewers", root, ["--viewer-dir", os.path.join(REPO, "viewer")])
     try:
-        mode = os.environ.get("TESSERA_VIEWER_ROUTES", "auto")
-        if mode == "auto":
-            mode = "real" if srv.get("/iiif/3/collection/top").status == 200 else "fixture"
+        # The daemon's own routes: a broken route must fail these tests, not
+        # send them quietly to the hand-made files (TESSERA_VIEWER_ROUTES=fixture
+        # asks for those, to check the viewers against a daemon without them).
+        mode = os.environ.get("TESSERA_VIEWER_ROUTES", "real")
         results = viewers.run_viewer_tests("http://127.0.0.1:%d" % srv.port, root, ctx.tmp,
                                            real_routes=(mode == "real"))
         return {"results": results, "mode": mode}
