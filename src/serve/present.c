@@ -15,6 +15,7 @@
  * page changed re-reads only that page.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,29 +35,39 @@ static const char *const CT3 =
 
 /* ---- probes ----------------------------------------------------------- */
 
+/* The file rel as the catalogue saw it: its path under the root.  No
+ * second resolution is needed - the catalogue walked to it confined
+ * (O_NOFOLLOW, no hidden names, links only inside the root), and the open
+ * below checks the identity (device, inode) it saw, so a file swapped
+ * since is refused rather than read. */
+static const char *root_path_of(struct ts_server *srv, const char *rel, char *buf, size_t n)
+{
+	int len = snprintf(buf, n, "%s/%s", ts_resolver_root(srv->resolver), rel);
+	return len > 0 && (size_t)len < n ? buf : NULL;
+}
+
 static ts_status probe_image(void *arg, const char *rel, const struct stat *st,
                              struct ts_source_info *out, struct ts_error *err)
 {
 	struct ts_server *srv = arg;
 	struct ts_source *src = NULL;
-	struct file_id f;
+	char buf[PATH_MAX];
+	const char *path;
 	ts_status s;
 
 	if (ts_probe_cache_get_image(srv->probes, st, out))
 		return TS_OK;
-	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
-	if (s)
-		return s;
-	if (f.st.st_dev != st->st_dev || f.st.st_ino != st->st_ino)
-		return ts_error_set(err, TS_ENOTFOUND, "not found");   /* changed meanwhile */
-	s = ts_source_open_as(f.path, &f.st, &srv->source_limits, &src, err);
+	path = root_path_of(srv, rel, buf, sizeof buf);
+	if (!path)
+		return ts_error_set(err, TS_ENOTFOUND, "not found");
+	s = ts_source_open_as(path, st, &srv->source_limits, &src, err);
 	if (s)
 		return s;
 	*out = src->info;
 	out->icc = NULL;
 	out->icc_len = 0;
 	ts_source_close(src);
-	ts_probe_cache_put_image(srv->probes, &f.st, out);
+	ts_probe_cache_put_image(srv->probes, st, out);
 	return TS_OK;
 }
 
@@ -64,20 +75,20 @@ static ts_status probe_media(void *arg, const char *rel, const struct stat *st,
                              const char *mime, struct ts_media_info *out, struct ts_error *err)
 {
 	struct ts_server *srv = arg;
-	struct file_id f;
+	char buf[PATH_MAX];
+	const char *path;
 	struct stat fst;
 	ts_status s;
 	int fd;
 
 	if (ts_probe_cache_get_media(srv->probes, st, out))
 		return TS_OK;
-	s = ts_resolve(srv->resolver, rel, f.path, sizeof f.path, &f.st, err);
-	if (s)
-		return s;
-	fd = open(f.path, O_RDONLY | O_CLOEXEC);
+	path = root_path_of(srv, rel, buf, sizeof buf);
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : -1;
 	if (fd < 0)
 		return ts_error_set(err, TS_ENOTFOUND, "not found");
-	if (fstat(fd, &fst) != 0 || fst.st_dev != st->st_dev || fst.st_ino != st->st_ino) {
+	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_dev != st->st_dev ||
+	    fst.st_ino != st->st_ino) {
 		close(fd);
 		return ts_error_set(err, TS_ENOTFOUND, "not found");
 	}
