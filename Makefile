@@ -55,17 +55,21 @@ bench: tessera
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
             src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c \
-            src/encode/jpeg_crop.c src/proto/presentation.c $(wildcard src/probe/*.c)
+            src/encode/jpeg_crop.c src/proto/presentation.c $(wildcard src/probe/*.c) \
+            src/present/sidecar.c src/present/sidecar_walk.c src/present/sidecar_ranges.c \
+            src/present/sidecar_merge.c src/present/csv.c src/present/present_check.c \
+            src/present/html_check.c
 # Seeds and kept crash inputs of a target fuzz_x live in tests/fuzz/corpus/x/.
 fuzz:
 	@mkdir -p build/fuzz
 	for f in tests/fuzz/fuzz_*.c; do \
 		n=$$(basename $$f .c); \
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
-			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -ljpeg -lm || exit 1; \
+			-o build/fuzz/$$n $$f $(FUZZ_SRC) -lturbojpeg -ljpeg -ljansson -lm || exit 1; \
 		mkdir -p build/fuzz/$$n.corpus; \
 		seeds=tests/fuzz/corpus/$${n#fuzz_}; [ -d $$seeds ] || seeds=; \
-		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/$$n.corpus $$seeds || exit 1; \
+		dict=tests/fuzz/$$n.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $$dict build/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
 install: tessera

@@ -1,6 +1,6 @@
 /*
  * sidecar.h - the descriptive metadata curators put beside their files
- * (src/present/sidecar.c, src/present/csv.c): `iiif.json` sidecars
+ * (src/present/sidecar*.c, src/present/csv.c): `iiif.json` sidecars
  * (version 1) and `metadata.csv` rows, parsed and validated into one
  * struct that the Manifest and Collection writers read.
  *
@@ -104,7 +104,11 @@ struct ts_sidecar {
  * the field and the rule ("items[1].duration: must be a positive number of
  * seconds"), and *out is left empty (safe to free).  Invalid JSON gives the
  * line and column; invalid UTF-8 anywhere is refused.  Unknown keys are
- * errors (a typo must not silently drop metadata).
+ * errors (a typo must not silently drop metadata).  "type": "Collection"
+ * read with TS_SIDECAR_ITEM makes a collection sidecar (is_collection set,
+ * collection keys only); "type": "Manifest" with TS_SIDECAR_COLLECTION is
+ * refused.  Ranges without an "id" get "r<n>", n their position among all
+ * Ranges counted depth first from 1; explicit ids of that form are refused.
  */
 ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope scope,
                            struct ts_sidecar *out, struct ts_error *err);
@@ -126,8 +130,11 @@ struct ts_csv {
 
 /* Parse a metadata.csv of len bytes.  400 with "row N, ..." in err->msg for
  * a malformed file (unterminated quote, invalid UTF-8, no folder/file
- * column, a duplicate name).  Bounded: at most 100,000 rows and 256
- * columns. */
+ * column, a duplicate name).  Bounded: at most 4 MB, 100,000 rows, 256
+ * columns, 2,000,000 cells and 64 KB a cell.  Rows whose cells are all
+ * empty are skipped; short rows are padded with "", and a row longer than
+ * the header is refused unless its extra cells are empty.  On failure *out
+ * is left empty (safe to free). */
 ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct ts_error *err);
 void ts_csv_free(struct ts_csv *c);
 
@@ -141,14 +148,20 @@ long ts_csv_find(const struct ts_csv *c, const char *name);
  * headers give language-tagged values; several values in one cell split on
  * '|'.  Untagged values take `language` (NULL = "none").  Values are
  * validated as in a sidecar (rights, navDate), errors naming the row and
- * column.
+ * column.  Column names match in any case; a requiredStatement column gives
+ * the value, with the label {"en": ["Attribution"]}; columns sharing a
+ * header before '@' ("Title", "Title@fr") make one metadata entry; empty
+ * cells give nothing.  Row numbers in messages count the file's records,
+ * the header being row 1.
  */
 ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *language,
                               struct ts_sidecar *out, struct ts_error *err);
 
 /* Field by field, what `own` (the item's iiif.json) lacks is taken from
- * `row` (its CSV row); own wins wherever it has a value.  row is left
- * empty afterwards (its values are moved, not copied). */
+ * `row` (its CSV row); own wins wherever it has a value.  metadata counts
+ * as one field: own's list, when given, replaces the row's whole list.
+ * Both warnings are kept.  row is left empty afterwards (its values are
+ * moved, not copied). */
 void ts_sidecar_merge(struct ts_sidecar *own, struct ts_sidecar *row);
 
 #endif

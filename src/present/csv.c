@@ -185,6 +185,11 @@ static ts_status take_header(struct ts_csv *c, const struct record *r, struct ts
 				return csv_fail(err, "row 1, column %zu: \"%s\" is also the header of column %zu",
 				                i + 1, ts_present_quote(c->header[i], q, sizeof q), j + 1);
 	}
+	/* Spreadsheets in many locales save with ';' (or tabs) between columns. */
+	if (c->key_col < 0 && c->ncols == 1 && strpbrk(c->header[0], ";\t"))
+		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column; the file "
+		                "seems to separate columns with %s: save it with commas (RFC 4180)",
+		                strchr(c->header[0], ';') ? "';'" : "tabs");
 	if (c->key_col < 0)
 		return csv_fail(err, "row 1: the header row has no \"folder\" or \"file\" column naming each row");
 	return TS_OK;
@@ -268,11 +273,65 @@ static ts_status index_keys(struct ts_csv *c, struct ts_error *err)
 	return TS_OK;
 }
 
+/* One field at text[*i], plain or quoted (RFC 4180 §2), appended to r as
+ * a new NUL-terminated field; *i is left on the ',' or line end after it. */
+static ts_status read_field(const char *text, size_t len, size_t *ip, struct record *r, size_t line,
+                            struct ts_error *err)
+{
+	size_t i = *ip, start, bad;
+
+	if (!rec_field(r))
+		return csv_oom(err);
+	start = r->blen;
+	if (i < len && text[i] == '"') {
+		i++;
+		for (;;) {
+			if (i == len)
+				return csv_fail(err, "row %zu: a quoted field is never closed (unterminated quote)",
+				                line);
+			if (text[i] == '"') {
+				if (i + 1 < len && text[i + 1] == '"') {
+					if (!rec_byte(r, '"'))
+						return csv_oom(err);
+					i += 2;
+					continue;
+				}
+				i++;
+				break;
+			}
+			if (!rec_byte(r, text[i++]))
+				return csv_oom(err);
+		}
+		if (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+			return csv_fail(err, "row %zu, column %zu: text after the closing quote of a quoted field",
+			                line, r->nf);
+	} else {
+		while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
+			if (text[i] == '"')
+				return csv_fail(err, "row %zu, column %zu: a '\"' inside an unquoted field "
+				                "(quote the whole field and double the '\"')", line, r->nf);
+			if (!rec_byte(r, text[i++]))
+				return csv_oom(err);
+		}
+	}
+	*ip = i;
+	if (r->blen - start > TS_PRESENT_MAX_TEXT)
+		return csv_fail(err, "row %zu, column %zu: a cell longer than %d bytes", line, r->nf,
+		                TS_PRESENT_MAX_TEXT);
+	/* An empty first field leaves buf unallocated: nothing to look at. */
+	if (r->blen > start && memchr(r->buf + start, '\0', r->blen - start))
+		return csv_fail(err, "row %zu, column %zu: contains a NUL byte", line, r->nf);
+	if (r->blen > start && !ts_present_check_utf8(r->buf + start, r->blen - start, &bad))
+		return csv_fail(err, "row %zu, column %zu: invalid UTF-8 (save the file as UTF-8)",
+		                line, r->nf);
+	return rec_byte(r, '\0') ? TS_OK : csv_oom(err);
+}
+
 ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct ts_error *err)
 {
 	struct record r;
 	struct ts_error local;
-	size_t i = 0, line = 1, cap = 0, bad;   /* line: the record number */
+	size_t i = 0, line = 1, cap = 0;   /* line: the record number */
 	bool header_done = false;
 
 	memset(out, 0, sizeof *out);
@@ -295,59 +354,8 @@ ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct 
 		/* One record. */
 		r.blen = 0, r.nf = 0;
 		for (;;) {
-			size_t start;
-			if (!rec_field(&r))
-				goto nomem;
-			start = r.blen;
-			if (i < len && text[i] == '"') {
-				i++;
-				for (;;) {
-					if (i == len) {
-						csv_fail(err, "row %zu: a quoted field is never closed (unterminated quote)", line);
-						goto fail;
-					}
-					if (text[i] == '"') {
-						if (i + 1 < len && text[i + 1] == '"') {
-							if (!rec_byte(&r, '"'))
-								goto nomem;
-							i += 2;
-							continue;
-						}
-						i++;
-						break;
-					}
-					if (!rec_byte(&r, text[i++]))
-						goto nomem;
-				}
-				if (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-					csv_fail(err, "row %zu, column %zu: text after the closing quote of a quoted field",
-					         line, r.nf);
-					goto fail;
-				}
-			} else {
-				while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-					if (text[i] == '"') {
-						csv_fail(err, "row %zu, column %zu: a '\"' inside an unquoted field "
-						         "(quote the whole field and double the '\"')", line, r.nf);
-						goto fail;
-					}
-					if (!rec_byte(&r, text[i++]))
-						goto nomem;
-				}
-			}
-			if (r.blen - start > TS_PRESENT_MAX_TEXT) {
-				csv_fail(err, "row %zu, column %zu: a cell longer than %d bytes", line, r.nf,
-				         TS_PRESENT_MAX_TEXT);
+			if (read_field(text, len, &i, &r, line, err))
 				goto fail;
-			}
-			if (memchr(r.buf + start, '\0', r.blen - start)) {
-				csv_fail(err, "row %zu, column %zu: contains a NUL byte", line, r.nf);
-				goto fail;
-			}
-			if (!ts_present_check_utf8(r.buf + start, r.blen - start, &bad)) {
-				csv_fail(err, "row %zu, column %zu: invalid UTF-8 (save the file as UTF-8)", line, r.nf);
-				goto fail;
-			}
 			/* Bounds a row of commas before it costs memory. */
 			if (!header_done && r.nf > CSV_MAX_COLS) {
 				csv_fail(err, "row 1: more than %d columns", CSV_MAX_COLS);
@@ -357,8 +365,6 @@ ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct 
 				csv_fail(err, "row %zu: has far more cells than the header has columns", line);
 				goto fail;
 			}
-			if (!rec_byte(&r, '\0'))
-				goto nomem;
 			if (i < len && text[i] == ',') {
 				i++;
 				continue;
@@ -391,8 +397,6 @@ ts_status ts_csv_parse(const char *text, size_t len, struct ts_csv *out, struct 
 	free(r.buf);
 	free(r.offs);
 	return TS_OK;
-nomem:
-	csv_oom(err);
 fail:
 	free(r.buf);
 	free(r.offs);
@@ -440,7 +444,7 @@ long ts_csv_find(const struct ts_csv *c, const char *name)
 
 /* One metadata entry being gathered from the columns sharing its label. */
 struct entry {
-	char base[TS_PRESENT_MAX_NAME + 1];
+	char *base;                /* the header before '@', trimmed (owned) */
 	json_t *label, *value;
 };
 
@@ -540,6 +544,8 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 			kind = special_cols[k].kind;
 	if ((kind == COL_RIGHTS || kind == COL_NAVDATE) && tag)
 		return row_fail(rw, "%s takes no language", kind == COL_RIGHTS ? "rights" : "navDate");
+	if (cell[strspn(cell, " \t|")] == '\0')
+		return TS_OK;            /* empty: no entry, and nothing to allocate */
 	if (!(vals = malloc((CSV_MAX_VALUES + 1) * sizeof *vals)))
 		return ts_error_set(rw->err, TS_EINTERNAL, "out of memory while reading metadata.csv");
 	nvals = split_values(cell, vals, CSV_MAX_VALUES);
@@ -554,6 +560,11 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 		goto done;
 	}
 	vlang = tag ? tag : lang;
+	/* The header becomes a label: plain text like any other. */
+	if (kind == COL_META && !ts_present_check_text(base, strlen(base), false, why, sizeof why)) {
+		st = row_fail(rw, "the header %s", why);
+		goto done;
+	}
 	if (kind == COL_RIGHTS || kind == COL_NAVDATE) {
 		if (nvals > 1) {
 			st = row_fail(rw, "takes one value, not several separated by '|'");
@@ -623,8 +634,10 @@ static ts_status take_column(struct row_walk *rw, const char *header, char *cell
 			if (strcmp(entries[k].base, base) == 0)
 				e = &entries[k];
 		if (!e) {
-			e = &entries[(*nentries)++];
-			memcpy(e->base, base, sizeof base);
+			e = &entries[*nentries];
+			if (!(e->base = strdup(base)))
+				goto nomem;
+			(*nentries)++;
 		}
 		if (!(e->label && json_object_get(e->label, vlang)) && !map_add(&e->label, vlang, base))
 			goto nomem;
@@ -666,13 +679,16 @@ ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *la
 	    !(entries = calloc(c->ncols + 1, sizeof *entries)))
 		goto nomem;
 	for (j = 0; j < c->ncols; j++) {
+		char empty[1] = "";
+
 		if ((int)j == c->key_col)
 			continue;
 		rw.col = j;
 		free(cell);
-		if (!(cell = strdup(c->rows[row][j])))     /* split in place, on a copy */
+		cell = NULL;
+		if (c->rows[row][j][0] && !(cell = strdup(c->rows[row][j])))   /* split in place, on a copy */
 			goto nomem;
-		if (take_column(&rw, c->header[j], cell, language, out, entries, &nentries))
+		if (take_column(&rw, c->header[j], cell ? cell : empty, language, out, entries, &nentries))
 			goto fail;
 	}
 	if (nentries) {
@@ -688,7 +704,7 @@ ts_status ts_sidecar_from_csv(const struct ts_csv *c, size_t row, const char *la
 		}
 	}
 	for (k = 0; k < nentries; k++)
-		json_decref(entries[k].label), json_decref(entries[k].value);
+		json_decref(entries[k].label), json_decref(entries[k].value), free(entries[k].base);
 	free(entries);
 	free(cell);
 	return TS_OK;
@@ -697,7 +713,7 @@ nomem:
 fail:
 	if (entries)
 		for (k = 0; k < nentries; k++)
-			json_decref(entries[k].label), json_decref(entries[k].value);
+			json_decref(entries[k].label), json_decref(entries[k].value), free(entries[k].base);
 	free(entries);
 	free(cell);
 	ts_sidecar_free(out);

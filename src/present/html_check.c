@@ -183,7 +183,8 @@ static bool read_start_tag(struct html_pass *h)
 	if (!read_name(h, name))
 		return fail(h, "has a malformed tag");
 	if (!tag_allowed(name))
-		return fail(h, "has <%s>: only a, b, br, i, img, p, small, span, sub and sup are allowed", name);
+		return fail(h, "has <%s>: only a, b, br, i, img, p, small, span, sub and sup are allowed",
+		            name);
 	is_a = strcmp(name, "a") == 0, is_img = strcmp(name, "img") == 0;
 	for (;;) {
 		size_t before = h->i;

@@ -133,13 +133,14 @@ bool ts_present_check_lang(const char *s, char *why, size_t n)
 		return true;
 	if (len == 0 || len > TS_PRESENT_MAX_LANG)
 		goto bad;
-	/* RFC 5646 §2.1: primary language subtag of 2-8 letters (2-3 usual,
-	 * 4 reserved, 5-8 registered; "i"/"x" forms are not for publishing),
-	 * then subtags of 1-8 alphanumerics separated by hyphens. */
+	/* RFC 5646 §2.1: a primary language subtag of 2-3 letters (ISO 639)
+	 * or 5-8 (registered); 4 is reserved, which also keeps "None" from
+	 * passing for "none"; "i"/"x" forms are not for publishing.  Then
+	 * subtags of 1-8 alphanumerics separated by hyphens. */
 	while (i <= len) {
 		char c = s[i];
 		if (c == '-' || c == '\0') {
-			if (sub == 0 || sub > 8 || (first && sub < 2))
+			if (sub == 0 || sub > 8 || (first && (sub < 2 || sub == 4)))
 				goto bad;
 			first = 0, sub = 0;
 			i++;
@@ -225,7 +226,8 @@ bool ts_present_check_date(const char *s, char *why, size_t n)
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	dim = mdays[mo - 1] + (mo == 2 && leap);
 	if (d < 1 || d > dim)
-		return why_set(why, n, "must have a day that exists in that month (%04d-%02d has %d)", y, mo, dim);
+		return why_set(why, n, "must have a day that exists in that month (%04d-%02d has %d)",
+		               y, mo, dim);
 	/* 24:00:00 is the end of a day in XML Schema; anything else past 23:59:59 is not a time. */
 	if (h == 24 && !(mi == 0 && sec == 0 && (strchr(s, '.') == NULL)))
 		return why_set(why, n, "must have a time from 00:00:00 to 23:59:59");

@@ -6,354 +6,78 @@
  * a strict reader: jansson parses (refusing invalid UTF-8, NUL and
  * duplicate keys), then one walk visits every key, refuses the ones it does
  * not know, and checks each value against the rule of IIIF Presentation
- * 3.0 it will become.  The walk carries the JSON path of where it is
- * ("structures[0].items[3].t"), so every error names its field; the value
- * rules themselves are in present_check.c, shared with metadata.csv.
+ * 3.0 it will become.  The walk (sidecar_walk.c) carries the JSON path of
+ * where it is ("structures[0].items[3].t"), so every error names its
+ * field; structures are read in sidecar_ranges.c, and the value rules
+ * themselves are in present_check.c, shared with metadata.csv.
  *
  * Choices the format leaves open, made here:
  *  - "type": "Collection" makes the sidecar a collection sidecar whatever
  *    the scope asked (the folder is declared a Collection); "Manifest" in a
  *    folder the caller knows is a Collection is refused.
- *  - Range ids: a Range without "id" gets "r<n>", n its position among all
- *    Ranges of the item counted depth first from 1; ids of the form r<n>
- *    are reserved for that, so an explicit id can never clash with one.
  *  - A file both in items and in exclude, or a start or thumbnail that is
  *    excluded, is refused as a contradiction.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tessera/sidecar.h"
 #include "present_check.h"
+#include "sidecar_walk.h"
 
-#define PATH_MAX_LEN    120       /* longer paths end in "..." */
 #define MAX_ITEMS       100000    /* items, exclude, rendering entries */
-#define MAX_METADATA    1000      /* metadata entries of one resource */
 #define MAX_SEEALSO     100
 #define MAX_BEHAVIOR    16
-#define MAX_RANGE_DEPTH 32
-#define MAX_RANGES      10000     /* Ranges in one item */
-#define MAX_RANGE_REFS  100000    /* entries of all Ranges' items together */
-#define MAX_DURATION    1e8       /* seconds: three years, past any recording */
-#define MAX_SIDE        2147483648.0  /* 2^31: the largest width or height */
-#define MAX_ID          64        /* bytes of an explicit Range id */
-
-struct walk {
-	struct ts_error *err;
-	const char *lang;          /* for plain strings in language maps */
-	bool collection;
-	char path[PATH_MAX_LEN + 8];
-	size_t plen;
-	size_t nranges, nrefs;
-	char **ids;                /* explicit Range ids seen (borrowed) */
-	size_t nids, capids;
-};
-
-/* ---- paths and errors ------------------------------------------------ */
-
-static bool simple_key(const char *k)
-{
-	size_t i;
-
-	for (i = 0; k[i]; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
-		      (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-' || k[i] == '@'))
-			return false;
-	return i > 0 && i <= 40;
-}
-
-static size_t path_append(struct walk *w, const char *piece)
-{
-	size_t mark = w->plen, l = strlen(piece);
-
-	if (w->plen >= PATH_MAX_LEN)
-		return mark;
-	if (w->plen + l > PATH_MAX_LEN) {
-		memcpy(w->path + w->plen, "...", 4);
-		w->plen += 3;
-		return mark;
-	}
-	memcpy(w->path + w->plen, piece, l + 1);
-	w->plen += l;
-	return mark;
-}
-
-static size_t path_key(struct walk *w, const char *key)
-{
-	char piece[80], q[64];
-
-	if (simple_key(key))
-		snprintf(piece, sizeof piece, "%s%s", w->plen ? "." : "", key);
-	else
-		snprintf(piece, sizeof piece, "[\"%s\"]", ts_present_quote(key, q, sizeof q));
-	return path_append(w, piece);
-}
-
-static size_t path_index(struct walk *w, size_t i)
-{
-	char piece[32];
-
-	snprintf(piece, sizeof piece, "[%zu]", i);
-	return path_append(w, piece);
-}
-
-static void path_back(struct walk *w, size_t mark)
-{
-	w->plen = mark;
-	w->path[mark] = '\0';
-}
-
-static ts_status fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static ts_status fail(struct walk *w, const char *fmt, ...)
-{
-	char why[224];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	if (w->plen)
-		return ts_error_set(w->err, TS_EBADREQUEST, "%s: %s", w->path, why);
-	return ts_error_set(w->err, TS_EBADREQUEST, "%s", why);
-}
-
-static ts_status oom(struct walk *w)
-{
-	return ts_error_set(w->err, TS_EINTERNAL, "out of memory while reading a sidecar");
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
-/* ---- strings ----------------------------------------------------------- */
-
-static ts_status want_string(struct walk *w, const json_t *v, const char *what)
-{
-	if (!json_is_string(v))
-		return fail(w, "must be %s, not %s", what, json_kind(v));
-	return TS_OK;
-}
-
-static ts_status dup_string(struct walk *w, const char *s, char **out)
-{
-	*out = strdup(s);
-	return *out ? TS_OK : oom(w);
-}
-
-static ts_status read_name(struct walk *w, const json_t *v, char **out)
-{
-	char why[160], q[64];
-
-	if (want_string(w, v, "a file name"))
-		return w->err->status;
-	if (!ts_present_check_name(json_string_value(v), why, sizeof why))
-		return fail(w, "\"%s\" %s", ts_present_quote(json_string_value(v), q, sizeof q), why);
-	return dup_string(w, json_string_value(v), out);
-}
-
-static ts_status read_uri(struct walk *w, const json_t *v, char **out)
-{
-	char why[160], q[64];
-
-	if (want_string(w, v, "an http(s) URI"))
-		return w->err->status;
-	if (!ts_present_check_uri(json_string_value(v), why, sizeof why))
-		return fail(w, "\"%s\" %s", ts_present_quote(json_string_value(v), q, sizeof q), why);
-	return dup_string(w, json_string_value(v), out);
-}
-
-/* One string of a language map (the path already names it). */
-static ts_status check_text(struct walk *w, const json_t *v, bool html)
-{
-	char why[160];
-
-	if (want_string(w, v, "a string"))
-		return w->err->status;
-	if (!ts_present_check_text(json_string_value(v), json_string_length(v), html, why, sizeof why))
-		return fail(w, "%s", why);
-	return TS_OK;
-}
-
-/* ---- language maps (Presentation 3.0 §4.4) ----------------------------- */
-
-/* A plain string becomes {language: [s]}; a map is checked and kept. */
-static ts_status read_langmap(struct walk *w, json_t *v, bool html, json_t **out)
-{
-	const char *key;
-	json_t *arr;
-	size_t nstrings = 0, nlangs = 0;
-
-	if (json_is_string(v)) {
-		if (check_text(w, v, html))
-			return w->err->status;
-		*out = ts_present_langmap(w->lang, json_string_value(v));
-		return *out ? TS_OK : oom(w);
-	}
-	if (!json_is_object(v))
-		return fail(w, "must be a string or a language map such as {\"en\": [\"...\"]}, not %s",
-		            json_kind(v));
-	if (json_object_size(v) == 0)
-		return fail(w, "must be a language map with at least one language");
-	json_object_foreach(v, key, arr) {
-		char why[160];
-		size_t mark = path_key(w, key), i;
-		json_t *s;
-
-		if (++nlangs > TS_PRESENT_MAX_LANGS)
-			return fail(w, "too many languages (at most %d)", TS_PRESENT_MAX_LANGS);
-		if (!ts_present_check_lang(key, why, sizeof why))
-			return fail(w, "the key %s", why);
-		if (!json_is_array(arr) || json_array_size(arr) == 0)
-			return fail(w, "must be a non-empty array of strings, not %s",
-			            json_is_array(arr) ? "an empty array" : json_kind(arr));
-		json_array_foreach(arr, i, s) {
-			size_t m2 = path_index(w, i);
-			if (++nstrings > TS_PRESENT_MAX_STRINGS)
-				return fail(w, "too many strings in one language map (at most %d)",
-				            TS_PRESENT_MAX_STRINGS);
-			if (check_text(w, s, html))
-				return w->err->status;
-			path_back(w, m2);
-		}
-		path_back(w, mark);
-	}
-	*out = json_incref(v);
-	return TS_OK;
-}
-
-/* {"label": map, "value": map}: a metadata entry or the requiredStatement. */
-static ts_status read_pair(struct walk *w, json_t *v, json_t **out)
-{
-	const char *key;
-	json_t *val, *label = NULL, *value = NULL;
-	size_t mark;
-
-	*out = NULL;
-	if (!json_is_object(v))
-		return fail(w, "must be an object with label and value, not %s", json_kind(v));
-	json_object_foreach(v, key, val) {
-		if (strcmp(key, "label") != 0 && strcmp(key, "value") != 0) {
-			mark = path_key(w, key);
-			fail(w, "unknown key; expected only label and value");
-			path_back(w, mark);
-			goto fail;
-		}
-	}
-	if (!json_object_get(v, "label") || !json_object_get(v, "value")) {
-		fail(w, "must have both label and value");
-		goto fail;
-	}
-	mark = path_key(w, "label");
-	if (read_langmap(w, json_object_get(v, "label"), false, &label))
-		goto fail;
-	path_back(w, mark);
-	mark = path_key(w, "value");
-	if (read_langmap(w, json_object_get(v, "value"), true, &value))
-		goto fail;
-	path_back(w, mark);
-	*out = json_object();
-	if (!*out || json_object_set_new(*out, "label", label) != 0) {
-		label = NULL;
-		goto nomem;
-	}
-	label = NULL;
-	if (json_object_set_new(*out, "value", value) != 0) {
-		value = NULL;
-		goto nomem;
-	}
-	return TS_OK;
-nomem:
-	oom(w);
-fail:
-	json_decref(label);
-	json_decref(value);
-	json_decref(*out);
-	*out = NULL;
-	return w->err->status;
-}
-
-static ts_status read_metadata(struct walk *w, json_t *v, json_t **out)
-{
-	size_t i;
-	json_t *e, *pair;
-
-	if (!json_is_array(v))
-		return fail(w, "must be an array of {label, value} objects, not %s", json_kind(v));
-	if (json_array_size(v) > MAX_METADATA)
-		return fail(w, "has more than %d entries", MAX_METADATA);
-	if (!(*out = json_array()))
-		return oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
-		pair = NULL;
-		if (read_pair(w, e, &pair))
-			return w->err->status;
-		if (json_array_append_new(*out, pair) != 0)
-			return oom(w);
-		path_back(w, mark);
-	}
-	return TS_OK;
-}
 
 /* ---- numbers ------------------------------------------------------------ */
 
-static ts_status read_duration(struct walk *w, const json_t *v, double *out)
+static ts_status read_duration(struct ts_walk *w, const json_t *v, double *out)
 {
 	double d;
 
 	if (!json_is_number(v))
-		return fail(w, "must be a positive number of seconds, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be a positive number of seconds, not %s", ts_walk_kind(v));
 	d = json_number_value(v);
-	if (!isfinite(d) || d <= 0 || d > MAX_DURATION)
-		return fail(w, "must be a positive number of seconds, at most %.0f", MAX_DURATION);
+	if (!isfinite(d) || d <= 0 || d > TS_SIDECAR_MAX_DURATION)
+		return ts_walk_fail(w, "must be a positive number of seconds, at most %.0f",
+		                    TS_SIDECAR_MAX_DURATION);
 	*out = d;
 	return TS_OK;
 }
 
-static ts_status read_side(struct walk *w, const json_t *v, uint32_t *out)
+static ts_status read_side(struct ts_walk *w, const json_t *v, uint32_t *out)
 {
 	json_int_t n;
 
 	if (!json_is_integer(v))
-		return fail(w, "must be a positive whole number of pixels, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be a positive whole number of pixels, not %s", ts_walk_kind(v));
 	n = json_integer_value(v);
-	if (n < 1 || (double)n > MAX_SIDE)
-		return fail(w, "must be a positive whole number of pixels, at most 2147483648");
+	if (n < 1 || (double)n > TS_SIDECAR_MAX_SIDE)
+		return ts_walk_fail(w, "must be a positive whole number of pixels, at most 2147483648");
 	*out = (uint32_t)n;
 	return TS_OK;
 }
 
 /* ---- rights, behavior, direction ---------------------------------------- */
 
-static ts_status read_rights(struct walk *w, const json_t *v, char **out, char **warning)
+static ts_status read_rights(struct ts_walk *w, const json_t *v, char **out, char **warning)
 {
 	char canon[128], why[224], q[64], note[200];
 	bool rewritten;
 
-	if (want_string(w, v, "a rights URI"))
+	if (ts_walk_want_string(w, v, "a rights URI"))
 		return w->err->status;
 	if (!ts_present_check_rights(json_string_value(v), canon, sizeof canon, &rewritten, why, sizeof why))
-		return fail(w, "%s", why);
+		return ts_walk_fail(w, "%s", why);
 	if (rewritten && !*warning) {
 		snprintf(note, sizeof note, "rights: \"%s\" rewritten to its canonical form %s",
 		         ts_present_quote(json_string_value(v), q, sizeof q), canon);
-		if (dup_string(w, note, warning))
+		if (ts_walk_dup(w, note, warning))
 			return w->err->status;
 	}
-	return dup_string(w, canon, out);
+	return ts_walk_dup(w, canon, out);
 }
 
 /* Presentation 3.0 §3.2 behavior table: where each value is valid, and its
@@ -383,50 +107,52 @@ static const struct {
 };
 #define NBEHAVIORS (sizeof behaviors / sizeof *behaviors)
 
-static ts_status read_behavior(struct walk *w, const json_t *v, struct ts_sidecar *out)
+static ts_status read_behavior(struct ts_walk *w, const json_t *v, struct ts_sidecar *out)
 {
 	size_t i, j, k, idx[MAX_BEHAVIOR];
 	json_t *e;
 	char q[64];
 
 	if (!json_is_array(v))
-		return fail(w, "must be an array of strings such as [\"paged\"], not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an array of strings such as [\"paged\"], not %s",
+		                    ts_walk_kind(v));
 	if (json_array_size(v) > MAX_BEHAVIOR)
-		return fail(w, "has more than %d values", MAX_BEHAVIOR);
+		return ts_walk_fail(w, "has more than %d values", MAX_BEHAVIOR);
 	if (!(out->behavior = calloc(json_array_size(v) + 1, sizeof *out->behavior)))
-		return oom(w);
+		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
+		size_t mark = ts_walk_index(w, i);
 		const char *s;
 
-		if (want_string(w, e, "a behavior name"))
+		if (ts_walk_want_string(w, e, "a behavior name"))
 			return w->err->status;
 		s = json_string_value(e);
 		for (k = 0; k < NBEHAVIORS; k++)
 			if (strcmp(behaviors[k].name, s) == 0)
 				break;
 		if (k == NBEHAVIORS)
-			return fail(w, "\"%s\" is not a behavior of Presentation 3.0", ts_present_quote(s, q, sizeof q));
+			return ts_walk_fail(w, "\"%s\" is not a behavior of Presentation 3.0",
+			                    ts_present_quote(s, q, sizeof q));
 		if (!(w->collection ? behaviors[k].collection : behaviors[k].manifest))
-			return fail(w, "\"%s\" is valid only %s, not on a %s", s,
-			            behaviors[k].only, w->collection ? "Collection" : "Manifest");
+			return ts_walk_fail(w, "\"%s\" is valid only %s, not on a %s", s,
+			                    behaviors[k].only, w->collection ? "Collection" : "Manifest");
 		for (j = 0; j < i; j++) {
 			if (idx[j] == k)
-				return fail(w, "\"%s\" is listed twice", s);
+				return ts_walk_fail(w, "\"%s\" is listed twice", s);
 			if (behaviors[k].group && behaviors[idx[j]].group == behaviors[k].group)
-				return fail(w, "\"%s\" cannot be combined with \"%s\" (they are disjoint)",
-				            s, behaviors[idx[j]].name);
+				return ts_walk_fail(w, "\"%s\" cannot be combined with \"%s\" (they are disjoint)",
+				                    s, behaviors[idx[j]].name);
 		}
 		idx[i] = k;
-		if (dup_string(w, s, &out->behavior[i]))
+		if (ts_walk_dup(w, s, &out->behavior[i]))
 			return w->err->status;
 		out->nbehavior = i + 1;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	return TS_OK;
 }
 
-static ts_status read_direction(struct walk *w, const json_t *v, char **out)
+static ts_status read_direction(struct ts_walk *w, const json_t *v, char **out)
 {
 	static const char *const dirs[] = { "left-to-right", "right-to-left", "top-to-bottom", "bottom-to-top" };
 	size_t k;
@@ -434,49 +160,50 @@ static ts_status read_direction(struct walk *w, const json_t *v, char **out)
 	if (json_is_string(v))
 		for (k = 0; k < 4; k++)
 			if (strcmp(json_string_value(v), dirs[k]) == 0)
-				return dup_string(w, dirs[k], out);
-	return fail(w, "must be one of left-to-right, right-to-left, top-to-bottom, bottom-to-top");
+				return ts_walk_dup(w, dirs[k], out);
+	return ts_walk_fail(w, "must be one of left-to-right, right-to-left, top-to-bottom, bottom-to-top");
 }
 
 /* ---- provider and seeAlso ------------------------------------------------- */
 
-static ts_status read_provider(struct walk *w, json_t *v, struct ts_sidecar_provider **out)
+static ts_status read_provider(struct ts_walk *w, json_t *v, struct ts_sidecar_provider **out)
 {
 	const char *key;
 	json_t *val;
 	struct ts_sidecar_provider *p;
 
 	if (!json_is_object(v))
-		return fail(w, "must be an object {id, label, homepage, logo}, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an object {id, label, homepage, logo}, not %s",
+		                    ts_walk_kind(v));
 	if (!(p = *out = calloc(1, sizeof *p)))
-		return oom(w);
+		return ts_walk_oom(w);
 	json_object_foreach(v, key, val) {
-		size_t mark = path_key(w, key);
+		size_t mark = ts_walk_key(w, key);
 		ts_status st;
 
 		if (strcmp(key, "id") == 0)
-			st = read_uri(w, val, &p->id);
+			st = ts_walk_uri(w, val, &p->id);
 		else if (strcmp(key, "label") == 0)
-			st = read_langmap(w, val, false, &p->label);
+			st = ts_walk_langmap(w, val, false, &p->label);
 		else if (strcmp(key, "homepage") == 0)
-			st = read_uri(w, val, &p->homepage);
+			st = ts_walk_uri(w, val, &p->homepage);
 		else if (strcmp(key, "logo") == 0) {
 			/* A URL, or a file beside the sidecar (served from res/). */
 			const char *s = json_is_string(val) ? json_string_value(val) : "";
 			if (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0)
-				st = read_uri(w, val, &p->logo);
+				st = ts_walk_uri(w, val, &p->logo);
 			else
-				st = read_name(w, val, &p->logo);
+				st = ts_walk_name(w, val, &p->logo);
 		} else
-			st = fail(w, "unknown key; expected id, label, homepage or logo");
+			st = ts_walk_fail(w, "unknown key; expected id, label, homepage or logo");
 		if (st)
 			return st;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	if (!p->id)
-		return fail(w, "must have an id (an http(s) URI identifying the provider)");
+		return ts_walk_fail(w, "must have an id (an http(s) URI identifying the provider)");
 	if (!p->label)
-		return fail(w, "must have a label");
+		return ts_walk_fail(w, "must have a label");
 	return TS_OK;
 }
 
@@ -492,7 +219,7 @@ static bool printable_token(const char *s, size_t max, bool need_slash)
 	return i > 0 && i <= max && (!need_slash || strchr(s, '/'));
 }
 
-static ts_status read_see_also_one(struct walk *w, json_t *v, json_t **out)
+static ts_status read_see_also_one(struct ts_walk *w, json_t *v, json_t **out)
 {
 	const char *key;
 	json_t *val, *o, *label = NULL;
@@ -501,38 +228,39 @@ static ts_status read_see_also_one(struct walk *w, json_t *v, json_t **out)
 	ts_status st = TS_OK;
 
 	if (!json_is_object(v))
-		return fail(w, "must be an object {id, type, format, profile, label}, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an object {id, type, format, profile, label}, not %s",
+		                    ts_walk_kind(v));
 	json_object_foreach(v, key, val) {
-		size_t mark = path_key(w, key);
+		size_t mark = ts_walk_key(w, key);
 
 		if (strcmp(key, "id") == 0) {
-			st = read_uri(w, val, &id);
+			st = ts_walk_uri(w, val, &id);
 		} else if (strcmp(key, "type") == 0) {
 			if (!json_is_string(val) || !printable_token(json_string_value(val), 32, false))
-				st = fail(w, "must be a resource type such as \"Dataset\"");
+				st = ts_walk_fail(w, "must be a resource type such as \"Dataset\"");
 			else
 				type = json_string_value(val);
 		} else if (strcmp(key, "format") == 0) {
 			if (!json_is_string(val) || !printable_token(json_string_value(val), 127, true))
-				st = fail(w, "must be a media type such as \"application/marcxml+xml\"");
+				st = ts_walk_fail(w, "must be a media type such as \"application/marcxml+xml\"");
 			else
 				format = json_string_value(val);
 		} else if (strcmp(key, "profile") == 0) {
 			if (!json_is_string(val) || !printable_token(json_string_value(val), TS_PRESENT_MAX_URI, false))
-				st = fail(w, "must be a profile URI or name, without spaces");
+				st = ts_walk_fail(w, "must be a profile URI or name, without spaces");
 			else
 				profile = json_string_value(val);
 		} else if (strcmp(key, "label") == 0) {
-			st = read_langmap(w, val, false, &label);
+			st = ts_walk_langmap(w, val, false, &label);
 		} else {
-			st = fail(w, "unknown key; expected id, type, format, profile or label");
+			st = ts_walk_fail(w, "unknown key; expected id, type, format, profile or label");
 		}
 		if (st)
 			goto done;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	if (!id) {
-		st = fail(w, "must have an id (the http(s) URI of the external description)");
+		st = ts_walk_fail(w, "must have an id (the http(s) URI of the external description)");
 		goto done;
 	}
 	/* The order of the spec's examples: id, type, label, format, profile. */
@@ -543,7 +271,7 @@ static ts_status read_see_also_one(struct walk *w, json_t *v, json_t **out)
 	    (format && json_object_set_new(o, "format", json_string(format))) ||
 	    (profile && json_object_set_new(o, "profile", json_string(profile)))) {
 		json_decref(o);
-		st = oom(w);
+		st = ts_walk_oom(w);
 		goto done;
 	}
 	*out = o;
@@ -553,25 +281,26 @@ done:
 	return st;
 }
 
-static ts_status read_see_also(struct walk *w, json_t *v, json_t **out)
+static ts_status read_see_also(struct ts_walk *w, json_t *v, json_t **out)
 {
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
-		return fail(w, "must be an array of {id, type, format, profile} objects, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an array of {id, type, format, profile} objects, not %s",
+		                    ts_walk_kind(v));
 	if (json_array_size(v) > MAX_SEEALSO)
-		return fail(w, "has more than %d entries", MAX_SEEALSO);
+		return ts_walk_fail(w, "has more than %d entries", MAX_SEEALSO);
 	if (!(*out = json_array()))
-		return oom(w);
+		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
+		size_t mark = ts_walk_index(w, i);
 		json_t *o = NULL;
 		if (read_see_also_one(w, e, &o))
 			return w->err->status;
 		if (json_array_append_new(*out, o) != 0)
-			return oom(w);
-		path_back(w, mark);
+			return ts_walk_oom(w);
+		ts_walk_back(w, mark);
 	}
 	return TS_OK;
 }
@@ -579,31 +308,32 @@ static ts_status read_see_also(struct walk *w, json_t *v, json_t **out)
 /* ---- items, rendering, exclude ---------------------------------------------- */
 
 /* One items[] or rendering[] entry: a bare name, or an object. */
-static ts_status read_file_entry(struct walk *w, json_t *v, bool rendering, struct ts_sidecar_file *f)
+static ts_status read_file_entry(struct ts_walk *w, json_t *v, bool rendering, struct ts_sidecar_file *f)
 {
 	const char *key;
 	json_t *val;
 
 	if (json_is_string(v))
-		return read_name(w, v, &f->file);
+		return ts_walk_name(w, v, &f->file);
 	if (w->collection)
-		return fail(w, "must be a member's name (a collection sidecar's items are bare names)");
+		return ts_walk_fail(w, "must be a member's name (a collection sidecar's items are bare names)");
 	if (!json_is_object(v))
-		return fail(w, "must be a file name or an object with \"file\", not %s", json_kind(v));
+		return ts_walk_fail(w, "must be a file name or an object with \"file\", not %s",
+		                    ts_walk_kind(v));
 	json_object_foreach(v, key, val) {
-		size_t mark = path_key(w, key);
+		size_t mark = ts_walk_key(w, key);
 		ts_status st;
 
 		if (strcmp(key, "file") == 0)
-			st = read_name(w, val, &f->file);
+			st = ts_walk_name(w, val, &f->file);
 		else if (strcmp(key, "label") == 0)
-			st = read_langmap(w, val, false, &f->label);
+			st = ts_walk_langmap(w, val, false, &f->label);
 		else if (rendering)
-			st = fail(w, "unknown key; expected file or label");
+			st = ts_walk_fail(w, "unknown key; expected file or label");
 		else if (strcmp(key, "summary") == 0)
-			st = read_langmap(w, val, true, &f->summary);
+			st = ts_walk_langmap(w, val, true, &f->summary);
 		else if (strcmp(key, "metadata") == 0)
-			st = read_metadata(w, val, &f->metadata);
+			st = ts_walk_metadata(w, val, &f->metadata);
 		else if (strcmp(key, "duration") == 0)
 			st = read_duration(w, val, &f->duration);
 		else if (strcmp(key, "width") == 0)
@@ -611,263 +341,61 @@ static ts_status read_file_entry(struct walk *w, json_t *v, bool rendering, stru
 		else if (strcmp(key, "height") == 0)
 			st = read_side(w, val, &f->height);
 		else if (strcmp(key, "thumbnail") == 0)
-			st = read_name(w, val, &f->thumbnail);
+			st = ts_walk_name(w, val, &f->thumbnail);
 		else
-			st = fail(w, "unknown key; expected file, label, summary, metadata, duration, "
+			st = ts_walk_fail(w, "unknown key; expected file, label, summary, metadata, duration, "
 			          "width, height or thumbnail");
 		if (st)
 			return st;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	if (!f->file)
-		return fail(w, "must have \"file\", the name of a file in the folder");
+		return ts_walk_fail(w, "must have \"file\", the name of a file in the folder");
 	/* Presentation 3.0 §3.2: a Canvas with a width must have a height. */
 	if ((f->width != 0) != (f->height != 0))
-		return fail(w, "must give width and height together");
+		return ts_walk_fail(w, "must give width and height together");
 	return TS_OK;
 }
 
-static ts_status read_files(struct walk *w, json_t *v, bool rendering,
+static ts_status read_files(struct ts_walk *w, json_t *v, bool rendering,
                             struct ts_sidecar_file **out, size_t *nout)
 {
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
-		return fail(w, "must be an array, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an array, not %s", ts_walk_kind(v));
 	if (json_array_size(v) > MAX_ITEMS)
-		return fail(w, "has more than %d entries", MAX_ITEMS);
+		return ts_walk_fail(w, "has more than %d entries", MAX_ITEMS);
 	if (!(*out = calloc(json_array_size(v) + 1, sizeof **out)))
-		return oom(w);
+		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
+		size_t mark = ts_walk_index(w, i);
 		*nout = i + 1;
 		if (read_file_entry(w, e, rendering, &(*out)[i]))
 			return w->err->status;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	return TS_OK;
 }
 
-static ts_status read_names(struct walk *w, json_t *v, char ***out, size_t *nout)
+static ts_status read_names(struct ts_walk *w, json_t *v, char ***out, size_t *nout)
 {
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
-		return fail(w, "must be an array of file names, not %s", json_kind(v));
+		return ts_walk_fail(w, "must be an array of file names, not %s", ts_walk_kind(v));
 	if (json_array_size(v) > MAX_ITEMS)
-		return fail(w, "has more than %d entries", MAX_ITEMS);
+		return ts_walk_fail(w, "has more than %d entries", MAX_ITEMS);
 	if (!(*out = calloc(json_array_size(v) + 1, sizeof **out)))
-		return oom(w);
+		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
-		if (read_name(w, e, &(*out)[i]))
+		size_t mark = ts_walk_index(w, i);
+		if (ts_walk_name(w, e, &(*out)[i]))
 			return w->err->status;
 		*nout = i + 1;
-		path_back(w, mark);
-	}
-	return TS_OK;
-}
-
-/* ---- structures (Ranges) --------------------------------------------------- */
-
-static ts_status read_range(struct walk *w, json_t *v, int depth, struct ts_sidecar_range *r);
-
-static bool reserved_id(const char *s)
-{
-	size_t i;
-
-	if (s[0] != 'r' || !s[1])
-		return false;
-	for (i = 1; s[i]; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static ts_status read_range_id(struct walk *w, const json_t *v, char **out)
-{
-	const char *s;
-	size_t i;
-
-	if (!json_is_string(v))
-		return fail(w, "must be a string of letters, digits, '_' and '-', not %s", json_kind(v));
-	s = json_string_value(v);
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-			return fail(w, "must be made of letters, digits, '_' and '-' only");
-	if (i == 0 || i > MAX_ID)
-		return fail(w, "must be 1 to %d characters long", MAX_ID);
-	if (reserved_id(s))
-		return fail(w, "\"%s\" has the form r<n> kept for generated Range ids; choose another", s);
-	for (i = 0; i < w->nids; i++)
-		if (strcmp(w->ids[i], s) == 0)
-			return fail(w, "\"%s\" is already the id of another Range", s);
-	if (w->nids == w->capids) {
-		size_t cap = w->capids ? w->capids * 2 : 16;
-		char **n = realloc(w->ids, cap * sizeof *n);
-		if (!n)
-			return oom(w);
-		w->ids = n, w->capids = cap;
-	}
-	if (dup_string(w, s, out))
-		return w->err->status;
-	w->ids[w->nids++] = *out;
-	return TS_OK;
-}
-
-/* {file, t: [start, end]} or {file, xywh: [x, y, w, h]} (or just {file}). */
-static ts_status read_canvas_ref(struct walk *w, json_t *v, struct ts_sidecar_range_item *it)
-{
-	const char *key;
-	json_t *val, *e;
-	size_t i;
-
-	json_object_foreach(v, key, val) {
-		size_t mark = path_key(w, key);
-		ts_status st = TS_OK;
-
-		if (strcmp(key, "file") == 0) {
-			st = read_name(w, val, &it->file);
-		} else if (strcmp(key, "t") == 0) {
-			if (!json_is_array(val) || json_array_size(val) != 2)
-				return fail(w, "must be [start, end] in seconds");
-			json_array_foreach(val, i, e) {
-				if (!json_is_number(e) || !isfinite(json_number_value(e)) ||
-				    json_number_value(e) < 0 || json_number_value(e) > MAX_DURATION)
-					return fail(w, "must be [start, end] in seconds, each from 0 to %.0f", MAX_DURATION);
-				it->t[i] = json_number_value(e);
-			}
-			if (!(it->t[0] < it->t[1]))
-				return fail(w, "must be [start, end] with start before end");
-			it->has_t = true;
-		} else if (strcmp(key, "xywh") == 0) {
-			if (!json_is_array(val) || json_array_size(val) != 4)
-				return fail(w, "must be [x, y, w, h] in pixels");
-			json_array_foreach(val, i, e) {
-				json_int_t n = json_is_integer(e) ? json_integer_value(e) : -1;
-				if (n < (i >= 2 ? 1 : 0) || (double)n > MAX_SIDE - 1)
-					return fail(w, "must be [x, y, w, h]: whole pixels, x and y from 0, "
-					            "w and h at least 1");
-				it->xywh[i] = (uint32_t)n;
-			}
-			it->has_xywh = true;
-		} else {
-			st = fail(w, "unknown key; expected file, t or xywh");
-		}
-		if (st)
-			return st;
-		path_back(w, mark);
-	}
-	if (it->has_t && it->has_xywh)
-		return fail(w, "must have t or xywh, not both");
-	return TS_OK;
-}
-
-static ts_status read_range_items(struct walk *w, json_t *v, int depth, struct ts_sidecar_range *r)
-{
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(v) || json_array_size(v) == 0)
-		return fail(w, "must be a non-empty array of file names, {file, t}, {file, xywh} or Ranges");
-	if (json_array_size(v) > MAX_RANGE_REFS - w->nrefs)
-		return fail(w, "makes the Ranges hold more than %d entries in all", MAX_RANGE_REFS);
-	w->nrefs += json_array_size(v);
-	if (!(r->items = calloc(json_array_size(v), sizeof *r->items)))
-		return oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
-		struct ts_sidecar_range_item *it = &r->items[i];
-
-		r->nitems = i + 1;
-		if (json_is_string(e)) {
-			if (read_name(w, e, &it->file))
-				return w->err->status;
-		} else if (json_is_object(e) && json_object_get(e, "file")) {
-			if (read_canvas_ref(w, e, it))
-				return w->err->status;
-		} else if (json_is_object(e)) {
-			if (!(it->range = calloc(1, sizeof *it->range)))
-				return oom(w);
-			if (read_range(w, e, depth + 1, it->range))
-				return w->err->status;
-		} else {
-			return fail(w, "must be a file name, {file, t}, {file, xywh} or a Range, not %s",
-			            json_kind(e));
-		}
-		path_back(w, mark);
-	}
-	return TS_OK;
-}
-
-static ts_status read_range(struct walk *w, json_t *v, int depth, struct ts_sidecar_range *r)
-{
-	const char *key;
-	json_t *val;
-	size_t position;
-	char gen[32];
-
-	if (!json_is_object(v))
-		return fail(w, "must be a Range {label, items}, not %s", json_kind(v));
-	if (depth > MAX_RANGE_DEPTH)
-		return fail(w, "nests Ranges deeper than %d", MAX_RANGE_DEPTH);
-	if (w->nranges >= MAX_RANGES)
-		return fail(w, "is one Range too many (at most %d in an item)", MAX_RANGES);
-	position = ++w->nranges;   /* depth first: a Range is counted before its children */
-	json_object_foreach(v, key, val) {
-		size_t mark = path_key(w, key);
-		ts_status st;
-
-		if (strcmp(key, "label") == 0)
-			st = read_langmap(w, val, false, &r->label);
-		else if (strcmp(key, "id") == 0)
-			st = read_range_id(w, val, &r->id);
-		else if (strcmp(key, "items") == 0)
-			st = TS_OK;          /* after the id, so children number after it */
-		else
-			st = fail(w, "unknown key; expected label, items or id");
-		if (st)
-			return st;
-		path_back(w, mark);
-	}
-	if (!r->label)
-		return fail(w, "must have a label");
-	if (!json_object_get(v, "items"))
-		return fail(w, "must have items");
-	if (!r->id) {
-		snprintf(gen, sizeof gen, "r%zu", position);
-		if (dup_string(w, gen, &r->id))
-			return w->err->status;
-	}
-	{
-		size_t mark = path_key(w, "items");
-		if (read_range_items(w, json_object_get(v, "items"), depth, r))
-			return w->err->status;
-		path_back(w, mark);
-	}
-	return TS_OK;
-}
-
-static ts_status read_structures(struct walk *w, json_t *v, struct ts_sidecar *out)
-{
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(v))
-		return fail(w, "must be an array of Ranges {label, items}, not %s", json_kind(v));
-	if (json_array_size(v) > MAX_RANGES)
-		return fail(w, "has more than %d Ranges", MAX_RANGES);
-	if (!(out->structures = calloc(json_array_size(v) + 1, sizeof *out->structures)))
-		return oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = path_index(w, i);
-		out->nstructures = i + 1;
-		if (read_range(w, e, 1, &out->structures[i]))
-			return w->err->status;
-		path_back(w, mark);
+		ts_walk_back(w, mark);
 	}
 	return TS_OK;
 }
@@ -914,7 +442,7 @@ static const struct named *find_name(const struct named *v, size_t n, const char
 	return NULL;
 }
 
-static ts_status no_duplicates(struct walk *w, const char *field, const struct named *v, size_t n)
+static ts_status no_duplicates(struct ts_walk *w, const char *field, const struct named *v, size_t n)
 {
 	size_t i, mark;
 	char q[64];
@@ -922,18 +450,19 @@ static ts_status no_duplicates(struct walk *w, const char *field, const struct n
 	for (i = 1; i < n; i++) {
 		if (strcmp(v[i - 1].name, v[i].name) == 0) {
 			char earlier[48];
-			mark = path_key(w, field);
-			path_index(w, v[i].index);
+			mark = ts_walk_key(w, field);
+			ts_walk_index(w, v[i].index);
 			snprintf(earlier, sizeof earlier, "%s[%zu]", field, v[i - 1].index);
-			fail(w, "\"%s\" is listed twice (also %s)", ts_present_quote(v[i].name, q, sizeof q), earlier);
-			path_back(w, mark);
+			ts_walk_fail(w, "\"%s\" is listed twice (also %s)",
+			             ts_present_quote(v[i].name, q, sizeof q), earlier);
+			ts_walk_back(w, mark);
 			return w->err->status;
 		}
 	}
 	return TS_OK;
 }
 
-static ts_status cross_check(struct walk *w, struct ts_sidecar *s)
+static ts_status cross_check(struct ts_walk *w, struct ts_sidecar *s)
 {
 	struct named *items = sorted_names(s->items, NULL, s->nitems);
 	struct named *excl = sorted_names(NULL, s->exclude, s->nexclude);
@@ -943,7 +472,7 @@ static ts_status cross_check(struct walk *w, struct ts_sidecar *s)
 	size_t i, mark;
 
 	if (!items || !excl || !rend) {
-		oom(w);
+		ts_walk_oom(w);
 		goto done;
 	}
 	if (no_duplicates(w, "items", items, s->nitems) || no_duplicates(w, "exclude", excl, s->nexclude) ||
@@ -951,22 +480,22 @@ static ts_status cross_check(struct walk *w, struct ts_sidecar *s)
 		goto done;
 	for (i = 0; i < s->nexclude; i++) {
 		if ((hit = find_name(items, s->nitems, s->exclude[i]))) {
-			mark = path_key(w, "exclude");
-			path_index(w, i);
-			fail(w, "\"%s\" is also listed in items[%zu]", ts_present_quote(s->exclude[i], q, sizeof q),
-			     hit->index);
-			path_back(w, mark);
+			mark = ts_walk_key(w, "exclude");
+			ts_walk_index(w, i);
+			ts_walk_fail(w, "\"%s\" is also listed in items[%zu]",
+			             ts_present_quote(s->exclude[i], q, sizeof q), hit->index);
+			ts_walk_back(w, mark);
 			goto done;
 		}
 	}
 	if (s->start && find_name(excl, s->nexclude, s->start)) {
-		mark = path_key(w, "start");
-		fail(w, "\"%s\" is excluded", ts_present_quote(s->start, q, sizeof q));
-		path_back(w, mark);
+		mark = ts_walk_key(w, "start");
+		ts_walk_fail(w, "\"%s\" is excluded", ts_present_quote(s->start, q, sizeof q));
+		ts_walk_back(w, mark);
 	} else if (s->thumbnail && find_name(excl, s->nexclude, s->thumbnail)) {
-		mark = path_key(w, "thumbnail");
-		fail(w, "\"%s\" is excluded", ts_present_quote(s->thumbnail, q, sizeof q));
-		path_back(w, mark);
+		mark = ts_walk_key(w, "thumbnail");
+		ts_walk_fail(w, "\"%s\" is excluded", ts_present_quote(s->thumbnail, q, sizeof q));
+		ts_walk_back(w, mark);
 	}
 done:
 	free(items);
@@ -990,7 +519,7 @@ static const struct {
 	{ "exclude", false }, { "rendering", false }, { "seeAlso", false }, { "structures", false },
 };
 
-static ts_status read_top_key(struct walk *w, const char *key, json_t *val, struct ts_sidecar *s)
+static ts_status read_top_key(struct ts_walk *w, const char *key, json_t *val, struct ts_sidecar *s)
 {
 	size_t k;
 
@@ -998,41 +527,42 @@ static ts_status read_top_key(struct walk *w, const char *key, json_t *val, stru
 		if (strcmp(top_keys[k].name, key) == 0)
 			break;
 	if (k == sizeof top_keys / sizeof *top_keys)
-		return fail(w, "unknown key (keys are case-sensitive: label, summary, metadata, items...)");
+		return ts_walk_fail(w, "unknown key (keys are case-sensitive: label, summary, metadata, items...)");
 	if (w->collection && !top_keys[k].collection)
-		return fail(w, "is not accepted in a collection sidecar");
+		return ts_walk_fail(w, "is not accepted in a collection sidecar");
 	if (strcmp(key, "version") == 0 || strcmp(key, "type") == 0 || strcmp(key, "language") == 0)
 		return TS_OK;        /* read before the walk */
 	if (strcmp(key, "label") == 0)
-		return read_langmap(w, val, false, &s->label);
+		return ts_walk_langmap(w, val, false, &s->label);
 	if (strcmp(key, "summary") == 0)
-		return read_langmap(w, val, true, &s->summary);
+		return ts_walk_langmap(w, val, true, &s->summary);
 	if (strcmp(key, "metadata") == 0)
-		return read_metadata(w, val, &s->metadata);
+		return ts_walk_metadata(w, val, &s->metadata);
 	if (strcmp(key, "rights") == 0)
 		return read_rights(w, val, &s->rights, &s->warning);
 	if (strcmp(key, "requiredStatement") == 0)
-		return read_pair(w, val, &s->required_statement);
+		return ts_walk_pair(w, val, &s->required_statement);
 	if (strcmp(key, "provider") == 0)
 		return read_provider(w, val, &s->provider);
 	if (strcmp(key, "homepage") == 0)
-		return read_uri(w, val, &s->homepage);
+		return ts_walk_uri(w, val, &s->homepage);
 	if (strcmp(key, "navDate") == 0) {
 		char why[160], q[64];
-		if (want_string(w, val, "an xsd:dateTime"))
+		if (ts_walk_want_string(w, val, "an xsd:dateTime"))
 			return w->err->status;
 		if (!ts_present_check_date(json_string_value(val), why, sizeof why))
-			return fail(w, "\"%s\" %s", ts_present_quote(json_string_value(val), q, sizeof q), why);
-		return dup_string(w, json_string_value(val), &s->nav_date);
+			return ts_walk_fail(w, "\"%s\" %s",
+			                    ts_present_quote(json_string_value(val), q, sizeof q), why);
+		return ts_walk_dup(w, json_string_value(val), &s->nav_date);
 	}
 	if (strcmp(key, "behavior") == 0)
 		return read_behavior(w, val, s);
 	if (strcmp(key, "viewingDirection") == 0)
 		return read_direction(w, val, &s->viewing_direction);
 	if (strcmp(key, "thumbnail") == 0)
-		return read_name(w, val, &s->thumbnail);
+		return ts_walk_name(w, val, &s->thumbnail);
 	if (strcmp(key, "start") == 0)
-		return read_name(w, val, &s->start);
+		return ts_walk_name(w, val, &s->start);
 	if (strcmp(key, "items") == 0)
 		return read_files(w, val, false, &s->items, &s->nitems);
 	if (strcmp(key, "exclude") == 0)
@@ -1041,11 +571,11 @@ static ts_status read_top_key(struct walk *w, const char *key, json_t *val, stru
 		return read_files(w, val, true, &s->rendering, &s->nrendering);
 	if (strcmp(key, "seeAlso") == 0)
 		return read_see_also(w, val, &s->see_also);
-	return read_structures(w, val, s);
+	return ts_sidecar_structures_read(w, val, s);
 }
 
 /* version, type and language first: they decide how the rest is read. */
-static ts_status read_header(struct walk *w, json_t *root, enum ts_sidecar_scope scope,
+static ts_status read_header(struct ts_walk *w, json_t *root, enum ts_sidecar_scope scope,
                              struct ts_sidecar *s)
 {
 	json_t *v;
@@ -1053,32 +583,32 @@ static ts_status read_header(struct walk *w, json_t *root, enum ts_sidecar_scope
 	size_t mark;
 
 	if ((v = json_object_get(root, "version"))) {
-		mark = path_key(w, "version");
+		mark = ts_walk_key(w, "version");
 		if (!json_is_integer(v) || json_integer_value(v) != 1)
-			return fail(w, "must be 1 (the only sidecar version this server reads)");
-		path_back(w, mark);
+			return ts_walk_fail(w, "must be 1 (the only sidecar version this server reads)");
+		ts_walk_back(w, mark);
 	}
 	w->collection = scope == TS_SIDECAR_COLLECTION;
 	if ((v = json_object_get(root, "type"))) {
-		mark = path_key(w, "type");
+		mark = ts_walk_key(w, "type");
 		if (json_is_string(v) && strcmp(json_string_value(v), "Collection") == 0)
 			w->collection = true;
 		else if (!(json_is_string(v) && strcmp(json_string_value(v), "Manifest") == 0))
-			return fail(w, "must be \"Manifest\" or \"Collection\"");
+			return ts_walk_fail(w, "must be \"Manifest\" or \"Collection\"");
 		else if (w->collection)
-			return fail(w, "is \"Manifest\", but this folder holds sub-folders with media, so it is a Collection");
-		path_back(w, mark);
+			return ts_walk_fail(w, "is \"Manifest\", but this folder is a Collection (it holds folders with media, or is the root)");
+		ts_walk_back(w, mark);
 	}
 	s->is_collection = w->collection;
 	if ((v = json_object_get(root, "language"))) {
-		mark = path_key(w, "language");
-		if (want_string(w, v, "a language tag"))
+		mark = ts_walk_key(w, "language");
+		if (ts_walk_want_string(w, v, "a language tag"))
 			return w->err->status;
 		if (!ts_present_check_lang(json_string_value(v), why, sizeof why))
-			return fail(w, "%s", why);
-		path_back(w, mark);
+			return ts_walk_fail(w, "%s", why);
+		ts_walk_back(w, mark);
 	}
-	if (dup_string(w, v ? json_string_value(v) : "none", &s->language))
+	if (ts_walk_dup(w, v ? json_string_value(v) : "none", &s->language))
 		return w->err->status;
 	w->lang = s->language;
 	return TS_OK;
@@ -1096,12 +626,12 @@ static void json_error_text(const json_error_t *je, char *out, size_t n)
 ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope scope,
                            struct ts_sidecar *out, struct ts_error *err)
 {
-	struct walk w;
+	struct ts_walk w;
 	struct ts_error local;
 	json_error_t je;
 	json_t *root = NULL, *val;
 	const char *key;
-	size_t bad;
+	size_t bad, bom = 0;
 
 	memset(out, 0, sizeof *out);
 	memset(&w, 0, sizeof w);
@@ -1110,9 +640,13 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 	ts_error_clear(err);
 	w.err = err;
 	if (len > TS_PRESENT_MAX_DOC) {
-		fail(&w, "the sidecar is larger than %u MB", TS_PRESENT_MAX_DOC >> 20);
+		ts_walk_fail(&w, "the sidecar is larger than %u MB", TS_PRESENT_MAX_DOC >> 20);
 		goto fail;
 	}
+	/* Windows editors save UTF-8 with a byte order mark; RFC 8259 §8.1
+	 * lets a parser ignore it, and jansson does not. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		text += 3, len -= 3, bom = 3;
 	/* jansson reports invalid UTF-8 in its own words; find the byte ourselves. */
 	if (!ts_present_check_utf8(text, len, &bad)) {
 		size_t line = 1, col = 1, i;
@@ -1122,27 +656,28 @@ ts_status ts_sidecar_parse(const char *text, size_t len, enum ts_sidecar_scope s
 			else if (((unsigned char)text[i] & 0xc0) != 0x80)
 				col++;
 		}
-		fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8", line, col, bad);
+		ts_walk_fail(&w, "invalid UTF-8 at line %zu, column %zu (byte %zu): save the file as UTF-8",
+		             line, col, bad + bom);
 		goto fail;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		char t[80];
 		json_error_text(&je, t, sizeof t);
-		fail(&w, "invalid JSON at line %d, column %d: %s", je.line, je.column, t);
+		ts_walk_fail(&w, "invalid JSON at line %d, column %d: %s", je.line, je.column, t);
 		goto fail;
 	}
 	if (!json_is_object(root)) {
-		fail(&w, "the sidecar must be a JSON object {...}, not %s", json_kind(root));
+		ts_walk_fail(&w, "the sidecar must be a JSON object {...}, not %s", ts_walk_kind(root));
 		goto fail;
 	}
 	if (read_header(&w, root, scope, out))
 		goto fail;
 	json_object_foreach(root, key, val) {
-		size_t mark = path_key(&w, key);
+		size_t mark = ts_walk_key(&w, key);
 		if (read_top_key(&w, key, val, out))
 			goto fail;
-		path_back(&w, mark);
+		ts_walk_back(&w, mark);
 	}
 	if (cross_check(&w, out))
 		goto fail;
@@ -1165,22 +700,6 @@ static void free_file(struct ts_sidecar_file *f)
 	json_decref(f->summary);
 	json_decref(f->metadata);
 	free(f->thumbnail);
-}
-
-static void free_range(struct ts_sidecar_range *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nitems; i++) {
-		if (r->items[i].range) {
-			free_range(r->items[i].range);
-			free(r->items[i].range);
-		}
-		free(r->items[i].file);
-	}
-	free(r->items);
-	free(r->id);
-	json_decref(r->label);
 }
 
 void ts_sidecar_free(struct ts_sidecar *s)
@@ -1221,7 +740,7 @@ void ts_sidecar_free(struct ts_sidecar *s)
 	free(s->rendering);
 	json_decref(s->see_also);
 	for (i = 0; i < s->nstructures; i++)
-		free_range(&s->structures[i]);
+		ts_sidecar_range_free(&s->structures[i]);
 	free(s->structures);
 	free(s->warning);
 	memset(s, 0, sizeof *s);

@@ -136,6 +136,10 @@ static void the_header_must_name_a_folder_or_file_column(void)
 	EXPECT_CSV_REFUSED("name,label\na,b\n", "row 1: the header row has no \"folder\" or \"file\" column");
 	EXPECT_CSV_REFUSED("folder,File\na,b\n", "row 1: has both a \"folder\" and a \"File\" column");
 	EXPECT_CSV_REFUSED("folder,Title,title\na,b,c\n", "row 1, column 3: \"title\" is also the header of column 2");
+	EXPECT_CSV_REFUSED("folder;label\na;b\n", "row 1: the header row has no \"folder\" or \"file\" column; "
+	                   "the file seems to separate columns with ';'");
+	EXPECT_CSV_REFUSED("folder\tlabel\na\tb\n", "row 1: the header row has no \"folder\" or \"file\" column; "
+	                   "the file seems to separate columns with tabs");
 	EXPECT_CSV_REFUSED("", "row 1: metadata.csv is empty");
 	EXPECT_CSV_REFUSED("\xef\xbb\xbf", "row 1: metadata.csv is empty");
 }
@@ -314,6 +318,7 @@ static void row_values_are_checked_naming_row_and_column(void)
 	EXPECT_ROW_REFUSED("folder,Note\na,<p><script>x</script></p>\n", "row 2, column Note: has <script>");
 	EXPECT_ROW_REFUSED("folder,x,\na,1,2\n", "row 2, column 3: has a value but its column has no header");
 	EXPECT_ROW_REFUSED("folder,Note\na,\"bell\x07\"\n", "row 2, column Note: must not contain control characters");
+	EXPECT_ROW_REFUSED("folder,<i>Note</i>\na,x\n", "row 2, column <i>Note</i>: the header must be plain text");
 	/* An empty header over empty cells is harmless. */
 	EXPECT_EQ_INT(from_row("folder,x,\na,1,\n", 0, NULL), 0);
 }
@@ -394,6 +399,19 @@ static void free_accepts_null_and_is_idempotent(void)
 	EXPECT(csv.rows == NULL && csv.nrows == 0 && csv.header == NULL);
 }
 
+/* Inputs the fuzzer found, kept so they stay fixed. */
+static void fuzzer_findings_stay_fixed(void)
+{
+	/* A tab in the header once went into the message as a raw tab. */
+	EXPECT_EQ_INT(parse_len("fde\t\t\t\x16" "DDD>\n", 12), 400);
+	EXPECT_MSG_STARTS("row 1: the header row has no \"folder\" or \"file\" column; the file seems to "
+	                  "separate columns with tabs");
+	/* An empty first field, before any byte was buffered (UBSan: memchr on NULL). */
+	EXPECT_EQ_INT(parse(",folder\n,a\n"), 0);
+	EXPECT_EQ_INT(parse("\n"), 400);
+	EXPECT_EQ_INT(parse(",\n"), 400);
+}
+
 int main(void)
 {
 	RUN(a_simple_file_gives_a_header_and_rows);
@@ -420,6 +438,7 @@ int main(void)
 	RUN(the_sidecars_metadata_list_replaces_the_rows_whole_list);
 	RUN(merging_into_an_empty_sidecar_takes_the_whole_row);
 	RUN(free_accepts_null_and_is_idempotent);
+	RUN(fuzzer_findings_stay_fixed);
 	ts_sidecar_free(&row);
 	ts_csv_free(&csv);
 	return CHECK_DONE();

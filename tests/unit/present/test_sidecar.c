@@ -193,6 +193,44 @@ static void the_example_of_the_design_note_parses_into_every_field(void)
 	}
 }
 
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	*len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	return buf;
+}
+
+/* tests/fuzz/corpus/sidecar/example.json is the note's block byte for byte. */
+static void the_example_as_the_note_writes_it_parses_and_so_do_the_fuzz_seeds(void)
+{
+	static const char *const seeds[] = { "example.json", "collection.json", "html.json",
+	                                     "ranges.json", "rights.json" };
+	char path[128];
+	size_t i, len;
+
+	for (i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+		char *text;
+		snprintf(path, sizeof path, "tests/fuzz/corpus/sidecar/%s", seeds[i]);
+		if (!(text = read_file(path, &len))) {
+			printf("    skipped: %s not found (run from the top of the tree)\n", path);
+			return;
+		}
+		EXPECT_EQ_INT(parse_scope(text, len, TS_SIDECAR_ITEM), 0);
+		if (i == 0) {
+			EXPECT_EQ_INT(sc.nitems, 4);
+			EXPECT_EQ_INT(sc.nstructures, 1);
+			EXPECT_EQ_STR(sc.provider ? sc.provider->logo : NULL, "_logo.png");
+		}
+		free(text);
+	}
+}
+
 static void an_empty_object_is_a_sidecar_in_language_none(void)
 {
 	EXPECT_EQ_INT(parse_q("{}"), 0);
@@ -271,6 +309,13 @@ static void invalid_utf8_is_refused_with_its_position(void)
 	EXPECT(starts_with(err.msg, "invalid UTF-8 at line 1"));
 	const char surrogate[] = "{\"label\": \"\xed\xa0\x80\"}";
 	EXPECT_EQ_INT(parse_scope(surrogate, sizeof surrogate - 1, TS_SIDECAR_ITEM), 400);
+}
+
+static void a_byte_order_mark_is_skipped(void)
+{
+	const char doc[] = "\xef\xbb\xbf{\"label\": \"x\"}";
+	EXPECT_EQ_INT(parse_scope(doc, sizeof doc - 1, TS_SIDECAR_ITEM), 0);
+	EXPECT_EQ_STR(dump(sc.label), "{\"none\":[\"x\"]}");
 }
 
 static void the_top_level_must_be_an_object(void)
@@ -758,6 +803,7 @@ static void free_accepts_null_and_an_empty_struct(void)
 int main(void)
 {
 	RUN(the_example_of_the_design_note_parses_into_every_field);
+	RUN(the_example_as_the_note_writes_it_parses_and_so_do_the_fuzz_seeds);
 	RUN(an_empty_object_is_a_sidecar_in_language_none);
 	RUN(a_full_language_map_passes_through_unchanged);
 	RUN(version_1_and_type_manifest_are_accepted);
@@ -765,6 +811,7 @@ int main(void)
 	RUN(a_collection_sidecar_takes_only_its_keys);
 	RUN(invalid_json_is_refused_with_its_line_and_column);
 	RUN(invalid_utf8_is_refused_with_its_position);
+	RUN(a_byte_order_mark_is_skipped);
 	RUN(the_top_level_must_be_an_object);
 	RUN(a_sidecar_over_4_mb_is_refused);
 	RUN(unknown_keys_are_errors_at_every_level);
