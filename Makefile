@@ -55,10 +55,18 @@ bench: tessera
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/proto/iiif_image.c src/proto/deepzoom.c src/proto/zoomify.c src/proto/iip.c \
             src/pipe/plan.c src/core/status.c src/core/arena.c src/core/buf.c \
-            src/encode/jpeg_crop.c src/proto/presentation.c $(wildcard src/probe/*.c) \
-            src/present/sidecar.c src/present/sidecar_walk.c src/present/sidecar_ranges.c \
+            src/encode/jpeg_crop.c
+# fuzz_media_probe: the audio/video probe's container parsers
+FUZZ_SRC += $(wildcard src/probe/*.c)
+# fuzz_jpeg_transcode: the coefficient transcoder and what it calls
+FUZZ_SRC += src/encode/jpeg_transcode.c src/encode/jpeg_write.c src/encode/jpeg_icc.c \
+            src/core/icc.c
+# fuzz_sidecar, fuzz_csv: the iiif.json and metadata.csv readers
+FUZZ_SRC += src/present/sidecar.c src/present/sidecar_walk.c src/present/sidecar_ranges.c \
             src/present/sidecar_merge.c src/present/csv.c src/present/present_check.c \
             src/present/html_check.c
+# fuzz_present_url: the Presentation URL forms
+FUZZ_SRC += src/proto/presentation.c
 # Seeds and kept crash inputs of a target fuzz_x live in tests/fuzz/corpus/x/.
 fuzz:
 	@mkdir -p build/fuzz

@@ -26,7 +26,7 @@ ts_status ts_probe_flac(struct ts_probe *p, struct ts_media_info *out)
 		return st;
 	if (memcmp(b, "fLaC", 4) != 0)
 		return ts_error_set(p->err, TS_EINTERNAL,
-		                    "The file's contents are not audio/flac, as its extension says.");
+		                    "The file's extension says audio/flac, but its contents are not.");
 	/* block header: last-block flag and type (0 = STREAMINFO), 24-bit length */
 	if ((b[4] & 0x7F) != 0 || (b[5] << 16 | b[6] << 8 | b[7]) < 34)
 		return ts_probe_corrupt(p, "its first metadata block is not STREAMINFO");

@@ -10,10 +10,15 @@
  * and duration), moov > trak > tkhd (§8.3.2: width and height, 16.16
  * fixed), trak > mdia > hdlr (§8.4.3: "vide" or "soun") and mdhd (§8.4.2),
  * and moov > mvex > mehd (§8.8.2) for a fragmented file whose mvhd says 0.
- * Everything else (stbl's sample tables above all) is skipped unread, so a
- * probe reads a few hundred bytes of headers whatever the file's size.
- * Every box must lie inside its parent; each step moves forward at least
- * one box header, so a lying file cannot loop.
+ * A fragmented file without mehd is timed by its last moof instead: each
+ * track fragment starts at its tfdt (§8.8.12) and lasts the sum of its trun
+ * sample durations (§8.8.8, defaults from tfhd or trex).  Everything else
+ * (the sample tables in stbl above all; only stsd's first entry is read,
+ * for a frame size tkhd lacks) is skipped unread, so a probe reads a few
+ * hundred bytes of headers whatever the file's size.  Every box must lie
+ * inside its parent; each step moves forward at least one box header, and
+ * the containers we descend are fixed by the code, so a lying file can
+ * neither loop nor nest us deeper.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +159,8 @@ static ts_status stsd_read(struct ts_probe *p, const struct box *b, struct track
 }
 
 /* Walk the children of parent, calling visit on each.  The containers we
- * descend are few and fixed (moov, trak, mdia, minf, stbl, mvex), so depth
- * is bounded by the code, not by the file. */
+ * descend are few and fixed (moov, trak, mdia, minf, stbl, mvex, moof,
+ * traf), so depth is bounded by the code, not by the file. */
 typedef ts_status (*visit_fn)(struct ts_probe *p, const struct box *b, void *state);
 
 static ts_status children_walk(struct ts_probe *p, const struct box *parent, visit_fn visit,

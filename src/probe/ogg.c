@@ -28,6 +28,7 @@
  * every stream's last page is found or the limit is reached. */
 #define TAIL_FIRST (64u << 10)
 #define TAIL_MAX (1u << 20)
+_Static_assert(TAIL_MAX >= MAX_PAGE, "the tail buffer holds the first pages too");
 
 enum codec { CODEC_NONE, CODEC_OPUS, CODEC_VORBIS, CODEC_FLAC, CODEC_THEORA };
 
@@ -178,7 +179,7 @@ static ts_status ident_parse(struct ts_probe *p, const unsigned char *pk, size_t
 
 /* The beginning-of-stream pages at the start of the file. */
 static ts_status heads_read(struct ts_probe *p, struct stream *ss, int *nstreams,
-                            unsigned char *buf, uint64_t *crc_left)
+                            unsigned char *buf, size_t cap, uint64_t *crc_left)
 {
 	uint64_t off = 0;
 	size_t got, len;
@@ -186,7 +187,7 @@ static ts_status heads_read(struct ts_probe *p, struct stream *ss, int *nstreams
 
 	*nstreams = 0;
 	for (;;) {
-		st = ts_probe_read_some(p, off, buf, MAX_PAGE, &got);
+		st = ts_probe_read_some(p, off, buf, cap < MAX_PAGE ? cap : MAX_PAGE, &got);
 		if (st != TS_OK)
 			return st;
 		if (got == 0)
@@ -280,16 +281,18 @@ ts_status ts_probe_ogg(struct ts_probe *p, struct ts_media_info *out)
 	struct stream ss[MAX_STREAMS];
 	int nstreams, k;
 	unsigned char *buf;
-	size_t window;
+	size_t window, cap;
 	bool all = false, known = false;
 	uint64_t crc_left = CRC_BUDGET;
 	double longest = 0;
 	ts_status st;
 
-	buf = malloc(TAIL_MAX > MAX_PAGE ? TAIL_MAX : MAX_PAGE);
+	/* room for the largest tail window, or the whole of a smaller file */
+	cap = p->size < TAIL_MAX ? (size_t)p->size : TAIL_MAX;
+	buf = malloc(cap ? cap : 1);
 	if (!buf)
 		return ts_error_set(p->err, TS_EINTERNAL, "Out of memory probing an Ogg file.");
-	st = heads_read(p, ss, &nstreams, buf, &crc_left);
+	st = heads_read(p, ss, &nstreams, buf, cap, &crc_left);
 	if (st != TS_OK)
 		goto fail;
 	for (k = 0; k < nstreams; k++)

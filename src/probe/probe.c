@@ -135,7 +135,7 @@ ts_status ts_media_probe(const struct ts_media_reader *rd, const char *mime,
 		return st;
 	if (!magic_agrees(parsers[i].kind, head, got))
 		return ts_error_set(err, TS_EINTERNAL,
-		                    "The file's contents are not %s, as its extension says.",
+		                    "The file's extension says %s, but its contents are not.",
 		                    parsers[i].mime);
 
 	memset(&info, 0, sizeof info);
