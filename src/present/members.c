@@ -80,6 +80,27 @@ static bool first_picture(const struct ts_present_ctx *c, const char *rel, int d
 	return found;
 }
 
+/* The image of the same basename beside a loose media file (clip.jpg for
+ * clip.mp4), its picture in the collection; NULL when there is none. */
+static const struct ts_catalogue_entry *beside(const struct ts_catalogue *cat,
+                                               const struct ts_catalogue_entry *e)
+{
+	const char *dot = strrchr(e->name, '.');
+	size_t stem = dot ? (size_t)(dot - e->name) : strlen(e->name);
+
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct ts_catalogue_entry *x = &cat->entries[i];
+		const char *xd;
+
+		if (x->is_dir || x->type->kind != TS_MEDIA_IMAGE)
+			continue;
+		xd = strrchr(x->name, '.');
+		if (xd && (size_t)(xd - x->name) == stem && strncmp(x->name, e->name, stem) == 0)
+			return x;
+	}
+	return NULL;
+}
+
 /* A member folder's label, summary, navDate and picture, cheaply: its
  * sidecar merged over its CSV row (row, emptied; may be the empty row),
  * and the first image it would paint. */
@@ -279,8 +300,9 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				mb->label = ts_pm_label(&mrow, e->name);
 				if (mrow.summary)
 					mb->summary = json_deep_copy(mrow.summary);
-				if (e->type->kind == TS_MEDIA_IMAGE &&
-				    ts_pm_probe_picture(c, rel, e, &mb->thumb, err) != TS_OK)
+				const struct ts_catalogue_entry *pic = e->type->kind == TS_MEDIA_IMAGE ? e
+				                                     : beside(&cat, e);
+				if (pic && ts_pm_probe_picture(c, rel, pic, &mb->thumb, err) != TS_OK)
 					ts_pm_picture_free(&mb->thumb);
 				if (e->type->kind == TS_MEDIA_IMAGE && mb->thumb.rel &&
 				    !ts_present_renderable(c, &mb->thumb.info)) {

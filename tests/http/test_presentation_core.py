@@ -320,3 +320,49 @@ def _(ctx, srv):
     get_json(srv, "/iiif/3/collection/top")
     r = srv.get("/metrics")
     expect('route="presentation"' in r.body.decode(), "presentation route in /metrics")
+
+
+def _av_folder(ctx, srv):
+    """A folder with a video, its poster and captions, and a sound: made
+    with ffmpeg (skipped without it)."""
+    import shutil
+    import subprocess
+    from common import Skip
+    if not shutil.which("ffmpeg"):
+        raise Skip("ffmpeg is not installed")
+    top = tree(ctx, srv)
+    d = os.path.join(ctx.root, top, "av")
+    if not os.path.exists(os.path.join(d, "side-a.mp3")):
+        os.makedirs(d, exist_ok=True)
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10",
+                        "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libx264",
+                        "-pix_fmt", "yuv420p", "-c:a", "aac", os.path.join(d, "clip.mp4")], check=True, timeout=60)
+        _img(os.path.join(d, "clip.jpg"), 320, 240)
+        with open(os.path.join(d, "clip.vtt"), "w") as f:
+            f.write("WEBVTT\n\n00:00.000 --> 00:01.000\nhello\n")
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440",
+                        "-t", "3", os.path.join(d, "side-a.mp3")], check=True, timeout=60)
+    return top
+
+
+@core("presentation: video outranks sound; durations, sizes, captions and the poster come through")
+def _(ctx, srv):
+    top = _av_folder(ctx, srv)
+    m, _ = get_json(srv, "/iiif/3/%s/manifest" % enc(top + "/av"))
+    expect(len(m["items"]) == 1, "one Video canvas (the sound is a rendering): %d" % len(m["items"]))
+    c = m["items"][0]
+    body = painting(c)["body"]
+    expect(body["type"] == "Video" and body["format"] == "video/mp4", "body %r" % body)
+    expect((c["width"], c["height"]) == (320, 240), "video size %sx%s" % (c.get("width"), c.get("height")))
+    expect(abs(c["duration"] - 2.0) < 0.2, "duration %s" % c.get("duration"))
+    expect(body["id"].endswith("/iiif/%s/res/clip.mp4" % enc(top + "/av")), "media URL %s" % body["id"])
+    expect(c["thumbnail"][0]["service"][0]["id"].endswith("/iiif/3/" + enc(top + "/av/clip.jpg")),
+           "poster thumbnail")
+    cap = c["annotations"][0]["items"][0]
+    expect(cap["motivation"] == "supplementing" and cap["body"]["format"] == "text/vtt", "captions %r" % cap)
+    rend = [x for x in m.get("rendering", []) if x["format"] == "audio/mpeg"]
+    expect(len(rend) == 1, "the mp3 is a rendering: %r" % m.get("rendering"))
+    s, _ = get_json(srv, "/iiif/3/%s/manifest" % enc(top + "/av/side-a.mp3"))
+    sc = s["items"][0]
+    expect("width" not in sc and abs(sc["duration"] - 3.0) < 0.2, "sound canvas %r" % {k: sc.get(k) for k in ("width", "duration")})
+    expect(painting(sc)["body"]["type"] == "Sound", "Sound body")

@@ -441,6 +441,16 @@ static void a_collection_lists_folders_then_loose_files_with_thumbnails(void)
 	EXPECT_EQ_STR(str(c, "partOf/0/id"), "https://example.org/iiif/3/collection/top");
 	json_decref(c);
 	ts_buf_free(&b);
+	/* a loose video is a member whose picture is the image of its basename */
+	pf_file(&r, "letters/film.mp4", "x");
+	pf_tiff(&r, "letters/film.tif", 160, 120, 1);
+	EXPECT_EQ_INT(ts_present_collection(&r.ctx, "letters", 3, &b, &err), TS_OK);
+	c = json_loadb((const char *)b.data, b.len, 0, NULL);
+	EXPECT_EQ_STR(str(c, "items/4/id"), "https://example.org/iiif/3/letters%2Ffilm.mp4/manifest");
+	EXPECT_EQ_STR(str(c, "items/4/thumbnail/0/service/0/id"),
+	              "https://example.org/iiif/3/letters%2Ffilm.tif");
+	json_decref(c);
+	ts_buf_free(&b);
 	/* the root is "top" */
 	EXPECT_EQ_INT(ts_present_collection(&r.ctx, "", 3, &b, &err), TS_OK);
 	c = json_loadb((const char *)b.data, b.len, 0, NULL);
