@@ -139,6 +139,10 @@ static void finish(struct request *r)
 {
 	const char *cors = r->srv->settings->cors;
 
+	/* Every answer says what it is and must not be sniffed as something
+	 * else (an error text as HTML, a JSON as script): Fetch §3.5. */
+	ts_serve_header(r, "X-Content-Type-Options", "nosniff");
+
 	if (cors && *cors) {
 		ts_serve_header(r, "Access-Control-Allow-Origin", cors);
 		if (strcmp(cors, "*") != 0)
@@ -189,13 +193,41 @@ static bool token_list_is_sane(const char *v)
 	return true;
 }
 
+/* The addresses iipsrv answers at, as the shipped web server confs route
+ * them: /fcgi-bin/iipsrv.fcgi (any folder) and /iip. */
+static bool is_iip_endpoint(const char *p)
+{
+	static const char fcgi[] = "/iipsrv.fcgi";
+	size_t n = strlen(p);
+
+	return strcmp(p, "/iip") == 0 || strcmp(p, "/iip/") == 0 ||
+	       (n >= sizeof fcgi - 1 && strcmp(p + n - (sizeof fcgi - 1), fcgi) == 0);
+}
+
+/* The viewer page, its files and the image list it reads (which names every
+ * image under the root): setting `viewer`, auto = on for the embedded HTTP
+ * server (the demo), off under FastCGI (a public site behind a web server
+ * turns it on knowingly). */
+static bool viewer_enabled(const struct request *r)
+{
+	const char *v = r->srv->settings->viewer;
+
+	if (v && strcmp(v, "on") == 0)
+		return true;
+	if (v && strcmp(v, "off") == 0)
+		return false;
+	return !r->http->fastcgi;
+}
+
 static ts_status route(struct request *r)
 {
 	const char *p = r->path;
 	ts_status st;
 
-	/* iipsrv's query entry points work on whatever path reaches us */
-	if (ts_serve_is_iip(r->query))
+	/* iipsrv's query entry points work on whatever path reaches us, and
+	 * its own addresses answer IIP whatever the query (an empty or unknown
+	 * one is IIP's 400, not a 404) */
+	if (ts_serve_is_iip(r->query) || is_iip_endpoint(p))
 		return ts_serve_iip(r);
 	if (strncmp(p, "/iiif/", 6) == 0) {
 		/* "/iiif/{item}/res/{file}" first: no Image API URL has that shape */
@@ -227,11 +259,12 @@ static ts_status route(struct request *r)
 		ts_serve_header(r, "Cache-Control", "no-store");
 		return TS_OK;
 	}
-	if (strcmp(p, "/images.json") == 0) {
-		r->route = R_VIEWER;
-		return ts_serve_image_list(r);
-	}
 	r->route = R_VIEWER;
+	if (!viewer_enabled(r) && (strcmp(p, "/images.json") == 0 || strcmp(p, "/") == 0 ||
+	                           strcmp(p, "/index.html") == 0 || strncmp(p, "/viewer/", 8) == 0))
+		return ts_error_set(&r->err, TS_ENOTFOUND, "no such route");
+	if (strcmp(p, "/images.json") == 0)
+		return ts_serve_image_list(r);
 	if (strcmp(p, "/") == 0 || strcmp(p, "/index.html") == 0)
 		return ts_serve_viewer_file(r, "index.html");
 	if (strncmp(p, "/viewer/", 8) == 0)

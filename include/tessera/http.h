@@ -39,6 +39,9 @@ struct ts_http_request {
 	 * file is answered with X-Accel-Redirect and no body, and nginx does
 	 * Range and sendfile itself; NULL everywhere else. */
 	const char *accel_location;
+	/* The request came through the FastCGI front end (not the embedded
+	 * HTTP server): decides the `viewer = auto` default. */
+	bool fastcgi;
 };
 
 #define TS_MAX_HEADERS 24

@@ -43,6 +43,7 @@ struct ts_settings {
 	char *rights;            /* info.json "rights" (3.0) / "license" (2.1) */
 	int deepzoom_overlap;    /* DeepZoom tile overlap in pixels */
 	char *viewer_dir;        /* directory with the viewer page and OpenSeadragon */
+	char *viewer;            /* "auto", "on" or "off": the viewer page and /images.json */
 	/* process */
 	int threads;             /* worker threads, 0 = number of cores */
 	uint64_t cache_size_mb;  /* MAX_IMAGE_CACHE_SIZE, megabytes */

@@ -204,6 +204,9 @@ enum ts_iip_passthrough {
 
 #define TS_IIP_MAX_OBJ 16
 
+/* WID and HEI above this are refused (400). */
+#define TS_IIP_MAX_SIDE 65535u
+
 struct ts_iip_request {
 	enum ts_iip_action action;
 	const char *fif;               /* FIF, percent-decoded once (may hold '/'); arena; NULL if absent */
@@ -235,7 +238,9 @@ struct ts_iip_request {
  * Parse an IIP query string (without '?', percent-encoded).  Values are
  * percent-decoded once ('+' stays '+').  400 when nothing is asked (no OBJ,
  * JTL/PTL/WTL, CVT or entry point), two image commands are given, a value is
- * malformed, an OBJ is unknown, or FIF is missing where an image is needed
+ * malformed or out of its range (the commands we accept without applying
+ * them, CNT, GAM, SHD..., are range-checked too), a command or an OBJ is
+ * unknown, or FIF is missing where an image is needed
  * (err_code/err_arg are then set).  Strings live in arena a.
  */
 ts_status ts_iip_parse(const char *query, struct ts_arena *a, struct ts_iip_request *out,

@@ -111,6 +111,10 @@ static const struct setting table[] = {
 	{ "deepzoom_overlap", NULL, "TESSERA_DEEPZOOM_OVERLAP", NULL, SET_INT, "1", 0, 64, IN_FILE,
 	  OFF(deepzoom_overlap), "Pixels each DeepZoom tile shares with its neighbours (0 lets "
 	  "DeepZoom tiles map onto stored tiles and pass through)." },
+	{ "viewer", NULL, "TESSERA_VIEWER", NULL, SET_STRING, "auto", 0, 0, IN_FILE, OFF(viewer),
+	  "Serve the viewer page at /, its files under /viewer/ and the list of images it reads "
+	  "at /images.json: on, off, or auto (on for the embedded HTTP server, off for requests "
+	  "through FastCGI, since the list names every image under the root)." },
 	{ "viewer_dir", NULL, "TESSERA_VIEWER_DIR", NULL, SET_STRING, "viewer", 0, 0, IN_FILE,
 	  OFF(viewer_dir), "Directory with the built-in viewer page and OpenSeadragon, served "
 	  "at / (relative to the working directory; empty = no viewer)." },
@@ -239,7 +243,16 @@ static ts_status set_value(struct ts_settings *s, const struct setting *t, const
 	switch (t->type) {
 	case SET_STRING: {
 		char **sp = (char **)(void *)field;
-		char *copy = xstrdup(v);
+		char *copy;
+
+		if (t->offset == OFF(viewer)) {
+			if (parse_bool(v, &b))
+				v = b ? "on" : "off";
+			else if (strcmp(v, "auto") != 0)
+				return ts_error_set(err, TS_EBADREQUEST,
+				                    "%s: expected on, off or auto, got '%.60s'", where, v);
+		}
+		copy = xstrdup(v);
 
 		/* ids in info.json are built as base_url + "/iiif/...": one slash. */
 		if (t->offset == OFF(base_url)) {

@@ -416,6 +416,7 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.range = param(r, "HTTP_RANGE");
 	req.if_range = param(r, "HTTP_IF_RANGE");
 	req.accel_location = f->accel_location;
+	req.fastcgi = true;
 	if (!req.target) {
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;

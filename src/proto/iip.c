@@ -129,6 +129,96 @@ static bool parse_obj(const char *v, enum ts_iip_obj *o)
 	return true;
 }
 
+/* A decimal as parse_decimal, within [lo, hi]. */
+static bool decimal_in(const char *v, double lo, double hi, bool lo_open)
+{
+	double d;
+
+	if (!parse_decimal(v, strlen(v), &d))
+		return false;
+	return (lo_open ? d > lo : d >= lo) && d <= hi;
+}
+
+/* An optionally signed integer within [lo, hi]. */
+static bool int_in(const char *s, size_t n, long lo, long hi)
+{
+	bool neg = n > 0 && s[0] == '-';
+	uint32_t u;
+
+	if (neg) {
+		s++;
+		n--;
+	}
+	if (!ts_tileproto_parse_u32(s, n, &u))
+		return false;
+	return neg ? -(long)u >= lo : (long)u <= hi;
+}
+
+/* "a,b" with a in [alo, ahi] and b in [blo, bhi] */
+static bool int_pair_in(const char *v, long alo, long ahi, long blo, long bhi)
+{
+	const char *c = strchr(v, ',');
+
+	return c && int_in(v, (size_t)(c - v), alo, ahi) && int_in(c + 1, strlen(c + 1), blo, bhi);
+}
+
+/* Only the bytes of accept, at least one, at most 256. */
+static bool made_of(const char *v, const char *accept)
+{
+	size_t n = strspn(v, accept);
+
+	return n > 0 && n <= 256 && v[n] == '\0';
+}
+
+/*
+ * The IIP commands of iipsrv's protocol that Tessera accepts but does not
+ * apply (they drive scientific imaging: contrast, gamma, shading, colour
+ * maps, multispectral profiles).  Their values are still checked against
+ * the ranges the IIP 1.0.5 specification and iipsrv's documentation give,
+ * so that CNT=nan or GAM=-1 is a 400, not a 200 that ignored them.
+ * Returns the command's name when name is one of them, else NULL.
+ */
+static const char *known_other(const char *name, size_t n)
+{
+	static const char *const names[] = { "CNT", "GAM", "SHD", "SDS", "CMP", "INV", "LYR",
+	                                     "CTW", "MINMAX", "PFL", "SPECTRA", "NAV" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (name_is(name, n, names[i]))
+			return names[i];
+	return NULL;
+}
+
+static bool other_command_ok(const char *name, size_t n, const char *v)
+{
+	if (name_is(name, n, "CNT"))          /* contrast: a multiplier */
+		return decimal_in(v, 0, 100, false);
+	if (name_is(name, n, "GAM"))          /* gamma: positive */
+		return decimal_in(v, 0, 100, true);
+	if (name_is(name, n, "SHD"))          /* hillshading: h,v angles in degrees */
+		return int_pair_in(v, -1, 360, -90, 90);
+	if (name_is(name, n, "SDS"))          /* image index and angle */
+		return int_pair_in(v, 0, 65535, -360, 360);
+	if (name_is(name, n, "CMP"))          /* colour maps */
+		return ieq(v, "GREY") || ieq(v, "JET") || ieq(v, "COLD") || ieq(v, "HOT") ||
+		       ieq(v, "RED") || ieq(v, "GREEN") || ieq(v, "BLUE");
+	if (name_is(name, n, "INV"))
+		return !v[0] || ieq(v, "true") || ieq(v, "false") || ieq(v, "1") || ieq(v, "0");
+	if (name_is(name, n, "LYR"))          /* quality layers */
+		return int_in(v, strlen(v), 0, 65535);
+	if (name_is(name, n, "CTW"))          /* colour twist matrix "[a,b;c,d]" */
+		return v[0] == '[' && made_of(v + 1, "0123456789.,;-]") && v[strlen(v) - 1] == ']';
+	if (name_is(name, n, "MINMAX"))       /* "channel:min,max" */
+		return made_of(v, "0123456789.,:-");
+	if (name_is(name, n, "PFL"))          /* profile "res:x1,y1-x2,y2" */
+		return made_of(v, "0123456789,:-");
+	if (name_is(name, n, "SPECTRA"))      /* "x,y" of a pixel */
+		return int_pair_in(v, 0, 0x7fffffffL, 0, 0x7fffffffL);
+	if (name_is(name, n, "NAV"))
+		return true;
+	return false;
+}
+
 static ts_status iip_fail(struct ts_iip_request *out, const char *code, const char *arg,
                           struct ts_error *err, const char *msg)
 {
@@ -143,6 +233,7 @@ ts_status ts_iip_parse(const char *query, struct ts_arena *a, struct ts_iip_requ
 	const char *p = query;
 	int images = 0;
 	bool pass = false, need_fif = false;
+	const char *bad_arg = NULL, *bad_msg = NULL;
 
 	memset(out, 0, sizeof *out);
 	out->qlt = -1;
@@ -221,11 +312,15 @@ ts_status ts_iip_parse(const char *query, struct ts_arena *a, struct ts_iip_requ
 			out->action = TS_IIP_CVT;
 			images++;
 		} else if (name_is(name, namen, "WID")) {
-			if (!ts_tileproto_parse_u32(val, strlen(val), &out->wid) || out->wid == 0)
+			/* 1..65535: the largest side any output can have (our
+			 * limits, and JPEG's, are at or below it) */
+			if (!ts_tileproto_parse_u32(val, strlen(val), &out->wid) || out->wid == 0 ||
+			    out->wid > TS_IIP_MAX_SIDE)
 				return iip_fail(out, "2 1", "WID", err, "malformed WID");
 			out->has_wid = true;
 		} else if (name_is(name, namen, "HEI")) {
-			if (!ts_tileproto_parse_u32(val, strlen(val), &out->hei) || out->hei == 0)
+			if (!ts_tileproto_parse_u32(val, strlen(val), &out->hei) || out->hei == 0 ||
+			    out->hei > TS_IIP_MAX_SIDE)
 				return iip_fail(out, "2 1", "HEI", err, "malformed HEI");
 			out->has_hei = true;
 		} else if (name_is(name, namen, "RGN")) {
@@ -249,14 +344,25 @@ ts_status ts_iip_parse(const char *query, struct ts_arena *a, struct ts_iip_requ
 				out->quality = TS_QUALITY_COLOR;
 			else
 				return iip_fail(out, "2 1", "COL", err, "malformed COL");
+		} else if (!bad_arg && !other_command_ok(name, namen, val)) {
+			/* A command we know but do not apply is checked and then
+			 * ignored; an unknown name or an out-of-range value is
+			 * refused (below) rather than answered as if absent.  Not
+			 * yet: after an entry point (DeepZoom=...&format=json) the
+			 * other parameters belong to that protocol. */
+			bad_arg = known_other(name, namen);
+			bad_msg = bad_arg ? "IIP command value out of range" : "unknown IIP command";
+			if (!bad_arg)
+				bad_arg = "IIP";
 		}
-		/* anything else (SDS, CNT, GAM, SHD, CMP, INV, unknown): ignored */
 	}
 
 	if (pass) {
 		out->action = TS_IIP_PASSTHROUGH;
 		return TS_OK;
 	}
+	if (bad_arg)
+		return iip_fail(out, "2 1", bad_arg, err, bad_msg);
 	if (images > 1)
 		return iip_fail(out, "2 1", "CVT", err, "more than one image command in the IIP request");
 	if (images == 0) {

@@ -7,7 +7,9 @@
  * OpenSeadragon's ZoomifyTileSource does (and OpenLayers' Zoomify source
  * with tierSizeCalculation "truncated"): start from W x H and floor-halve
  * both sides while either exceeds the tile size; level 0 is the smallest;
- * a level has ceil(w/ts) x ceil(h/ts) tiles.  (OpenLayers' "default" mode
+ * a level has ceil(w/ts) x ceil(h/ts) tiles, plus the one clipped edge
+ * column or row OpenSeadragon asks for when ceil(W/2^k) needs one more
+ * (ts_zoomify_tile_cmd).  (OpenLayers' "default" mode
  * divides the full size by ts*2^k instead, which can give one more column
  * when floor(W/2^k) is a multiple of ts; we follow OpenSeadragon.)  Tiles
  * are grouped 256 to a folder: TileGroup = floor(index / 256), where index
@@ -50,6 +52,11 @@ int ts_zoomify_levels(uint32_t w, uint32_t h, uint32_t tile_size,
 static uint64_t grid(uint32_t size, uint32_t ts)
 {
 	return ((uint64_t)size + ts - 1) / ts;
+}
+
+static uint64_t grid_u64(uint64_t size, uint32_t ts)
+{
+	return (size + ts - 1) / ts;
 }
 
 uint64_t ts_zoomify_num_tiles(uint32_t w, uint32_t h, uint32_t tile_size)
@@ -144,7 +151,7 @@ ts_status ts_zoomify_tile_cmd(const struct ts_zoomify_request *rq,
                               struct ts_image_cmd *cmd, struct ts_error *err)
 {
 	uint32_t lw[ZOOMIFY_MAX_LEVELS], lh[ZOOMIFY_MAX_LEVELS];
-	uint64_t index = 0, gx, ew, eh, x0, x1, y0, y1;
+	uint64_t index = 0, gx, ew, eh, cw, ch, x0, x1, y0, y1;
 	int n, k;
 
 	if (tile_size == 0 || width == 0 || height == 0)
@@ -155,10 +162,26 @@ ts_status ts_zoomify_tile_cmd(const struct ts_zoomify_request *rq,
 
 	/* On very thin images a side floors to 0 (OpenSeadragon then counts 0
 	 * tiles there but still asks for row 0): serve it as 1 pixel. */
+	k = n - 1 - (int)rq->z;
 	ew = lw[rq->z] ? lw[rq->z] : 1;
 	eh = lh[rq->z] ? lh[rq->z] : 1;
-	if (rq->x >= grid((uint32_t)ew, tile_size) || rq->y >= grid((uint32_t)eh, tile_size))
+	/* OpenSeadragon decides which tiles exist from the full size times the
+	 * level's scale, ceil(W/2^k), which is one more column (or row) than
+	 * our floor-halved grid when W/2^k just passes a multiple of the tile
+	 * size (4097 wide: 2048.5 at k=1, 9 columns, not 8).  That extra tile
+	 * is the clipped edge of the image: level pixels [floor, ceil) of the
+	 * axis, answered as such rather than 404.  Tiles of the floor grid are
+	 * unchanged, and the group is still counted on the floor grid, as the
+	 * viewer counts it. */
+	cw = ((uint64_t)width + ((uint64_t)1 << k) - 1) >> k;
+	ch = ((uint64_t)height + ((uint64_t)1 << k) - 1) >> k;
+	if (rq->x >= grid_u64(cw > ew ? cw : ew, tile_size) ||
+	    rq->y >= grid_u64(ch > eh ? ch : eh, tile_size))
 		return ts_error_set(err, TS_ENOTFOUND, "no such Zoomify tile");
+	if (rq->x >= grid((uint32_t)ew, tile_size))
+		ew = cw;
+	if (rq->y >= grid((uint32_t)eh, tile_size))
+		eh = ch;
 
 	/* The group number, counted exactly as the viewer does. */
 	for (uint32_t z = 0; z < rq->z; z++)
@@ -168,12 +191,11 @@ ts_status ts_zoomify_tile_cmd(const struct ts_zoomify_request *rq,
 	if (index / 256 != rq->group)
 		return ts_error_set(err, TS_ENOTFOUND, "no such Zoomify tile group");
 
-	k = n - 1 - (int)rq->z;
 	x0 = (uint64_t)rq->x * tile_size;
 	y0 = (uint64_t)rq->y * tile_size;
 	x1 = x0 + tile_size < ew ? x0 + tile_size : ew;
 	y1 = y0 + tile_size < eh ? y0 + tile_size : eh;
-	/* x0 < floor(width/2^k) implies x0*2^k < width: never empty. */
+	/* x0 < ceil(width/2^k) implies x0*2^k < width: never empty. */
 	ts_tileproto_level_cmd(x0, y0, x1, y1, k, width, height, rq->format, cmd);
 	return TS_OK;
 }

@@ -58,7 +58,7 @@ STEPS = (
     ("zoomed-colours", "the zoomed canvas shows the pattern's colours at block centres"),
 )
 
-common.SERVER_CONFIGS.setdefault("browser", ("nginx", ["--viewer-dir", os.path.join(REPO, "viewer")]))
+common.SERVER_CONFIGS.setdefault("browser", ("nginx", ["--viewer", "on", "--viewer-dir", os.path.join(REPO, "viewer")]))
 
 _run = {}   # the one browser run: {"results": {...}} or {"skip": reason} or {"error": reason}
 

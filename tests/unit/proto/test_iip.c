@@ -393,6 +393,35 @@ static void every_tile_of_every_resolution_is_inside_and_exact(void)
 	EXPECT(checked > 3000);
 }
 
+/* Commands accepted without being applied are still range-checked, and an
+ * unknown command is refused: a 400 rather than a 200 that ignored them. */
+static void unapplied_commands_are_range_checked_and_unknown_ones_refused(void)
+{
+	struct ts_iip_request rq;
+	static const char *const bad[] = {
+		"FIF=img.tif&CNT=nan&JTL=0,0", "FIF=img.tif&CNT=-1&JTL=0,0",
+		"FIF=img.tif&CNT=1e9&JTL=0,0", "FIF=img.tif&GAM=-1&JTL=0,0",
+		"FIF=img.tif&GAM=0&JTL=0,0", "FIF=img.tif&SHD=9999&JTL=0,0",
+		"FIF=img.tif&SHD=20,300&JTL=0,0", "FIF=img.tif&WID=99999&CVT=jpeg",
+		"FIF=img.tif&HEI=65536&CVT=jpeg", "FIF=img.tif&CMP=RAINBOW&JTL=0,0",
+		"FIF=img.tif&CTW=rm -rf&JTL=0,0", "FIF=img.tif&FOO=1&JTL=0,0",
+		"FOO=1", "FIF=img.tif&OBJ=IIP,1.0&BAR", "",
+	};
+	static const char *const good[] = {
+		"FIF=img.tif&CNT=1.5&GAM=2.2&SHD=20,30&CMP=JET&INV&JTL=0,0",
+		"FIF=img.tif&WID=65535&CVT=jpeg", "FIF=img.tif&LYR=3&SDS=0,90&JTL=0,0",
+		"FIF=img.tif&CTW=[0.5,0.5,0;0,1,0]&MINMAX=1:0,255&JTL=0,0",
+		"DeepZoom=img.tif.dzi&format=json",
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		EXPECT_EQ_INT(parse(bad[i], &rq), 400);
+		EXPECT(rq.err_code != NULL);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		EXPECT_EQ_INT(parse(good[i], &rq), 0);
+}
+
 int main(void)
 {
 	A = ts_arena_create();
@@ -407,6 +436,7 @@ int main(void)
 	RUN(cvt_sizes_follow_wid_and_hei);
 	RUN(cvt_region_is_clipped_and_an_outside_region_is_400);
 	RUN(garbage_is_400_with_an_iip_error_code);
+	RUN(unapplied_commands_are_range_checked_and_unknown_ones_refused);
 	RUN(iip_error_line_counts_its_bytes_and_is_sanitised);
 	RUN(entry_points_pass_the_rest_of_the_path_on_undecoded);
 	RUN(every_tile_of_every_resolution_is_inside_and_exact);

@@ -247,10 +247,50 @@ static void every_tile_of_every_level_is_inside_and_exact(void)
 	EXPECT(checked > 5000);
 }
 
+/* OpenSeadragon counts a level's tiles from ceil(W/2^k): on 4097x2049 at
+ * k=1 that is 2048.5 wide, 9 columns where the floor-halved grid has 8.
+ * The extra column and row are the image's clipped edge, not a 404. */
+static void openseadragon_edge_column_past_the_floor_grid_is_the_clipped_edge(void)
+{
+	struct ts_image_cmd c;
+
+	/* z=3 is k=1; tiles of z0..z2 before it: 1 + 2 + 8 = 11 */
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 3, 8, 0, &c), 0);
+	EXPECT_EQ_INT(c.region.x, 4096);
+	EXPECT_EQ_INT(c.region.w, 1);
+	EXPECT_EQ_INT(c.region.y, 0);
+	EXPECT_EQ_INT(c.region.h, 512);
+	EXPECT_EQ_INT(c.size.w, 1);
+	EXPECT_EQ_INT(c.size.h, 256);
+	/* the corner: row 4 too (index 11 + 8*4 + 8 = 51, group 0) */
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 3, 8, 4, &c), 0);
+	EXPECT_EQ_INT(c.region.x, 4096);
+	EXPECT_EQ_INT(c.region.y, 2048);
+	EXPECT_EQ_INT(c.region.w, 1);
+	EXPECT_EQ_INT(c.region.h, 1);
+	/* a tile of the floor grid keeps its size */
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 3, 7, 0, &c), 0);
+	EXPECT_EQ_INT(c.region.x, 3584);
+	EXPECT_EQ_INT(c.region.w, 512);
+	EXPECT_EQ_INT(c.size.w, 256);
+	/* z=2 (k=2): 1025 wide, the fifth column */
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 2, 4, 0, &c), 0);
+	EXPECT_EQ_INT(c.region.x, 4096);
+	EXPECT_EQ_INT(c.region.w, 1);
+	EXPECT_EQ_INT(c.size.w, 1);
+	/* but no further */
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 3, 9, 0, &c), 404);
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 3, 0, 5, &c), 404);
+	EXPECT_EQ_INT(tile(4097, 2049, 0, 2, 5, 0, &c), 404);
+	/* an exact power of two has no extra column */
+	EXPECT_EQ_INT(tile(4096, 2048, 0, 3, 8, 0, &c), 404);
+}
+
 int main(void)
 {
 	A = ts_arena_create();
 	RUN(levels_floor_halve_until_one_tile);
+	RUN(openseadragon_edge_column_past_the_floor_grid_is_the_clipped_edge);
 	RUN(numtiles_counts_every_level);
 	RUN(image_properties_xml_is_exact);
 	RUN(tile_group_changes_at_the_256th_tile);
