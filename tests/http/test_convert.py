@@ -237,8 +237,23 @@ def _(ctx, srv):
     check_served(srv, ident, disp)
 
 
-def no_leftovers(folder, stem):
-    return [f for f in os.listdir(folder) if stem in f]
+@test("convert: the ICC profile and the resolution are kept on every level", server=None)
+def _(ctx, srv_unused):
+    from PIL import ImageCms
+    d = work(ctx)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    p = os.path.join(d, "icc.jpg")
+    Image.fromarray(picture(600, 400)).save(p, quality=90, icc_profile=icc, dpi=(300, 300))
+    out = os.path.join(ctx.tmp, "icc.tif")
+    r = tessera("--quiet", "--tile", TILE, p, out)
+    expect(r.returncode == 0, "exit %d %r" % (r.returncode, r.stderr))
+    info = subprocess.run(["tiffinfo", out], capture_output=True).stdout.decode()
+    expect(info.count("ICC Profile: <present>, %d bytes" % len(icc)) == 4,
+           "ICC on 4 levels: %r" % info[:600])
+    expect("Resolution: 300, 300 pixels/inch" in info and "Resolution: 75, 75 pixels/inch" in info,
+           "resolution: %r" % info[:600])
+    im = Image.open(out)
+    expect(im.info.get("icc_profile") == icc, "PIL reads another profile")
 
 
 @test("convert: a truncated input fails with a clear error, exit 1, and leaves no file",
