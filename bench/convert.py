@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 bench/convert.py [--corpus DIR] [--work DIR] [--runs N]
 Inputs (made once under --work from the corpus; the corpus is fetched with
 /work/shared/corpus/fetch-corpus.sh when DIR has none):
   flat20k.jpg   20000x13333 flat JPEG (Q90), big_jpeg.tif resized by 2/3
-  photo.jpg     a corpus photograph (elephants, 5640x3172)
+  photographs   two corpus photographs as they ship: elephants (5640x3172,
+                progressive) and kleiber (6028x3391, baseline)
   photo16.tif   that photograph as a 16-bit striped uncompressed TIFF
 Each input is converted to a 256x256 JPEG-tiled (Q85, 4:2:0) pyramidal
 TIFF by both tools, one run at a time, N runs each; the table prints the
@@ -62,7 +63,9 @@ def make_inputs(corpus, work):
         sh("vips", "linear", photo, v, "257", "0")
         sh("vips", "cast", v, p16 + "[compression=none]", "ushort")
         os.unlink(v)
-    return [("flat JPEG 20000x13333", flat), ("photograph JPEG 5640x3172", photo),
+    return [("flat JPEG 20000x13333", flat),
+            ("photo, progressive 5640x3172", photo),
+            ("photo, baseline 6028x3391", os.path.join(corpus, "src", "kleiber.jpg")),
             ("16-bit TIFF 5640x3172", p16)]
 
 
