@@ -94,6 +94,7 @@ def main():
     if not os.access(TESSERA, os.X_OK):
         sh("make", "-C", TOP)
     inputs = make_inputs(find_corpus(), work)
+    load = os.getloadavg()[0]
     out_t = os.path.join(work, "bench_t.tif")
     out_v = os.path.join(work, "bench_v.tif")
     rows = []
@@ -110,8 +111,8 @@ def main():
         rows.append((label, mt, mv))
     print("tessera convert vs vips tiffsave --tile --pyramid --compression jpeg --Q 85 "
           "(256 px tiles; medians of %d; %d cores)" % (runs, os.cpu_count()))
-    print("load average before: %.1f (wall times on a loaded box favour the tool with more "
-          "threads; CPU seconds do not)" % os.getloadavg()[0])
+    print("load average before: %.1f, after: %.1f (wall times on a loaded box favour the tool "
+          "with more threads; CPU seconds do not)" % (load, os.getloadavg()[0]))
     print("%-30s %9s %8s %6s  %9s %8s %6s  %9s %8s %6s" % (
         "input", "tessera s", "vips s", "ratio", "tess cpu", "vips cpu", "ratio",
         "tess MB", "vips MB", "ratio"))
