@@ -99,6 +99,9 @@ void ts_pyramid_halve_row(const uint8_t *a, const uint8_t *b, uint32_t w, int ch
 	}
 }
 
+/* The most a source band may take when following the source's units. */
+#define MAX_BAND_BYTES ((uint64_t)128 << 20)
+
 /* One level's state while the image streams through. */
 struct level {
 	uint32_t width, height;
@@ -213,7 +216,11 @@ ts_status ts_pyramid_build(struct ts_rows *src, const struct ts_pyramid_geometry
 		return ts_error_set(err, TS_EINTERNAL, "pyramid geometry does not match its source");
 	if (band_rows == 0)
 		band_rows = o && o->tile ? o->tile : 256;
-	if (hint > 1 && band_rows % hint)
+	/* Bands of the source's own tile or strip height decode each unit
+	 * once - unless that height makes a band too big to hold (a JPEG 2000
+	 * of 4096-pixel tiles, 30000 wide): then memory wins over speed. */
+	if (hint > 1 && band_rows % hint &&
+	    (uint64_t)(band_rows + hint) * src->width * (uint64_t)src->channels <= MAX_BAND_BYTES)
 		band_rows += hint - band_rows % hint;
 	if (band_rows & 1)
 		band_rows++;
