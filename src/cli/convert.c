@@ -63,7 +63,7 @@ static void usage(FILE *out)
 	      "  --progress=bar|json|none\n"
 	      "                       a bar on a terminal (percent, rows/s, time left),\n"
 	      "                       else one JSON line per step on stdout (default: bar\n"
-	      "                       when stderr is a terminal, otherwise none)\n"
+	      "                       when stderr is a terminal, otherwise json)\n"
 	      "  --quiet              no progress, errors only\n"
 	      "  --help               this text\n"
 	      "\n"
@@ -368,7 +368,7 @@ missing:
 	if (r.quiet)
 		r.progress = PROGRESS_NONE;
 	else if (r.progress == PROGRESS_AUTO)
-		r.progress = isatty(2) ? PROGRESS_BAR : PROGRESS_NONE;
+		r.progress = isatty(2) ? PROGRESS_BAR : PROGRESS_JSON;
 	if (r.progress != PROGRESS_NONE) {
 		r.o.progress = on_progress;
 		r.o.progress_arg = &r;
