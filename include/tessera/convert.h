@@ -75,7 +75,10 @@ struct ts_convert_opts {
 	int jp2_levels;          /* JP2 resolution levels; 0 = down to below a tile */
 	const char *base_url;    /* IIIF tree: the id prefix (the tree's public URL) */
 	const char *iiif_id;     /* IIIF tree: identifier appended to base_url */
-	size_t memory_mb;        /* bound on the converter's buffers; 0 = default */
+	size_t memory_mb;        /* bound on the converter's working set (bands,
+	                          * tiles in flight, a progressive JPEG's
+	                          * coefficients), checked before converting:
+	                          * 403 when over; 0 = no bound */
 	int threads;             /* encoder threads; 0 = number of cores */
 	uint64_t max_source_pixels; /* refuse larger inputs before allocating; 0 = none */
 	/* Set to nonzero from another thread to stop: 499-like 503 "cancelled",
@@ -90,11 +93,15 @@ void ts_convert_opts_default(struct ts_convert_opts *o);
 
 /*
  * Convert the file `in` into `out` as o->kind says.  Reads the input once,
- * top to bottom.  415 for an input Tessera cannot read, 403 for one beyond
- * max_source_pixels (refused before any pixel buffer is allocated), 500 for
- * a truncated or corrupt input or a write error (public sentence says
- * which; paths only in err->detail), 503 when cancelled.  Nothing is left
- * under `out` unless it returns TS_OK.
+ * top to bottom.  404 when `in` does not exist; 403 for an input beyond
+ * max_source_pixels or a working set beyond memory_mb (both refused before
+ * any pixel buffer is allocated); 400 for a bad option (tile size); 501
+ * for a kind whose sink is not built in ("output kind not built") or a
+ * compression the TIFF library cannot read back; 500 for an input Tessera
+ * cannot read (status.h has no 415), a truncated or corrupt input, or a
+ * write error (the public sentence says which; paths only in err->detail);
+ * 503 when cancelled.  Nothing is left under `out` unless it returns TS_OK
+ * (nor any temporary file).  Thread-safe: conversions may run at once.
  */
 ts_status ts_convert_file(const char *in, const char *out, const struct ts_convert_opts *o,
                           struct ts_error *err);
@@ -108,6 +115,12 @@ struct ts_rows {
 	const unsigned char *icc; size_t icc_len; /* embedded profile or NULL */
 	double xres, yres;       /* pixels per inch, 0 = unknown */
 	int orientation;         /* EXIF orientation already applied: always 1 */
+	uint32_t band_rows;      /* rows next() likes to hand at once (a tile
+	                          * or strip height; 0 = any): the builder
+	                          * reads bands of a multiple of it */
+	uint64_t mem_bytes;      /* what the source itself holds while open
+	                          * (a progressive JPEG's coefficients), for
+	                          * the --memory check */
 	/* Fill band (allocated by the caller: band->width == width, channels
 	 * equal) with the next band->height rows (fewer at the bottom: *got). */
 	ts_status (*next)(struct ts_rows *r, struct ts_image *band, uint32_t *got,
@@ -115,9 +128,12 @@ struct ts_rows {
 	void (*close)(struct ts_rows *r);
 };
 
-/* Open a row source for any file Tessera reads; limits as above. */
+/* Open a row source for any file Tessera reads; limits as above.  The
+ * source is closed with r->close(r) (accepts NULL through ts_rows_close). */
 ts_status ts_rows_open(const char *path, uint64_t max_source_pixels, struct ts_rows **out,
                        struct ts_error *err);
+/* Close a row source; accepts NULL. */
+void ts_rows_close(struct ts_rows *r);
 
 /* ---- level sinks (src/convert/sink_*.c) ----------------------------------- */
 
@@ -158,5 +174,41 @@ ts_status ts_sink_iiif_new(const char *out, const struct ts_convert_opts *o,
  * both sides are <= stop_side (stop_side 1: down to 1x1). */
 int ts_pyramid_levels(uint32_t width, uint32_t height, uint32_t stop_side,
                       struct ts_pyramid_geometry *g);
+
+/* ---- the pyramid builder (src/convert/pyramid.c) ------------------------ */
+
+/*
+ * Read src to its end in bands of band_rows rows (0: o->tile; rounded up to
+ * an even multiple of src->band_rows), hand every band to sink->rows at
+ * level 0 and each halving to the next level, as g says (g from
+ * ts_pyramid_levels on src's size, g->channels == src->channels).  Calls
+ * sink->begin first and sink->finish last; on failure calls sink->abort
+ * and returns the status (503 when o->cancel was set).  Borrows src and
+ * sink (the caller closes and destroys them).  o may be NULL (no progress,
+ * no cancel).  Its own memory: one source band plus about one band of rows
+ * per level, besides what the sink keeps.
+ */
+ts_status ts_pyramid_build(struct ts_rows *src, const struct ts_pyramid_geometry *g,
+                           uint32_t band_rows, struct ts_level_sink *sink,
+                           const struct ts_convert_opts *o, const char *input,
+                           struct ts_error *err);
+
+/* Halve rows a and b (b may be a: an odd last row) of a level `w` pixels
+ * wide into one row of ceil(w/2) pixels: the exact 2x2 box average,
+ * rounded half up; an odd last column is averaged with itself. */
+void ts_pyramid_halve_row(const uint8_t *a, const uint8_t *b, uint32_t w, int channels,
+                          uint8_t *out);
+
+/* A fresh temporary name beside `out` (same folder, so the final rename
+ * is atomic): "DIR/.BASE.tmp-PID-N".  A new malloc'd string, NULL when out
+ * of memory.  Sinks create it with O_EXCL and rename it into place. */
+char *ts_convert_temp_path(const char *out);
+
+/* The kind named by a --format word or by a file name's suffix ("tif",
+ * "tiff", "jp2", "dzi", "zoomify", "iiif"); -1 when none fits. */
+int ts_convert_kind_parse(const char *word);
+/* The kind an output name implies: its suffix (.tif/.tiff/.jp2/.dzi...),
+ * -1 when it has none of those. */
+int ts_convert_kind_of_path(const char *path);
 
 #endif
