@@ -162,7 +162,10 @@ static ts_status write_one(const struct ts_tree_format *fmt, struct ts_tree_tile
 		return st;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", fmt->root, t->path) >= sizeof path)
 		return ts_error_set(err, TS_EINTERNAL, "output path too long");
-	return ts_tree_write_file(path, out->data, out->len, err);
+	st = ts_tree_write_file(path, out->data, out->len, err);
+	for (int i = 0; !st && i < t->naliases; i++)
+		st = ts_tree_alias(fmt->root, t->path, t->alias[i], err);
+	return st;
 }
 
 static void *writer_main(void *arg)
@@ -312,6 +315,45 @@ ts_status ts_tree_write_file(const char *path, const void *data, size_t len,
 fail:
 	ts_error_set(err, TS_EINTERNAL, "could not write the output");
 	ts_error_detail(err, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	return TS_EINTERNAL;
+}
+
+ts_status ts_tree_alias(const char *root, const char *path, const char *alias,
+                        struct ts_error *err)
+{
+	char from[4096], to[4096];
+	FILE *fp;
+	char buf[65536];
+	size_t n;
+	int fd;
+
+	if ((size_t)snprintf(from, sizeof from, "%s/%s", root, path) >= sizeof from ||
+	    (size_t)snprintf(to, sizeof to, "%s/%s", root, alias) >= sizeof to)
+		return ts_error_set(err, TS_EINTERNAL, "output path too long");
+	if (link(from, to) == 0)
+		return TS_OK;
+	/* a file system without hard links: copy */
+	fp = fopen(from, "rb");
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!fp || fd < 0)
+		goto fail;
+	while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+		if (write(fd, buf, n) != (ssize_t)n)
+			goto fail;
+	fclose(fp);
+	if (close(fd) != 0) {
+		fd = -1;
+		fp = NULL;
+		goto fail;
+	}
+	return TS_OK;
+fail:
+	ts_error_set(err, TS_EINTERNAL, "could not write the output");
+	ts_error_detail(err, "%s: %s", to, strerror(errno));
+	if (fp)
+		fclose(fp);
 	if (fd >= 0)
 		close(fd);
 	return TS_EINTERNAL;

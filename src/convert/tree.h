@@ -72,6 +72,8 @@ static inline uint32_t ts_tree_ntiles(uint32_t size, uint32_t tile)
 struct ts_tree_tile {
 	struct ts_image view;     /* borrows the band's pixels (stride of the band) */
 	char path[256];           /* relative to the staging root */
+	char alias[3][256];       /* more names for the same file (hard links) */
+	int naliases;
 };
 
 struct ts_tree_format {
@@ -100,6 +102,10 @@ ts_status ts_tree_write_file(const char *path, const void *data, size_t len,
 /* Put `from` (a file or folder) under the name `to`, replacing whatever was
  * there (an older tree is moved aside, then removed).  500 on failure. */
 ts_status ts_tree_replace(const char *from, const char *to, struct ts_error *err);
+/* Give the file root/path the further name root/alias (a hard link, or a
+ * copy where links fail); alias's folder must exist.  500 on failure. */
+ts_status ts_tree_alias(const char *root, const char *path, const char *alias,
+                        struct ts_error *err);
 /* rm -rf path (no symlinks followed).  NULL is ignored. */
 void ts_tree_remove(const char *path);
 
