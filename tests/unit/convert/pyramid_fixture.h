@@ -19,7 +19,7 @@
 
 /* Options as the CLI's defaults give them (ts_convert_opts_default lives
  * with the builder). */
-static void fixture_opts(struct ts_convert_opts *o, enum ts_convert_kind kind)
+static inline void fixture_opts(struct ts_convert_opts *o, enum ts_convert_kind kind)
 {
 	memset(o, 0, sizeof *o);
 	o->kind = kind;
@@ -35,7 +35,7 @@ struct fixture {
 	struct ts_image level[32];
 };
 
-static uint8_t fixture_sample(uint32_t x, uint32_t y, int c)
+static inline uint8_t fixture_sample(uint32_t x, uint32_t y, int c)
 {
 	/* blocks of 32 px (JPEG keeps flat blocks within a few levels), and a
 	 * per-channel tilt so rows and columns differ */
@@ -45,7 +45,7 @@ static uint8_t fixture_sample(uint32_t x, uint32_t y, int c)
 
 /* Build the fixture: w x h, channels, down to the first level whose sides
  * are both <= stop_side. */
-static void fixture_make(struct fixture *f, uint32_t w, uint32_t h, int ch, uint32_t stop_side)
+static inline void fixture_make(struct fixture *f, uint32_t w, uint32_t h, int ch, uint32_t stop_side)
 {
 	struct ts_error e;
 
@@ -85,7 +85,7 @@ static void fixture_make(struct fixture *f, uint32_t w, uint32_t h, int ch, uint
 	}
 }
 
-static void fixture_free(struct fixture *f)
+static inline void fixture_free(struct fixture *f)
 {
 	for (int k = 0; k < 32; k++)
 		ts_image_free(&f->level[k]);
@@ -94,7 +94,7 @@ static void fixture_free(struct fixture *f)
 /* Drive sink: begin, every level in interleaved bands (heights cycling
  * through 1, band_h, 3, ...), finish.  Returns the first failing status
  * (after calling abort). */
-static ts_status fixture_drive(struct fixture *f, struct ts_level_sink *s, uint32_t band_h,
+static inline ts_status fixture_drive(struct fixture *f, struct ts_level_sink *s, uint32_t band_h,
                                struct ts_error *e)
 {
 	uint32_t next[32] = {0};
@@ -127,7 +127,7 @@ static ts_status fixture_drive(struct fixture *f, struct ts_level_sink *s, uint3
 
 /* Decode a JPEG or PNG file into img (channels as stored: JPEG 1 or 3, PNG
  * as is).  0 on success. */
-static int fixture_read(const char *path, struct ts_image *img)
+static inline int fixture_read(const char *path, struct ts_image *img)
 {
 	FILE *fp = fopen(path, "rb");
 	unsigned char *data;
@@ -181,7 +181,7 @@ static int fixture_read(const char *path, struct ts_image *img)
 /* Mean absolute difference between decoded tile t and the level rectangle
  * at (x0, y0) of level img, over the colour channels t has (alpha
  * composited over white as the JPEG encoder does when t has fewer). */
-static double fixture_diff(const struct ts_image *t, const struct ts_image *lv, uint32_t x0,
+static inline double fixture_diff(const struct ts_image *t, const struct ts_image *lv, uint32_t x0,
                            uint32_t y0)
 {
 	double sum = 0;
@@ -213,7 +213,7 @@ static double fixture_diff(const struct ts_image *t, const struct ts_image *lv, 
 	return n ? sum / (double)n : 0;
 }
 
-static int fixture_exists(const char *path)
+static inline int fixture_exists(const char *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0;
