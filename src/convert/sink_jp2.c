@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openjpeg.h>
 
@@ -159,6 +160,8 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 		s->tmp = NULL;
 		return TS_EINTERNAL;
 	}
+	/* mkstemp makes it 0600; the file is published for a server to read */
+	fchmod(fd, 0644);
 	close(fd);
 
 	memset(cp, 0, sizeof cp);

@@ -261,6 +261,8 @@ ts_status ts_tree_stage_create(const char *final, char **stage, struct ts_error 
 		free(s);
 		return TS_EINTERNAL;
 	}
+	/* mkdtemp makes it 0700; a tree is published for a web server to read */
+	chmod(s, 0755);
 	*stage = s;
 	return TS_OK;
 }
