@@ -295,8 +295,12 @@ ts_status ts_tree_mkdirs(const char *root, const char *rel, struct ts_error *err
 ts_status ts_tree_write_file(const char *path, const void *data, size_t len,
                              struct ts_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	const unsigned char *p = data;
+	int fd;
+
+	/* a fresh file, never through an existing hard link (ts_tree_alias) */
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		goto fail;
@@ -334,7 +338,12 @@ ts_status ts_tree_alias(const char *root, const char *path, const char *alias,
 	if ((size_t)snprintf(from, sizeof from, "%s/%s", root, path) >= sizeof from ||
 	    (size_t)snprintf(to, sizeof to, "%s/%s", root, alias) >= sizeof to)
 		return ts_error_set(err, TS_EINTERNAL, "output path too long");
+	/* A name can come twice: the last 1x1 tile of a level and of the level
+	 * below have the same IIIF URL (the same source pixel).  Replace the
+	 * name, never write through it: it may be a link to `from` itself. */
 	if (link(from, to) == 0)
+		return TS_OK;
+	if (errno == EEXIST && unlink(to) == 0 && link(from, to) == 0)
 		return TS_OK;
 	/* a file system without hard links: copy */
 	fp = fopen(from, "rb");

@@ -254,6 +254,13 @@ static void a_tall_thin_image_asks_for_full_width_tiles(void)
 	check_tree("thin", 3, 1300, 3, 256);
 }
 
+static void a_last_1x1_tile_shared_by_two_levels_keeps_its_bytes(void)
+{
+	/* 257x129, tiles of 16: the last tile of factors 1 and 2 is the same
+	 * URL "256,128,1,1/1,1" */
+	check_tree("shared", 257, 129, 3, 16);
+}
+
 static void no_base_url_is_refused(void)
 {
 	struct ts_convert_opts o;
@@ -277,6 +284,7 @@ int main(void)
 	RUN(gray_with_256_tiles);
 	RUN(rgba_is_flattened_on_white);
 	RUN(a_tall_thin_image_asks_for_full_width_tiles);
+	RUN(a_last_1x1_tile_shared_by_two_levels_keeps_its_bytes);
 	RUN(no_base_url_is_refused);
 	{
 		char cmd[300];
