@@ -62,7 +62,7 @@ static void usage(FILE *out)
 	      "  --lossless           jp2: reversible 5/3 wavelet (default: 9/7 at a\n"
 	      "                       PSNR of 25 + quality/5 dB)\n"
 	      "  --jp2-levels N       jp2: resolution levels (default: down to one tile;\n"
-	      "                       jp2 tiles default to 1024)\n"
+	      "                       jp2 tiles default to 1024, iiif tiles to 512)\n"
 	      "  --memory MB          refuse a conversion whose working set exceeds MB\n"
 	      "  --threads N          encoder threads per file (default: the cores)\n"
 	      "  --jobs N             files converted at once with -o (default: the cores)\n"
@@ -417,6 +417,8 @@ missing:
 		r.o.kind = kind >= 0 ? (enum ts_convert_kind)kind : TS_CONVERT_TIFF;
 		if (!tile_set && r.o.kind == TS_CONVERT_JP2)
 			r.o.tile = 1024;   /* see below */
+		if (!tile_set && r.o.kind == TS_CONVERT_IIIF)
+			r.o.tile = 512;
 		r.jobs = calloc((size_t)npos, sizeof *r.jobs);
 		if (!r.jobs)
 			return EXIT_FAILED;
@@ -474,6 +476,10 @@ missing:
 	 * tiles, and 1024 keeps the tile count and headers small */
 	if (!tile_set && r.o.kind == TS_CONVERT_JP2)
 		r.o.tile = 1024;
+	/* a IIIF tree advertises the tiles the daemon advertises for a flat
+	 * image (src/proto/iiif_info.c's VIRTUAL_TILE) */
+	if (!tile_set && r.o.kind == TS_CONVERT_IIIF)
+		r.o.tile = 512;
 	{
 		struct job j = { pos[0], (char *)pos[1], 0 };
 
