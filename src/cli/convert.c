@@ -71,7 +71,7 @@ static void usage(FILE *out)
 	      "  --progress=bar|json|none\n"
 	      "                       a bar on a terminal (percent, rows/s, time left),\n"
 	      "                       else one JSON line per step on stdout (default: bar\n"
-	      "                       when stderr is a terminal, otherwise none)\n"
+	      "                       when stderr is a terminal, otherwise json)\n"
 	      "  --quiet              no progress, errors only\n"
 	      "  --help               this text\n"
 	      "\n"
@@ -395,7 +395,7 @@ missing:
 	if (r.quiet)
 		r.progress = PROGRESS_NONE;
 	else if (r.progress == PROGRESS_AUTO)
-		r.progress = isatty(2) ? PROGRESS_BAR : PROGRESS_NONE;
+		r.progress = isatty(2) ? PROGRESS_BAR : PROGRESS_JSON;
 	if (r.progress != PROGRESS_NONE) {
 		r.o.progress = on_progress;
 		r.o.progress_arg = &r;
@@ -424,9 +424,17 @@ missing:
 			return EXIT_FAILED;
 		r.njobs = npos;
 		for (i = 0; i < npos; i++) {
+			int k;
+
 			r.jobs[i].in = pos[i];
 			if (!(r.jobs[i].out = output_in(outdir, pos[i], r.o.kind)))
 				return EXIT_FAILED;
+			for (k = 0; k < i; k++)
+				if (strcmp(r.jobs[k].out, r.jobs[i].out) == 0) {
+					fprintf(stderr, "tessera convert: %s and %s would both make %s\n",
+					        r.jobs[k].in, pos[i], r.jobs[i].out);
+					return EXIT_USAGE;
+				}
 		}
 		nthreads = jobs ? (int)jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
 		if (nthreads < 1)

@@ -5,7 +5,7 @@ vips and Tessera itself.
 Each input is made here with PIL or vips from one smooth synthetic picture
 (gradients and a few flat blocks, so JPEG error stays small): gray JPEG,
 progressive JPEG, CMYK JPEG, EXIF orientations 1-8, RGBA PNG, palette
-PNG, striped and tiled TIFF, 16-bit TIFF.  Every output is checked three
+PNG, striped and tiled TIFF, 16-bit TIFF, JPEG 2000 (vips jp2ksave).  Every output is checked three
 ways: tiffinfo reads every directory, vips opens it with the right page
 count, and the daemon (embedded) serves it - info.json's tiles are the
 converted tile size, and every tile at every scale factor matches the
@@ -108,6 +108,10 @@ def inputs(ctx):
     images.vips("linear", src, os.path.join(d, "rgb16.v"), "257", "0")
     images.vips("cast", os.path.join(d, "rgb16.v"), p, "ushort")
     keep("rgb16_tiff", p, rgb)
+    p = os.path.join(d, "tiles.jp2")
+    images.vips("jp2ksave", os.path.join(d, "striped.tif"), p, "--lossless",
+                "--tile-width", "256", "--tile-height", "256")
+    keep("jp2", p, rgb)
     _made["inputs"] = out
     return out
 
@@ -187,10 +191,10 @@ def check_served(srv, ident, disp, alpha=False, tol=TOL_MEAN):
 
 
 CASES = ["gray_jpeg", "progressive_jpeg", "cmyk_jpeg", "palette_png", "striped_tiff",
-         "rgb16_tiff"] + ["exif%d" % o for o in range(1, 9)]
+         "rgb16_tiff", "jp2"] + ["exif%d" % o for o in range(1, 9)]
 
 
-@test("convert: gray, progressive, CMYK, palette PNG, striped and 16-bit TIFF, EXIF 1-8 to "
+@test("convert: gray, progressive, CMYK, palette PNG, striped and 16-bit TIFF, JPEG 2000, EXIF 1-8 to "
       "pyramidal JPEG TIFF, read by tiffinfo, vips and the daemon at every level",
       server="embedded")
 def _(ctx, srv):
@@ -343,7 +347,7 @@ def _(ctx, srv_unused):
       server=None)
 def _(ctx, srv_unused):
     d = work(ctx)
-    w, h = 15000, 10000
+    w, h = 12000, 8000
     big = os.path.join(d, "large.jpg")
     if not os.path.exists(big):
         images.vips("gaussnoise", os.path.join(d, "large.v"), w, h, "--mean", 128, "--sigma", 30)
