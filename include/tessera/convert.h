@@ -16,7 +16,8 @@
  * Geometry of the levels: levels[0] is the source's full size, level k+1 is
  * ceil(w/2) x ceil(h/2) of level k (the same rule as the planner's and the
  * DeepZoom/IIIF scale factors), down to the first level that fits in one
- * tile (TIFF, JP2) or down to 1x1 (DeepZoom).  A sink that needs another
+ * tile (TIFF, Zoomify, IIIF) or down to 1x1 (DeepZoom); JP2 takes level 0
+ * only (its wavelet makes the resolutions).  A sink that needs another
  * rule (Zoomify's tiers) derives it from these rows itself.  Downsampling is
  * a 2x2 box average, edge pixels of an odd size averaged with themselves.
  *

@@ -108,4 +108,22 @@ void ts_jpeg_transcode_free(struct ts_jpeg_transcoder *t);
 ts_status ts_jpeg_icc_append(const unsigned char *jpeg, size_t len, const unsigned char *icc,
                              size_t icc_len, struct ts_buf *out, struct ts_error *err);
 
+/*
+ * A JPEG written to a file row by row (jpeg_stream.c), for pictures too
+ * large to hold whole: begin creates path and sets up width x height of
+ * channels 1..4 (alpha composited over white, chroma as ts_jpeg_write:
+ * ts_jpeg_halves_chroma), rows appends n rows (stride bytes apart) top
+ * down, finish completes the file (500 unless every row was given), free
+ * closes it (after finish or instead of it: then the file is incomplete
+ * and the caller removes it).  400 for sides over 65535, 500 for libjpeg
+ * and write errors.  No ICC profile.
+ */
+struct ts_jpeg_stream;
+ts_status ts_jpeg_stream_begin(const char *path, uint32_t width, uint32_t height, int channels,
+                               int quality, struct ts_jpeg_stream **out, struct ts_error *err);
+ts_status ts_jpeg_stream_rows(struct ts_jpeg_stream *s, const uint8_t *rows, size_t stride,
+                              uint32_t n, struct ts_error *err);
+ts_status ts_jpeg_stream_finish(struct ts_jpeg_stream *s, struct ts_error *err);
+void ts_jpeg_stream_free(struct ts_jpeg_stream *s);
+
 #endif

@@ -55,6 +55,14 @@ static void usage(FILE *out)
 	      "  --444                JPEG tiles without chroma subsampling (default 4:2:0)\n"
 	      "  --tile N             tile side, a multiple of 16 (default 256)\n"
 	      "  --subifds            TIFF levels as SubIFDs of the first (default: pages)\n"
+	      "  --overlap N          dzi: tile overlap in pixels (default 1)\n"
+	      "  --base-url URL       iiif: the public URL of OUT's parent folder; the\n"
+	      "                       image's id is URL/NAME (required for iiif)\n"
+	      "  --iiif-id NAME       iiif: the identifier (default: OUT's folder name)\n"
+	      "  --lossless           jp2: reversible 5/3 wavelet (default: 9/7 at a\n"
+	      "                       PSNR of 25 + quality/5 dB)\n"
+	      "  --jp2-levels N       jp2: resolution levels (default: down to one tile;\n"
+	      "                       jp2 tiles default to 1024, iiif tiles to 512)\n"
 	      "  --memory MB          refuse a conversion whose working set exceeds MB\n"
 	      "  --threads N          encoder threads per file (default: the cores)\n"
 	      "  --jobs N             files converted at once with -o (default: the cores)\n"
@@ -251,7 +259,7 @@ int ts_cli_convert(int argc, char **argv)
 	const char *outdir = NULL, *format = NULL, *pos[4096];
 	unsigned long long v, jobs = 0;
 	int npos = 0, i, rc = 0, kind = -1;
-	bool max_set = false;
+	bool max_set = false, tile_set = false;
 
 	memset(&r, 0, sizeof r);
 	ts_convert_opts_default(&r.o);
@@ -317,8 +325,27 @@ int ts_cli_convert(int argc, char **argv)
 			if (!parse_uint(val, 16, 4096, &v) || v % 16)
 				goto bad;
 			r.o.tile = (uint32_t)v;
+			tile_set = true;
 		} else if (strcmp(name, "--subifds") == 0) {
 			r.o.tiff_subifds = true;
+		} else if (strcmp(name, "--overlap") == 0) {
+			VALUE();
+			if (!parse_uint(val, 0, 64, &v))
+				goto bad;
+			r.o.overlap = (uint32_t)v;
+		} else if (strcmp(name, "--base-url") == 0) {
+			VALUE();
+			r.o.base_url = val;
+		} else if (strcmp(name, "--iiif-id") == 0) {
+			VALUE();
+			r.o.iiif_id = val;
+		} else if (strcmp(name, "--lossless") == 0) {
+			r.o.lossless = true;
+		} else if (strcmp(name, "--jp2-levels") == 0) {
+			VALUE();
+			if (!parse_uint(val, 1, 32, &v))
+				goto bad;
+			r.o.jp2_levels = (int)v;
 		} else if (strcmp(name, "--memory") == 0) {
 			VALUE();
 			if (!parse_uint(val, 1, 1u << 30, &v))
@@ -388,6 +415,10 @@ missing:
 			return EXIT_USAGE;
 		}
 		r.o.kind = kind >= 0 ? (enum ts_convert_kind)kind : TS_CONVERT_TIFF;
+		if (!tile_set && r.o.kind == TS_CONVERT_JP2)
+			r.o.tile = 1024;   /* see below */
+		if (!tile_set && r.o.kind == TS_CONVERT_IIIF)
+			r.o.tile = 512;
 		r.jobs = calloc((size_t)npos, sizeof *r.jobs);
 		if (!r.jobs)
 			return EXIT_FAILED;
@@ -449,6 +480,14 @@ missing:
 		return EXIT_USAGE;
 	}
 	r.o.kind = (enum ts_convert_kind)kind;
+	/* JPEG 2000 tiles are larger: a reader decodes whole code-stream
+	 * tiles, and 1024 keeps the tile count and headers small */
+	if (!tile_set && r.o.kind == TS_CONVERT_JP2)
+		r.o.tile = 1024;
+	/* a IIIF tree advertises the tiles the daemon advertises for a flat
+	 * image (src/proto/iiif_info.c's VIRTUAL_TILE) */
+	if (!tile_set && r.o.kind == TS_CONVERT_IIIF)
+		r.o.tile = 512;
 	{
 		struct job j = { pos[0], (char *)pos[1], 0 };
 

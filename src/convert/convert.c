@@ -33,10 +33,12 @@ struct kind {
 /* THE table of output kinds. */
 static const struct kind kinds[] = {
 	{ TS_CONVERT_TIFF, "tiff", { ".tif", ".tiff", ".ptif" }, ts_sink_tiff_new, 0 },
-	{ TS_CONVERT_JP2, "jp2", { ".jp2", NULL, NULL }, NULL, 0 },
-	{ TS_CONVERT_DEEPZOOM, "dzi", { ".dzi", NULL, NULL }, NULL, 1 },
-	{ TS_CONVERT_ZOOMIFY, "zoomify", { NULL, NULL, NULL }, NULL, 0 },
-	{ TS_CONVERT_IIIF, "iiif", { NULL, NULL, NULL }, NULL, 1 },
+	/* JPEG 2000 makes its own resolutions (the wavelet): level 0 only */
+	{ TS_CONVERT_JP2, "jp2", { ".jp2", NULL, NULL }, ts_sink_jp2_new, UINT32_MAX },
+	{ TS_CONVERT_DEEPZOOM, "dzi", { ".dzi", NULL, NULL }, ts_sink_deepzoom_new, 1 },
+	/* Zoomify's floor-halved tiers and IIIF's scale factors stop at a tile */
+	{ TS_CONVERT_ZOOMIFY, "zoomify", { NULL, NULL, NULL }, ts_sink_zoomify_new, 0 },
+	{ TS_CONVERT_IIIF, "iiif", { NULL, NULL, NULL }, ts_sink_iiif_new, 0 },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
