@@ -5,6 +5,7 @@
  *   tessera serve [--setting value ...]   run the image server
  *   tessera config [--setting value ...]  print a complete commented config file
  *   tessera manifest [--check] ... PATH   print a Manifest, or check a tree (cli/manifest.c)
+ *   tessera convert IN OUT | IN... -o DIR  make tiled pyramids (cli/convert.c)
  *   tessera help | --help                 usage and every setting
  *   tessera --version
  *
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cli/convert.h"
 #include "cli/manifest.h"
 #include "tessera/log.h"
 #include "tessera/server.h"
@@ -53,6 +55,7 @@ static void usage(FILE *out)
 	      "       tessera config [--setting value ...] > tessera.conf\n"
 	      "       tessera manifest [--root DIR] --base URL [--version 3|2] PATH\n"
 	      "       tessera manifest --check [--root DIR] [PATH]\n"
+	      "       tessera convert [OPTIONS] IN OUT | IN... -o DIR\n"
 	      "       tessera help | --help\n"
 	      "       tessera --version\n"
 	      "\n"
@@ -247,6 +250,8 @@ int main(int argc, char **argv)
 		return cmd_config(argc - 2, argv + 2);
 	if (strcmp(cmd, "manifest") == 0)
 		return ts_cli_manifest(argc - 2, argv + 2);
+	if (strcmp(cmd, "convert") == 0)
+		return ts_cli_convert(argc - 2, argv + 2);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		fputc('\n', stdout);

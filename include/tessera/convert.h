@@ -108,6 +108,12 @@ struct ts_rows {
 	const unsigned char *icc; size_t icc_len; /* embedded profile or NULL */
 	double xres, yres;       /* pixels per inch, 0 = unknown */
 	int orientation;         /* EXIF orientation already applied: always 1 */
+	uint32_t band_rows;      /* rows next() likes to hand at once (a tile
+	                          * or strip height; 0 = any): the builder
+	                          * reads bands of a multiple of it */
+	uint64_t mem_bytes;      /* what the source itself holds while open
+	                          * (a progressive JPEG's coefficients), for
+	                          * the --memory check */
 	/* Fill band (allocated by the caller: band->width == width, channels
 	 * equal) with the next band->height rows (fewer at the bottom: *got). */
 	ts_status (*next)(struct ts_rows *r, struct ts_image *band, uint32_t *got,
@@ -115,9 +121,12 @@ struct ts_rows {
 	void (*close)(struct ts_rows *r);
 };
 
-/* Open a row source for any file Tessera reads; limits as above. */
+/* Open a row source for any file Tessera reads; limits as above.  The
+ * source is closed with r->close(r) (accepts NULL through ts_rows_close). */
 ts_status ts_rows_open(const char *path, uint64_t max_source_pixels, struct ts_rows **out,
                        struct ts_error *err);
+/* Close a row source; accepts NULL. */
+void ts_rows_close(struct ts_rows *r);
 
 /* ---- level sinks (src/convert/sink_*.c) ----------------------------------- */
 
@@ -158,5 +167,41 @@ ts_status ts_sink_iiif_new(const char *out, const struct ts_convert_opts *o,
  * both sides are <= stop_side (stop_side 1: down to 1x1). */
 int ts_pyramid_levels(uint32_t width, uint32_t height, uint32_t stop_side,
                       struct ts_pyramid_geometry *g);
+
+/* ---- the pyramid builder (src/convert/pyramid.c) ------------------------ */
+
+/*
+ * Read src to its end in bands of band_rows rows (0: o->tile; rounded up to
+ * an even multiple of src->band_rows), hand every band to sink->rows at
+ * level 0 and each halving to the next level, as g says (g from
+ * ts_pyramid_levels on src's size, g->channels == src->channels).  Calls
+ * sink->begin first and sink->finish last; on failure calls sink->abort
+ * and returns the status (503 when o->cancel was set).  Borrows src and
+ * sink (the caller closes and destroys them).  o may be NULL (no progress,
+ * no cancel).  Its own memory: one source band plus about one band of rows
+ * per level, besides what the sink keeps.
+ */
+ts_status ts_pyramid_build(struct ts_rows *src, const struct ts_pyramid_geometry *g,
+                           uint32_t band_rows, struct ts_level_sink *sink,
+                           const struct ts_convert_opts *o, const char *input,
+                           struct ts_error *err);
+
+/* Halve rows a and b (b may be a: an odd last row) of a level `w` pixels
+ * wide into one row of ceil(w/2) pixels: the exact 2x2 box average,
+ * rounded half up; an odd last column is averaged with itself. */
+void ts_pyramid_halve_row(const uint8_t *a, const uint8_t *b, uint32_t w, int channels,
+                          uint8_t *out);
+
+/* A fresh temporary name beside `out` (same folder, so the final rename
+ * is atomic): "DIR/.BASE.tmp-PID-N".  A new malloc'd string, NULL when out
+ * of memory.  Sinks create it with O_EXCL and rename it into place. */
+char *ts_convert_temp_path(const char *out);
+
+/* The kind named by a --format word or by a file name's suffix ("tif",
+ * "tiff", "jp2", "dzi", "zoomify", "iiif"); -1 when none fits. */
+int ts_convert_kind_parse(const char *word);
+/* The kind an output name implies: its suffix (.tif/.tiff/.jp2/.dzi...),
+ * -1 when it has none of those. */
+int ts_convert_kind_of_path(const char *path);
 
 #endif

@@ -36,6 +36,7 @@
 #include "tessera/checked.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
+#include "jpeg_meta.h"
 
 #define JPEG_NSCALES 4
 #define JPEG_IOBUF   65536
@@ -165,7 +166,7 @@ static void start(struct jpeg_src *s, bool save_app)
 
 /* Orientation from an APP1 segment, 1 when absent or malformed.  Reads only
  * inside [p, p + n): TIFF header, IFD0 entry count, entries (TIFF 6.0 §2). */
-static int exif_orientation(const unsigned char *p, size_t n)
+int ts_jpeg_exif_orientation(const unsigned char *p, size_t n)
 {
 	const unsigned char *t;
 	size_t tn, ifd, i, count;
@@ -217,7 +218,7 @@ static int exif_orientation(const unsigned char *p, size_t n)
  * the count; counts that disagree), larger than TS_ICC_MAX or not usable
  * (icc.h).  Returns a malloc'd profile of *len bytes.
  */
-static unsigned char *icc_from_markers(jpeg_saved_marker_ptr list, size_t *len)
+unsigned char *ts_jpeg_icc_from_markers(jpeg_saved_marker_ptr list, size_t *len)
 {
 	static const char tag[12] = "ICC_PROFILE";   /* with its NUL */
 	const JOCTET *part[256] = { 0 };
@@ -333,10 +334,10 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 	s->orientation = 1;
 	for (m = ci->marker_list; m; m = m->next)
 		if (m->marker == JPEG_APP0 + 1) {
-			s->orientation = exif_orientation(m->data, m->data_length);
+			s->orientation = ts_jpeg_exif_orientation(m->data, m->data_length);
 			break;
 		}
-	s->base.info.icc = icc_from_markers(ci->marker_list, &s->base.info.icc_len);
+	s->base.info.icc = ts_jpeg_icc_from_markers(ci->marker_list, &s->base.info.icc_len);
 	if (lim && lim->max_source_pixels &&
 	    (uint64_t)s->width * s->height > lim->max_source_pixels) {
 		jpeg_destroy_decompress(ci);
