@@ -52,6 +52,7 @@ def main(argv):
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
         import test_formats  # noqa: F401  (gif, jp2 and pdf answers)
+        import test_auto_pyramid  # noqa: F401  (pyramids made on demand by the daemon)
         import test_media  # noqa: F401  (media files at /iiif/{item}/res/{file}: Range, X-Accel-Redirect)
         import test_manifest_cli  # noqa: F401  (`tessera manifest`: the daemon's bytes, --check)
         import test_presentation_core  # noqa: F401  (Presentation 3.0 Manifests and Collections)
