@@ -250,8 +250,16 @@ int main(int argc, char **argv)
 		return cmd_config(argc - 2, argv + 2);
 	if (strcmp(cmd, "manifest") == 0)
 		return ts_cli_manifest(argc - 2, argv + 2);
-	if (strcmp(cmd, "convert") == 0)
+	if (strcmp(cmd, "convert") == 0) {
+		/* The converter's big buffers (a progressive JPEG's coefficients,
+		 * the level bands) are touched once each: in 2 MB pages they cost
+		 * a fiftieth of the page faults, about a tenth of a conversion's
+		 * time.  glibc reads the tunable only at startup, so start again
+		 * once with it set (never when the caller set GLIBC_TUNABLES). */
+		if (!getenv("GLIBC_TUNABLES") && setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1) == 0)
+			execv("/proc/self/exe", argv);
 		return ts_cli_convert(argc - 2, argv + 2);
+	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		fputc('\n', stdout);

@@ -23,7 +23,7 @@ libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib
 # PIL/numpy for the HTTP tests, curl, and node with npm for the viewer's
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
-python3-pil python3-numpy curl nodejs npm ca-certificates memcached
+python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
 chromium ffmpeg poppler-utils"
 # (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.)
 # (chromium: Debian's browser, driven headless by the browser tests in

@@ -75,7 +75,10 @@ struct ts_convert_opts {
 	int jp2_levels;          /* JP2 resolution levels; 0 = down to below a tile */
 	const char *base_url;    /* IIIF tree: the id prefix (the tree's public URL) */
 	const char *iiif_id;     /* IIIF tree: identifier appended to base_url */
-	size_t memory_mb;        /* bound on the converter's buffers; 0 = default */
+	size_t memory_mb;        /* bound on the converter's working set (bands,
+	                          * tiles in flight, a progressive JPEG's
+	                          * coefficients), checked before converting:
+	                          * 403 when over; 0 = no bound */
 	int threads;             /* encoder threads; 0 = number of cores */
 	uint64_t max_source_pixels; /* refuse larger inputs before allocating; 0 = none */
 	/* Set to nonzero from another thread to stop: 499-like 503 "cancelled",
@@ -90,11 +93,15 @@ void ts_convert_opts_default(struct ts_convert_opts *o);
 
 /*
  * Convert the file `in` into `out` as o->kind says.  Reads the input once,
- * top to bottom.  415 for an input Tessera cannot read, 403 for one beyond
- * max_source_pixels (refused before any pixel buffer is allocated), 500 for
- * a truncated or corrupt input or a write error (public sentence says
- * which; paths only in err->detail), 503 when cancelled.  Nothing is left
- * under `out` unless it returns TS_OK.
+ * top to bottom.  404 when `in` does not exist; 403 for an input beyond
+ * max_source_pixels or a working set beyond memory_mb (both refused before
+ * any pixel buffer is allocated); 400 for a bad option (tile size); 501
+ * for a kind whose sink is not built in ("output kind not built") or a
+ * compression the TIFF library cannot read back; 500 for an input Tessera
+ * cannot read (status.h has no 415), a truncated or corrupt input, or a
+ * write error (the public sentence says which; paths only in err->detail);
+ * 503 when cancelled.  Nothing is left under `out` unless it returns TS_OK
+ * (nor any temporary file).  Thread-safe: conversions may run at once.
  */
 ts_status ts_convert_file(const char *in, const char *out, const struct ts_convert_opts *o,
                           struct ts_error *err);

@@ -6,7 +6,8 @@
  * region readers decode from the top for every region and would make a
  * band-by-band read quadratic; everything else (TIFF, JPEG 2000) is read
  * through the server's own sources, whose region reads cost what they
- * touch.
+ * touch - but for striped TIFFs with tall strips, read by scanlines
+ * (rows_tiff.c) so a one-strip file is not decoded once per band.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +48,11 @@ ts_status ts_rows_open(const char *path, uint64_t max_source_pixels, struct ts_r
 		st = ts_rows_png_open(fd, path, max_source_pixels, &r, err);
 	} else {
 		close(fd);
-		st = ts_rows_region_open(path, max_source_pixels, &r, err);
+		st = TS_ENOTIMPL;
+		if (n >= 4 && (head[0] == 'I' || head[0] == 'M'))
+			st = ts_rows_tiff_open(path, max_source_pixels, &r, err);
+		if (st == TS_ENOTIMPL)
+			st = ts_rows_region_open(path, max_source_pixels, &r, err);
 	}
 	if (st != TS_OK)
 		return st;

@@ -17,6 +17,11 @@ ts_status ts_rows_jpeg_open(int fd, const char *path, uint64_t max_source_pixels
 ts_status ts_rows_png_open(int fd, const char *path, uint64_t max_source_pixels,
                            struct ts_rows **out, struct ts_error *err);
 
+/* A striped TIFF with tall strips in a plain layout, read by scanlines
+ * (rows_tiff.c); 501 (no error text) when the file is not one of those. */
+ts_status ts_rows_tiff_open(const char *path, uint64_t max_source_pixels,
+                            struct ts_rows **out, struct ts_error *err);
+
 /* Any file ts_source_open reads (TIFF, JPEG 2000...), in bands read with
  * ts_source_read_region at full size (rows_region.c). */
 ts_status ts_rows_region_open(const char *path, uint64_t max_source_pixels,

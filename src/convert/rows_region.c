@@ -7,7 +7,7 @@
  * sources already decode a region by the tiles or strips it touches, reduce
  * 16 bits to 8, convert CMYK and palettes, and check sizes before
  * allocating.  Bands follow the source's tile height (band_rows) so each
- * tile is decoded once.
+ * tile is decoded once, and are read a column of tiles at a time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +20,15 @@ struct rows_region {
 	struct ts_rows r;
 	struct ts_source *src;
 	uint32_t y;
+	uint32_t chunk;             /* columns read at once: the tile width */
 };
 
 static ts_status region_next(struct ts_rows *base, struct ts_image *band, uint32_t *got,
                              struct ts_error *err)
 {
 	struct rows_region *s = (struct rows_region *)base;
-	struct ts_image img = { 0 };
-	uint32_t n = band->height, j;
-	size_t rowbytes = (size_t)base->width * (size_t)base->channels;
+	uint32_t n = band->height, j, x, cw;
+	int ch = base->channels;
 	ts_status st;
 
 	*got = 0;
@@ -36,17 +36,24 @@ static ts_status region_next(struct ts_rows *base, struct ts_image *band, uint32
 		n = base->height - s->y;
 	if (n == 0)
 		return ts_error_set(err, TS_EINTERNAL, "read past the last row");
-	st = ts_source_read_region(s->src, 0, 0, s->y, base->width, n, 0, &img, err);
-	if (st != TS_OK)
-		return st;
-	if (img.width != base->width || img.height != n || img.channels != base->channels) {
+	/* A column of tiles at a time: a decoder's working memory (OpenJPEG
+	 * holds a region as 32-bit samples) stays that of a few tiles. */
+	for (x = 0; x < base->width; x += cw) {
+		struct ts_image img = { 0 };
+
+		cw = base->width - x < s->chunk ? base->width - x : s->chunk;
+		st = ts_source_read_region(s->src, 0, x, s->y, cw, n, 0, &img, err);
+		if (st != TS_OK)
+			return st;
+		if (img.width != cw || img.height != n || img.channels != ch) {
+			ts_image_free(&img);
+			return ts_error_set(err, TS_EINTERNAL, "image source returned the wrong size");
+		}
+		for (j = 0; j < n; j++)
+			memcpy(band->pixels + (size_t)j * band->stride + (size_t)x * ch,
+			       img.pixels + (size_t)j * img.stride, (size_t)cw * ch);
 		ts_image_free(&img);
-		return ts_error_set(err, TS_EINTERNAL, "image source returned the wrong size");
 	}
-	for (j = 0; j < n; j++)
-		memcpy(band->pixels + (size_t)j * band->stride, img.pixels + (size_t)j * img.stride,
-		       rowbytes);
-	ts_image_free(&img);
 	s->y += n;
 	*got = n;
 	return TS_OK;
@@ -111,6 +118,11 @@ ts_status ts_rows_region_open(const char *path, uint64_t max_source_pixels,
 	s->r.band_rows = s->src->info.levels[0].tile_h;
 	if (s->r.band_rows > 4096)
 		s->r.band_rows = 0;
+	s->chunk = s->src->info.levels[0].tile_w;
+	if (s->chunk == 0 || s->chunk > s->r.width)
+		s->chunk = s->r.width;
+	else if (s->chunk < 1024)   /* fewer, wider reads of small tiles */
+		s->chunk *= (1024 + s->chunk - 1) / s->chunk;
 	s->r.next = region_next;
 	s->r.close = region_close;
 	if (strcmp(s->src->info.format, "tiff") == 0)

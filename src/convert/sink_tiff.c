@@ -363,7 +363,7 @@ static ts_status tiff_finish(struct ts_level_sink *base, struct ts_error *err)
 		*err = s->ferr;
 		return s->failed;
 	}
-	st = ts_tiff_file_finish(s->file, s->o.tiff_subifds, err);
+	st = ts_tiff_file_finish(s->file, s->o.tiff_subifds, false, err);
 	if (st != TS_OK)
 		return st;
 	if (rename(s->tmp, s->out) != 0) {

@@ -333,7 +333,8 @@ static void serialize(const struct ifd *d, bool big, uint64_t next, unsigned cha
 	put(p, next, cw);
 }
 
-ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, struct ts_error *err)
+ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, bool force_big,
+                              struct ts_error *err)
 {
 	struct ifd *ifds = NULL;
 	unsigned char *buf = NULL;
@@ -357,7 +358,7 @@ ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, struct ts_er
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	/* Lay the IFDs out as classic TIFF; if anything would pass 4 GiB,
 	 * again as BigTIFF. */
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = force_big ? 1 : 0; pass < 2; pass++) {
 		big = pass == 1;
 		at = f->end + (f->end & 1);
 		for (k = 0; k < f->nlevels; k++) {

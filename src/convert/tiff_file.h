@@ -46,8 +46,10 @@ ts_status ts_tiff_file_tile(struct ts_tiff_file *f, int k, uint32_t col, uint32_
                             const void *data, size_t len, struct ts_error *err);
 
 /* Write the IFDs and the header, fsync-free, close.  subifds: levels 1..n
- * as SubIFDs of level 0 instead of pages.  Fails when a tile is missing. */
-ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, struct ts_error *err);
+ * as SubIFDs of level 0 instead of pages; force_big: BigTIFF even under
+ * 4 GiB (for tests).  Fails when a tile is missing. */
+ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, bool force_big,
+                              struct ts_error *err);
 
 /* Close without finishing (the caller removes the file); accepts NULL. */
 void ts_tiff_file_destroy(struct ts_tiff_file *f);

@@ -55,6 +55,7 @@ def main(argv):
         import test_auto_pyramid  # noqa: F401  (pyramids made on demand by the daemon)
         import test_media  # noqa: F401  (media files at /iiif/{item}/res/{file}: Range, X-Accel-Redirect)
         import test_manifest_cli  # noqa: F401  (`tessera manifest`: the daemon's bytes, --check)
+        import test_convert  # noqa: F401  (`tessera convert`: pyramidal TIFFs read by tiffinfo, vips, the daemon)
         import test_presentation_core  # noqa: F401  (Presentation 3.0 Manifests and Collections)
         import test_presentation_checks  # noqa: F401  (the Presentation checker proves it can fail; no daemon)
         import test_presentation  # noqa: F401  (Presentation 3.0/2.1 manifests and collections from the tree)

@@ -311,6 +311,29 @@ static void a_geometry_that_is_not_the_sources_is_refused(void)
 	keep_free(&k);
 }
 
+static void a_cancelled_build_stops_with_503_and_aborts_the_sink(void)
+{
+	struct synth s;
+	struct keep k;
+	struct ts_pyramid_geometry g;
+	struct ts_convert_opts o;
+	struct ts_error err;
+	volatile int stop = 1;
+
+	synth_init(&s, 100, 50, 3, 0);
+	keep_init(&k);
+	ts_error_clear(&err);
+	ts_convert_opts_default(&o);
+	o.cancel = &stop;
+	ts_pyramid_levels(100, 50, 16, &g);
+	g.channels = 3;
+	EXPECT_EQ_INT(ts_pyramid_build(&s.r, &g, 16, &k.base, &o, "x", &err), TS_EUNAVAILABLE);
+	EXPECT_EQ_INT(k.aborted, 1);
+	EXPECT_EQ_INT(k.finished, 0);
+	free(s.pix);
+	keep_free(&k);
+}
+
 int main(void)
 {
 	RUN(levels_halve_rounding_up_until_one_tile);
@@ -324,5 +347,6 @@ int main(void)
 	RUN(short_irregular_bands_carry_odd_rows_across);
 	RUN(every_channel_count_builds);
 	RUN(a_geometry_that_is_not_the_sources_is_refused);
+	RUN(a_cancelled_build_stops_with_503_and_aborts_the_sink);
 	return CHECK_DONE();
 }
