@@ -46,6 +46,7 @@
 
 #define CONVERT_NICE 19
 #define MAX_QUEUED 256
+#define CONVERT_MEMORY_MB 1024
 /* JPEG tiles at 90 without chroma subsampling: the re-encoding stays
  * well within what a client sees from the flat file, and a stored tile
  * passed through looks like an answer encoded at 90 and up. */
@@ -203,6 +204,10 @@ static void convert_one(struct ts_auto_pyramid *ap, struct job *j)
 	 * the tiles of info.json stay the same once the pyramid is read. */
 	o.tile = 512;
 	o.threads = 1;
+	/* Bounded like a request: a flat source whose conversion would need
+	 * more (an extremely wide one) is refused before allocating and
+	 * recorded as failed; the file is still served. */
+	o.memory_mb = CONVERT_MEMORY_MB;
 	o.max_source_pixels = ap->max_source_pixels;
 	o.cancel = &ap->stop;
 	st = ts_convert_file(j->path, out, &o, &err);
