@@ -317,3 +317,56 @@ def _(ctx, _srv):
         expect(not os.path.exists(stale), "a stale temporary file was kept")
     finally:
         srv.stop()
+
+
+def nice19_threads(srv):
+    """Threads of the daemon running at nice 19 (/proc/PID/task/*/stat)."""
+    pid = srv.procs[0].pid
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[16]) == 19:   # field 19 of stat(5), after pid and comm
+            n += 1
+    return n
+
+
+@test("auto pyramid: auto_pyramid_jobs threads at nice 19, and never more conversions at once", server=None)
+def _(ctx, _srv):
+    files = {"p%d.jpg" % i: picture(2400, 1800, i) for i in range(4)}
+    root = setup_root(ctx, files)
+    ref = harness.start_embedded(ctx.tmp, "apyr-nice-ref", root, ["--viewer-dir", ""])
+    try:
+        base = nice19_threads(ref)   # the heavy-render threads
+    finally:
+        ref.stop()
+    cache = os.path.join(ctx.tmp, "apyr-jobs-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    srv = harness.start_embedded(ctx.tmp, "apyr-jobs", root,
+                                 _args(cache, ["--auto-pyramid-jobs", "2"]))
+    try:
+        deadline = time.monotonic() + 10
+        while nice19_threads(srv) != base + 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        expect(nice19_threads(srv) == base + 2, "%d threads at nice 19, %d without on-demand "
+               "pyramids: expected 2 more" % (nice19_threads(srv), base))
+        for name in files:
+            srv.get(iiif(3, name, "0,0,256,256", "128,", "0", "default", "jpg"))
+        most = 0
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            m = metrics(srv)
+            running = conv(m, "started") - conv(m, "done") - conv(m, "failed")
+            most = max(most, running)
+            expect(running <= 2, "%d conversions at once with auto_pyramid_jobs 2" % running)
+            if conv(m, "done") == len(files):
+                break
+            expect(time.monotonic() < deadline, "not all converted: %r" % m)
+            time.sleep(0.05)
+        expect(most >= 1, "no conversion was ever seen running")
+        expect(m["tessera_pyramid_queue"] == 0, "queue %r" % m)
+    finally:
+        srv.stop()
