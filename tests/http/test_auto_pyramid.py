@@ -6,9 +6,11 @@ background into pyramid_cache_dir; later requests read the pyramid.  Proven
 by the daemon's own metrics (conversions started/done/failed, hits,
 evictions, invalidations):
   - the first answers come from the flat file, later ones from the pyramid,
-    with the same width and height, the same tiles, every flat size still
-    offered, and the pixels of a region within JPEG tolerance of the flat
-    answer;
+    with the same width, height and tile width, every size and tile scale
+    the flat file's info.json offered still answered (a JPEG's DCT scales
+    may reach further down than the pyramid's levels, which stop at the
+    first level within one tile), and the pixels of a region within JPEG
+    tolerance of the flat answer;
   - rewriting the source (new content, a new mtime) invalidates its pyramid:
     the next answer shows the new content and a new conversion follows;
   - a byte budget smaller than two pyramids evicts the least recently used;
@@ -126,12 +128,44 @@ def close(a, b, what):
                what, d.mean(), np.percentile(d, 99)))
 
 
-@test("auto pyramid: first answers from the flat file, later ones from its pyramid with the same geometry and pixels", server=None)
+def consistent(srv, ident, before, after):
+    """What a viewer read in the flat file's info.json still works on the
+    pyramid (every size and every tile scale factor, at the far corner),
+    and the pyramid's own info.json lists halving levels: the factors are
+    1, 2, 4... and each size is a level's ceil(width / factor)."""
+    W, H = after["width"], after["height"]
+    for s in before["sizes"]:
+        path = iiif(3, ident, "full", "%d,%d" % (s["width"], s["height"]), "0", "default", "jpg")
+        r = srv.get(path)
+        expect_status(r, 200, "GET " + path)
+        expect(Image.open(io.BytesIO(r.body)).size == (s["width"], s["height"]), "GET " + path)
+    t = before["tiles"][0]
+    tw = t["width"]
+    for f in t["scaleFactors"]:
+        cols, rows = -(-W // (tw * f)), -(-H // (tw * f))
+        x, y = (cols - 1) * tw * f, (rows - 1) * tw * f
+        rw, rh = min(tw * f, W - x), min(tw * f, H - y)
+        path = iiif(3, ident, "%d,%d,%d,%d" % (x, y, rw, rh), "%d," % -(-rw // f), "0",
+                    "default", "jpg")
+        r = srv.get(path)
+        expect_status(r, 200, "GET " + path)
+    factors = after["tiles"][0]["scaleFactors"]
+    expect(factors == [2 ** i for i in range(len(factors))], "pyramid factors %r" % factors)
+    for s in after["sizes"]:
+        expect(any(s["width"] == -(-W // 2 ** i) and s["height"] == -(-H // 2 ** i)
+                   for i in range(32)), "pyramid size %r is no halving level of %dx%d" % (s, W, H))
+
+
+@test("auto pyramid: first answers from the flat file, later ones from its pyramid with the same geometry and pixels (JPEG, EXIF-turned JPEG, PNG, striped TIFF)", server=None)
 def _(ctx, _srv):
+    import images
     files = {"flat.jpg": picture(3000, 2000, 0), "flat.png": picture(1600, 1200, 1),
-             "strips.tif": picture(1500, 1100, 2)}
-    srv, root, cache, _ = setup(ctx, "flow", files)
+             "strips.tif": picture(1500, 1100, 2), "turned.jpg": None}
+    srv, root, cache, _ = setup(ctx, "flow", {k: v for k, v in files.items() if v is not None})
     srv.stop()
+    # EXIF orientation 6: displayed 1800x1200, stored 1200x1800
+    Image.fromarray(images.stored_for_orientation(picture(1800, 1200, 3), 6)).save(
+        os.path.join(root, "turned.jpg"), quality=92, exif=images.exif_orientation(6))
     # the flat answers, from a daemon without on-demand pyramids on the same root
     ref = harness.start_embedded(ctx.tmp, "apyr-flow-ref", root, ["--viewer-dir", ""])
     try:
@@ -153,20 +187,20 @@ def _(ctx, _srv):
             after_small = region(srv, ident, "full", "400,")
             hits = metrics(srv)["tessera_pyramid_hits_total"] - h0
             expect(hits == 3, "%s: %d hits after the conversion" % (ident, hits))
-            for k in ("width", "height", "tiles"):
+            for k in ("width", "height"):
                 expect(before_info[k] == after_info[k], "%s: %s %r, then %r from the pyramid" % (
                     ident, k, before_info[k], after_info[k]))
-            sizes = [(s["width"], s["height"]) for s in after_info["sizes"]]
-            for s in before_info["sizes"]:
-                expect((s["width"], s["height"]) in sizes, "%s: size %r no longer offered (%r)" % (
-                    ident, s, sizes))
+            expect(before_info["tiles"][0]["width"] == after_info["tiles"][0]["width"],
+                   "%s: tiles %r, then %r" % (ident, before_info["tiles"], after_info["tiles"]))
+            consistent(srv, ident, before_info, after_info)
             close(before, after, "%s: region from the flat file and from the pyramid" % ident)
             close(before_small, after_small, "%s: full/400, from the flat file and from a "
                   "pyramid level" % ident)
         m = metrics(srv)
-        expect(conv(m, "started") == 3 and conv(m, "failed") == 0, "conversions %r" % m)
+        expect(conv(m, "started") == 4 and conv(m, "failed") == 0, "conversions %r" % m)
+        expect(flat["turned.jpg"][0]["width"] == 1800, "the EXIF-turned JPEG's displayed size")
         names = [n for n in os.listdir(cache) if n.endswith(".tif")]
-        expect(len(names) == 3, "cache holds %r" % names)
+        expect(len(names) == 4, "cache holds %r" % names)
     finally:
         srv.stop()
 
