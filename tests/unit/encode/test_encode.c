@@ -1,8 +1,8 @@
 /*
- * test_encode.c - the format dispatch: each implemented format produces
- * its own signature, the recognised-but-unimplemented ones answer 501,
- * ts_encode_supported says exactly which are which, and the options' ICC
- * profile reaches every writer.
+ * test_encode.c - the format dispatch: each format produces its own
+ * signature (GIF89a, the JP2 signature box, %PDF-1.4 included),
+ * ts_encode_supported says every IIIF format is built, which formats keep
+ * alpha, and the options' ICC profile reaches every writer.
  */
 #include <stdlib.h>
 #include <png.h>
