@@ -134,6 +134,7 @@ ts_status ts_convert_file(const char *in, const char *out, const struct ts_conve
 	struct ts_pyramid_geometry g;
 	struct ts_level_sink *sink = NULL;
 	struct ts_rows *src = NULL;
+	struct ts_convert_opts local;
 	uint64_t need;
 	ts_status st;
 
@@ -149,6 +150,14 @@ ts_status ts_convert_file(const char *in, const char *out, const struct ts_conve
 	ts_pyramid_levels(src->width, src->height, k->stop_side ? k->stop_side : o->tile, &g);
 	g.channels = src->channels;
 	need = working_set(&g, src, o);
+	if (o->memory_mb && need > (uint64_t)o->memory_mb << 20 && o->threads != 1) {
+		/* Over the bound with the default threads: one encoder thread
+		 * has fewer tiles in flight; refuse only if even that is over. */
+		local = *o;
+		local.threads = 1;
+		o = &local;
+		need = working_set(&g, src, o);
+	}
 	if (o->memory_mb && need > (uint64_t)o->memory_mb << 20) {
 		st = ts_error_set(err, TS_EFORBIDDEN,
 		                  "the conversion needs more memory than allowed");

@@ -170,18 +170,19 @@ static void pool_stop(struct sink_tiff *s)
 
 /* ---- tiles ------------------------------------------------------------ */
 
-/* Copy tile (col) of level band L into pix, converting ch_in to ch_out and
- * repeating the last column and row past the level's edge. */
-static void cut_tile(const struct sink_tiff *s, const struct level_band *L, uint32_t col,
-                     uint8_t *pix)
+/* Copy tile (col) of the band `rows` (vh rows of level L, `stride` bytes
+ * apart) into pix, converting ch_in to ch_out and repeating the last
+ * column and row past the level's edge. */
+static void cut_tile(const struct sink_tiff *s, const struct level_band *L, const uint8_t *rows,
+                     size_t stride, uint32_t vh, uint32_t col, uint8_t *pix)
 {
 	uint32_t x0 = col * s->tw, vw = L->width - x0 < s->tw ? L->width - x0 : s->tw;
-	uint32_t vh = L->filled, y, x;
+	uint32_t y, x;
 	int ci = s->ch_in, co = s->ch_out, c;
 	size_t orow = (size_t)s->tw * (size_t)co;
 
 	for (y = 0; y < s->th; y++) {
-		const uint8_t *src = L->band.pixels + (size_t)(y < vh ? y : vh - 1) * L->band.stride +
+		const uint8_t *src = rows + (size_t)(y < vh ? y : vh - 1) * stride +
 		                     (size_t)x0 * (size_t)ci;
 		uint8_t *dst = pix + (size_t)y * orow;
 
@@ -209,7 +210,10 @@ static void cut_tile(const struct sink_tiff *s, const struct level_band *L, uint
 	}
 }
 
-static ts_status flush_band(struct sink_tiff *s, int k, struct ts_error *err)
+/* Queue the tiles of one band of level k: vh rows at `rows` (the level's
+ * band buffer, or the caller's rows when they hold a whole band). */
+static ts_status flush_band(struct sink_tiff *s, int k, const uint8_t *rows, size_t stride,
+                            uint32_t vh, struct ts_error *err)
 {
 	struct level_band *L = &s->lv[k];
 	uint32_t across = L->width / s->tw + (L->width % s->tw != 0), col;
@@ -234,14 +238,14 @@ static ts_status flush_band(struct sink_tiff *s, int k, struct ts_error *err)
 		j->level = k;
 		j->col = col;
 		j->row = L->band_y / s->th;
-		cut_tile(s, L, col, j->pix);
+		cut_tile(s, L, rows, stride, vh, col, j->pix);
 		pthread_mutex_lock(&s->m);
 		s->pending[(s->head + s->npending) % s->njobs] = idx;
 		s->npending++;
 		pthread_cond_signal(&s->work);
 		pthread_mutex_unlock(&s->m);
 	}
-	L->band_y += L->filled;
+	L->band_y += vh;
 	L->filled = 0;
 	return TS_OK;
 }
@@ -337,6 +341,18 @@ static ts_status tiff_rows(struct ts_level_sink *base, int level, uint32_t y,
 	while (done < band->height) {
 		uint32_t room = s->th - L->filled, n = band->height - done, i;
 
+		/* A whole band in the caller's rows (level 0, bands aligned to
+		 * the tiles): cut the tiles from there, without the copy. */
+		if (L->filled == 0 && (n >= s->th || L->band_y + n == L->height)) {
+			uint32_t vh = n < s->th ? n : s->th;
+
+			st = flush_band(s, level, band->pixels + (size_t)done * band->stride,
+			                band->stride, vh, err);
+			if (st != TS_OK)
+				return st;
+			done += vh;
+			continue;
+		}
 		if (n > room)
 			n = room;
 		for (i = 0; i < n; i++)
@@ -345,7 +361,7 @@ static ts_status tiff_rows(struct ts_level_sink *base, int level, uint32_t y,
 		L->filled += n;
 		done += n;
 		if (L->filled == s->th || L->band_y + L->filled == L->height) {
-			st = flush_band(s, level, err);
+			st = flush_band(s, level, L->band.pixels, L->band.stride, L->filled, err);
 			if (st != TS_OK)
 				return st;
 		}

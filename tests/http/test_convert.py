@@ -343,7 +343,7 @@ def _(ctx, srv_unused):
       server=None)
 def _(ctx, srv_unused):
     d = work(ctx)
-    w, h = 15000, 10000
+    w, h = 12000, 8000
     big = os.path.join(d, "large.jpg")
     if not os.path.exists(big):
         images.vips("gaussnoise", os.path.join(d, "large.v"), w, h, "--mean", 128, "--sigma", 30)
