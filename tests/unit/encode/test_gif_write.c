@@ -103,6 +103,29 @@ static void clear_pixels_are_the_transparent_index(void)
 	ts_image_free(&img);
 }
 
+static void an_all_clear_picture_is_a_valid_gif(void)
+{
+	struct ts_image img;
+	struct ts_buf b = TS_BUF_INIT;
+	struct ts_error err = { 0 };
+	struct reader r;
+	GifFileType *g;
+	int e;
+
+	if (ts_image_alloc(&img, 5, 3, 4, &err) != TS_OK)
+		abort();
+	memset(img.pixels, 0, 5 * 3 * 4);
+	EXPECT_EQ_INT(ts_gif_write(&img, &b, &err), TS_OK);
+	g = open_gif(&b, &r);
+	EXPECT(g != NULL);
+	if (g) {
+		EXPECT(g->SColorMap && g->SColorMap->ColorCount == 2);
+		DGifCloseFile(g, &e);
+	}
+	ts_buf_free(&b);
+	ts_image_free(&img);
+}
+
 static void too_wide_is_400_and_leaves_the_buffer(void)
 {
 	struct ts_image img = { 70000, 1, 1, 70000, NULL };
@@ -121,6 +144,7 @@ int main(void)
 {
 	RUN(few_colours_come_back_exact);
 	RUN(clear_pixels_are_the_transparent_index);
+	RUN(an_all_clear_picture_is_a_valid_gif);
 	RUN(too_wide_is_400_and_leaves_the_buffer);
 	return CHECK_DONE();
 }

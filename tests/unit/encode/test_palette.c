@@ -198,6 +198,31 @@ static void fewer_entries_than_colours_are_respected(void)
 	ts_image_free(&img);
 }
 
+static void an_all_clear_picture_is_one_transparent_entry(void)
+{
+	struct ts_image img;
+	struct ts_palette pal;
+	struct ts_error err = { 0 };
+	uint8_t *idx;
+	int bad = 0;
+
+	make(&img, 9, 9, 4);
+	for (uint32_t i = 0; i < 81; i++) {
+		img.pixels[4 * i] = (uint8_t)(i * 3);
+		img.pixels[4 * i + 1] = img.pixels[4 * i + 2] = 7;
+		img.pixels[4 * i + 3] = (uint8_t)(i % 128);   /* all below 128 */
+	}
+	EXPECT_EQ_INT(ts_palette_choose(&img, 256, &pal, &err), TS_OK);
+	EXPECT_EQ_INT(pal.count, 1);
+	EXPECT_EQ_INT(pal.transparent, 0);
+	idx = map(&img, &pal);
+	for (int i = 0; i < 81; i++)
+		bad += idx[i] != 0;
+	EXPECT_EQ_INT(bad, 0);
+	free(idx);
+	ts_image_free(&img);
+}
+
 static void bad_arguments_are_500(void)
 {
 	struct ts_image img;
@@ -224,6 +249,7 @@ int main(void)
 	RUN(clear_pixels_share_one_transparent_entry_whatever_their_colour);
 	RUN(many_colours_get_a_dithered_median_cut_that_keeps_local_averages);
 	RUN(fewer_entries_than_colours_are_respected);
+	RUN(an_all_clear_picture_is_one_transparent_entry);
 	RUN(bad_arguments_are_500);
 	return CHECK_DONE();
 }
