@@ -393,9 +393,17 @@ missing:
 			return EXIT_FAILED;
 		r.njobs = npos;
 		for (i = 0; i < npos; i++) {
+			int k;
+
 			r.jobs[i].in = pos[i];
 			if (!(r.jobs[i].out = output_in(outdir, pos[i], r.o.kind)))
 				return EXIT_FAILED;
+			for (k = 0; k < i; k++)
+				if (strcmp(r.jobs[k].out, r.jobs[i].out) == 0) {
+					fprintf(stderr, "tessera convert: %s and %s would both make %s\n",
+					        r.jobs[k].in, pos[i], r.jobs[i].out);
+					return EXIT_USAGE;
+				}
 		}
 		nthreads = jobs ? (int)jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
 		if (nthreads < 1)

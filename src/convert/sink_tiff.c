@@ -10,8 +10,9 @@
  * where), so the converting thread goes straight back to decoding while
  * the tiles of the previous band are being compressed: decoding and
  * encoding overlap, and memory stays at one band per level plus a few
- * tiles in flight.  Tiles land in the file in the order they finish; the
- * offsets in each IFD put them back in raster order.
+ * tiles in flight.  A tile that finishes before the one ahead of it in
+ * its level waits in its slot, so each level's tiles reach the file in
+ * raster order (levels interleave: tiff_file.c keeps the offsets).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +29,11 @@
 struct job {
 	int level;
 	uint32_t col, row;
+	uint64_t seq;               /* the tile's rank in its level */
 	uint8_t *pix;
+	unsigned char *enc;         /* the compressed tile, once encoded */
+	size_t enc_len, enc_cap;
+	bool done;                  /* encoded, waiting for its turn to be written */
 };
 
 struct level_band {
@@ -51,6 +56,7 @@ struct sink_tiff {
 	unsigned char *icc;
 	size_t icc_len;
 	struct level_band lv[32];
+	uint64_t submitted[32], written[32];   /* tiles per level, in order */
 	/* the encoder threads */
 	pthread_t *threads;
 	int nthreads, started;
@@ -66,6 +72,50 @@ struct sink_tiff {
 };
 
 /* ---- the encoder threads ------------------------------------------------ */
+
+/* Under s->m: write, in order, the encoded tiles of level k whose turn has
+ * come, and free their slots.  Tiles finish out of order on several
+ * threads; each level's tiles still reach the file in raster order. */
+static void write_in_order(struct sink_tiff *s, int k)
+{
+	bool again = true;
+	int i;
+
+	while (again) {
+		again = false;
+		for (i = 0; i < s->njobs; i++) {
+			struct job *j = &s->jobs[i];
+			struct ts_error err;
+			ts_status st;
+
+			if (!j->done || j->level != k || j->seq != s->written[k])
+				continue;
+			ts_error_clear(&err);
+			st = s->failed ? TS_OK : ts_tiff_file_tile(s->file, k, j->col, j->row, j->enc,
+			                                             j->enc_len, &err);
+			if (st != TS_OK && !s->failed) {
+				s->failed = st;
+				s->ferr = err;
+			}
+			j->done = false;
+			s->written[k]++;
+			s->freelist[s->nfree++] = i;
+			again = true;
+		}
+	}
+}
+
+/* Under s->m, after a failure: free every slot left waiting for its turn. */
+static void drop_waiting(struct sink_tiff *s)
+{
+	int i;
+
+	for (i = 0; i < s->njobs; i++)
+		if (s->jobs[i].done) {
+			s->jobs[i].done = false;
+			s->freelist[s->nfree++] = i;
+		}
+}
 
 static void *worker_main(void *arg)
 {
@@ -101,9 +151,20 @@ static void *worker_main(void *arg)
 		if (st == TS_OK) {
 			ts_error_clear(&err);
 			st = ts_tile_encode(enc, j->pix, &data, &len, &err);
-			if (st == TS_OK)
-				st = ts_tiff_file_tile(s->file, j->level, j->col, j->row, data, len,
-				                       &err);
+			if (st == TS_OK && len > j->enc_cap) {
+				unsigned char *p = realloc(j->enc, len);
+
+				if (p) {
+					j->enc = p;
+					j->enc_cap = len;
+				} else {
+					st = ts_error_set(&err, TS_EINTERNAL, "out of memory");
+				}
+			}
+			if (st == TS_OK) {
+				memcpy(j->enc, data, len);
+				j->enc_len = len;
+			}
 		} else {
 			st = TS_OK;   /* already failed: just drain */
 		}
@@ -112,7 +173,13 @@ static void *worker_main(void *arg)
 			s->failed = st;
 			s->ferr = err;
 		}
-		s->freelist[s->nfree++] = idx;
+		if (s->failed) {
+			drop_waiting(s);
+			s->freelist[s->nfree++] = idx;
+		} else {
+			j->done = true;
+			write_in_order(s, j->level);
+		}
 		pthread_cond_broadcast(&s->idle);
 	}
 	pthread_mutex_unlock(&s->m);
@@ -236,6 +303,7 @@ static ts_status flush_band(struct sink_tiff *s, int k, const uint8_t *rows, siz
 		pthread_mutex_unlock(&s->m);
 		j = &s->jobs[idx];
 		j->level = k;
+		j->seq = s->submitted[k]++;
 		j->col = col;
 		j->row = L->band_y / s->th;
 		cut_tile(s, L, rows, stride, vh, col, j->pix);
@@ -422,8 +490,10 @@ static void tiff_destroy(struct ts_level_sink *base)
 		unlink(s->tmp);
 	for (i = 0; i < 32; i++)
 		ts_image_free(&s->lv[i].band);
-	for (i = 0; s->jobs && i < s->njobs; i++)
+	for (i = 0; s->jobs && i < s->njobs; i++) {
 		free(s->jobs[i].pix);
+		free(s->jobs[i].enc);
+	}
 	free(s->jobs);
 	free(s->pending);
 	free(s->freelist);
