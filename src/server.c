@@ -91,6 +91,8 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	srv->remote = ts_remote_cache_create(s->memcached_servers, err);
 	if (!srv->remote && s->memcached_servers && *s->memcached_servers)
 		goto fail;
+	if (ts_auto_pyramid_create(s, s->max_source_pixels, &srv->pyramids, err) != TS_OK)
+		goto fail;
 	return srv;
 fail:
 	ts_server_destroy(srv);
@@ -101,6 +103,7 @@ void ts_server_destroy(struct ts_server *srv)
 {
 	if (!srv)
 		return;
+	ts_auto_pyramid_destroy(srv->pyramids);   /* cancels conversions in flight */
 	ts_resolver_destroy(srv->resolver);
 	ts_cache_destroy(srv->cache);
 	ts_source_pool_destroy(srv->pool);

@@ -25,4 +25,7 @@ py=python3
 "$py" tools/sample-collection.py build/demo-images
 
 echo "Tessera is serving http://127.0.0.1:$port/ (viewer page); press Ctrl-C to stop"
-exec ./tessera serve --root build/demo-images --http "127.0.0.1:$port" --viewer-dir viewer
+# Flat images of 4 megapixels or more dropped into build/demo-images get a
+# pyramid made on demand (tessera(8), "Pyramids made on demand").
+exec ./tessera serve --root build/demo-images --http "127.0.0.1:$port" --viewer-dir viewer \
+	--auto-pyramid-min-pixels 4000000 --pyramid-cache-dir build/demo-pyramids

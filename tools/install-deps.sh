@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # configure probes with pkg-config.
 BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
 libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
-libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev"
+libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
 
 # Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
 # make test images, memcached for the shared-cache tests, Python with
@@ -24,7 +24,8 @@ libmicrohttpd-dev libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
-chromium ffmpeg"
+chromium ffmpeg poppler-utils"
+# (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.)
 # (chromium: Debian's browser, driven headless by the browser tests in
 # tests/browser through playwright-core.  ffmpeg: tests/unit/probe makes
 # small MP3/Ogg/FLAC/WAV/MP4/WebM/Ogv files with it at test time and checks

@@ -60,8 +60,8 @@ enum ts_quality {
 	TS_QUALITY_BITONAL
 };
 
-/* IIIF Image API 3.0 section 4.5. The first four are implemented; the
- * others are valid IIIF formats that we recognise and answer with 501. */
+/* IIIF Image API 3.0 section 4.5.  All are parsed; the server answers 501
+ * for one its build cannot write (ts_encode_supported). */
 enum ts_format {
 	TS_FORMAT_JPG,
 	TS_FORMAT_PNG,
@@ -112,8 +112,8 @@ struct ts_iiif_request {
  * an empty segment or trailing '/', an unescaped '/' in the identifier, an
  * encoded NUL "%00" in the identifier), 400 for a malformed escape or a
  * IIIF route whose parameters are malformed (IIIF Image API 3.0 sections
- * 4.1-4.5; "full" size in 3.0 and "^" in 2.1 are 400), 501 for a valid but
- * unimplemented format (gif/jp2/pdf) when everything else is valid.
+ * 4.1-4.5; "full" size in 3.0 and "^" in 2.1 are 400).  Every format of
+ * section 4.5 is accepted: whether it is built is the server's question.
  * out->cmd.version is set; geometry-dependent checks (region outside the
  * image, upscaling, limits) are left to ts_plan_make.
  */

@@ -2,7 +2,8 @@
  * encoder.h - from pixels to bytes (src/encode/).
  *
  * One file per format (jpeg_write.c, png_write.c, webp_write.c,
- * tiff_write.c); ts_encode dispatches.  Each library's errors are caught at
+ * tiff_write.c, gif_write.c, jp2_write.c, pdf_write.c); ts_encode
+ * dispatches.  Each library's errors are caught at
  * its border and become a 500 with a public message.  JPEG has no alpha:
  * the JPEG encoder composites alpha over white.
  */
@@ -25,14 +26,20 @@ struct ts_encode_opts {
 	size_t icc_len;
 };
 
-/* Encode img (borrowed) as fmt, appending to out.  501 for formats that
- * are recognised but not implemented (gif, jp2, pdf). */
+/* Encode img (borrowed) as fmt, appending to out.  JPEG 2000 and PDF take
+ * opts->jpeg_quality (jp2_write.c maps it to a target PSNR; PDF embeds a
+ * JPEG at that quality). */
 ts_status ts_encode(const struct ts_image *img, enum ts_format fmt,
                     const struct ts_encode_opts *opts, struct ts_buf *out,
                     struct ts_error *err);
 
 /* True when this build can encode fmt (for info.json extraFormats). */
 bool ts_encode_supported(enum ts_format fmt);
+
+/* True when fmt carries transparency (PNG, WebP, TIFF, GIF's transparent
+ * index, JPEG 2000's alpha component): a rotation's corners are then left
+ * transparent rather than white. */
+bool ts_encode_keeps_alpha(enum ts_format fmt);
 
 /* The per-format writers.  icc/icc_len: a profile to embed when it fits
  * (see struct ts_encode_opts), borrowed, NULL/0 for none.  JPEG carries it
@@ -46,6 +53,17 @@ ts_status ts_webp_write(const struct ts_image *img, int quality, const unsigned 
                         size_t icc_len, struct ts_buf *out, struct ts_error *err);
 ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, size_t icc_len,
                         struct ts_buf *out, struct ts_error *err);
+/* GIF89a through a palette chosen from img (palette.h): at most 256
+ * colours, alpha < 128 transparent.  400 past 65535 pixels a side. */
+ts_status ts_gif_write(const struct ts_image *img, struct ts_buf *out, struct ts_error *err);
+/* JP2 through OpenJPEG: one tile, lossy at a PSNR mapped from quality
+ * (1..99), lossless at 100; alpha kept as a component. */
+ts_status ts_jp2_write(const struct ts_image *img, int quality, const unsigned char *icc,
+                       size_t icc_len, struct ts_buf *out, struct ts_error *err);
+/* One-page PDF 1.4 holding the JPEG of img at quality (pdf.h); the page is
+ * the picture at 72 dpi.  400 where the JPEG would be (65535 pixels). */
+ts_status ts_pdf_write(const struct ts_image *img, int quality, const unsigned char *icc,
+                       size_t icc_len, struct ts_buf *out, struct ts_error *err);
 
 /* Colour JPEG answers halve chroma (4:2:0) below quality 90 and keep it
  * (4:4:4) from 90 up: vips writes its JPEG-in-TIFF tiles at Q>=90 without

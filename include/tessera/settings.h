@@ -48,6 +48,10 @@ struct ts_settings {
 	int threads;             /* worker threads, 0 = number of cores */
 	uint64_t cache_size_mb;  /* MAX_IMAGE_CACHE_SIZE, megabytes */
 	uint64_t decoded_cache_mb; /* decoded JPEG 2000 tiles shared by all workers, megabytes */
+	uint64_t auto_pyramid_min_pixels; /* flat sources this large get a pyramid; 0 = off */
+	int auto_pyramid_jobs;   /* conversions running at once (nice 19) */
+	char *pyramid_cache_dir; /* where on-demand pyramids are kept */
+	uint64_t pyramid_cache_bytes; /* byte budget of pyramid_cache_dir (LRU) */
 	char *memcached_servers; /* MEMCACHED_SERVERS: "host:port,..." shared cache, "" = none */
 	char *logfile;           /* LOGFILE, "" = stderr */
 	int verbosity;           /* VERBOSITY 0..5 */

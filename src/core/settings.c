@@ -128,6 +128,22 @@ static const struct setting table[] = {
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
 	  "once, in megabytes (0 = decode each request's window)." },
+	{ "auto_pyramid_min_pixels", NULL, "TESSERA_AUTO_PYRAMID_MIN_PIXELS", NULL, SET_UINT64,
+	  "0", 0, UINT64_MAX, IN_FILE, OFF(auto_pyramid_min_pixels), "Flat images (plain JPEG "
+	  "or PNG, striped or single-level TIFF) of at least this many pixels are converted in "
+	  "the background to a tiled pyramidal TIFF in pyramid_cache_dir, which later requests "
+	  "for the same identifier read instead; the first requests are answered from the flat "
+	  "file (0 = off)." },
+	{ "auto_pyramid_jobs", NULL, "TESSERA_AUTO_PYRAMID_JOBS", NULL, SET_INT, "1", 1, 64,
+	  IN_FILE, OFF(auto_pyramid_jobs), "On-demand pyramid conversions running at once, each "
+	  "on one thread at nice 19." },
+	{ "pyramid_cache_dir", NULL, "TESSERA_PYRAMID_CACHE_DIR", NULL, SET_STRING, "", 0, 0,
+	  IN_FILE, OFF(pyramid_cache_dir), "Directory of the on-demand pyramids, created if "
+	  "missing and scanned at start (required when auto_pyramid_min_pixels is set)." },
+	{ "pyramid_cache_bytes", NULL, "TESSERA_PYRAMID_CACHE_BYTES", NULL, SET_UINT64,
+	  "10737418240", 0, UINT64_MAX, IN_FILE, OFF(pyramid_cache_bytes), "Most bytes of "
+	  "pyramids kept in pyramid_cache_dir; past it the least recently used are removed "
+	  "(a pyramid larger than all of it is not kept)." },
 	{ "memcached_servers", NULL, "TESSERA_MEMCACHED_SERVERS", "MEMCACHED_SERVERS", SET_STRING,
 	  "", 0, 0, IN_FILE, OFF(memcached_servers), "Comma-separated memcached servers "
 	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "

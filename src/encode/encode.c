@@ -2,10 +2,11 @@
  * encode.c - from the pipeline's pixels to the bytes of the requested
  * format: one switch over enum ts_format to the per-format writers.
  *
- * GIF, JPEG 2000 and PDF are valid IIIF formats (Image API 3.0 §4.5) that
- * this build recognises but cannot write; they fail with 501 so the client
- * learns the format is understood but not implemented, and
- * ts_encode_supported keeps them out of info.json's extraFormats.
+ * Every IIIF format (Image API 3.0 §4.5) is written: JPEG, PNG, WebP and
+ * TIFF by their libraries, GIF through a palette chosen from the picture
+ * (gif_write.c, palette.c), JPEG 2000 by OpenJPEG (jp2_write.c) and PDF as
+ * one page holding the answer's JPEG (pdf_write.c).  ts_encode_supported
+ * is what info.json advertises.
  */
 #include "tessera/encoder.h"
 
@@ -33,9 +34,11 @@ ts_status ts_encode(const struct ts_image *img, enum ts_format fmt,
 	case TS_FORMAT_TIF:
 		return ts_tiff_write(img, opts->icc, opts->icc_len, out, err);
 	case TS_FORMAT_GIF:
+		return ts_gif_write(img, out, err);
 	case TS_FORMAT_JP2:
+		return ts_jp2_write(img, opts->jpeg_quality, opts->icc, opts->icc_len, out, err);
 	case TS_FORMAT_PDF:
-		return ts_error_set(err, TS_ENOTIMPL, "format not implemented");
+		return ts_pdf_write(img, opts->jpeg_quality, opts->icc, opts->icc_len, out, err);
 	}
 	return ts_error_set(err, TS_EBADREQUEST, "unknown format");
 }
@@ -47,8 +50,16 @@ bool ts_encode_supported(enum ts_format fmt)
 	case TS_FORMAT_PNG:
 	case TS_FORMAT_WEBP:
 	case TS_FORMAT_TIF:
+	case TS_FORMAT_GIF:
+	case TS_FORMAT_JP2:
+	case TS_FORMAT_PDF:
 		return true;
-	default:
-		return false;
 	}
+	return false;
+}
+
+bool ts_encode_keeps_alpha(enum ts_format fmt)
+{
+	return fmt == TS_FORMAT_PNG || fmt == TS_FORMAT_WEBP || fmt == TS_FORMAT_TIF ||
+	       fmt == TS_FORMAT_GIF || fmt == TS_FORMAT_JP2;
 }

@@ -165,6 +165,10 @@ ts_status ts_serve_open(struct request *r, const char *identifier, struct file_i
 	st = ts_resolve(r->srv->resolver, identifier, f->path, sizeof f->path, &f->st, &r->err);
 	if (st)
 		return st;
+	/* On-demand pyramids: a flat source's pyramid once made, else the
+	 * source (and its conversion queued); auto_pyramid.c. */
+	if (r->srv->pyramids)
+		return ts_auto_pyramid_open(r->srv->pyramids, r->srv->pool, f, src, &r->err);
 	return ts_source_pool_get(r->srv->pool, f->path, &f->st, src, &r->err);
 }
 

@@ -122,8 +122,7 @@ static ts_status render(struct request *r, struct ts_source *src, const struct t
 	if (plan->mirror)
 		ts_pipe_mirror(&img);
 	if (plan->degrees != 0 && plan->degrees != 360) {
-		alpha_bg = plan->format == TS_FORMAT_PNG || plan->format == TS_FORMAT_WEBP ||
-		           plan->format == TS_FORMAT_TIF;
+		alpha_bg = ts_encode_keeps_alpha(plan->format);
 		st = ts_pipe_rotate(&img, plan->degrees, plan->final_w, plan->final_h, alpha_bg,
 		                    &tmp, &r->err);
 		if (st)

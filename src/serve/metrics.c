@@ -116,6 +116,44 @@ void ts_serve_metrics(struct request *r)
 	                 "coefficients.\n"
 	                 "# TYPE tessera_transcoded_total counter\ntessera_transcoded_total %llu\n",
 	              (unsigned long long)atomic_load(&srv->metrics.transcoded));
+	if (srv->pyramids) {
+		struct ts_auto_pyramid_stats ps;
+		ts_auto_pyramid_stats(srv->pyramids, &ps);
+		ts_buf_printf(b, "# HELP tessera_pyramid_conversions_total On-demand pyramid "
+		                 "conversions, by outcome.\n"
+		                 "# TYPE tessera_pyramid_conversions_total counter\n"
+		                 "tessera_pyramid_conversions_total{state=\"started\"} %llu\n"
+		                 "tessera_pyramid_conversions_total{state=\"done\"} %llu\n"
+		                 "tessera_pyramid_conversions_total{state=\"failed\"} %llu\n"
+		                 "tessera_pyramid_conversions_total{state=\"dropped\"} %llu\n"
+		                 "# TYPE tessera_pyramid_queue gauge\ntessera_pyramid_queue %llu\n"
+		                 "# HELP tessera_pyramid_hits_total Requests served from an "
+		                 "on-demand pyramid.\n"
+		                 "# TYPE tessera_pyramid_hits_total counter\n"
+		                 "tessera_pyramid_hits_total %llu\n"
+		                 "# TYPE tessera_pyramid_misses_total counter\n"
+		                 "tessera_pyramid_misses_total %llu\n"
+		                 "# TYPE tessera_pyramid_evictions_total counter\n"
+		                 "tessera_pyramid_evictions_total %llu\n"
+		                 "# TYPE tessera_pyramid_invalidations_total counter\n"
+		                 "tessera_pyramid_invalidations_total %llu\n"
+		                 "# TYPE tessera_pyramid_cache_bytes gauge\n"
+		                 "tessera_pyramid_cache_bytes %llu\n"
+		                 "# TYPE tessera_pyramid_cache_entries gauge\n"
+		                 "tessera_pyramid_cache_entries %llu\n"
+		                 "# TYPE tessera_pyramid_cache_failed gauge\n"
+		                 "tessera_pyramid_cache_failed %llu\n"
+		                 "# TYPE tessera_pyramid_cache_budget_bytes gauge\n"
+		                 "tessera_pyramid_cache_budget_bytes %llu\n",
+		              (unsigned long long)ps.started, (unsigned long long)ps.done,
+		              (unsigned long long)ps.failed, (unsigned long long)ps.dropped,
+		              (unsigned long long)ps.queued, (unsigned long long)ps.cache.hits,
+		              (unsigned long long)ps.cache.misses,
+		              (unsigned long long)ps.cache.evictions,
+		              (unsigned long long)ps.cache.invalidations,
+		              (unsigned long long)ps.cache.bytes, (unsigned long long)ps.cache.entries,
+		              (unsigned long long)ps.cache.failed, (unsigned long long)ps.cache.budget);
+	}
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));

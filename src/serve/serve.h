@@ -26,6 +26,7 @@
 #include "tessera/plan.h"
 #include "tessera/pool.h"
 #include "tessera/probe_cache.h"
+#include "tessera/pyramid_cache.h"
 #include "tessera/remote_cache.h"
 #include "tessera/resolve.h"
 #include "tessera/server.h"
@@ -67,6 +68,7 @@ struct ts_server {
 	int root_fd;                 /* the root, for Presentation's confined walks; -1 = none */
 	struct ts_probe_cache *probes; /* image sizes and media durations by file identity */
 	struct ts_dir_watch *watch;    /* Presentation fingerprints kept while unchanged */
+	struct ts_auto_pyramid *pyramids; /* on-demand pyramids of flat sources; NULL = off */
 	struct metrics metrics;
 };
 
@@ -128,6 +130,29 @@ struct ts_image_job {
 /* Plan, validate, cache, pass through or render job on an opened source. */
 ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
                          const struct ts_image_job *job);
+
+/* ---- auto_pyramid.c ---- */
+struct ts_auto_pyramid;
+struct ts_auto_pyramid_stats {
+	uint64_t started, done, failed, dropped, queued;
+	struct ts_pyramid_cache_stats cache;
+};
+/* Start the on-demand pyramids when s->auto_pyramid_min_pixels > 0
+ * (*out NULL when off): the cache in s->pyramid_cache_dir (scanned) and
+ * s->auto_pyramid_jobs conversion threads at nice 19.  500 when the
+ * directory is unset or unusable. */
+ts_status ts_auto_pyramid_create(const struct ts_settings *s, uint64_t max_source_pixels,
+                                 struct ts_auto_pyramid **out, struct ts_error *err);
+/* Cancel running conversions, join the threads, free.  Accepts NULL. */
+void ts_auto_pyramid_destroy(struct ts_auto_pyramid *ap);
+/* Check out the source of the resolved file f: its pyramid when one is
+ * cached (f then names the pyramid file), else the file itself, queueing
+ * its conversion when it is flat and large enough.  Errors as
+ * ts_source_pool_get on the file. */
+ts_status ts_auto_pyramid_open(struct ts_auto_pyramid *ap, struct ts_source_pool *pool,
+                               struct file_id *f, struct ts_source **src,
+                               struct ts_error *err);
+void ts_auto_pyramid_stats(struct ts_auto_pyramid *ap, struct ts_auto_pyramid_stats *out);
 
 /* ---- heavy.c ---- */
 struct ts_heavy;

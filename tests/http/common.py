@@ -129,7 +129,8 @@ def expect(cond, msg):
 
 MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "tif": "image/tiff",
         "gif": "image/gif", "jp2": "image/jp2", "pdf": "application/pdf"}
-PIL_FORMAT = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tif": "TIFF"}
+PIL_FORMAT = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tif": "TIFF", "gif": "GIF",
+              "jp2": "JPEG2000", "pdf": "PDF"}
 
 
 def get_image(srv, path, fmt=None, headers=None):
@@ -142,7 +143,8 @@ def get_image(srv, path, fmt=None, headers=None):
     expect(r.media_type == MIME[fmt], "GET %s: Content-Type %r, expected %s" % (
         path, r.header("Content-Type"), MIME[fmt]))
     try:
-        im = pixels.decode(r.body)
+        # PDF: rendered by poppler's pdftoppm at 72 dpi (pixels.decode_pdf)
+        im = pixels.decode_pdf(r.body) if fmt == "pdf" else pixels.decode(r.body)
     except Exception as e:
         raise AssertionError("GET %s: body does not decode: %s" % (path, e))
     expect(im.format == PIL_FORMAT[fmt], "GET %s: body is %s, expected %s" % (

@@ -51,6 +51,8 @@ def main(argv):
         import test_speed  # noqa: F401  (pass-through, response cache, metrics)
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
+        import test_formats  # noqa: F401  (gif, jp2 and pdf answers)
+        import test_auto_pyramid  # noqa: F401  (pyramids made on demand by the daemon)
         import test_media  # noqa: F401  (media files at /iiif/{item}/res/{file}: Range, X-Accel-Redirect)
         import test_manifest_cli  # noqa: F401  (`tessera manifest`: the daemon's bytes, --check)
         import test_convert  # noqa: F401  (`tessera convert`: pyramidal TIFFs read by tiffinfo, vips, the daemon)

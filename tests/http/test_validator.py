@@ -43,8 +43,8 @@ identifier it uses, preferably as a lossless pyramid,
 then, newer validator:
     python -m iiif_validator.cli http://127.0.0.1:8080/iiif/3
     python -m iiif_validator.cli http://127.0.0.1:8080/iiif/2 --v2
-or the classic one (use --version=2.0 for our 2.1 endpoint; --level 3 would
-ask for gif/jp2/pdf, which we neither make nor advertise):
+or the classic one (use --version=2.0 for our 2.1 endpoint; --level 3 also
+asks for gif/jp2/pdf, which we make and advertise):
     iiif-validate.py -s 127.0.0.1:8080 -p iiif/3 -i 67352ccc-d1b0-11e1-89ae-279075081939 --version=3.0 --level 2
     iiif-validate.py -s 127.0.0.1:8080 -p iiif/2 -i 67352ccc-d1b0-11e1-89ae-279075081939 --version=2.0 --level 2
 Where it would disagree with us (we follow the spec and the issue): `!w,h`

@@ -489,12 +489,17 @@ static void implemented_formats_parse(void)
 	EXPECT_EQ_INT(r.cmd.format, TS_FORMAT_TIF);
 }
 
-static void valid_but_unimplemented_formats_are_501(void)
+static void gif_jp2_and_pdf_parse_like_the_other_formats(void)
 {
-	EXPECT_EQ_INT(status_v3("full/max/0/default.gif"), 501);
-	EXPECT_EQ_INT(status_v3("full/max/0/default.jp2"), 501);
-	EXPECT_EQ_INT(status_v3("full/max/0/default.pdf"), 501);
-	EXPECT_EQ_INT(status_v2("full/full/0/default.pdf"), 501);
+	struct ts_iiif_request r;
+
+	EXPECT_EQ_INT(parse("/3/i/full/max/0/default.gif", &r), 0);
+	EXPECT_EQ_INT(r.cmd.format, TS_FORMAT_GIF);
+	EXPECT_EQ_INT(parse("/3/i/full/max/0/default.jp2", &r), 0);
+	EXPECT_EQ_INT(r.cmd.format, TS_FORMAT_JP2);
+	EXPECT_EQ_INT(parse("/3/i/full/max/0/default.pdf", &r), 0);
+	EXPECT_EQ_INT(r.cmd.format, TS_FORMAT_PDF);
+	EXPECT_EQ_INT(status_v2("full/full/0/default.pdf"), 0);
 }
 
 static void unknown_formats_are_400(void)
@@ -508,7 +513,7 @@ static void unknown_formats_are_400(void)
 	EXPECT_EQ_INT(status_v3("full/max/0/default.tiff"), 400);
 }
 
-static void a_malformed_parameter_beats_an_unimplemented_format(void)
+static void a_malformed_parameter_is_400_whatever_the_format(void)
 {
 	EXPECT_EQ_INT(status_v3("bad/max/0/default.gif"), 400);
 	EXPECT_EQ_INT(status_v3("full/bad/0/default.pdf"), 400);
@@ -629,9 +634,9 @@ int main(void)
 	RUN(every_quality_parses);
 	RUN(quality_garbage_is_400);
 	RUN(implemented_formats_parse);
-	RUN(valid_but_unimplemented_formats_are_501);
+	RUN(gif_jp2_and_pdf_parse_like_the_other_formats);
 	RUN(unknown_formats_are_400);
-	RUN(a_malformed_parameter_beats_an_unimplemented_format);
+	RUN(a_malformed_parameter_is_400_whatever_the_format);
 	RUN(percent_encoded_parameters_are_decoded_once);
 	RUN(request_text_with_printf_directives_is_harmless);
 	RUN(percent_decode_decodes_once_and_rejects_bad_escapes);
