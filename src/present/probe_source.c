@@ -13,6 +13,10 @@
  * symlink swapped between the folder's readdir and the open cannot lead a
  * probe out of the root or onto another file.  Results are kept in the
  * probe cache by file identity: a book of 2,000 pages is measured once.
+ * A TIFF is measured from its IFDs by our own header reader
+ * (probe/tiff_probe.c, a few small reads) and handed to libtiff only when
+ * that reader is not certain of libtiff's answer: the geometry is the same
+ * either way, and libtiff's per-directory setup was most of a cold book.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +26,34 @@
 #include "tessera/present.h"
 #include "tessera/probe_cache.h"
 #include "tessera/resolve.h"
+#include "tessera/tiff_probe.h"
+
+/* The geometry of the TIFF at path, when it is the file st names and our
+ * header reader is sure of it; false sends the caller to the readers. */
+static bool probe_tiff(const char *path, const struct stat *st,
+                       const struct ts_source_limits *lim, struct ts_source_info *out)
+{
+	unsigned char head[16];
+	struct ts_error e;
+	struct stat fst;
+	bool ok = false;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO swapped in since the resolver looked must not
+	 * block the open (source.c does the same) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_dev == st->st_dev &&
+	    fst.st_ino == st->st_ino && pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+	    ts_tiff_probe_sniff(head, sizeof head)) {
+		ts_error_clear(&e);
+		ok = ts_tiff_probe_fd(fd, (uint64_t)fst.st_size,
+		                      lim ? lim->max_source_pixels : 0, out, &e) == TS_OK;
+	}
+	close(fd);
+	return ok;
+}
 
 ts_status ts_present_probe_image(void *arg, const char *rel, const struct stat *st,
                                  struct ts_source_info *out, struct ts_error *err)
@@ -39,6 +71,8 @@ ts_status ts_present_probe_image(void *arg, const char *rel, const struct stat *
 		return s;
 	if (fst.st_dev != st->st_dev || fst.st_ino != st->st_ino)
 		return ts_error_set(err, TS_ENOTFOUND, "not found");   /* changed meanwhile */
+	if (probe_tiff(path, &fst, p->limits, out))
+		goto done;
 	s = ts_source_open_as(path, &fst, p->limits, &src, err);
 	if (s)
 		return s;
@@ -46,6 +80,7 @@ ts_status ts_present_probe_image(void *arg, const char *rel, const struct stat *
 	out->icc = NULL;
 	out->icc_len = 0;
 	ts_source_close(src);
+done:
 	if (p->cache)
 		ts_probe_cache_put_image(p->cache, &fst, out);
 	return TS_OK;
