@@ -360,6 +360,16 @@ ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_p
 ts_status ts_present_collection3(const struct ts_present_ctx *c,
                                  const struct ts_present_collection *col, json_t **out,
                                  struct ts_error *err);
+/* The same two as bytes appended to out (compact, one final newline: what
+ * ts_present_manifest and ts_present_collection answer), written without
+ * building the tree; on failure out is as it was. */
+ts_status ts_present_manifest3_write(const struct ts_present_ctx *c,
+                                     const struct ts_present_item *it,
+                                     const struct ts_present_part *part, struct ts_buf *out,
+                                     struct ts_error *err);
+ts_status ts_present_collection3_write(const struct ts_present_ctx *c,
+                                       const struct ts_present_collection *col,
+                                       struct ts_buf *out, struct ts_error *err);
 
 /* The 2.1 Manifest (manifest2.c) and Collection (collection2.c) of the
  * same models, as new jansson objects: one sc:Sequence of sc:Canvases,
