@@ -293,6 +293,45 @@ void ts_catalogue_free(struct ts_catalogue *c)
 	memset(c, 0, sizeof *c);
 }
 
+static char *dup_bytes(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+bool ts_catalogue_copy(const struct ts_catalogue *from, struct ts_catalogue *out)
+{
+	size_t bytes;
+
+	*out = *from;
+	out->entries = NULL;
+	out->n = 0;
+	out->rel = strdup(from->rel);
+	out->sidecar = from->sidecar ? dup_bytes(from->sidecar, from->sidecar_len) : NULL;
+	out->csv = from->csv ? dup_bytes(from->csv, from->csv_len) : NULL;
+	out->manifest = from->manifest ? dup_bytes(from->manifest, from->manifest_len) : NULL;
+	if (!out->rel || (from->sidecar && !out->sidecar) || (from->csv && !out->csv) ||
+	    (from->manifest && !out->manifest) ||
+	    !ts_mul_size(from->n ? from->n : 1, sizeof *out->entries, &bytes) ||
+	    !(out->entries = malloc(bytes)))
+		goto fail;
+	for (; out->n < from->n; out->n++) {
+		out->entries[out->n] = from->entries[out->n];
+		out->entries[out->n].name = strdup(from->entries[out->n].name);
+		if (!out->entries[out->n].name)
+			goto fail;
+	}
+	return true;
+fail:
+	ts_catalogue_free(out);
+	return false;
+}
+
 /* Read the folder open as dfd (root-relative rel), taking dfd. */
 static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
                          struct ts_catalogue *out, struct ts_error *err)

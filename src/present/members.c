@@ -284,7 +284,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	memset(&row, 0, sizeof row);
 	memset(&csv, 0, sizeof csv);
 	memset(&js, 0, sizeof js);
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
+	s = ts_present_scan(c, rel, &cat, err);
 	if (s)
 		return s;
 	if (ts_pm_folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
