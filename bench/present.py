@@ -33,6 +33,8 @@ beside the median.
   BENCH_DURATION=10 seconds per wrk run   BENCH_RUNS=5 restarts for cold
   BENCH_PAGES=2000  BENCH_MEMBERS=10000   the sizes of the tree
   BENCH_ONLY=cold,regen,cached            which parts to run (default all)
+  BENCH_FASTCGI_EXTRA="..."               nginx directives added to the FastCGI
+                                          location (to try buffering settings)
 
 Usage: /usr/bin/python3 bench/present.py      (needs wrk: apt-get install -y wrk)
 """
@@ -76,6 +78,7 @@ http {{
       fastcgi_pass tessera;
       include /etc/nginx/fastcgi_params;
       fastcgi_param REQUEST_URI $request_uri;
+      {fastcgi_extra}
     }}
     # the ceiling: the very bytes of a cached answer as a static file
     location /static/ {{
@@ -218,7 +221,8 @@ def main():
     for d in ("cb", "fc", "px", "uw", "sc", "static"):
         os.mkdir(os.path.join(work, d))
     with open(os.path.join(work, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(w=work, port=port))
+        f.write(NGINX_CONF.format(w=work, port=port,
+                                  fastcgi_extra=os.environ.get("BENCH_FASTCGI_EXTRA", "")))
     common.start(["nginx", "-c", os.path.join(work, "nginx.conf"), "-g", "daemon off;"])
     rows = []
     with open("/proc/loadavg") as f:
