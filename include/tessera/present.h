@@ -79,6 +79,11 @@ struct ts_present_ctx {
 	 * argument. */
 	void (*watch_dir)(void *watch_arg, int dir_fd, const char *name);
 	void *watch_arg;
+	/* NULL, or the last folder listing of this request (ts_present_scan),
+	 * so the fingerprint, the warm-up and the build of one answer read a
+	 * big folder once; owned by the request's caller (the daemon), who
+	 * frees it with ts_catalogue_free.  One thread only. */
+	struct ts_catalogue *scan_memo;
 };
 
 /* The last metadata.csv an item build read, kept parsed while the file is
@@ -143,6 +148,12 @@ void ts_present_ctx_init(struct ts_present_ctx *c, struct ts_present_probes *pp,
                          const bool formats[8], const struct ts_source_limits *slim,
                          struct ts_probe_cache *cache);
 
+/* ts_catalogue_scan of folder rel through c's scan_memo: a copy of the
+ * listing kept there when it is rel's, else a new scan, kept there for the
+ * next reader.  Without a memo, ts_catalogue_scan itself. */
+ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
+                          struct ts_catalogue *out, struct ts_error *err);
+
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
 /* Entries beyond this make a folder an error (500), not a truncated list. */
@@ -181,6 +192,10 @@ struct ts_catalogue {
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
  * the bytes so the order is total. */
 int ts_catalogue_natcmp(const char *a, const char *b);
+
+/* A deep copy of from into out (ts_catalogue_free it); false when out of
+ * memory (out is then empty). */
+bool ts_catalogue_copy(const struct ts_catalogue *from, struct ts_catalogue *out);
 
 /* Open the folder rel (root-relative, "" = root) under root_fd without
  * following any symlink and without entering names starting with '.' or
@@ -360,6 +375,16 @@ ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_p
 ts_status ts_present_collection3(const struct ts_present_ctx *c,
                                  const struct ts_present_collection *col, json_t **out,
                                  struct ts_error *err);
+/* The same two as bytes appended to out (compact, one final newline: what
+ * ts_present_manifest and ts_present_collection answer), written without
+ * building the tree; on failure out is as it was. */
+ts_status ts_present_manifest3_write(const struct ts_present_ctx *c,
+                                     const struct ts_present_item *it,
+                                     const struct ts_present_part *part, struct ts_buf *out,
+                                     struct ts_error *err);
+ts_status ts_present_collection3_write(const struct ts_present_ctx *c,
+                                       const struct ts_present_collection *col,
+                                       struct ts_buf *out, struct ts_error *err);
 
 /* The 2.1 Manifest (manifest2.c) and Collection (collection2.c) of the
  * same models, as new jansson objects: one sc:Sequence of sc:Canvases,

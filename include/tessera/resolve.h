@@ -42,6 +42,17 @@ ts_status ts_resolve(const struct ts_resolver *r, const char *identifier, char *
 ts_status ts_resolve_exact(const struct ts_resolver *r, const char *rel, char *path, size_t n,
                            struct stat *st, struct ts_error *err);
 
+/* rel (exactly, no suffixes) opened for reading beneath the root with
+ * openat2(RESOLVE_BENEATH), in one system call where ts_resolve_exact and
+ * an open take four: for callers that check the file's identity
+ * themselves (the Presentation probes).  Non-blocking (clear O_NONBLOCK
+ * before blocking reads of a non-regular file; a regular file ignores it).
+ * Returns a descriptor the caller owns, or -1 with errno: ENOSYS when
+ * openat2 is not available here (use ts_resolve_exact), EXDEV or ELOOP
+ * when the walk would leave the root or meets an absolute symlink (which
+ * ts_resolve_exact may still accept), else as open(2). */
+int ts_resolve_open(const struct ts_resolver *r, const char *rel);
+
 /*
  * Percent-encoding of a root-relative path (src/resolve/encode.c), one
  * function for its three uses, which keep different characters on purpose:

@@ -223,6 +223,45 @@ unreadable:
 	return TS_EINTERNAL;
 }
 
+/* A folder's entries straight from getdents64 (glibc's fdopendir adds an
+ * fstat and two fcntls to every folder, and a collection reads one folder
+ * per member): the descriptor stays the caller's. */
+struct dir_reader {
+	int fd;
+	size_t pos, len;
+	bool end;
+	char buf[16384];
+};
+
+static const struct dirent64 *dir_next(struct dir_reader *d)
+{
+	const struct dirent64 *de;
+
+	if (d->pos >= d->len) {
+		ssize_t n;
+
+		if (d->end)
+			return NULL;
+		do {
+			n = getdents64(d->fd, d->buf, sizeof d->buf);
+		} while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			d->end = true;   /* the end, or an error: stop listing */
+			return NULL;
+		}
+		d->pos = 0;
+		d->len = (size_t)n;
+	}
+	de = (const struct dirent64 *)(const void *)(d->buf + d->pos);
+	if (de->d_reclen == 0 || de->d_reclen > d->len - d->pos) {
+		d->end = true;
+		d->pos = d->len;
+		return NULL;
+	}
+	d->pos += de->d_reclen;
+	return de;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	const struct ts_catalogue_entry *x = a, *y = b;
@@ -254,13 +293,52 @@ void ts_catalogue_free(struct ts_catalogue *c)
 	memset(c, 0, sizeof *c);
 }
 
+static char *dup_bytes(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+bool ts_catalogue_copy(const struct ts_catalogue *from, struct ts_catalogue *out)
+{
+	size_t bytes;
+
+	*out = *from;
+	out->entries = NULL;
+	out->n = 0;
+	out->rel = strdup(from->rel);
+	out->sidecar = from->sidecar ? dup_bytes(from->sidecar, from->sidecar_len) : NULL;
+	out->csv = from->csv ? dup_bytes(from->csv, from->csv_len) : NULL;
+	out->manifest = from->manifest ? dup_bytes(from->manifest, from->manifest_len) : NULL;
+	if (!out->rel || (from->sidecar && !out->sidecar) || (from->csv && !out->csv) ||
+	    (from->manifest && !out->manifest) ||
+	    !ts_mul_size(from->n ? from->n : 1, sizeof *out->entries, &bytes) ||
+	    !(out->entries = malloc(bytes)))
+		goto fail;
+	for (; out->n < from->n; out->n++) {
+		out->entries[out->n] = from->entries[out->n];
+		out->entries[out->n].name = strdup(from->entries[out->n].name);
+		if (!out->entries[out->n].name)
+			goto fail;
+	}
+	return true;
+fail:
+	ts_catalogue_free(out);
+	return false;
+}
+
 /* Read the folder open as dfd (root-relative rel), taking dfd. */
 static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
                          struct ts_catalogue *out, struct ts_error *err)
 {
-	struct dirent *de;
+	const struct dirent64 *de;
+	struct dir_reader *d = NULL;
 	size_t cap = 0;
-	DIR *d = NULL;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status st = TS_OK;
 
@@ -275,14 +353,17 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		st = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto fail;
 	}
-	d = fdopendir(dfd);
+	d = malloc(sizeof *d);
 	if (!d) {
 		close(dfd);
-		st = ts_error_set(err, TS_EINTERNAL, "cannot read folder %s", *rel ? rel : "(root)");
+		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
+	d->fd = dfd;
+	d->pos = d->len = 0;
+	d->end = false;
 	h = ts_hash_fnv1a(h, rel, strlen(rel) + 1);
-	while ((de = readdir(d)) != NULL) {
+	while ((de = dir_next(d)) != NULL) {
 		const char *name = de->d_name;
 		struct ts_catalogue_entry *e;
 		const struct ts_media_type *type = NULL;
@@ -346,7 +427,8 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		e->st = sb;
 		out->n++;
 	}
-	closedir(d);
+	close(d->fd);
+	free(d);
 	d = NULL;
 	if (out->n > 1)
 		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
@@ -361,8 +443,10 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 oom:
 	st = ts_error_set(err, TS_EINTERNAL, "out of memory");
 fail:
-	if (d)
-		closedir(d);
+	if (d) {
+		close(d->fd);
+		free(d);
+	}
 	ts_catalogue_free(out);
 	return st;
 }

@@ -297,106 +297,6 @@ bool ts_present_renderable(const struct ts_present_ctx *c, const struct ts_sourc
 	return ts_present_affordable(c, info, l->width, l->height);
 }
 
-/* One service block: {id|@id, type|@type, profile[, width, height, sizes,
- * tiles]} - the order of ts_info_service, with the memo's shared arrays. */
-static json_t *service(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                       int version, const struct ts_pj_memo *m)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	if (version == 3) {
-		if (!ts_pj_put(o, "id", ts_pj_service_url(c, 3, p->rel)) ||
-		    !ts_pj_put(o, "type", json_string("ImageService3")) ||
-		    !ts_pj_put(o, "profile", json_string("level2")))
-			goto fail;
-	} else {
-		if (!ts_pj_put(o, "@id", ts_pj_service_url(c, 2, p->rel)) ||
-		    !ts_pj_put(o, "@type", json_string("ImageService2")) ||
-		    !ts_pj_put(o, "profile", json_string("http://iiif.io/api/image/2/level2.json")))
-			goto fail;
-	}
-	if (!m)
-		return o;
-	if (!ts_pj_put(o, "width", json_integer(p->info.width)) ||
-	    !ts_pj_put(o, "height", json_integer(p->info.height)) ||
-	    (json_array_size(m->sizes) && !ts_pj_put(o, "sizes", json_incref(m->sizes))) ||
-	    (json_array_size(m->tiles) && !ts_pj_put(o, "tiles", json_incref(m->tiles))))
-		goto fail;
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
-}
-
-json_t *ts_pj_services(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                       bool full, struct ts_pj_memo *memo)
-{
-	json_t *arr = json_array();
-
-	if (!arr || (full && !memo_fill(c, p, memo)))
-		goto fail;
-	if (!ts_pj_push(arr, service(c, p, 3, full ? memo : NULL)))
-		goto fail;
-	/* thumbnails carry the ImageService3 alone: enough for a viewer to
-	 * ask another size, half the bytes in a book of thousands */
-	if (full && c->image_service2 && !ts_pj_push(arr, service(c, p, 2, memo)))
-		goto fail;
-	return arr;
-fail:
-	json_decref(arr);
-	return NULL;
-}
-
-json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                    uint32_t max_side, bool full_services, struct ts_pj_memo *memo)
-{
-	json_t *o = json_object(), *svc = ts_pj_service_url(c, 3, p->rel);
-	struct ts_pj_memo local;
-	uint32_t w = 0, h = 0;
-
-	memset(&local, 0, sizeof local);
-	if (!memo)
-		memo = &local;
-	if (!o || !svc || !memo_fill(c, p, memo))
-		goto fail;
-	if (!pick(c, &p->info, memo->sizes, max_side, &w, &h))
-		goto fail;   /* the model refuses such a canvas; a thumbnail is left out */
-	/* URLS.md: a concrete size, never "max" */
-	if (!ts_pj_put(o, "id", ts_pj_printf("%s/full/%u,%u/0/default.jpg",
-	                                     json_string_value(svc), w, h)) ||
-	    !ts_pj_put(o, "type", json_string("Image")) ||
-	    !ts_pj_put(o, "format", json_string("image/jpeg")) ||
-	    !ts_pj_put(o, "height", json_integer(h)) ||
-	    !ts_pj_put(o, "width", json_integer(w)) ||
-	    !ts_pj_put(o, "service", ts_pj_services(c, p, full_services, memo)))
-		goto fail;
-	json_decref(svc);
-	ts_pj_memo_free(&local);
-	return o;
-fail:
-	json_decref(svc);
-	json_decref(o);
-	ts_pj_memo_free(&local);
-	return NULL;
-}
-
-json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                        struct ts_pj_memo *memo)
-{
-	json_t *arr;
-
-	if (!p || !p->rel || !p->info.width)
-		return NULL;
-	arr = json_array();
-	if (!arr || !ts_pj_push(arr, ts_pj_image(c, p, TS_PRESENT_THUMB_SIDE, false, memo))) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
-}
-
 /* ---- serialising ------------------------------------------------------ */
 
 /* A real the shortest way that reads back as the same double (at most 17
@@ -515,4 +415,182 @@ bool ts_pj_write(const json_t *v, struct ts_buf *out)
 	if (json_is_object(v) && !ts_buf_reserve(out, 4096))
 		return false;
 	return write_value(out, v, 0) && ts_buf_append(out, "\n", 1);
+}
+
+/* ---- streaming -------------------------------------------------------- */
+
+/* Whether s[0..n) is UTF-8 (RFC 3629: no overlongs, no surrogates, at
+ * most U+10FFFF), as jansson insists for every string it holds. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3F);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+bool ts_pj_w(struct ts_buf *b, const char *lit)
+{
+	return ts_buf_append_str(b, lit);
+}
+
+bool ts_pj_w_str(struct ts_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	return utf8_ok((const unsigned char *)s, n) && write_string(b, s, n);
+}
+
+bool ts_pj_w_strf(struct ts_buf *b, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	bool ok;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	if ((size_t)n < sizeof small)
+		return ts_pj_w_str(b, small);
+	big = malloc((size_t)n + 1);
+	if (!big)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	ok = ts_pj_w_str(b, big);
+	free(big);
+	return ok;
+}
+
+bool ts_pj_w_int(struct ts_buf *b, long long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", v);
+	return ts_buf_append_str(b, num);
+}
+
+bool ts_pj_w_real(struct ts_buf *b, double v)
+{
+	return write_real(b, v);
+}
+
+bool ts_pj_w_value(struct ts_buf *b, const json_t *v)
+{
+	return v && write_value(b, v, 0);
+}
+
+bool ts_pj_w_lang(struct ts_buf *b, const char *language, const char *s)
+{
+	return ts_pj_w(b, "{") && ts_pj_w_str(b, language && *language ? language : "none") &&
+	       ts_pj_w(b, ":[") && ts_pj_w_str(b, s) && ts_pj_w(b, "]}");
+}
+
+/* One service block: {id|@id, type|@type, profile[, width, height, sizes,
+ * tiles]} - the order of ts_info_service, with the memo's arrays. */
+static bool w_service(struct ts_buf *b, const struct ts_present_ctx *c, const char *iid,
+                      const struct ts_present_picture *p, int version,
+                      const struct ts_pj_memo *m)
+{
+	if (version == 3) {
+		if (!ts_pj_w(b, "{\"id\":") || !ts_pj_w_strf(b, "%s/iiif/3/%s", c->base, iid) ||
+		    !ts_pj_w(b, ",\"type\":\"ImageService3\",\"profile\":\"level2\""))
+			return false;
+	} else {
+		if (!ts_pj_w(b, "{\"@id\":") || !ts_pj_w_strf(b, "%s/iiif/2/%s", c->base, iid) ||
+		    !ts_pj_w(b, ",\"@type\":\"ImageService2\",\"profile\":"
+		                "\"http://iiif.io/api/image/2/level2.json\""))
+			return false;
+	}
+	if (m && (!ts_pj_w(b, ",\"width\":") || !ts_pj_w_int(b, p->info.width) ||
+	          !ts_pj_w(b, ",\"height\":") || !ts_pj_w_int(b, p->info.height) ||
+	          (json_array_size(m->sizes) &&
+	           (!ts_pj_w(b, ",\"sizes\":") || !ts_pj_w_value(b, m->sizes))) ||
+	          (json_array_size(m->tiles) &&
+	           (!ts_pj_w(b, ",\"tiles\":") || !ts_pj_w_value(b, m->tiles)))))
+		return false;
+	return ts_pj_w(b, "}");
+}
+
+bool ts_pj_w_image(struct ts_buf *b, const struct ts_present_ctx *c,
+                   const struct ts_present_picture *p, uint32_t max_side, bool full_services,
+                   struct ts_pj_memo *memo)
+{
+	char *iid = p->rel ? ts_present_encode_id(p->rel) : NULL;
+	struct ts_pj_memo local;
+	uint32_t w = 0, h = 0;
+	bool ok = false;
+
+	memset(&local, 0, sizeof local);
+	if (!memo)
+		memo = &local;
+	/* the model refuses such a canvas; a thumbnail is left out */
+	if (!iid || !memo_fill(c, p, memo) || !pick(c, &p->info, memo->sizes, max_side, &w, &h))
+		goto done;
+	/* URLS.md: a concrete size, never "max" */
+	ok = ts_pj_w(b, "{\"id\":") &&
+	     ts_pj_w_strf(b, "%s/iiif/3/%s/full/%u,%u/0/default.jpg", c->base, iid, w, h) &&
+	     ts_pj_w(b, ",\"type\":\"Image\",\"format\":\"image/jpeg\",\"height\":") &&
+	     ts_pj_w_int(b, h) && ts_pj_w(b, ",\"width\":") && ts_pj_w_int(b, w) &&
+	     ts_pj_w(b, ",\"service\":[") &&
+	     w_service(b, c, iid, p, 3, full_services ? memo : NULL) &&
+	     /* thumbnails carry the ImageService3 alone: enough for a viewer
+	      * to ask another size, half the bytes in a book of thousands */
+	     (!full_services || !c->image_service2 || (ts_pj_w(b, ",") &&
+	                                               w_service(b, c, iid, p, 2, memo))) &&
+	     ts_pj_w(b, "]}");
+done:
+	free(iid);
+	ts_pj_memo_free(&local);
+	return ok;
+}
+
+bool ts_pj_w_thumbnail(struct ts_buf *b, const char *key, const struct ts_present_ctx *c,
+                       const struct ts_present_picture *p, struct ts_pj_memo *memo)
+{
+	size_t mark = b->len;
+
+	if (!p || !p->rel || !p->info.width)
+		return true;
+	if (ts_pj_w(b, key) && ts_pj_w(b, "[") &&
+	    ts_pj_w_image(b, c, p, TS_PRESENT_THUMB_SIDE, false, memo) && ts_pj_w(b, "]"))
+		return true;
+	b->len = mark;   /* no size the server makes within its budget: none */
+	return true;
 }

@@ -45,21 +45,6 @@ struct ts_pj_memo {
 };
 void ts_pj_memo_free(struct ts_pj_memo *m);
 
-/* The service array of an image: with full, ImageService3 and (when the
- * context asks) ImageService2 with width, height, sizes and tiles; else
- * ImageService3's id, type and profile alone. */
-json_t *ts_pj_services(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                       bool full, struct ts_pj_memo *memo);
-/* {id: .../full/w,h/0/default.jpg, type Image, format image/jpeg, width,
- * height, service} for the size ts_present_pick_size gives for max_side;
- * NULL when there is none (the image cannot be made whole within the
- * budget) or out of memory.  memo may be NULL. */
-json_t *ts_pj_image(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                    uint32_t max_side, bool full_services, struct ts_pj_memo *memo);
-/* A thumbnail array of one image, or NULL when p has none (or none the
- * server makes within its decode budget). */
-json_t *ts_pj_thumbnail(const struct ts_present_ctx *c, const struct ts_present_picture *p,
-                        struct ts_pj_memo *memo);
 /* The URL of a file of a folder: {base}/iiif/{fid}/res/{file}. */
 json_t *ts_pj_res_url(const struct ts_present_ctx *c, const char *fid, const char *file);
 /* Append v as compact JSON (no spaces; object keys in insertion order)
@@ -69,5 +54,43 @@ json_t *ts_pj_res_url(const struct ts_present_ctx *c, const char *fid, const cha
 bool ts_pj_write(const json_t *v, struct ts_buf *out);
 /* {language: [s]} for a plain string. */
 json_t *ts_pj_lang(const char *language, const char *s);
+
+/* ---- streaming --------------------------------------------------------
+ * The 3.0 writers append their JSON straight to a buffer, byte for byte
+ * what ts_pj_write prints for the same tree (compact, keys in the order
+ * written), without building the tree: a 2,000-canvas Manifest is 30,000
+ * objects that are never allocated.  Each returns false when out of
+ * memory or a string is not UTF-8 (what jansson refuses); the buffer then
+ * holds a partial document the caller drops. */
+
+/* A literal (keys, punctuation, fixed ASCII values: written as is). */
+bool ts_pj_w(struct ts_buf *b, const char *lit);
+/* s as a JSON string; false when s is not UTF-8. */
+bool ts_pj_w_str(struct ts_buf *b, const char *s);
+/* A JSON string from printf-style format. */
+bool ts_pj_w_strf(struct ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool ts_pj_w_int(struct ts_buf *b, long long v);
+/* A finite real as ts_pj_write prints it (shortest exact, ".0" kept). */
+bool ts_pj_w_real(struct ts_buf *b, double v);
+/* A jansson value (a label, metadata from a sidecar) as ts_pj_write. */
+bool ts_pj_w_value(struct ts_buf *b, const json_t *v);
+/* {language: [s]} for a plain string. */
+bool ts_pj_w_lang(struct ts_buf *b, const char *language, const char *s);
+/* {id: .../full/w,h/0/default.jpg, type Image, format image/jpeg, height,
+ * width, service} for the size ts_present_pick_size gives for max_side,
+ * the service ImageService3 (and ImageService2 when the context asks)
+ * with width, height, sizes and tiles when full_services, else
+ * ImageService3's id, type and profile alone.  false when there is no
+ * such size (the image cannot be made whole within the budget) or out of
+ * memory.  memo may be NULL. */
+bool ts_pj_w_image(struct ts_buf *b, const struct ts_present_ctx *c,
+                   const struct ts_present_picture *p, uint32_t max_side, bool full_services,
+                   struct ts_pj_memo *memo);
+/* key (a literal such as ",\"thumbnail\":") and a one-image array, or
+ * nothing when p has no picture the server makes within its budget.
+ * Always true: a missing thumbnail is no error (out of memory shows at
+ * the end of the document). */
+bool ts_pj_w_thumbnail(struct ts_buf *b, const char *key, const struct ts_present_ctx *c,
+                       const struct ts_present_picture *p, struct ts_pj_memo *memo);
 
 #endif

@@ -7,8 +7,10 @@
  * Manifest, §5.4 Canvas): "@context", id, type, label, metadata, summary,
  * thumbnail, viewingDirection, behavior, navDate, rights,
  * requiredStatement, provider, homepage, seeAlso, rendering, start, items,
- * structures; jansson keeps insertion order, so the bytes are stable from
- * run to run.  Ids follow URLS.md.
+ * structures, written in that order straight into the answer's buffer
+ * (json3.h, "streaming": the bytes ts_pj_write would print for the tree,
+ * without building it), so the bytes are stable from run to run.  Ids
+ * follow URLS.md.
  *
  * The one idea for single resources: they are cut out of the whole
  * Manifest by id, so "the same JSON as embedded" holds by construction.
@@ -25,353 +27,305 @@ struct w3 {
 	const struct ts_present_item *it;
 	char *mbase;          /* {base}/iiif/3/{item} */
 	struct ts_pj_memo memo;  /* sizes/tiles shared by pages of one geometry */
-	struct ts_error *err;
+	struct ts_buf *b;     /* the document so far */
+	struct ts_error *err; /* set by range() with its own sentence */
 };
 
-static json_t *canvas_url(const struct w3 *w, size_t i)
+/* {base}/iiif/{fid}/res/{file} as a JSON string. */
+static bool res_url(struct w3 *w, const char *file)
 {
-	return ts_pj_printf("%s/canvas/p%zu", w->mbase, i + 1);
+	char *f = ts_present_encode_id(file);
+	bool ok = f && ts_pj_w_strf(w->b, "%s/iiif/%s/res/%s", w->c->base, w->it->fid, f);
+
+	free(f);
+	return ok;
 }
 
-static json_t *ref(json_t *id, const char *type)
+static bool canvas_url(struct w3 *w, size_t i)
 {
-	json_t *o = json_object();
-
-	if (!o || !ts_pj_put(o, "id", id) || !ts_pj_put(o, "type", json_string(type))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return ts_pj_w_strf(w->b, "%s/canvas/p%zu", w->mbase, i + 1);
 }
 
-/* The painting body of canvas i. */
-static json_t *body(struct w3 *w, const struct ts_present_canvas *cv)
+/* The painting body of a canvas. */
+static bool body(struct w3 *w, const struct ts_present_canvas *cv)
 {
-	const struct ts_present_item *it = w->it;
-	json_t *o;
+	struct ts_buf *b = w->b;
 
 	if (cv->type->kind == TS_MEDIA_IMAGE)
-		return ts_pj_image(w->c, &cv->image, TS_PRESENT_BODY_SIDE, true, &w->memo);
-	o = json_object();
-	if (!o || !ts_pj_put(o, "id", ts_pj_res_url(w->c, it->fid, cv->file)) ||
-	    !ts_pj_put(o, "type", json_string(cv->painted_type)) ||
-	    !ts_pj_put(o, "format", json_string(cv->type->mime)))
-		goto fail;
+		return ts_pj_w_image(b, w->c, &cv->image, TS_PRESENT_BODY_SIDE, true, &w->memo);
+	if (!ts_pj_w(b, "{\"id\":") || !res_url(w, cv->file) || !ts_pj_w(b, ",\"type\":") ||
+	    !ts_pj_w_str(b, cv->painted_type) || !ts_pj_w(b, ",\"format\":") ||
+	    !ts_pj_w_str(b, cv->type->mime))
+		return false;
 	if (strcmp(cv->painted_type, "Video") == 0 &&
-	    (!ts_pj_put(o, "height", json_integer(cv->height)) ||
-	     !ts_pj_put(o, "width", json_integer(cv->width))))
-		goto fail;
-	if (cv->duration > 0 && !ts_pj_put(o, "duration", json_real(cv->duration)))
-		goto fail;
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
+	    (!ts_pj_w(b, ",\"height\":") || !ts_pj_w_int(b, cv->height) ||
+	     !ts_pj_w(b, ",\"width\":") || !ts_pj_w_int(b, cv->width)))
+		return false;
+	if (cv->duration > 0 && (!ts_pj_w(b, ",\"duration\":") || !ts_pj_w_real(b, cv->duration)))
+		return false;
+	return ts_pj_w(b, "}");
 }
 
-static json_t *annotation(const struct w3 *w, size_t i, const char *suffix,
-                          const char *motivation, json_t *b)
+/* A file of the folder as an external resource {id, type, label, format};
+ * label NULL: the file's name. */
+static bool file_resource(struct w3 *w, const char *file, const char *type, const char *format,
+                          const json_t *label)
 {
-	json_t *o = json_object();
+	struct ts_buf *b = w->b;
 
-	if (!o || !b ||
-	    !ts_pj_put(o, "id", ts_pj_printf("%s/annotation/p%zu-%s", w->mbase, i + 1, suffix)) ||
-	    !ts_pj_put(o, "type", json_string("Annotation")) ||
-	    !ts_pj_put(o, "motivation", json_string(motivation)) ||
-	    !ts_pj_put(o, "body", b) ||
-	    !ts_pj_put(o, "target", canvas_url(w, i))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return ts_pj_w(b, "{\"id\":") && res_url(w, file) && ts_pj_w(b, ",\"type\":") &&
+	       ts_pj_w_str(b, type) && ts_pj_w(b, ",\"label\":") &&
+	       (label ? ts_pj_w_value(b, label) : ts_pj_w_lang(b, w->it->meta.language, file)) &&
+	       ts_pj_w(b, ",\"format\":") && ts_pj_w_str(b, format) && ts_pj_w(b, "}");
 }
 
-static json_t *page(const struct w3 *w, size_t i, int n, json_t *anno)
+/* One annotation page {id, type, items: [the annotation]} of canvas i: its
+ * painting (n 1) or its captions (n 2). */
+static bool page(struct w3 *w, size_t i, const struct ts_present_canvas *cv, int n)
 {
-	json_t *o = json_object(), *items = json_array();
+	struct ts_buf *b = w->b;
+	const char *suffix = n == 1 ? "image" : "caption";
 
-	if (!o || !items || !anno ||
-	    !ts_pj_put(o, "id", ts_pj_printf("%s/page/p%zu/%d", w->mbase, i + 1, n)) ||
-	    !ts_pj_put(o, "type", json_string("AnnotationPage")) ||
-	    !ts_pj_push(items, anno)) {
-		json_decref(o);
-		json_decref(items);
-		return NULL;
-	}
-	if (!ts_pj_put(o, "items", items)) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	if (!ts_pj_w(b, "{\"id\":") ||
+	    !ts_pj_w_strf(b, "%s/page/p%zu/%d", w->mbase, i + 1, n) ||
+	    !ts_pj_w(b, ",\"type\":\"AnnotationPage\",\"items\":[{\"id\":") ||
+	    !ts_pj_w_strf(b, "%s/annotation/p%zu-%s", w->mbase, i + 1, suffix) ||
+	    !ts_pj_w(b, n == 1 ? ",\"type\":\"Annotation\",\"motivation\":\"painting\",\"body\":"
+	                       : ",\"type\":\"Annotation\",\"motivation\":\"supplementing\",\"body\":"))
+		return false;
+	if (n == 1 ? !body(w, cv) : !(ts_pj_w(b, "{\"id\":") && res_url(w, cv->captions) &&
+	                              ts_pj_w(b, ",\"type\":\"Text\",\"label\":") &&
+	                              ts_pj_w_lang(b, w->it->meta.language, "Captions") &&
+	                              ts_pj_w(b, ",\"format\":\"text/vtt\"}")))
+		return false;
+	return ts_pj_w(b, ",\"target\":") && canvas_url(w, i) && ts_pj_w(b, "}]}");
 }
 
-/* A file of the folder as an external resource {id, type, format, label}. */
-static json_t *file_resource(const struct w3 *w, const char *file, const char *type,
-                             const char *format, json_t *label)
-{
-	json_t *o = json_object();
-
-	if (!o || !ts_pj_put(o, "id", ts_pj_res_url(w->c, w->it->fid, file)) ||
-	    !ts_pj_put(o, "type", json_string(type)) ||
-	    !ts_pj_put(o, "label", label ? label : ts_pj_lang(w->it->meta.language, file)) ||
-	    !ts_pj_put(o, "format", json_string(format))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *canvas(struct w3 *w, size_t i)
+static bool canvas(struct w3 *w, size_t i)
 {
 	const struct ts_present_canvas *cv = &w->it->canvases[i];
-	json_t *o = json_object(), *th;
+	struct ts_buf *b = w->b;
 
-	if (!o || !ts_pj_put(o, "id", canvas_url(w, i)) ||
-	    !ts_pj_put(o, "type", json_string("Canvas")) ||
-	    !ts_pj_put(o, "label", ts_pj_copy(cv->label)))
-		goto fail;
-	if (cv->metadata && !ts_pj_put(o, "metadata", ts_pj_copy(cv->metadata)))
-		goto fail;
-	if (cv->summary && !ts_pj_put(o, "summary", ts_pj_copy(cv->summary)))
-		goto fail;
+	if (!ts_pj_w(b, "{\"id\":") || !canvas_url(w, i) ||
+	    !ts_pj_w(b, ",\"type\":\"Canvas\",\"label\":") || !ts_pj_w_value(b, cv->label))
+		return false;
+	if (cv->metadata && (!ts_pj_w(b, ",\"metadata\":") || !ts_pj_w_value(b, cv->metadata)))
+		return false;
+	if (cv->summary && (!ts_pj_w(b, ",\"summary\":") || !ts_pj_w_value(b, cv->summary)))
+		return false;
 	/* §3.1: Sound only duration; Video duration, width and height */
 	if (strcmp(cv->painted_type, "Sound") != 0 && cv->width && cv->height &&
-	    (!ts_pj_put(o, "height", json_integer(cv->height)) ||
-	     !ts_pj_put(o, "width", json_integer(cv->width))))
-		goto fail;
-	if (cv->duration > 0 && !ts_pj_put(o, "duration", json_real(cv->duration)))
-		goto fail;
-	th = ts_pj_thumbnail(w->c, cv->image.rel ? &cv->image : &cv->thumb, &w->memo);
-	if (th && !ts_pj_put(o, "thumbnail", th))
-		goto fail;
+	    (!ts_pj_w(b, ",\"height\":") || !ts_pj_w_int(b, cv->height) ||
+	     !ts_pj_w(b, ",\"width\":") || !ts_pj_w_int(b, cv->width)))
+		return false;
+	if (cv->duration > 0 && (!ts_pj_w(b, ",\"duration\":") || !ts_pj_w_real(b, cv->duration)))
+		return false;
+	ts_pj_w_thumbnail(b, ",\"thumbnail\":", w->c, cv->image.rel ? &cv->image : &cv->thumb,
+	                  &w->memo);
 	if (cv->see_also &&
-	    !ts_pj_put(o, "seeAlso", ts_pj_one(file_resource(w, cv->see_also, cv->see_also_type->iiif_type,
-	                                               cv->see_also_type->mime, NULL))))
-		goto fail;
-	if (!ts_pj_put(o, "items", ts_pj_one(page(w, i, 1, annotation(w, i, "image", "painting",
-	                                                          body(w, cv))))))
-		goto fail;
-	if (cv->captions) {
-		json_t *b = file_resource(w, cv->captions, "Text", "text/vtt",
-		                          ts_pj_lang(w->it->meta.language, "Captions"));
-		if (!ts_pj_put(o, "annotations",
-		               ts_pj_one(page(w, i, 2, annotation(w, i, "caption", "supplementing", b)))))
-			goto fail;
-	}
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
+	    (!ts_pj_w(b, ",\"seeAlso\":[") ||
+	     !file_resource(w, cv->see_also, cv->see_also_type->iiif_type, cv->see_also_type->mime,
+	                    NULL) ||
+	     !ts_pj_w(b, "]")))
+		return false;
+	if (!ts_pj_w(b, ",\"items\":[") || !page(w, i, cv, 1) || !ts_pj_w(b, "]"))
+		return false;
+	if (cv->captions &&
+	    (!ts_pj_w(b, ",\"annotations\":[") || !page(w, i, cv, 2) || !ts_pj_w(b, "]")))
+		return false;
+	return ts_pj_w(b, "}");
 }
 
-static json_t *range(const struct w3 *w, const struct ts_sidecar_range *r, const char *path)
+/* One Range; false with w->err set (a range naming no canvas, or out of
+ * memory). */
+static bool range(struct w3 *w, const struct ts_sidecar_range *r, const char *path)
 {
-	json_t *o = json_object(), *items = json_array();
+	struct ts_buf *b = w->b;
 	char sub[128];
 
-	if (!o || !items ||
-	    !ts_pj_put(o, "id", ts_pj_printf("%s/range/%s", w->mbase, r->id)) ||
-	    !ts_pj_put(o, "type", json_string("Range")) ||
-	    !ts_pj_put(o, "label", ts_pj_copy(r->label)))
-		goto fail;
+	if (!ts_pj_w(b, "{\"id\":") || !ts_pj_w_strf(b, "%s/range/%s", w->mbase, r->id) ||
+	    !ts_pj_w(b, ",\"type\":\"Range\",\"label\":") || !ts_pj_w_value(b, r->label) ||
+	    !ts_pj_w(b, ",\"items\":["))
+		goto oom;
 	for (size_t i = 0; i < r->nitems; i++) {
 		const struct ts_sidecar_range_item *ri = &r->items[i];
 		char frag[160];
-		json_t *v;
 		long ci;
 
 		snprintf(sub, sizeof sub, "%s.items[%zu]", path, i);
+		if (i && !ts_pj_w(b, ","))
+			goto oom;
 		if (ri->range) {
-			v = range(w, ri->range, sub);
-			if (!v)
-				goto fail_quiet;
-			if (!ts_pj_push(items, v))
-				goto fail;
+			if (!range(w, ri->range, sub))
+				return false;
 			continue;
 		}
 		ci = ts_present_canvas_index(w->it, ri->file);
 		if (ci < 0) {
 			ts_error_set(w->err, TS_EINTERNAL, "%s%siiif.json: %s: %s is not one of the item's canvases",
 			             w->it->folder, *w->it->folder ? "/" : "", sub, ri->file);
-			goto fail_quiet;
+			return false;
 		}
 		ts_present_range_fragment(frag, sizeof frag, ri);
-		if (!ts_pj_push(items, ref(ts_pj_printf("%s/canvas/p%ld%s", w->mbase, ci + 1, frag),
-		                           "Canvas")))
-			goto fail;
+		if (!ts_pj_w(b, "{\"id\":") ||
+		    !ts_pj_w_strf(b, "%s/canvas/p%ld%s", w->mbase, ci + 1, frag) ||
+		    !ts_pj_w(b, ",\"type\":\"Canvas\"}"))
+			goto oom;
 	}
-	if (!ts_pj_put(o, "items", items)) {
-		items = NULL;
-		goto fail;
-	}
-	return o;
-fail:
+	if (ts_pj_w(b, "]}"))
+		return true;
+oom:
 	ts_error_set(w->err, TS_EINTERNAL, "out of memory");
-fail_quiet:
-	json_decref(items);
-	json_decref(o);
-	return NULL;
+	return false;
 }
 
-static json_t *provider(const struct w3 *w, const struct ts_sidecar_provider *p)
+static bool provider(struct w3 *w, const struct ts_sidecar_provider *p)
 {
-	json_t *o = json_object();
+	struct ts_buf *b = w->b;
 
-	if (!o || !ts_pj_put(o, "id", json_string(p->id)) ||
-	    !ts_pj_put(o, "type", json_string("Agent")) ||
-	    !ts_pj_put(o, "label", ts_pj_copy(p->label)))
-		goto fail;
-	if (p->homepage) {
-		json_t *hp = json_object();
-		if (!hp || !ts_pj_put(hp, "id", json_string(p->homepage)) ||
-		    !ts_pj_put(hp, "type", json_string("Text")) ||
-		    !ts_pj_put(hp, "label", ts_pj_copy(p->label)) ||
-		    !ts_pj_put(hp, "format", json_string("text/html")) ||
-		    !ts_pj_put(o, "homepage", ts_pj_one(hp))) {
-			json_decref(hp);
-			goto fail;
-		}
-	}
+	if (!ts_pj_w(b, "[{\"id\":") || !ts_pj_w_str(b, p->id) ||
+	    !ts_pj_w(b, ",\"type\":\"Agent\",\"label\":") || !ts_pj_w_value(b, p->label))
+		return false;
+	if (p->homepage &&
+	    (!ts_pj_w(b, ",\"homepage\":[{\"id\":") || !ts_pj_w_str(b, p->homepage) ||
+	     !ts_pj_w(b, ",\"type\":\"Text\",\"label\":") || !ts_pj_w_value(b, p->label) ||
+	     !ts_pj_w(b, ",\"format\":\"text/html\"}]")))
+		return false;
 	if (p->logo) {
 		bool url = strncmp(p->logo, "http://", 7) == 0 || strncmp(p->logo, "https://", 8) == 0;
 		const struct ts_media_type *t = ts_media_type_of(p->logo);
-		json_t *lg = json_object();
-		if (!lg || !ts_pj_put(lg, "id", url ? json_string(p->logo)
-		                                   : ts_pj_res_url(w->c, w->it->fid, p->logo)) ||
-		    !ts_pj_put(lg, "type", json_string("Image")) ||
-		    (t && !ts_pj_put(lg, "format", json_string(t->mime))) ||
-		    !ts_pj_put(o, "logo", ts_pj_one(lg))) {
-			json_decref(lg);
-			goto fail;
-		}
-	}
-	return ts_pj_one(o);
-fail:
-	json_decref(o);
-	return NULL;
-}
 
-static bool put_strings(json_t *o, const char *key, char **v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		if (!ts_pj_push(a, json_string(v[i]))) {
-			json_decref(a);
+		if (!ts_pj_w(b, ",\"logo\":[{\"id\":") ||
+		    !(url ? ts_pj_w_str(b, p->logo) : res_url(w, p->logo)) ||
+		    !ts_pj_w(b, ",\"type\":\"Image\"") ||
+		    (t && (!ts_pj_w(b, ",\"format\":") || !ts_pj_w_str(b, t->mime))) ||
+		    !ts_pj_w(b, "}]"))
 			return false;
-		}
-	return ts_pj_put(o, key, a);
+	}
+	return ts_pj_w(b, "}]");
 }
 
-/* The whole Manifest.  NULL with err set on failure. */
-static json_t *manifest(struct w3 *w)
+static bool strings(struct ts_buf *b, char **v, size_t n)
+{
+	if (!ts_pj_w(b, "["))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((i && !ts_pj_w(b, ",")) || !ts_pj_w_str(b, v[i]))
+			return false;
+	return ts_pj_w(b, "]");
+}
+
+/* The sidecar's seeAlso entries, then the folder's ALTO/hOCR/METS files. */
+static bool see_also(struct w3 *w)
+{
+	const struct ts_present_item *it = w->it;
+	const json_t *given = it->meta.see_also;
+	struct ts_buf *b = w->b;
+	size_t n = 0;
+
+	if (given && !json_is_array(given))
+		return !it->nsee_also_files && ts_pj_w_value(b, given);
+	if (!ts_pj_w(b, "["))
+		return false;
+	for (; given && n < json_array_size(given); n++)
+		if ((n && !ts_pj_w(b, ",")) || !ts_pj_w_value(b, json_array_get(given, n)))
+			return false;
+	for (size_t i = 0; i < it->nsee_also_files; i++, n++) {
+		const struct ts_media_type *t = ts_media_type_of(it->see_also_files[i]);
+
+		if ((n && !ts_pj_w(b, ",")) ||
+		    !file_resource(w, it->see_also_files[i], t->iiif_type, t->mime, NULL))
+			return false;
+	}
+	return ts_pj_w(b, "]");
+}
+
+/* The whole Manifest into w->b.  TS_OK, or the error set. */
+static ts_status manifest(struct w3 *w)
 {
 	const struct ts_present_item *it = w->it;
 	const struct ts_sidecar *m = &it->meta;
-	json_t *o = json_object(), *items = NULL, *th, *arr;
+	struct ts_buf *b = w->b;
 
-	if (!o || !ts_pj_put(o, "@context", json_string(TS_PRESENT3_CONTEXT)) ||
-	    !ts_pj_put(o, "id", ts_pj_printf("%s/manifest", w->mbase)) ||
-	    !ts_pj_put(o, "type", json_string("Manifest")) ||
-	    !ts_pj_put(o, "label", ts_pj_copy(it->label)))
+	/* the canvases are most of it: about 1,500 bytes each */
+	if (!ts_buf_reserve(b, 2048 + it->ncanvases * 1536))
 		goto oom;
-	if (m->metadata && !ts_pj_put(o, "metadata", ts_pj_copy(m->metadata)))
+	if (!ts_pj_w(b, "{\"@context\":\"" TS_PRESENT3_CONTEXT "\",\"id\":") ||
+	    !ts_pj_w_strf(b, "%s/manifest", w->mbase) ||
+	    !ts_pj_w(b, ",\"type\":\"Manifest\",\"label\":") || !ts_pj_w_value(b, it->label))
 		goto oom;
-	if (m->summary && !ts_pj_put(o, "summary", ts_pj_copy(m->summary)))
+	if (m->metadata && (!ts_pj_w(b, ",\"metadata\":") || !ts_pj_w_value(b, m->metadata)))
 		goto oom;
-	th = ts_pj_thumbnail(w->c, &it->thumb, &w->memo);
-	if (th && !ts_pj_put(o, "thumbnail", th))
+	if (m->summary && (!ts_pj_w(b, ",\"summary\":") || !ts_pj_w_value(b, m->summary)))
 		goto oom;
-	if (m->viewing_direction && !ts_pj_put(o, "viewingDirection", json_string(m->viewing_direction)))
+	ts_pj_w_thumbnail(b, ",\"thumbnail\":", w->c, &it->thumb, &w->memo);
+	if (m->viewing_direction &&
+	    (!ts_pj_w(b, ",\"viewingDirection\":") || !ts_pj_w_str(b, m->viewing_direction)))
 		goto oom;
-	if (m->nbehavior && !put_strings(o, "behavior", m->behavior, m->nbehavior))
+	if (m->nbehavior &&
+	    (!ts_pj_w(b, ",\"behavior\":") || !strings(b, m->behavior, m->nbehavior)))
 		goto oom;
-	if (m->nav_date && !ts_pj_put(o, "navDate", json_string(m->nav_date)))
+	if (m->nav_date && (!ts_pj_w(b, ",\"navDate\":") || !ts_pj_w_str(b, m->nav_date)))
 		goto oom;
-	if (m->rights && !ts_pj_put(o, "rights", json_string(m->rights)))
+	if (m->rights && (!ts_pj_w(b, ",\"rights\":") || !ts_pj_w_str(b, m->rights)))
 		goto oom;
-	if (m->required_statement &&
-	    !ts_pj_put(o, "requiredStatement", ts_pj_copy(m->required_statement)))
+	if (m->required_statement && (!ts_pj_w(b, ",\"requiredStatement\":") ||
+	                              !ts_pj_w_value(b, m->required_statement)))
 		goto oom;
-	if (m->provider && !ts_pj_put(o, "provider", provider(w, m->provider)))
+	if (m->provider && (!ts_pj_w(b, ",\"provider\":") || !provider(w, m->provider)))
 		goto oom;
-	if (m->homepage) {
-		json_t *hp = json_object();
-		if (!hp || !ts_pj_put(hp, "id", json_string(m->homepage)) ||
-		    !ts_pj_put(hp, "type", json_string("Text")) ||
-		    !ts_pj_put(hp, "label", ts_pj_copy(it->label)) ||
-		    !ts_pj_put(hp, "format", json_string("text/html")) ||
-		    !ts_pj_put(o, "homepage", ts_pj_one(hp))) {
-			json_decref(hp);
-			goto oom;
-		}
-	}
-	if (m->see_also || it->nsee_also_files) {
-		arr = m->see_also ? json_deep_copy(m->see_also) : json_array();
-		for (size_t i = 0; arr && i < it->nsee_also_files; i++) {
-			const struct ts_media_type *t = ts_media_type_of(it->see_also_files[i]);
-			if (!ts_pj_push(arr, file_resource(w, it->see_also_files[i], t->iiif_type,
-			                                   t->mime, NULL))) {
-				json_decref(arr);
-				arr = NULL;
-			}
-		}
-		if (!ts_pj_put(o, "seeAlso", arr))
-			goto oom;
-	}
+	if (m->homepage &&
+	    (!ts_pj_w(b, ",\"homepage\":[{\"id\":") || !ts_pj_w_str(b, m->homepage) ||
+	     !ts_pj_w(b, ",\"type\":\"Text\",\"label\":") || !ts_pj_w_value(b, it->label) ||
+	     !ts_pj_w(b, ",\"format\":\"text/html\"}]")))
+		goto oom;
+	if ((m->see_also || it->nsee_also_files) && (!ts_pj_w(b, ",\"seeAlso\":") || !see_also(w)))
+		goto oom;
 	if (it->nrenderings) {
-		arr = json_array();
-		for (size_t i = 0; arr && i < it->nrenderings; i++) {
+		if (!ts_pj_w(b, ",\"rendering\":["))
+			goto oom;
+		for (size_t i = 0; i < it->nrenderings; i++) {
 			const struct ts_present_rendering *r = &it->renderings[i];
-			if (!ts_pj_push(arr, file_resource(w, r->file, r->type->iiif_type, r->type->mime,
-			                                   ts_pj_copy(r->label)))) {
-				json_decref(arr);
-				arr = NULL;
-			}
+
+			if ((i && !ts_pj_w(b, ",")) ||
+			    !file_resource(w, r->file, r->type->iiif_type, r->type->mime, r->label))
+				goto oom;
 		}
-		if (!ts_pj_put(o, "rendering", arr))
+		if (!ts_pj_w(b, "]"))
 			goto oom;
 	}
-	if (it->start >= 0 && !ts_pj_put(o, "start", ref(canvas_url(w, (size_t)it->start), "Canvas")))
+	if (it->start >= 0 &&
+	    (!ts_pj_w(b, ",\"start\":{\"id\":") || !canvas_url(w, (size_t)it->start) ||
+	     !ts_pj_w(b, ",\"type\":\"Canvas\"}")))
 		goto oom;
-	items = json_array();
-	if (!items)
+	if (!ts_pj_w(b, ",\"items\":["))
 		goto oom;
 	for (size_t i = 0; i < it->ncanvases; i++)
-		if (!ts_pj_push(items, canvas(w, i)))
+		if ((i && !ts_pj_w(b, ",")) || !canvas(w, i))
 			goto oom;
-	if (!ts_pj_put(o, "items", items)) {
-		items = NULL;
+	if (!ts_pj_w(b, "]"))
 		goto oom;
-	}
-	items = NULL;
 	if (m->nstructures) {
-		arr = json_array();
-		if (!arr)
+		if (!ts_pj_w(b, ",\"structures\":["))
 			goto oom;
 		for (size_t i = 0; i < m->nstructures; i++) {
 			char path[48];
-			json_t *r;
 
 			snprintf(path, sizeof path, "structures[%zu]", i);
-			r = range(w, &m->structures[i], path);
-			if (!r) {
-				json_decref(arr);
-				goto fail;
-			}
-			ts_pj_push(arr, r);
+			if ((i && !ts_pj_w(b, ",")))
+				goto oom;
+			if (!range(w, &m->structures[i], path))
+				return w->err->status ? w->err->status : TS_EINTERNAL;
 		}
-		if (!ts_pj_put(o, "structures", arr))
+		if (!ts_pj_w(b, "]"))
 			goto oom;
 	}
-	return o;
+	if (ts_pj_w(b, "}\n"))
+		return TS_OK;
 oom:
 	ts_error_set(w->err, TS_EINTERNAL, "cannot build the Manifest of %s", it->rel);
 	ts_error_detail(w->err, "out of memory or a string that is not UTF-8");
-fail:
-	json_decref(items);
-	json_decref(o);
-	return NULL;
+	return TS_EINTERNAL;
 }
 
 /* The embedded object whose id is `id` (a full one, not a {id, type}
@@ -403,63 +357,92 @@ static json_t *find_by_id(json_t *v, const char *id)
 	return NULL;
 }
 
-ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_present_item *it,
-                               const struct ts_present_part *part, json_t **out,
-                               struct ts_error *err)
+/* The part of doc named by part, with its own @context (§4.1), into out;
+ * 404 when it has none such. */
+static ts_status write_part(json_t *doc, const char *mbase, const struct ts_present_part *part,
+                           struct ts_buf *out, struct ts_error *err)
 {
-	struct w3 w;
-	json_t *doc = NULL, *found, *res = NULL;
-	char *target = NULL;
+	char *target = ts_present_part_id(mbase, part);
+	json_t *found, *res = NULL;
 	ts_status st = TS_OK;
 
-	*out = NULL;
-	memset(&w, 0, sizeof w);
-	w.c = c;
-	w.it = it;
-	w.err = err;
-	if (asprintf(&w.mbase, "%s/iiif/3/%s", c->base, it->id) < 0) {
-		w.mbase = NULL;
+	if (!target)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	}
-	if (it->manifest_json) {
-		st = ts_present_handmade_load(it, c->base, NULL, NULL, &doc, err);
-		if (st != TS_OK)
-			goto done;
-	} else {
-		doc = manifest(&w);
-		if (!doc) {
-			st = err->status ? err->status : TS_EINTERNAL;
-			goto done;
-		}
-	}
-	if (!part || !part->kind) {
-		*out = doc;
-		doc = NULL;
-		goto done;
-	}
-	target = ts_present_part_id(w.mbase, part);
-	if (!target) {
-		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto done;
-	}
 	found = find_by_id(doc, target);
 	if (!found || strcmp(part->kind, "sequence") == 0) {
 		st = ts_error_set(err, TS_ENOTFOUND, "no such %s in this Manifest", part->kind);
 		goto done;
 	}
-	/* §4.1: a resource on its own carries the @context first */
 	res = json_object();
 	if (!res || !ts_pj_put(res, "@context", json_string(TS_PRESENT3_CONTEXT)) ||
-	    json_object_update(res, found) != 0) {
-		json_decref(res);
+	    json_object_update(res, found) != 0 || !ts_pj_write(res, out))
 		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto done;
-	}
-	*out = res;
 done:
-	json_decref(doc);
+	json_decref(res);
 	free(target);
+	return st;
+}
+
+ts_status ts_present_manifest3_write(const struct ts_present_ctx *c,
+                                     const struct ts_present_item *it,
+                                     const struct ts_present_part *part, struct ts_buf *out,
+                                     struct ts_error *err)
+{
+	struct ts_buf whole = TS_BUF_INIT;
+	size_t mark = out->len;
+	json_t *doc = NULL;
+	struct w3 w;
+	ts_status st;
+
+	memset(&w, 0, sizeof w);
+	w.c = c;
+	w.it = it;
+	w.err = err;
+	if (asprintf(&w.mbase, "%s/iiif/3/%s", c->base, it->id) < 0)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	if (it->manifest_json) {
+		st = ts_present_handmade_load(it, c->base, NULL, NULL, &doc, err);
+		if (st == TS_OK && (!part || !part->kind) && !ts_pj_write(doc, out))
+			st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+	} else if (!part || !part->kind) {
+		w.b = out;
+		st = manifest(&w);
+	} else {
+		/* a part is cut out of the whole, so it is the same JSON as
+		 * embedded by construction */
+		w.b = &whole;
+		st = manifest(&w);
+		if (st == TS_OK) {
+			doc = json_loadb((const char *)whole.data, whole.len, 0, NULL);
+			if (!doc)
+				st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+		}
+	}
+	if (st == TS_OK && part && part->kind)
+		st = write_part(doc, w.mbase, part, out, err);
+	if (st != TS_OK)
+		out->len = mark;
+	json_decref(doc);
+	ts_buf_free(&whole);
 	free(w.mbase);
 	ts_pj_memo_free(&w.memo);
+	return st;
+}
+
+ts_status ts_present_manifest3(const struct ts_present_ctx *c, const struct ts_present_item *it,
+                               const struct ts_present_part *part, json_t **out,
+                               struct ts_error *err)
+{
+	struct ts_buf b = TS_BUF_INIT;
+	ts_status st;
+
+	*out = NULL;
+	st = ts_present_manifest3_write(c, it, part, &b, err);
+	if (st == TS_OK) {
+		*out = json_loadb((const char *)b.data, b.len, 0, NULL);
+		if (!*out)
+			st = ts_error_set(err, TS_EINTERNAL, "out of memory");
+	}
+	ts_buf_free(&b);
 	return st;
 }

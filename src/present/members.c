@@ -10,12 +10,18 @@
  * Manifest, so a collection of 10,000 folders costs a readdir and at most
  * one probe (usually cached) per member.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "model.h"
+
+/* Member folders are described on up to this many threads (the cores),
+ * when there are at least PARALLEL_MIN of them. */
+#define MAX_THREADS 4
+#define PARALLEL_MIN 64
 
 /* ---- collections ------------------------------------------------------ */
 
@@ -185,13 +191,89 @@ static ts_status add_member(struct ts_present_collection *col, const char *rel, 
 	return *ok ? TS_OK : ts_error_set(err, TS_EINTERNAL, "out of memory");
 }
 
+/* One member folder to describe: member_folder's arguments and results. */
+struct job {
+	size_t member;          /* index in the collection's members */
+	const char *name;       /* the folder's entry name (the catalogue's) */
+	struct ts_sidecar row;  /* its CSV row, owned */
+	bool holds;
+	ts_status status;
+	struct ts_error err;
+};
+
+struct jobs {
+	const struct ts_present_ctx *c;
+	struct ts_present_collection *col;
+	int dfd;
+	const char *rel;
+	struct job *v;
+	size_t n;
+	pthread_mutex_t lock;
+	size_t next;            /* the next job to take, under lock */
+};
+
+static void *run_jobs(void *arg)
+{
+	struct jobs *js = arg;
+
+	for (;;) {
+		struct job *j;
+		size_t i;
+
+		pthread_mutex_lock(&js->lock);
+		i = js->next++;
+		pthread_mutex_unlock(&js->lock);
+		if (i >= js->n)
+			return NULL;
+		j = &js->v[i];
+		ts_error_clear(&j->err);
+		j->holds = true;
+		j->status = member_folder(js->c, js->dfd, js->rel, &js->col->members[j->member],
+		                          j->name, &j->row, &j->holds, &j->err);
+	}
+}
+
+/* Describe every member folder of js, on several threads when there are
+ * many: each writes only its own member and job, and the probe cache
+ * locks itself.  A cold collection of 10,000 folders is mostly their
+ * readdirs and probes, which the kernel serves in parallel. */
+static void run_all(struct jobs *js)
+{
+	pthread_t tid[MAX_THREADS];
+	bool started[MAX_THREADS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+
+	if (js->n < PARALLEL_MIN)
+		n = 1;
+	pthread_mutex_init(&js->lock, NULL);
+	js->next = 0;
+	for (int t = 1; t < n; t++)
+		started[t] = pthread_create(&tid[t], NULL, run_jobs, js) == 0;
+	run_jobs(js);
+	for (int t = 1; t < n; t++)
+		if (started[t])
+			pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&js->lock);
+}
+
+static void jobs_free(struct jobs *js)
+{
+	for (size_t i = 0; i < js->n; i++)
+		ts_pm_sidecar_free(&js->v[i].row);
+	free(js->v);
+	js->v = NULL;
+	js->n = 0;
+}
+
 ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
                                      struct ts_present_collection *out, struct ts_error *err)
 {
 	struct ts_catalogue cat;
 	struct ts_sidecar row, mrow;
 	struct ts_csv csv;
-	bool *done = NULL, ok;
+	struct jobs js;
+	bool *done = NULL, *gone = NULL, ok;
 	ts_status s;
 	size_t i, pass;
 	int dfd = -1;
@@ -201,7 +283,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	memset(out, 0, sizeof *out);
 	memset(&row, 0, sizeof row);
 	memset(&csv, 0, sizeof csv);
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
+	memset(&js, 0, sizeof js);
+	s = ts_present_scan(c, rel, &cat, err);
 	if (s)
 		return s;
 	if (ts_pm_folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
@@ -212,7 +295,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	out->id = *rel ? ts_present_encode_id(rel) : strdup("top");
 	parent = ts_pm_parent_of(rel, &name);
 	done = calloc(cat.n ? cat.n : 1, sizeof *done);
-	if (!out->rel || !out->id || !parent || !done) {
+	js.v = calloc(cat.n ? cat.n : 1, sizeof *js.v);
+	if (!out->rel || !out->id || !parent || !done || !js.v) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
@@ -286,15 +370,14 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				}
 			}
 			if (e->is_dir) {
-				bool holds = true;
+				/* described below, with the others, maybe in parallel */
+				struct job *j = &js.v[js.n++];
 
-				s = member_folder(c, dfd, rel, mb, e->name, &mrow, &holds, err);
-				if (s == TS_OK && !holds) {
-					/* one readdir decided it: take the entry back */
-					ts_pm_sidecar_free(&mrow);
-					member_drop(out);
-					continue;
-				}
+				j->member = out->nmembers - 1;
+				j->name = e->name;
+				j->row = mrow;
+				memset(&mrow, 0, sizeof mrow);
+				continue;
 			} else {
 				/* a file has no sidecar: its row alone, as in its Manifest */
 				mb->label = ts_pm_label(&mrow, e->name);
@@ -321,6 +404,44 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			}
 		}
 	}
+	/* the member folders, then those without media taken back (one
+	 * readdir decided it), keeping the order */
+	js.c = c;
+	js.col = out;
+	js.dfd = dfd;
+	js.rel = rel;
+	run_all(&js);
+	gone = calloc(out->nmembers ? out->nmembers : 1, sizeof *gone);
+	if (!gone) {
+		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < js.n; i++) {
+		struct job *j = &js.v[i];
+
+		if (j->status != TS_OK) {
+			*err = j->err;
+			s = j->status;
+			goto fail;
+		}
+		if (!j->holds)
+			gone[j->member] = true;
+		else if (!out->members[j->member].label) {
+			s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+			goto fail;
+		}
+	}
+	{
+		size_t kept = 0;
+
+		for (i = 0; i < out->nmembers; i++) {
+			if (gone[i])
+				member_free(&out->members[i]);
+			else
+				out->members[kept++] = out->members[i];
+		}
+		out->nmembers = kept;
+	}
 	/* the collection's picture: the sidecar's member, else the first one's */
 	for (i = 0; i < out->nmembers; i++) {
 		const struct ts_present_member *mb = &out->members[i];
@@ -336,6 +457,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	}
 	out->fingerprint = cat.fingerprint;
 	close(dfd);
+	jobs_free(&js);
+	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);
@@ -345,6 +468,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 fail:
 	if (dfd >= 0)
 		close(dfd);
+	jobs_free(&js);
+	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
 	ts_catalogue_free(&cat);

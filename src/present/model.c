@@ -361,7 +361,7 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status s;
 
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
+	s = ts_present_scan(c, rel, &cat, err);
 	if (s == TS_ENOTFOUND && !collection && *rel) {
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
@@ -928,7 +928,7 @@ ts_status ts_present_item_load(const struct ts_present_ctx *c, const char *rel,
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, err);
+	s = ts_present_scan(c, rel, &cat, err);
 	if (s == TS_OK) {
 		enum ts_present_kind k = ts_pm_folder_kind(c, &cat);
 

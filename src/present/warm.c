@@ -62,7 +62,7 @@ void ts_present_warm(const struct ts_present_ctx *c, const char *rel, int nthrea
 		return;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	if (ts_catalogue_scan(c->root_fd, c->root_path, rel, &cat, &err) != TS_OK)
+	if (ts_present_scan(c, rel, &cat, &err) != TS_OK)
 		return;   /* a single file, or an error the build will report */
 	for (size_t i = 0; i < cat.n; i++)
 		if (!cat.entries[i].is_dir && cat.entries[i].type->kind == TS_MEDIA_IMAGE)

@@ -316,6 +316,33 @@ ts_status ts_resolve_exact(const struct ts_resolver *r, const char *rel, char *p
 	return resolve(r, rel, false, path, n, st, err);
 }
 
+int ts_resolve_open(const struct ts_resolver *r, const char *rel)
+{
+#if defined(HAVE_OPENAT2_H) && defined(SYS_openat2)
+	struct open_how how;
+
+	if (!r || !r->beneath) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!rel || !identifier_ok(rel) || strlen(rel) >= PATH_MAX) {
+		errno = ENOENT;
+		return -1;
+	}
+	memset(&how, 0, sizeof how);
+	/* O_NONBLOCK, O_NOCTTY: a FIFO or terminal swapped in for the file
+	 * neither blocks the open nor becomes ours */
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, r->root_fd, rel, &how, sizeof how);
+#else
+	(void)r;
+	(void)rel;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 /* ---- listing ---------------------------------------------------------- */
 
 struct list_state {

@@ -338,7 +338,9 @@ static bool redirect_base(struct request *r, const struct ts_present_url *u,
 	return true;
 }
 
-bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
+/* ts_serve_presentation with the request's listing memo (present.h,
+ * scan_memo). */
+static bool serve(struct request *r, const char *rest, ts_status *st, struct ts_catalogue *memo)
 {
 	struct ts_present_url u;
 	struct ts_present_ctx c;
@@ -353,6 +355,7 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	if (u.route == TS_PURL_NONE || r->srv->root_fd < 0)
 		return false;
 	make_ctx(r, &pp, &c);
+	c.scan_memo = memo;
 	if (!c.base) {
 		*st = ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 		return true;
@@ -390,4 +393,15 @@ bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
 	*st = what ? answer(r, &c, fp, u.version, mtime, what, build_manifest, &m)
 	           : ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
 	return true;
+}
+
+bool ts_serve_presentation(struct request *r, const char *rest, ts_status *st)
+{
+	struct ts_catalogue memo;
+	bool handled;
+
+	memset(&memo, 0, sizeof memo);
+	handled = serve(r, rest, st, &memo);
+	ts_catalogue_free(&memo);
+	return handled;
 }

@@ -5,6 +5,7 @@
  * resolver must never reach.
  */
 #include <limits.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,50 @@ static void absolute_symlinks_are_judged_by_where_they_land(void)
 	ts_resolver_destroy(r);
 }
 
+/* The content of rel opened with ts_resolve_open, or "" when refused
+ * (errno kept); ENOSYS ("no openat2 here") reads as "skip". */
+static const char *open_read(struct ts_resolver *r, const char *rel, char *buf, size_t n)
+{
+	int fd = ts_resolve_open(r, rel);
+	ssize_t k;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	k = read(fd, buf, n - 1);
+	buf[k > 0 ? k : 0] = '\0';
+	close(fd);
+	return buf;
+}
+
+static void the_beneath_open_reads_inside_and_refuses_to_leave(void)
+{
+	struct ts_resolver *r = resolver(".tif");
+	char buf[64];
+
+	if (!r)
+		return;
+	errno = 0;
+	if (ts_resolve_open(r, "img.tif") < 0 && errno == ENOSYS) {
+		printf("    skipped: no openat2 here\n");
+		ts_resolver_destroy(r);
+		return;
+	}
+	EXPECT_EQ_STR(open_read(r, "img.tif", buf, sizeof buf), "tiff");
+	EXPECT_EQ_STR(open_read(r, "sub/deep.tif", buf, sizeof buf), "deep");
+	EXPECT_EQ_STR(open_read(r, "alias.tif", buf, sizeof buf), "deep");
+	/* never a suffix, never outside, never up */
+	EXPECT_EQ_STR(open_read(r, "img", buf, sizeof buf), "");
+	EXPECT_EQ_STR(open_read(r, "escape.tif", buf, sizeof buf), "");
+	EXPECT_EQ_STR(open_read(r, "escdir/secret.tif", buf, sizeof buf), "");
+	EXPECT_EQ_STR(open_read(r, "../outside/secret.tif", buf, sizeof buf), "");
+	EXPECT_EQ_STR(open_read(r, "sub/../../outside/secret.tif", buf, sizeof buf), "");
+	EXPECT_EQ_STR(open_read(r, "/etc/passwd", buf, sizeof buf), "");
+	EXPECT(ts_resolve_open(NULL, "img.tif") < 0);
+	EXPECT(ts_resolve_open(r, NULL) < 0);
+	ts_resolver_destroy(r);
+}
+
 static void a_directory_named_like_the_identifier_is_not_an_image(void)
 {
 	struct ts_resolver *r = resolver(".tif");
@@ -504,6 +549,7 @@ int main(void)
 	RUN(suffixes_are_tried_after_the_identifier);
 	RUN(the_exact_resolver_never_tries_suffixes);
 	RUN(the_exact_resolver_confines_like_the_other);
+	RUN(the_beneath_open_reads_inside_and_refuses_to_leave);
 	RUN(a_sub_folder_is_reached_through_a_slash);
 	RUN(a_missing_file_is_404_without_the_path);
 	RUN(traversal_attempts_are_404);
