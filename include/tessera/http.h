@@ -39,6 +39,11 @@ struct ts_http_request {
 	 * file is answered with X-Accel-Redirect and no body, and nginx does
 	 * Range and sendfile itself; NULL everywhere else. */
 	const char *accel_location;
+	/* For the access log only (core/access_log.c); NULL when unknown. */
+	const char *remote_addr;         /* FastCGI REMOTE_ADDR, or the peer's address */
+	const char *protocol;            /* "HTTP/1.1" (SERVER_PROTOCOL) */
+	const char *referer;
+	const char *user_agent;
 };
 
 #define TS_MAX_HEADERS 24
@@ -55,6 +60,10 @@ struct ts_response {
 	struct ts_header headers[TS_MAX_HEADERS];  /* strings live in the request arena */
 	int nheaders;
 	bool omit_body;                  /* HEAD: send headers (and Content-Length) only */
+	/* What the answer cost, for the access log: "hit" (response cache),
+	 * "memcached", "pass" (stored tile passed through), "render" (made
+	 * now), or NULL (a route that neither caches nor renders).  Static. */
+	const char *outcome;
 	/* A body sent from a file instead of `body` (which then stays empty):
 	 * when has_file, the body and its Content-Length are file_length bytes
 	 * of file_fd from file_offset, read by the front end as it sends them.

@@ -133,6 +133,18 @@ static const struct setting table[] = {
 	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,
 	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 startup and "
 	  "notices, 4 and 5 every request." },
+	{ "workers", NULL, "TESSERA_WORKERS", NULL, SET_INT, "1", 1, 64, IN_FILE, OFF(workers),
+	  "Worker processes: 1 serves in this one process; more starts a master that opens the "
+	  "listening sockets, forks this many workers sharing them (each with its threads and "
+	  "its own response cache), replaces a worker that dies, re-reads the configuration on "
+	  "SIGHUP without dropping a connection and drains them on SIGTERM." },
+	{ "access_log", NULL, "TESSERA_ACCESS_LOG", NULL, SET_STRING, "off", 0, 0, IN_FILE,
+	  OFF(access_log), "Where to write one line per request: a file path (appended to, "
+	  "reopened on SIGHUP), stderr, or off." },
+	{ "access_log_format", NULL, "TESSERA_ACCESS_LOG_FORMAT", NULL, SET_STRING, "combined", 0,
+	  0, IN_FILE, OFF(access_log_format), "Access log lines: combined (nginx's combined "
+	  "format followed by the duration in seconds and the cache outcome) or json (one JSON "
+	  "object per line)." },
 	{ "fastcgi_listen", "fastcgi", "TESSERA_FASTCGI_LISTEN", NULL, SET_STRING, "", 0, 0,
 	  IN_FILE, OFF(fastcgi_listen), "FastCGI socket to listen on: a Unix socket path or "
 	  "host:port (empty = none, or standard input when started by spawn-fcgi/mod_fcgid)." },

@@ -416,6 +416,10 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.range = param(r, "HTTP_RANGE");
 	req.if_range = param(r, "HTTP_IF_RANGE");
 	req.accel_location = f->accel_location;
+	req.remote_addr = param(r, "REMOTE_ADDR");
+	req.protocol = param(r, "SERVER_PROTOCOL");
+	req.referer = param(r, "HTTP_REFERER");
+	req.user_agent = param(r, "HTTP_USER_AGENT");
 	if (!req.target) {
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;
@@ -600,8 +604,7 @@ fail:
 		pthread_mutex_destroy(&f.accept_lock);
 	if (f.listen_fd > 0) {
 		close(f.listen_fd);
-		if (is_unix)
-			unlink(strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr);
+		ts_listen_release(addr, is_unix);
 	}
 	return rc;
 }
