@@ -20,7 +20,7 @@ Scenarios:
            workers each tile is made once per process)
 
   BENCH_DURATION=10  BENCH_RUNS=3  BENCH_CONNS=16
-  BENCH_SCENARIOS=pass,render,warm
+  BENCH_SCENARIOS=pass,render,warm  TESSERA_BIN=./tessera
 
 Usage: /usr/bin/python3 bench/workers.py    (needs wrk and nginx)
 Timings are never part of `make check`.
@@ -36,7 +36,7 @@ import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESSERA = os.path.join(TOP, "tessera")
+TESSERA = os.environ.get("TESSERA_BIN", os.path.join(TOP, "tessera"))
 DUR = int(os.environ.get("BENCH_DURATION", "10"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CONNS = int(os.environ.get("BENCH_CONNS", "16"))

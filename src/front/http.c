@@ -59,6 +59,8 @@ struct http_ctx {
 
 /* How long a stopping server waits for requests in flight to be answered. */
 #define DRAIN_TIMEOUT_S 30
+/* and how long it leaves idle kept-alive connections a last request */
+#define KEEPALIVE_GRACE_S 1.0
 
 /* One http_ctx per connection, made when MHD accepts it and freed when MHD
  * closes it.  Owning it per connection (not per request) matters: MHD calls
@@ -354,8 +356,20 @@ static MHD_socket drain(struct MHD_Daemon *d, struct http_front *f)
 	atomic_store(&f->draining, 1);
 	lfd = MHD_quiesce_daemon(d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* on_completed counts a request out once its answer has been sent */
-	while (atomic_load(&f->inflight) > 0) {
+	/* on_completed counts a request out once its answer has been sent.  A
+	 * kept-alive connection may still bring one more request (answered
+	 * with Connection: close): while connections stay open, wait a little
+	 * past the last answer before closing them. */
+	for (double quiet = 0; quiet < KEEPALIVE_GRACE_S; ) {
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (atomic_load(&f->inflight) > 0)
+			quiet = 0;
+		else if (di && di->num_connections == 0)
+			break;
+		else
+			quiet += 0.02;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= DRAIN_TIMEOUT_S) {
 			ts_log(TS_LOG_WARN, "http: %d requests still in flight after %d s; stopping",
