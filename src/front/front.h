@@ -36,7 +36,9 @@ int ts_fastcgi_serve(ts_front_handler h, void *ctx, const struct ts_settings *s,
  * to it runs as another user, and the directory it lives in is what should
  * restrict access.  Returns the descriptor (close-on-exec) or -1 with a
  * message naming addr and the system's reason in err.  *is_unix tells the
- * caller to unlink the path when it stops.
+ * caller to remove the path when it stops, with ts_listen_release.  In a
+ * worker of front/workers.c it returns the socket the master opened for
+ * addr instead (see below).
  */
 int ts_listen_open(const char *addr, int backlog, bool *is_unix, struct ts_error *err);
 

@@ -165,6 +165,25 @@ def _(ctx, srv):
         tile = iiif(3, ID, "0,0,512,512", "256,")
         kinds = [e["cache"] for e in entries if e["target"] == tile and e["method"] == "GET"]
         expect("hit" in kinds, "six GETs of one tile and no hit: %s" % kinds)
+        # rotation with workers: SIGHUP to the master, whose new workers
+        # open the file afresh
+        master = s.procs[0].pid
+        with open("/proc/%d/task/%d/children" % (master, master)) as f:
+            old = set(f.read().split())
+        os.rename(path, path + ".1")
+        os.kill(master, signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open("/proc/%d/task/%d/children" % (master, master)) as f:
+                now = set(f.read().split())
+            if len(now) == 2 and not now & old:
+                break
+            time.sleep(0.1)
+        expect(len(now) == 2 and not now & old, "SIGHUP did not replace the workers")
+        expect_status(s.get("/iiif/3/%s/info.json" % ID), 200, "info.json after SIGHUP")
+        lines = _lines(path, 1)
+        expect(len(lines) == 1 and json.loads(lines[0])["target"].endswith("/info.json"),
+               "after rotation and SIGHUP the new file holds %r" % lines)
     finally:
         s.stop()
 
