@@ -232,7 +232,7 @@ static struct {
 	char path[PATH_MAX];       /* "" for stderr */
 	enum ts_access_format format;
 	atomic_uint_fast64_t dropped;
-	volatile sig_atomic_t reopen;
+	atomic_int reopen;          /* lock-free: set from a signal handler */
 } alog = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .fd = -1 };
 
 static atomic_int enabled;
@@ -298,7 +298,7 @@ static void *writer_main(void *arg)
 		size_t len;
 		char *tmp;
 
-		while (alog.fill_len == 0 && !alog.stopping && !alog.reopen) {
+		while (alog.fill_len == 0 && !alog.stopping && !atomic_load(&alog.reopen)) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += FLUSH_EVERY_MS * 1000000L;
@@ -316,10 +316,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&alog.lock);
 		if (len > 0)
 			write_lines(alog.drain, len);
-		if (alog.reopen) {
-			alog.reopen = 0;
+		if (atomic_exchange(&alog.reopen, 0))
 			reopen_now();
-		}
 		pthread_mutex_lock(&alog.lock);
 		if (alog.stopping && alog.fill_len == 0)
 			break;
@@ -400,7 +398,7 @@ void ts_access_log_write(const struct ts_access_entry *e)
 
 void ts_access_log_reopen(void)
 {
-	alog.reopen = 1;
+	atomic_store(&alog.reopen, 1);
 }
 
 void ts_access_log_close(void)

@@ -4,6 +4,7 @@
  * putting every queued line in the file, whole, by the time it closes.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,6 +154,59 @@ static void the_writer_puts_every_line_in_the_file_by_close(void)
 	EXPECT_EQ_INT(ts_access_log_dropped(), 0);
 }
 
+static void *write_many(void *arg)
+{
+	const struct ts_access_entry *e = arg;
+
+	for (int i = 0; i < 500; i++) {
+		ts_access_log_write(e);
+		if (i == 250)
+			ts_access_log_reopen();
+	}
+	return NULL;
+}
+
+/* Counts the lines of path that are exactly want; -1 for any other line. */
+static int count_lines(const char *path, const char *want)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strcmp(line, want) != 0) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void lines_from_many_threads_arrive_whole_across_a_reopen(void)
+{
+	char path[] = "/tmp/tessera-test-access-XXXXXX", want[32768];
+	struct ts_access_entry e = sample();
+	struct ts_error err;
+	pthread_t t[4];
+	int fd = mkstemp(path);
+
+	ts_error_clear(&err);
+	close(fd);
+	ts_access_log_format(TS_ACCESS_JSON, &e, want, sizeof want);
+	EXPECT(ts_access_log_open(path, "json", &err) == TS_OK);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, write_many, &e);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ts_access_log_close();
+	EXPECT_EQ_INT(count_lines(path, want), 2000);
+	unlink(path);
+}
+
 static void off_starts_nothing_and_a_bad_path_is_an_error(void)
 {
 	struct ts_error err;
@@ -174,6 +228,7 @@ int main(void)
 	RUN(a_huge_target_is_cut_and_the_line_still_ends);
 	RUN(formats_parse_and_others_are_refused);
 	RUN(the_writer_puts_every_line_in_the_file_by_close);
+	RUN(lines_from_many_threads_arrive_whole_across_a_reopen);
 	RUN(off_starts_nothing_and_a_bad_path_is_an_error);
 	return CHECK_DONE();
 }
