@@ -246,7 +246,8 @@ def _slow_request(port, path, out, i):
 
 
 def _sigterm_drains(ctx, mode):
-    s, _conf, sock = _start(ctx, "workers-term-" + mode, mode)
+    # PNG level 9 makes the slow request slower still
+    s, _conf, sock = _start(ctx, "workers-term-" + mode, mode, extra=["--png-level", "9"])
     try:
         master = s.procs[0]
         workers = _wait(lambda: len(_children(master.pid)) == 2 and _children(master.pid), 15,
@@ -259,13 +260,19 @@ def _sigterm_drains(ctx, mode):
         for t in ts:
             t.start()
         time.sleep(0.4)
+        t_term = time.monotonic()
         master.send_signal(signal.SIGTERM)
         for t in ts:
             t.join(60)
+        t_done = time.monotonic()
+        if os.environ.get("TESSERA_TEST_DEBUG"):
+            print("# %s: slow requests ended %.2f s after SIGTERM" % (mode, t_done - t_term))
         for i, r in enumerate(out):
             expect(isinstance(r, harness.Response), "slow request %d: %s" % (i, r))
             expect(r.status == 200 and r.complete and r.body.startswith(b"\x89PNG"),
                    "slow request %d in flight at SIGTERM: %r" % (i, r))
+        expect(t_done - t_term > 0.05, "the slow requests were done before SIGTERM (%.2f s "
+               "later); the test proves nothing" % (t_done - t_term))
         try:
             rc = master.wait(timeout=45)
         except Exception:
