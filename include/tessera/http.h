@@ -23,6 +23,11 @@ struct ts_http_request {
 	const char *target;        /* raw request target: path[?query], percent-encoding intact */
 	const char *scheme;        /* "http" or "https" */
 	const char *host;          /* Host header, or NULL */
+	/* For the access log only (core/access_log.c); NULL when unknown. */
+	const char *remote_addr;         /* FastCGI REMOTE_ADDR, or the peer's address */
+	const char *protocol;            /* "HTTP/1.1" (SERVER_PROTOCOL) */
+	const char *referer;
+	const char *user_agent;
 	const char *accept;
 	const char *accept_encoding;     /* Accept-Encoding (gzip for Presentation JSON) */
 	const char *if_none_match;
@@ -39,11 +44,6 @@ struct ts_http_request {
 	 * file is answered with X-Accel-Redirect and no body, and nginx does
 	 * Range and sendfile itself; NULL everywhere else. */
 	const char *accel_location;
-	/* For the access log only (core/access_log.c); NULL when unknown. */
-	const char *remote_addr;         /* FastCGI REMOTE_ADDR, or the peer's address */
-	const char *protocol;            /* "HTTP/1.1" (SERVER_PROTOCOL) */
-	const char *referer;
-	const char *user_agent;
 };
 
 #define TS_MAX_HEADERS 24

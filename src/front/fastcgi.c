@@ -404,6 +404,10 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.target = request_target(r, a);
 	req.scheme = request_scheme(r);
 	req.host = param(r, "HTTP_HOST");
+	req.remote_addr = param(r, "REMOTE_ADDR");
+	req.protocol = param(r, "SERVER_PROTOCOL");
+	req.referer = param(r, "HTTP_REFERER");
+	req.user_agent = param(r, "HTTP_USER_AGENT");
 	req.accept = param(r, "HTTP_ACCEPT");
 	req.accept_encoding = param(r, "HTTP_ACCEPT_ENCODING");
 	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
@@ -416,10 +420,6 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.range = param(r, "HTTP_RANGE");
 	req.if_range = param(r, "HTTP_IF_RANGE");
 	req.accel_location = f->accel_location;
-	req.remote_addr = param(r, "REMOTE_ADDR");
-	req.protocol = param(r, "SERVER_PROTOCOL");
-	req.referer = param(r, "HTTP_REFERER");
-	req.user_agent = param(r, "HTTP_USER_AGENT");
 	if (!req.target) {
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;

@@ -460,6 +460,10 @@ int ts_workers_run(const struct ts_workers_app *app, const struct ts_settings *s
 	}
 	if (!open_socket(&m, s->fastcgi_listen, 0) || !open_socket(&m, s->http_listen, 1))
 		goto fail;
+	/* FastCGI on standard input (spawn-fcgi): the socket is inherited as
+	 * it is; recorded so that no worker takes it for its own to remove. */
+	if ((!s->fastcgi_listen || !*s->fastcgi_listen) && (!s->http_listen || !*s->http_listen))
+		ts_listen_inherit("", 0, false);
 	ts_log(TS_LOG_INFO, "master %d: starting %d workers", (int)getpid(), s->workers);
 	while (!m.stopping || alive(&m) > 0) {
 		struct pollfd pfd[MAX_SLOTS + 1];

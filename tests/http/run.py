@@ -49,6 +49,8 @@ def main(argv):
         import test_jp2, test_plain  # noqa: F401  (JPEG 2000, plain JPEG/PNG sources)
         import test_memcached  # noqa: F401  (two daemons sharing memcached)
         import test_speed  # noqa: F401  (pass-through, response cache, metrics)
+        import test_workers  # noqa: F401  (workers = N: kill -9, SIGHUP reload, SIGTERM drain)
+        import test_access_log  # noqa: F401  (access_log: combined and JSON lines match the requests)
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
         import test_media  # noqa: F401  (media files at /iiif/{item}/res/{file}: Range, X-Accel-Redirect)
@@ -58,8 +60,6 @@ def main(argv):
         import test_presentation  # noqa: F401  (Presentation 3.0/2.1 manifests and collections from the tree)
         import test_presentation2  # noqa: F401  (Presentation 2.1 Manifests, Collections, IXIF)
         import test_presentation_watch  # noqa: F401  (cached answers follow changes on disk: inotify, fallback)
-        import test_workers  # noqa: F401  (workers = N: kill -9, SIGHUP reload, SIGTERM drain)
-        import test_access_log  # noqa: F401  (access_log: combined and JSON lines match the requests)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
