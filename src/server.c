@@ -270,7 +270,6 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 {
 	struct timespec t0, t1, wall;
 	struct request r;
-	double seconds;
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -284,10 +283,11 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 	handle(&r);
 	atomic_fetch_sub(&srv->metrics.busy, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	ts_serve_count(srv, r.route, resp->status, seconds);
 	if (ts_access_log_enabled())
-		log_access(http, resp, &wall, seconds);
+		log_access(http, resp, &wall, (double)(t1.tv_sec - t0.tv_sec) +
+		           (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	ts_serve_count(srv, r.route, resp->status,
+	      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 static void handle(struct request *r)

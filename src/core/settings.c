@@ -124,15 +124,6 @@ static const struct setting table[] = {
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
 	  "once, in megabytes (0 = decode each request's window)." },
-	{ "memcached_servers", NULL, "TESSERA_MEMCACHED_SERVERS", "MEMCACHED_SERVERS", SET_STRING,
-	  "", 0, 0, IN_FILE, OFF(memcached_servers), "Comma-separated memcached servers "
-	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "
-	  "instances, e.g. 127.0.0.1:11211,10.0.0.2:11211 (empty = no shared cache)." },
-	{ "logfile", NULL, "TESSERA_LOGFILE", "LOGFILE", SET_STRING, "", 0, 0, IN_FILE,
-	  OFF(logfile), "File the log is appended to (empty = standard error)." },
-	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,
-	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 startup and "
-	  "notices, 4 and 5 every request." },
 	{ "workers", NULL, "TESSERA_WORKERS", NULL, SET_INT, "1", 1, 64, IN_FILE, OFF(workers),
 	  "Worker processes: 1 serves in this one process; more starts a master that opens the "
 	  "listening sockets, forks this many workers sharing them (each with its threads and "
@@ -145,6 +136,15 @@ static const struct setting table[] = {
 	  0, IN_FILE, OFF(access_log_format), "Access log lines: combined (nginx's combined "
 	  "format followed by the duration in seconds and the cache outcome) or json (one JSON "
 	  "object per line)." },
+	{ "memcached_servers", NULL, "TESSERA_MEMCACHED_SERVERS", "MEMCACHED_SERVERS", SET_STRING,
+	  "", 0, 0, IN_FILE, OFF(memcached_servers), "Comma-separated memcached servers "
+	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "
+	  "instances, e.g. 127.0.0.1:11211,10.0.0.2:11211 (empty = no shared cache)." },
+	{ "logfile", NULL, "TESSERA_LOGFILE", "LOGFILE", SET_STRING, "", 0, 0, IN_FILE,
+	  OFF(logfile), "File the log is appended to (empty = standard error)." },
+	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,
+	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 startup and "
+	  "notices, 4 and 5 every request." },
 	{ "fastcgi_listen", "fastcgi", "TESSERA_FASTCGI_LISTEN", NULL, SET_STRING, "", 0, 0,
 	  IN_FILE, OFF(fastcgi_listen), "FastCGI socket to listen on: a Unix socket path or "
 	  "host:port (empty = none, or standard input when started by spawn-fcgi/mod_fcgid)." },
