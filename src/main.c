@@ -12,7 +12,9 @@
  * The one idea: main only decides *what* runs; the settings table
  * (core/settings.c) knows every option, the server (server.c) answers
  * requests, and the front ends (front/) carry them.  Serving stops cleanly
- * when SIGTERM or SIGINT sets the stop flag every front end polls.
+ * when SIGTERM or SIGINT sets the stop flag every front end polls; SIGHUP
+ * reopens the access log.  With workers > 1 this process becomes the master
+ * of front/workers.c, and each worker it forks runs serve_process.
  *
  * For iipsrv deployments, `tessera` with no arguments but a listening socket
  * on standard input (spawn-fcgi, mod_fcgid) serves FastCGI on it, configured
@@ -30,9 +32,11 @@
 #include <unistd.h>
 #include "cli/convert.h"
 #include "cli/manifest.h"
+#include "tessera/access_log.h"
 #include "tessera/log.h"
 #include "tessera/server.h"
 #include "tessera/settings.h"
+#include "tessera/workers.h"
 
 #ifndef TESSERA_VERSION
 #define TESSERA_VERSION "0.1.0"
@@ -116,16 +120,162 @@ static int load_or_exit(struct ts_settings *s, int argc, char **argv, bool *help
 	return 0;
 }
 
-static int cmd_serve(int argc, char **argv)
+static void on_hangup(int sig)
 {
-	struct ts_settings s;
+	(void)sig;
+	ts_access_log_reopen();   /* log rotation: the file is opened again */
+}
+
+/*
+ * Can these settings serve?  Root, something to listen on, the access log
+ * format.  Prints why not (to stderr and the log) and returns the exit
+ * status; 0 when they can.  *on_stdin: FastCGI on an inherited socket.
+ */
+static int check_serve_settings(const struct ts_settings *s, bool *on_stdin)
+{
+	enum ts_access_format af;
+	struct ts_error err;
+	struct stat st;
+
+	ts_error_clear(&err);
+	if (!s->root || !*s->root) {
+		fputs("tessera: no image root: give --root DIR (or root = DIR in the config file, "
+		      "or TESSERA_ROOT / FILESYSTEM_PREFIX)\n", stderr);
+		return 1;
+	}
+	if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		const char *why = "not a directory";
+		if (stat(s->root, &st) != 0)
+			why = strerror(errno);
+		fprintf(stderr, "tessera: image root %s: %s\n", s->root, why);
+		ts_log(TS_LOG_ERROR, "image root %s: %s", s->root, why);
+		return 1;
+	}
+	if (ts_access_log_parse_format(s->access_log_format, &af, &err) != TS_OK) {
+		fprintf(stderr, "tessera: %s\n", err.msg);
+		ts_log(TS_LOG_ERROR, "%s", err.msg);
+		return EXIT_USAGE;
+	}
+	*on_stdin = !*s->fastcgi_listen && !*s->http_listen && stdin_is_listening_socket();
+	if (!*s->fastcgi_listen && !*s->http_listen && !*on_stdin) {
+		fputs("tessera: nothing to serve: give --http host:port or --fastcgi SOCKET, or "
+		      "start tessera from spawn-fcgi\n\n", stderr);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The command line, kept for the master's reloads. */
+struct serve_args {
+	int argc;
+	char **argv;
+};
+
+/* front/workers.c's reload: the settings again, from the same sources. */
+static int reload_settings(void *ctx, struct ts_settings *s)
+{
+	struct serve_args *a = ctx;
+	struct ts_error err;
+	bool help = false, on_stdin = false;
+
+	ts_error_clear(&err);
+	if (ts_settings_load(s, a->argc, a->argv, &help, &err) != TS_OK) {
+		ts_log(TS_LOG_ERROR, "%s", err.msg);
+		return EXIT_USAGE;
+	}
+	return check_serve_settings(s, &on_stdin);
+}
+
+/*
+ * One serving process: the whole server with its front ends, until SIGTERM
+ * or SIGINT, after which the front ends finish the requests in flight.  The
+ * lone process of workers = 1, or one worker of the master (front/workers.c).
+ */
+static int serve_process(void *ctx, const struct ts_settings *s)
+{
 	struct ts_server *srv = NULL;
 	struct ts_error err;
 	struct sigaction sa;
-	struct stat st;
 	struct http_thread ht;
 	pthread_t http_tid;
-	bool help = false, http_started = false, on_stdin = false;
+	bool http_started = false, on_stdin = false;
+	int rc;
+
+	(void)ctx;
+	ts_error_clear(&err);
+	rc = check_serve_settings(s, &on_stdin);
+	if (rc != 0)
+		return rc;
+	rc = 1;
+	if (ts_log_open(s->logfile, s->verbosity) != 0) {
+		fprintf(stderr, "tessera: cannot open log file %s: %s\n", s->logfile, strerror(errno));
+		return rc;
+	}
+	/* The handlers before any thread (the access log's writer) starts, so
+	 * every thread inherits them. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hangup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;   /* a client hanging up must not kill the process */
+	sigaction(SIGPIPE, &sa, NULL);
+	if (ts_access_log_open(s->access_log, s->access_log_format, &err) != TS_OK) {
+		fprintf(stderr, "tessera: %s\n", err.msg);
+		ts_log(TS_LOG_ERROR, "%s", err.msg);
+		return rc;
+	}
+	srv = ts_server_create(s, &err);
+	if (!srv) {
+		fprintf(stderr, "tessera: %s\n", err.msg[0] ? err.msg : "cannot start the server");
+		if (err.detail[0])
+			ts_log(TS_LOG_ERROR, "%s", err.detail);
+		goto fail;
+	}
+	ts_log(TS_LOG_INFO, "tessera %s starting", TESSERA_VERSION);
+	ts_settings_log(s);
+	ts_workers_ready();
+
+	rc = 0;
+	if (*s->http_listen) {
+		ht.srv = srv;
+		ht.s = s;
+		ht.rc = 0;
+		if (!*s->fastcgi_listen) {
+			rc = ts_http_run(srv, s, &stop_flag);
+		} else if (pthread_create(&http_tid, NULL, http_thread_main, &ht) == 0) {
+			http_started = true;
+		} else {
+			ts_log(TS_LOG_ERROR, "cannot start the HTTP front end thread");
+			rc = 1;
+			__atomic_store_n(&stop_flag, 1, __ATOMIC_RELEASE);
+		}
+	}
+	if (*s->fastcgi_listen || on_stdin)
+		rc |= ts_fastcgi_run(srv, s, &stop_flag);
+	if (http_started) {
+		pthread_join(http_tid, NULL);
+		rc |= ht.rc;
+	}
+	rc = rc ? 1 : 0;
+	ts_log(TS_LOG_INFO, "tessera stopped%s", rc ? " after an error" : "");
+	if (rc && *s->logfile)
+		fprintf(stderr, "tessera: stopped after an error; see %s\n", s->logfile);
+fail:
+	ts_server_destroy(srv);
+	ts_access_log_close();
+	return rc;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct ts_settings s;
+	struct serve_args args = { argc, argv };
+	struct ts_workers_app app = { reload_settings, serve_process, &args };
+	bool help = false, on_stdin = false;
 	int rc = EXIT_USAGE;
 
 	/* Pixel buffers of large requests (a full/max mosaic is tens of MB)
@@ -136,7 +286,6 @@ static int cmd_serve(int argc, char **argv)
 	 * the few heavy-render threads bound.  Before any thread starts. */
 	mallopt(M_MMAP_THRESHOLD, 512 << 20);
 	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
-	ts_error_clear(&err);
 	if (load_or_exit(&s, argc, argv, &help) != 0)
 		goto fail;
 	if (help) {
@@ -146,77 +295,21 @@ static int cmd_serve(int argc, char **argv)
 		rc = 0;
 		goto fail;
 	}
-	if (!s.root || !*s.root) {
-		fputs("tessera: no image root: give --root DIR (or root = DIR in the config file, "
-		      "or TESSERA_ROOT / FILESYSTEM_PREFIX)\n", stderr);
-		rc = 1;
+	rc = check_serve_settings(&s, &on_stdin);
+	if (rc != 0)
+		goto fail;
+	if (s.workers <= 1) {
+		rc = serve_process(NULL, &s);
 		goto fail;
 	}
-	if (stat(s.root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		const char *why = "not a directory";
-		if (stat(s.root, &st) != 0)
-			why = strerror(errno);
-		fprintf(stderr, "tessera: image root %s: %s\n", s.root, why);
-		rc = 1;
-		goto fail;
-	}
-	on_stdin = !*s.fastcgi_listen && !*s.http_listen && stdin_is_listening_socket();
-	if (!*s.fastcgi_listen && !*s.http_listen && !on_stdin) {
-		fputs("tessera: nothing to serve: give --http host:port or --fastcgi SOCKET, or "
-		      "start tessera from spawn-fcgi\n\n", stderr);
-		usage(stderr);
-		goto fail;
-	}
-	rc = 1;
+	/* workers > 1: this process becomes the master (front/workers.c). */
 	if (ts_log_open(s.logfile, s.verbosity) != 0) {
 		fprintf(stderr, "tessera: cannot open log file %s: %s\n", s.logfile, strerror(errno));
+		rc = 1;
 		goto fail;
 	}
-	srv = ts_server_create(&s, &err);
-	if (!srv) {
-		fprintf(stderr, "tessera: %s\n", err.msg[0] ? err.msg : "cannot start the server");
-		if (err.detail[0])
-			ts_log(TS_LOG_ERROR, "%s", err.detail);
-		goto fail;
-	}
-	ts_log(TS_LOG_INFO, "tessera %s starting", TESSERA_VERSION);
-	ts_settings_log(&s);
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;   /* a client hanging up must not kill the process */
-	sigaction(SIGPIPE, &sa, NULL);
-
-	rc = 0;
-	if (*s.http_listen) {
-		ht.srv = srv;
-		ht.s = &s;
-		ht.rc = 0;
-		if (!*s.fastcgi_listen) {
-			rc = ts_http_run(srv, &s, &stop_flag);
-		} else if (pthread_create(&http_tid, NULL, http_thread_main, &ht) == 0) {
-			http_started = true;
-		} else {
-			ts_log(TS_LOG_ERROR, "cannot start the HTTP front end thread");
-			rc = 1;
-			__atomic_store_n(&stop_flag, 1, __ATOMIC_RELEASE);
-		}
-	}
-	if (*s.fastcgi_listen || on_stdin)
-		rc |= ts_fastcgi_run(srv, &s, &stop_flag);
-	if (http_started) {
-		pthread_join(http_tid, NULL);
-		rc |= ht.rc;
-	}
-	rc = rc ? 1 : 0;
-	ts_log(TS_LOG_INFO, "tessera stopped%s", rc ? " after an error" : "");
-	if (rc && *s.logfile)
-		fprintf(stderr, "tessera: stopped after an error; see %s\n", s.logfile);
+	rc = ts_workers_run(&app, &s);
 fail:
-	ts_server_destroy(srv);
 	ts_settings_free(&s);
 	return rc;
 }

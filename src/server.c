@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "serve/serve.h"
+#include "tessera/access_log.h"
 #include "tessera/log.h"
 #include "tessera/tile_cache.h"
 
@@ -278,12 +279,35 @@ static ts_status route(struct request *r)
 
 static void handle(struct request *r);
 
+/* One access log line (core/access_log.c): what the client gets. */
+static void log_access(const struct ts_http_request *http, const struct ts_response *resp,
+                       const struct timespec *wall, double seconds)
+{
+	struct ts_access_entry e;
+
+	memset(&e, 0, sizeof e);
+	e.when = *wall;
+	e.client = http->remote_addr;
+	e.method = http->method;
+	e.target = http->target;
+	e.protocol = http->protocol;
+	e.status = resp->status ? resp->status : 500;
+	if (!resp->omit_body && e.status != 204 && e.status != 304)
+		e.bytes = resp->has_file ? resp->file_length : (uint64_t)resp->body.len;
+	e.seconds = seconds;
+	e.outcome = resp->outcome;
+	e.referer = http->referer;
+	e.user_agent = http->user_agent;
+	ts_access_log_write(&e);
+}
+
 void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
                       struct ts_arena *a, struct ts_response *resp)
 {
-	struct timespec t0, t1;
+	struct timespec t0, t1, wall;
 	struct request r;
 
+	clock_gettime(CLOCK_REALTIME, &wall);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_fetch_add(&srv->metrics.busy, 1);
 	memset(&r, 0, sizeof r);
@@ -295,6 +319,9 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 	handle(&r);
 	atomic_fetch_sub(&srv->metrics.busy, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ts_access_log_enabled())
+		log_access(http, resp, &wall, (double)(t1.tv_sec - t0.tv_sec) +
+		           (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ts_serve_count(srv, r.route, resp->status,
 	      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }

@@ -23,6 +23,11 @@ struct ts_http_request {
 	const char *target;        /* raw request target: path[?query], percent-encoding intact */
 	const char *scheme;        /* "http" or "https" */
 	const char *host;          /* Host header, or NULL */
+	/* For the access log only (core/access_log.c); NULL when unknown. */
+	const char *remote_addr;         /* FastCGI REMOTE_ADDR, or the peer's address */
+	const char *protocol;            /* "HTTP/1.1" (SERVER_PROTOCOL) */
+	const char *referer;
+	const char *user_agent;
 	const char *accept;
 	const char *accept_encoding;     /* Accept-Encoding (gzip for Presentation JSON) */
 	const char *if_none_match;
@@ -58,6 +63,10 @@ struct ts_response {
 	struct ts_header headers[TS_MAX_HEADERS];  /* strings live in the request arena */
 	int nheaders;
 	bool omit_body;                  /* HEAD: send headers (and Content-Length) only */
+	/* What the answer cost, for the access log: "hit" (response cache),
+	 * "memcached", "pass" (stored tile passed through), "render" (made
+	 * now), or NULL (a route that neither caches nor renders).  Static. */
+	const char *outcome;
 	/* A body sent from a file instead of `body` (which then stays empty):
 	 * when has_file, the body and its Content-Length are file_length bytes
 	 * of file_fd from file_offset, read by the front end as it sends them.

@@ -55,6 +55,9 @@ struct ts_settings {
 	char *memcached_servers; /* MEMCACHED_SERVERS: "host:port,..." shared cache, "" = none */
 	char *logfile;           /* LOGFILE, "" = stderr */
 	int verbosity;           /* VERBOSITY 0..5 */
+	int workers;             /* worker processes; 1 = no master (front/workers.c) */
+	char *access_log;        /* path, "stderr" or "off" (core/access_log.c) */
+	char *access_log_format; /* "combined" or "json" */
 	char *fastcgi_listen;    /* socket path or host:port; "" = none */
 	char *http_listen;       /* host:port for the embedded HTTP server; "" = none */
 	char *config_file;       /* the config file read, or "" */

@@ -144,6 +144,18 @@ static const struct setting table[] = {
 	  "10737418240", 0, UINT64_MAX, IN_FILE, OFF(pyramid_cache_bytes), "Most bytes of "
 	  "pyramids kept in pyramid_cache_dir; past it the least recently used are removed "
 	  "(a pyramid larger than all of it is not kept)." },
+	{ "workers", NULL, "TESSERA_WORKERS", NULL, SET_INT, "1", 1, 64, IN_FILE, OFF(workers),
+	  "Worker processes: 1 serves in this one process; more starts a master that opens the "
+	  "listening sockets, forks this many workers sharing them (each with its threads and "
+	  "its own response cache), replaces a worker that dies, re-reads the configuration on "
+	  "SIGHUP without dropping a connection and drains them on SIGTERM." },
+	{ "access_log", NULL, "TESSERA_ACCESS_LOG", NULL, SET_STRING, "off", 0, 0, IN_FILE,
+	  OFF(access_log), "Where to write one line per request: a file path (appended to, "
+	  "reopened on SIGHUP), stderr, or off." },
+	{ "access_log_format", NULL, "TESSERA_ACCESS_LOG_FORMAT", NULL, SET_STRING, "combined", 0,
+	  0, IN_FILE, OFF(access_log_format), "Access log lines: combined (nginx's combined "
+	  "format followed by the duration in seconds and the cache outcome) or json (one JSON "
+	  "object per line)." },
 	{ "memcached_servers", NULL, "TESSERA_MEMCACHED_SERVERS", "MEMCACHED_SERVERS", SET_STRING,
 	  "", 0, 0, IN_FILE, OFF(memcached_servers), "Comma-separated memcached servers "
 	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "

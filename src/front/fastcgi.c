@@ -404,6 +404,10 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.target = request_target(r, a);
 	req.scheme = request_scheme(r);
 	req.host = param(r, "HTTP_HOST");
+	req.remote_addr = param(r, "REMOTE_ADDR");
+	req.protocol = param(r, "SERVER_PROTOCOL");
+	req.referer = param(r, "HTTP_REFERER");
+	req.user_agent = param(r, "HTTP_USER_AGENT");
 	req.accept = param(r, "HTTP_ACCEPT");
 	req.accept_encoding = param(r, "HTTP_ACCEPT_ENCODING");
 	req.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
@@ -601,8 +605,7 @@ fail:
 		pthread_mutex_destroy(&f.accept_lock);
 	if (f.listen_fd > 0) {
 		close(f.listen_fd);
-		if (is_unix)
-			unlink(strncmp(addr, "unix:", 5) == 0 ? addr + 5 : addr);
+		ts_listen_release(addr, is_unix);
 	}
 	return rc;
 }

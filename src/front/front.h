@@ -36,8 +36,22 @@ int ts_fastcgi_serve(ts_front_handler h, void *ctx, const struct ts_settings *s,
  * to it runs as another user, and the directory it lives in is what should
  * restrict access.  Returns the descriptor (close-on-exec) or -1 with a
  * message naming addr and the system's reason in err.  *is_unix tells the
- * caller to unlink the path when it stops.
+ * caller to remove the path when it stops, with ts_listen_release.  In a
+ * worker of front/workers.c it returns the socket the master opened for
+ * addr instead (see below).
  */
 int ts_listen_open(const char *addr, int backlog, bool *is_unix, struct ts_error *err);
+
+/*
+ * Sockets a master opened before forking its workers (front/inherit.c).
+ * ts_listen_inherit records fd as the socket for addr (false when the
+ * table is full); ts_listen_open then returns it instead of binding.
+ * ts_listen_inherited returns the recorded fd or -1.  ts_listen_release
+ * removes a Unix socket file when a front end stops, unless it was
+ * inherited: only the master removes those, when it exits.
+ */
+bool ts_listen_inherit(const char *addr, int fd, bool is_unix);
+int ts_listen_inherited(const char *addr, bool *is_unix);
+void ts_listen_release(const char *addr, bool is_unix);
 
 #endif

@@ -20,7 +20,10 @@
  * raw copy is ever missing the target is rebuilt from the undecoded path and
  * the GET arguments in order.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -42,12 +45,22 @@
 struct http_front {
 	ts_front_handler handle;
 	void *ctx;
+	/* Draining on stop: requests between their headers and the end of
+	 * their answer, and whether answers should close their connection. */
+	atomic_int inflight;
+	atomic_int draining;
 };
 
 struct http_ctx {
 	char *raw_target;   /* malloc'd copy of the request target */
 	bool headers_seen;  /* the access handler has been called once */
+	bool counted;       /* counted in http_front.inflight */
 };
+
+/* How long a stopping server waits for requests in flight to be answered. */
+#define DRAIN_TIMEOUT_S 30
+/* and how long it leaves idle kept-alive connections a last request */
+#define KEEPALIVE_GRACE_S 1.0
 
 /* One http_ctx per connection, made when MHD accepts it and freed when MHD
  * closes it.  Owning it per connection (not per request) matters: MHD calls
@@ -90,10 +103,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	struct http_ctx *ctx = *con_cls;
+	struct http_front *f = cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
+	if (ctx && ctx->counted) {
+		atomic_fetch_sub(&f->inflight, 1);
+		ctx->counted = false;
+	}
 	if (ctx) {   /* the connection keeps ctx itself for its next request */
 		free(ctx->raw_target);
 		ctx->raw_target = NULL;
@@ -158,6 +175,27 @@ static const char *rebuild_target(struct MHD_Connection *c, const char *url,
 	return out;
 }
 
+/* The peer's address as text, in the arena; NULL when unknown. */
+static const char *client_address(struct MHD_Connection *c, struct ts_arena *a)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char text[INET6_ADDRSTRLEN];
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (!sa)
+		return NULL;
+	if (sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, text,
+	              sizeof text))
+		return ts_arena_strndup(a, text, strlen(text));
+	if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, text,
+	              sizeof text))
+		return ts_arena_strndup(a, text, strlen(text));
+	return sa->sa_family == AF_UNIX ? "unix:" : NULL;
+}
+
 static const char *header(struct MHD_Connection *c, const char *name)
 {
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
@@ -174,7 +212,8 @@ static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_response *resp)
+static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_response *resp,
+                                     bool draining)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -222,6 +261,9 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct ts_respons
 		if (MHD_add_response_header(r, h->name, h->value) != MHD_YES)
 			ts_log(TS_LOG_WARN, "http: dropped unsafe header %s", h->name);
 	}
+	/* A draining server closes each connection after its answer. */
+	if (draining)
+		MHD_add_response_header(r, "Connection", "close");
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -239,7 +281,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct ts_arena *a;
 	enum MHD_Result ret;
 
-	(void)version;
 	(void)upload_data;
 	/* Answer only once the whole request has been read: MHD closes the
 	 * connection after an answer queued on the first call (it will not read
@@ -247,6 +288,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	 * any body is dropped. */
 	if (ctx && !ctx->headers_seen) {
 		ctx->headers_seen = true;
+		ctx->counted = true;
+		atomic_fetch_add(&f->inflight, 1);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -273,11 +316,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.ac_request_headers = header(c, "Access-Control-Request-Headers");
 	req.range = header(c, "Range");
 	req.if_range = header(c, "If-Range");
+	req.referer = header(c, "Referer");
+	req.user_agent = header(c, "User-Agent");
+	req.protocol = version;
+	req.remote_addr = client_address(c, a);
 	if (req.target)
 		f->handle(f->ctx, &req, a, &resp);
 	else
 		resp.status = 500;
-	ret = send_response(c, &resp);
+	ret = send_response(c, &resp, atomic_load(&f->draining) != 0);
 	ts_response_free(&resp);
 	ts_arena_destroy(a);
 	return ret;
@@ -294,6 +341,46 @@ static void server_handler(void *ctx, const struct ts_http_request *req, struct 
 	ts_server_handle(ctx, req, a, resp);
 }
 
+/*
+ * Stop taking connections (the listening socket may be shared with other
+ * worker processes, which go on accepting), then wait until the requests
+ * in flight have been answered, at most DRAIN_TIMEOUT_S.  Their answers say
+ * Connection: close.  Idle kept-alive connections are closed by
+ * MHD_stop_daemon after that, as any HTTP/1.1 server may close them.
+ */
+static MHD_socket drain(struct MHD_Daemon *d, struct http_front *f)
+{
+	struct timespec t0, now, tick = { 0, 20 * 1000 * 1000 };
+	MHD_socket lfd;
+
+	atomic_store(&f->draining, 1);
+	lfd = MHD_quiesce_daemon(d);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* on_completed counts a request out once its answer has been sent.  A
+	 * kept-alive connection may still bring one more request (answered
+	 * with Connection: close): while connections stay open, wait a little
+	 * past the last answer before closing them. */
+	for (double quiet = 0; quiet < KEEPALIVE_GRACE_S; ) {
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (atomic_load(&f->inflight) > 0)
+			quiet = 0;
+		else if (di && di->num_connections == 0)
+			break;
+		else
+			quiet += 0.02;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= DRAIN_TIMEOUT_S) {
+			ts_log(TS_LOG_WARN, "http: %d requests still in flight after %d s; stopping",
+			       atomic_load(&f->inflight), DRAIN_TIMEOUT_S);
+			break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return lfd;
+}
+
 int ts_http_run(struct ts_server *srv, const struct ts_settings *s, volatile int *stop)
 {
 	return ts_http_serve(server_handler, srv, s, stop);
@@ -302,12 +389,14 @@ int ts_http_run(struct ts_server *srv, const struct ts_settings *s, volatile int
 int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
                   volatile int *stop)
 {
-	struct http_front f = { h, hctx };
+	struct http_front f = { .handle = h, .ctx = hctx };
 	struct MHD_Daemon *d = NULL;
 	struct ts_error err;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* ITC: MHD_quiesce_daemon needs it in the thread-pool modes. */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	unsigned int threads = pool_size(s);
 	bool is_unix = false;
+	MHD_socket lfd;
 	int fd, rc = 1;
 
 	ts_error_clear(&err);
@@ -326,7 +415,7 @@ int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	                     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &f,
 	                     MHD_OPTION_UNESCAPE_CALLBACK, unescape_nothing, NULL,
 	                     MHD_OPTION_END);
 	if (!d) {
@@ -341,11 +430,14 @@ int ts_http_serve(ts_front_handler h, void *hctx, const struct ts_settings *s,
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	MHD_stop_daemon(d);   /* closes the listen socket too */
+	lfd = drain(d, &f);
+	MHD_stop_daemon(d);   /* closes the listening socket unless drain took it */
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);       /* MHD's rule: only after MHD_stop_daemon */
 	ts_log(TS_LOG_INFO, "http: stopped");
 fail:
-	if (is_unix && fd >= 0)
-		unlink(strncmp(s->http_listen, "unix:", 5) == 0 ? s->http_listen + 5 : s->http_listen);
+	if (fd >= 0)
+		ts_listen_release(s->http_listen, is_unix);
 	if (rc != 0)
 		__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 	return rc;

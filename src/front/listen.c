@@ -121,6 +121,10 @@ static int open_tcp(const char *addr, int backlog, struct ts_error *err)
 
 int ts_listen_open(const char *addr, int backlog, bool *is_unix, struct ts_error *err)
 {
+	int inherited = ts_listen_inherited(addr, is_unix);
+
+	if (inherited >= 0)
+		return inherited;   /* opened by the master (front/inherit.c) */
 	*is_unix = false;
 	if (strncmp(addr, "unix:", 5) == 0)
 		addr += 5;

@@ -201,6 +201,7 @@ bool ts_serve_from_cache(struct request *r, const char *key)
 		if (ok) {
 			r->resp->status = 200;
 			r->resp->content_type = e->content_type;
+			r->resp->outcome = "hit";
 		}
 		ts_cache_release(r->srv->cache, e);
 		return ok;
@@ -216,12 +217,15 @@ bool ts_serve_from_cache(struct request *r, const char *key)
 	}
 	r->resp->status = 200;
 	r->resp->content_type = type;
+	r->resp->outcome = "memcached";
 	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len, type);
 	return true;
 }
 
 void ts_serve_cache_put(struct request *r, const char *key)
 {
+	if (!r->resp->outcome)
+		r->resp->outcome = "render";   /* made for this request */
 	ts_cache_put(r->srv->cache, key, r->resp->body.data, r->resp->body.len,
 	             r->resp->content_type);
 	ts_remote_cache_put(r->srv->remote, key, r->resp->body.data, r->resp->body.len,

@@ -246,8 +246,10 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 		return TS_OK;
 	/* An explicit JPEG quality (IIP's QLT) asks for a re-encode. */
 	st = job->jpeg_quality ? TS_ENOTIMPL : stored_tile(r, src, &plan, &r->resp->body);
-	if (st == TS_OK)
+	if (st == TS_OK) {
 		atomic_fetch_add(&r->srv->metrics.passthrough, 1);
+		r->resp->outcome = "pass";
+	}
 	if (st == TS_ENOTIMPL) {
 		if ((uint64_t)plan.read_w * plan.read_h >= HEAVY_PIXELS) {
 			struct heavy_render h = { r, src, &plan, job->jpeg_quality };

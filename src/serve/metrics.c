@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "serve.h"
+#include "tessera/access_log.h"
 #include "tessera/tile_cache.h"
 
 static const char *const route_names[R_COUNT] = {
@@ -109,6 +110,11 @@ void ts_serve_metrics(struct request *r)
 		              (unsigned long long)ts.waits, (unsigned long long)ts.evictions,
 		              (unsigned long long)ts.bytes);
 	}
+	ts_buf_printf(b, "# HELP tessera_access_log_dropped_total Access log lines dropped "
+	                 "because the writer was behind.\n"
+	                 "# TYPE tessera_access_log_dropped_total counter\n"
+	                 "tessera_access_log_dropped_total %llu\n",
+	              (unsigned long long)ts_access_log_dropped());
 	ts_buf_printf(b, "# HELP tessera_passthrough_total Stored JPEG tiles served without decoding.\n"
 	                 "# TYPE tessera_passthrough_total counter\ntessera_passthrough_total %llu\n",
 	              (unsigned long long)atomic_load(&srv->metrics.passthrough));
