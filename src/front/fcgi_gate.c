@@ -43,6 +43,9 @@
  * parameters; a head not complete within this is refused. */
 #define HEAD_MAX (64 * 1024)
 
+/* After accept fails for want of resources, wait this long to try again. */
+#define ACCEPT_PAUSE_NS (100 * 1000 * 1000u)
+
 #define FCGI_VERSION_1 1
 #define FCGI_PARAMS 4
 
@@ -70,6 +73,7 @@ struct ts_fcgi_gate {
 	/* the gate thread's own */
 	struct arriving arriving[MAX_CONNS];
 	int narriving;
+	uint64_t listen_paused_until;   /* ns: accept failed, e.g. EMFILE */
 	unsigned char head[HEAD_MAX];
 	struct pollfd pfd[MAX_CONNS + 2];
 };
@@ -151,7 +155,9 @@ static int examine(struct ts_fcgi_gate *g, int i)
 	}
 }
 
-/* Accept what the backlog holds, up to MAX_CONNS held. */
+/* Accept what the backlog holds, up to MAX_CONNS held.  Out of
+ * descriptors (EMFILE...), the listening socket would stay readable and
+ * the poll would spin: it is left alone for a moment instead. */
 static void accept_some(struct ts_fcgi_gate *g, uint64_t now)
 {
 	while (g->narriving < MAX_CONNS) {
@@ -160,8 +166,10 @@ static void accept_some(struct ts_fcgi_gate *g, uint64_t now)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				ts_log(TS_LOG_WARN, "fastcgi: accept failed: %s", strerror(errno));
+				g->listen_paused_until = now + ACCEPT_PAUSE_NS;
+			}
 			return;
 		}
 		add_arriving(g, fd, now);
@@ -196,10 +204,12 @@ static void *gate_main(void *arg)
 
 		pfd[nfd].fd = g->wake[0];
 		pfd[nfd++].events = POLLIN;
-		listening = held < MAX_CONNS;
+		listening = held < MAX_CONNS && now >= g->listen_paused_until;
 		pfd[nfd].fd = listening ? g->listen_fd : -1;
 		pfd[nfd++].events = POLLIN;
 		next = now + 1000000000u;   /* look at the stop flag every second */
+		if (!listening && g->listen_paused_until > now && g->listen_paused_until < next)
+			next = g->listen_paused_until;
 		for (i = 0; i < g->narriving; i++) {
 			pfd[nfd].fd = g->arriving[i].fd;
 			pfd[nfd++].events = POLLIN | POLLRDHUP;
