@@ -11,7 +11,8 @@ configured max_render_memory_mb plus the daemon's own footprint, and
 503 and the next request succeeds (embedded HTTP: the same admission).
 FastCGI: more idle connections than workers on the daemon's socket leave a
 request through nginx unaffected, and they are closed after
-fastcgi_read_timeout.
+fastcgi_read_timeout; with fastcgi_keep_conn and upstream keepalive, kept
+connections idle in the gate, and requests succeed across the timeout.
 
 Times are bounds for a noisy 2-core machine, not measurements; the
 figures live in bench/overload.py.
@@ -19,6 +20,7 @@ figures live in bench/overload.py.
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -317,3 +319,67 @@ def _(ctx, srv):
         s.close()
     expect(closed == len(idle), "the daemon closed %d of %d idle connections after the "
            "2 s read timeout" % (closed, len(idle)))
+
+
+KEEPALIVE_CONF = """
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/temp;
+    proxy_temp_path {d}/temp;
+    fastcgi_temp_path {d}/temp;
+    uwsgi_temp_path {d}/temp;
+    scgi_temp_path {d}/temp;
+    upstream tessera {{ server unix:{sock}; keepalive 8; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            include {d}/fastcgi_params;
+            fastcgi_param REQUEST_URI $request_uri;
+            fastcgi_keep_conn on;
+            fastcgi_pass tessera;
+        }}
+    }}
+}}
+"""
+
+
+@test("overload nginx: with fastcgi_keep_conn and upstream keepalive, kept connections "
+      "idle in the gate, not in workers; requests succeed across the read timeout", server=None)
+def _(ctx, srv):
+    import concurrent.futures
+    root = overload_root(ctx)
+    d = os.path.join(ctx.tmp, "srv-keepconn")
+    os.makedirs(os.path.join(d, "logs"), exist_ok=True)
+    os.makedirs(os.path.join(d, "temp"), exist_ok=True)
+    sock = os.path.join(d, "tessera.sock")
+    shutil.copy("/etc/nginx/fastcgi_params", os.path.join(d, "fastcgi_params"))
+    log = os.path.join(d, "tessera.log")
+    p = harness._spawn("keepconn", [harness.TESSERA, "serve", "--root", root, "--fastcgi", sock,
+                                    "--threads", "3", "--fastcgi-read-timeout", "1",
+                                    "--logfile", log], os.path.join(d, "stdout.log"))
+    harness._wait_path(sock, [p], [log])
+    port = harness.free_port()
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(KEEPALIVE_CONF.format(d=d, sock=sock, port=port))
+    n = harness._spawn("nginx", [harness.NGINX, "-c", conf, "-p", d + "/", "-g", "daemon off;"],
+                       os.path.join(d, "nginx-stdout.log"))
+    s = harness.Server("keepconn", port, [p, n], [log], root)
+    try:
+        harness._wait_http(port, [p, n], [log], probe="/iiif/3/big/info.json")
+        urls = ["/iiif/3/big/%d,0,256,256/256,/0/default.jpg" % (256 * i) for i in range(19)]
+        statuses = []
+        for rnd in range(4):
+            # six at a time over three workers and eight kept connections
+            with concurrent.futures.ThreadPoolExecutor(6) as ex:
+                statuses += list(ex.map(lambda u: s.get(u, timeout=10).status, urls * 3))
+            time.sleep(1.6 if rnd % 2 == 0 else 0.2)   # past the read timeout, then not
+        bad = [x for x in statuses if x != 200]
+        expect(not bad, "every request 200 through kept connections: %d of %d not: %s"
+               % (len(bad), len(statuses), sorted(set(bad))))
+    finally:
+        s.stop()
