@@ -85,27 +85,9 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		goto fail;
 	}
 	{
-		/* Large renders: running + queued ones each hold a worker, so
-		 * at least two workers are always left for cheap requests. */
-		struct ts_heavy_limits hl = { 0 };
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		int workers = ts_settings_worker_threads(s);
+		struct ts_heavy_limits hl;
 
-		hl.running = s->max_heavy_renders > 0 ? s->max_heavy_renders :
-		             cpus > 0 ? (int)(cpus < 16 ? cpus : 16) : 1;
-		if (hl.running > workers - 2)
-			hl.running = workers > 3 ? workers - 2 : 1;
-		hl.queue = s->max_heavy_queue;
-		if (hl.queue > workers - 2 - hl.running) {
-			hl.queue = workers - 2 - hl.running > 0 ? workers - 2 - hl.running : 0;
-			ts_log(TS_LOG_WARN, "max_heavy_queue lowered to %d to keep two of %d worker "
-			       "threads free for cheap requests", hl.queue, workers);
-		}
-		hl.memory = s->max_render_memory_mb << 20;
-		/* Twice a render's time: a queued render may wait for the one
-		 * ahead of it to run to its deadline and still start. */
-		hl.wait_seconds = s->max_render_seconds > 0 ? 2.0 * s->max_render_seconds : 3600;
-		hl.render_seconds = s->max_render_seconds;
+		ts_heavy_limits_from(s, &hl);
 		srv->heavy = ts_heavy_create(&hl);
 		if (!srv->heavy) {
 			ts_error_set(err, TS_EINTERNAL, "cannot start the render threads");
@@ -196,7 +178,10 @@ static void respond_error(struct request *r)
 	if (status == TS_EUNAVAILABLE && r->retry_after > 0)
 		ts_serve_header(r, "Retry-After", ts_arena_printf(r->arena, "%d", r->retry_after));
 	/* The log gets the private detail; request text only ever as %s. */
-	ts_log(status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO, "%d %s %s: %s%s%s", status,
+	/* A 503 is the server refusing or stopping work it has no room for
+	 * (overload), not a failure: a warning, not an error. */
+	ts_log(status == TS_EUNAVAILABLE ? TS_LOG_WARN : status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO,
+	       "%d %s %s: %s%s%s", status,
 	       r->http->method, r->path, r->err.msg, r->err.detail[0] ? " | " : "",
 	       r->err.detail);
 	finish(r);

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +255,33 @@ ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void 
 		pthread_cond_wait(&h->done, &h->lock);
 	pthread_mutex_unlock(&h->lock);
 	return j.result;
+}
+
+void ts_heavy_limits_from(const struct ts_settings *s, struct ts_heavy_limits *out)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int workers = ts_settings_worker_threads(s), want;
+
+	memset(out, 0, sizeof *out);
+	/* Running and queued renders each hold a worker: at least two
+	 * workers are always left for cheap requests. */
+	want = s->max_heavy_renders > 0 ? s->max_heavy_renders :
+	       cpus > 0 ? (int)(cpus < 16 ? cpus : 16) : 1;
+	out->running = want;
+	if (out->running > workers - 2)
+		out->running = workers > 3 ? workers - 2 : 1;
+	out->queue = s->max_heavy_queue;
+	if (out->queue > workers - 2 - out->running)
+		out->queue = workers - 2 - out->running > 0 ? workers - 2 - out->running : 0;
+	if (out->running != want || out->queue != s->max_heavy_queue)
+		ts_log(TS_LOG_WARN, "large renders: %d at once and %d waiting (%d and %d asked), so "
+		       "that %d worker threads keep two for cheap requests (one render may "
+		       "always run)", out->running, out->queue, want, s->max_heavy_queue, workers);
+	out->memory = s->max_render_memory_mb << 20;
+	/* Twice a render's time: a queued render may wait for the one ahead
+	 * of it to run to its deadline and still start. */
+	out->wait_seconds = s->max_render_seconds > 0 ? 2.0 * s->max_render_seconds : 3600;
+	out->render_seconds = s->max_render_seconds;
 }
 
 void ts_heavy_stats(struct ts_heavy *h, struct ts_heavy_stats *out)

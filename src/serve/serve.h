@@ -147,6 +147,10 @@ struct ts_heavy_stats {
 	uint64_t admitted, refused;    /* renders started; refused (full or waited out) */
 	uint64_t timed_out;            /* stopped at their deadline */
 };
+/* The limits the settings ask for (max_heavy_renders, max_heavy_queue,
+ * max_render_memory_mb, max_render_seconds), lowered (and logged) so that
+ * running and queued renders leave two worker threads free. */
+void ts_heavy_limits_from(const struct ts_settings *s, struct ts_heavy_limits *out);
 /* The admission of large renders (heavy.c); NULL when no thread starts. */
 struct ts_heavy *ts_heavy_create(const struct ts_heavy_limits *lim);
 void ts_heavy_destroy(struct ts_heavy *h);

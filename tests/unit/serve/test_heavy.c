@@ -225,6 +225,35 @@ static void each_render_runs_under_its_deadline_and_is_counted_when_stopped(void
 	ts_heavy_destroy(h);
 }
 
+static void the_limits_leave_two_workers_free_for_cheap_requests(void)
+{
+	struct ts_settings s;
+	struct ts_heavy_limits lim;
+
+	ts_settings_defaults(&s);
+	s.threads = 8;
+	s.max_heavy_renders = 2;
+	s.max_heavy_queue = 4;
+	s.max_render_seconds = 10;
+	s.max_render_memory_mb = 400;
+	ts_heavy_limits_from(&s, &lim);
+	EXPECT_EQ_INT(lim.running, 2);
+	EXPECT_EQ_INT(lim.queue, 4);
+	EXPECT_EQ_INT(lim.memory, 400ull << 20);
+	EXPECT(lim.render_seconds == 10 && lim.wait_seconds == 20);
+	s.max_heavy_queue = 100;
+	ts_heavy_limits_from(&s, &lim);
+	EXPECT_EQ_INT(lim.queue, 4);          /* 8 workers - 2 running - 2 free */
+	s.threads = 2;
+	ts_heavy_limits_from(&s, &lim);
+	EXPECT_EQ_INT(lim.running, 1);        /* always one */
+	EXPECT_EQ_INT(lim.queue, 0);
+	s.max_render_seconds = 0;
+	ts_heavy_limits_from(&s, &lim);
+	EXPECT(lim.render_seconds == 0 && lim.wait_seconds >= 3600);
+	ts_settings_free(&s);
+}
+
 int main(void)
 {
 	RUN(two_run_two_wait_and_the_fifth_is_refused_at_once);
@@ -232,5 +261,6 @@ int main(void)
 	RUN(renders_whose_memory_does_not_fit_together_run_one_after_the_other);
 	RUN(a_render_larger_than_the_whole_budget_is_forbidden);
 	RUN(each_render_runs_under_its_deadline_and_is_counted_when_stopped);
+	RUN(the_limits_leave_two_workers_free_for_cheap_requests);
 	return CHECK_DONE();
 }
