@@ -544,7 +544,9 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 	for (int i = 0; i < n; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
-	ts_log(TS_LOG_INFO, "fastcgi: stopped");
+	ts_log(TS_LOG_INFO, "fastcgi: stopped; %llu connections were closed for sending no "
+	       "whole request within %d s", (unsigned long long)ts_fcgi_gate_timed_out(f.gate),
+	       s->fastcgi_read_timeout);
 fail:
 	if (rc != 0)
 		__atomic_store_n(stop, 1, __ATOMIC_RELEASE);   /* let a sibling front end stop too */

@@ -18,6 +18,9 @@
  * server (FCGI_KEEP_CONN) comes back to the gate between requests, so it
  * holds no worker while it idles either.
  *
+ * libfcgi's FCGI_WEB_SERVER_ADDRS (the addresses TCP connections may come
+ * from) is honoured here, since libfcgi's accept no longer runs.
+ *
  * The one idea: a worker only ever receives a connection whose request it
  * can read without waiting; all waiting on clients happens here, on one
  * thread, bounded by the timeout and by MAX_CONNS.
@@ -31,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "tessera/log.h"
@@ -57,6 +62,7 @@ struct arriving {
 struct ts_fcgi_gate {
 	int listen_fd;
 	uint64_t timeout_ns;
+	const char *allowed;   /* FCGI_WEB_SERVER_ADDRS, or NULL */
 	int wake[2];           /* a pipe: give_back and stop wake the poll */
 	pthread_t thread;
 	bool thread_started;
@@ -155,6 +161,47 @@ static int examine(struct ts_fcgi_gate *g, int i)
 	}
 }
 
+/* libfcgi's FCGI_WEB_SERVER_ADDRS, which its own accept honoured: a
+ * comma-separated list of the addresses TCP connections may come from
+ * (unset: any).  Unix-socket connections are not checked. */
+static bool peer_allowed(const char *list, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char text[INET6_ADDRSTRLEN];
+	const void *addr;
+	size_t n;
+
+	if (!list || !*list || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return !list || !*list;
+	if (ss.ss_family == AF_INET)
+		addr = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return true;
+	if (!inet_ntop(ss.ss_family, addr, text, sizeof text))
+		return false;
+	n = strlen(text);
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t k = end ? (size_t)(end - p) : strlen(p);
+
+		while (k > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			k--;
+		}
+		while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+			k--;
+		if (k == n && memcmp(p, text, n) == 0)
+			return true;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
 /* Accept what the backlog holds, up to MAX_CONNS held.  Out of
  * descriptors (EMFILE...), the listening socket would stay readable and
  * the poll would spin: it is left alone for a moment instead. */
@@ -171,6 +218,12 @@ static void accept_some(struct ts_fcgi_gate *g, uint64_t now)
 				g->listen_paused_until = now + ACCEPT_PAUSE_NS;
 			}
 			return;
+		}
+		if (!peer_allowed(g->allowed, fd)) {
+			ts_log(TS_LOG_WARN, "fastcgi: refused a connection from an address not in "
+			       "FCGI_WEB_SERVER_ADDRS");
+			close(fd);
+			continue;
 		}
 		add_arriving(g, fd, now);
 	}
@@ -278,6 +331,7 @@ struct ts_fcgi_gate *ts_fcgi_gate_start(int listen_fd, int timeout_seconds)
 	if (!g)
 		return NULL;
 	g->listen_fd = listen_fd;
+	g->allowed = getenv("FCGI_WEB_SERVER_ADDRS");
 	g->timeout_ns = (uint64_t)(timeout_seconds > 0 ? timeout_seconds : 1) * 1000000000u;
 	g->wake[0] = g->wake[1] = -1;
 	pthread_mutex_init(&g->lock, NULL);

@@ -5,7 +5,8 @@
  * connections hold no worker (a request on a fresh connection is answered
  * at once while more idle connections than workers are open), that they
  * are closed after the timeout, and that a connection the web server keeps
- * (FCGI_KEEP_CONN) is served again after idling.
+ * (FCGI_KEEP_CONN) is served again after idling.  A gate alone honours
+ * libfcgi's FCGI_WEB_SERVER_ADDRS.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -253,6 +254,56 @@ static void something_that_is_not_fastcgi_is_closed_at_once(void)
 	close(fd);
 }
 
+/* A listening TCP socket of our own on 127.0.0.1, for a gate alone. */
+static int listener(int *port_out)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0)
+		return -1;
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*port_out = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void only_the_addresses_in_fcgi_web_server_addrs_may_connect(void)
+{
+	unsigned char b[512];
+	size_t n = build(b, "/allowed", false);
+	int saved = port, lfd, gport = 0, fd, got;
+	struct ts_fcgi_gate *g;
+
+	lfd = listener(&gport);
+	EXPECT(lfd >= 0);
+	port = gport;
+	setenv("FCGI_WEB_SERVER_ADDRS", "10.9.8.7, 192.0.2.1", 1);
+	g = ts_fcgi_gate_start(lfd, 1);
+	fd = connect_front();
+	EXPECT(write(fd, b, n) == (ssize_t)n);
+	EXPECT(closed_within(fd, 2.0));   /* 127.0.0.1 is not in the list */
+	close(fd);
+	ts_fcgi_gate_destroy(g);
+
+	setenv("FCGI_WEB_SERVER_ADDRS", "10.9.8.7,127.0.0.1", 1);
+	g = ts_fcgi_gate_start(lfd, 1);
+	fd = connect_front();
+	EXPECT(write(fd, b, n) == (ssize_t)n);
+	got = ts_fcgi_gate_take(g);          /* whole head: handed out */
+	EXPECT(got >= 0);
+	if (got >= 0)
+		close(got);
+	close(fd);
+	ts_fcgi_gate_destroy(g);
+	unsetenv("FCGI_WEB_SERVER_ADDRS");
+	close(lfd);
+	port = saved;
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -278,5 +329,6 @@ int main(void)
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
 	ts_settings_free(&settings);
+	RUN(only_the_addresses_in_fcgi_web_server_addrs_may_connect);
 	return CHECK_DONE();
 }
