@@ -228,6 +228,13 @@ def _(ctx, srv):
     expect(m["tessera_render_memory_reserved_bytes"] == 0, "every reservation returned")
     r = srv.get("/iiif/3/big/full/200,/0/default.jpg")
     expect_status(r, 200, "a small render after the burst")
+    # A heavy one (a 2500x1875 level read whole and scaled) once the burst is
+    # over is admitted and made as usual.
+    admitted = m.get("tessera_renders_admitted_total", 0)
+    r = srv.get("/iiif/3/big/full/1800,/0/default.jpg", timeout=30)
+    expect_status(r, 200, "a heavy render after the burst")
+    expect(metrics(srv).get("tessera_renders_admitted_total", 0) == admitted + 1,
+           "it went through admission")
 
 
 @test("overload embedded: a render past max_render_seconds answers 503 with Retry-After "
