@@ -325,7 +325,7 @@ int main(void)
 	RUN(a_half_sent_head_is_closed_after_the_timeout_and_holds_no_worker);
 	RUN(a_kept_connection_is_served_again_after_idling);
 	RUN(something_that_is_not_fastcgi_is_closed_at_once);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
 	ts_settings_free(&settings);

@@ -33,8 +33,8 @@ static ts_status held_job(void *arg)
 	(void)arg;
 	if (n > atomic_load(&g.most_inside))
 		atomic_store(&g.most_inside, n);
-	g.deadline_seen = ts_deadline_get();
 	pthread_mutex_lock(&g.lock);
+	g.deadline_seen = ts_deadline_get();
 	while (!g.open)
 		pthread_cond_wait(&g.cond, &g.lock);
 	pthread_mutex_unlock(&g.lock);
