@@ -86,8 +86,14 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		goto fail;
 	}
 	{
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		srv->heavy = ts_heavy_create(cpus > 0 ? (int)(cpus < 16 ? cpus : 16) : 1);
+		struct ts_heavy_limits hl;
+
+		ts_heavy_limits_from(s, &hl);
+		srv->heavy = ts_heavy_create(&hl);
+		if (!srv->heavy) {
+			ts_error_set(err, TS_EINTERNAL, "cannot start the render threads");
+			goto fail;
+		}
 	}
 	srv->remote = ts_remote_cache_create(s->memcached_servers, err);
 	if (!srv->remote && s->memcached_servers && *s->memcached_servers)
@@ -176,8 +182,14 @@ static void respond_error(struct request *r)
 	ts_serve_header(r, "Cache-Control", "no-store");
 	if (status == TS_EMETHOD)
 		ts_serve_header(r, "Allow", "GET, HEAD, OPTIONS");
+	/* RFC 9110 §10.2.3: when a refused or stopped render may succeed. */
+	if (status == TS_EUNAVAILABLE && r->retry_after > 0)
+		ts_serve_header(r, "Retry-After", ts_arena_printf(r->arena, "%d", r->retry_after));
 	/* The log gets the private detail; request text only ever as %s. */
-	ts_log(status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO, "%d %s %s: %s%s%s", status,
+	/* A 503 is the server refusing or stopping work it has no room for
+	 * (overload), not a failure: a warning, not an error. */
+	ts_log(status == TS_EUNAVAILABLE ? TS_LOG_WARN : status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO,
+	       "%d %s %s: %s%s%s", status,
 	       r->http->method, r->path, r->err.msg, r->err.detail[0] ? " | " : "",
 	       r->err.detail);
 	finish(r);

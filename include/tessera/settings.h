@@ -32,6 +32,10 @@ struct ts_settings {
 	/* work limits */
 	uint64_t max_decode_pixels;  /* source pixels one request may decode */
 	uint64_t max_source_pixels;  /* refuse images declaring more pixels */
+	int max_render_seconds;      /* a render's deadline (and longest queue wait), 0 = none */
+	int max_heavy_renders;       /* large renders at once, 0 = one per core */
+	int max_heavy_queue;         /* large renders waiting at most */
+	uint64_t max_render_memory_mb; /* memory of the large renders together, 0 = any */
 	/* HTTP */
 	char *cors;              /* CORS: Access-Control-Allow-Origin value, "" = off */
 	char *base_url;          /* BASE_URL: public URL prefix, e.g. https://x.org */
@@ -59,6 +63,7 @@ struct ts_settings {
 	char *access_log;        /* path, "stderr" or "off" (core/access_log.c) */
 	char *access_log_format; /* "combined" or "json" */
 	char *fastcgi_listen;    /* socket path or host:port; "" = none */
+	int fastcgi_read_timeout; /* seconds to receive a whole request */
 	char *http_listen;       /* host:port for the embedded HTTP server; "" = none */
 	char *config_file;       /* the config file read, or "" */
 };

@@ -78,6 +78,24 @@ static const struct setting table[] = {
 	{ "max_decode_pixels", NULL, "TESSERA_MAX_DECODE_PIXELS", NULL, SET_UINT64, "268435456",
 	  1, UINT64_MAX, IN_FILE, OFF(max_decode_pixels), "Most source pixels one request may "
 	  "decode; larger requests get 403 instead of stalling a worker." },
+	{ "max_render_seconds", NULL, "TESSERA_MAX_RENDER_SECONDS", NULL, SET_INT, "10", 0, 3600,
+	  IN_FILE, OFF(max_render_seconds), "Longest time one image may take to decode, shape "
+	  "and encode, checked between tiles and bands of rows; past it the render stops, frees "
+	  "its memory and answers 503 with Retry-After; a large render waits at most twice this "
+	  "in the queue (0 = no limit)." },
+	{ "max_heavy_renders", NULL, "TESSERA_MAX_HEAVY_RENDERS", NULL, SET_INT, "0", 0, 256,
+	  IN_FILE, OFF(max_heavy_renders), "Large renders (about a megapixel or more decoded "
+	  "plus produced) that run at once, on low-priority threads so that tiles, cache hits "
+	  "and info.json never wait behind them (0 = one per CPU core)." },
+	{ "max_heavy_queue", NULL, "TESSERA_MAX_HEAVY_QUEUE", NULL, SET_INT, "4", 0, 4096,
+	  IN_FILE, OFF(max_heavy_queue), "Large renders that may wait for a start; more are "
+	  "answered 503 with Retry-After at once (kept below the worker threads less "
+	  "max_heavy_renders, so that some workers are always free for cheap requests)." },
+	{ "max_render_memory_mb", NULL, "TESSERA_MAX_RENDER_MEMORY_MB", NULL, SET_UINT64, "1024",
+	  0, 1048576, IN_FILE, OFF(max_render_memory_mb), "Memory the large renders running "
+	  "at once may hold together, in megabytes, by each one's estimate reserved before it "
+	  "starts; a render that does not fit waits, one larger than all of it gets 403 "
+	  "(0 = no limit)." },
 	{ "max_source_pixels", NULL, "TESSERA_MAX_SOURCE_PIXELS", NULL, SET_UINT64,
 	  "10000000000", 1, UINT64_MAX, IN_FILE, OFF(max_source_pixels), "Images declaring more "
 	  "pixels than this are refused before anything is decoded." },
@@ -168,6 +186,10 @@ static const struct setting table[] = {
 	{ "fastcgi_listen", "fastcgi", "TESSERA_FASTCGI_LISTEN", NULL, SET_STRING, "", 0, 0,
 	  IN_FILE, OFF(fastcgi_listen), "FastCGI socket to listen on: a Unix socket path or "
 	  "host:port (empty = none, or standard input when started by spawn-fcgi/mod_fcgid)." },
+	{ "fastcgi_read_timeout", NULL, "TESSERA_FASTCGI_READ_TIMEOUT", NULL, SET_INT, "10", 1,
+	  3600, IN_FILE, OFF(fastcgi_read_timeout), "Seconds a FastCGI connection may take to "
+	  "send its whole request (or, kept open, the next one) before it is closed; requests "
+	  "are read apart from the worker threads, so idle connections never hold a worker." },
 	{ "http_listen", "http", "TESSERA_HTTP_LISTEN", NULL, SET_STRING, "", 0, 0, IN_FILE,
 	  OFF(http_listen), "Address of the embedded HTTP server, host:port such as "
 	  "127.0.0.1:8080 or [::1]:8080 (empty = none)." },

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <png.h>
+#include "tessera/deadline.h"
 #include "tessera/encoder.h"
 #include "tessera/icc.h"
 
@@ -26,6 +27,7 @@ struct png_ctx {
 	struct ts_buf *out;
 	char msg[200];
 	int oom;            /* the write callback could not grow the buffer */
+	int late;           /* the render's deadline passed between rows */
 };
 
 static void on_error(png_structp png, png_const_charp text)
@@ -78,8 +80,13 @@ static int png_run(png_structp png, png_infop info, const struct ts_image *img,
 	               level == 0 ? PNG_FILTER_NONE :
 	               level <= 5 ? PNG_FILTER_SUB : PNG_ALL_FILTERS);
 	png_write_info(png, info);
-	for (uint32_t y = 0; y < img->height; y++)
+	for (uint32_t y = 0; y < img->height; y++) {
+		if (y % 64 == 63 && ts_deadline_passed()) {
+			((struct png_ctx *)png_get_io_ptr(png))->late = 1;
+			return -1;
+		}
 		png_write_row(png, img->pixels + y * img->stride);
+	}
 	png_write_end(png, NULL);
 	return 0;
 }
@@ -92,6 +99,7 @@ ts_status ts_png_write(const struct ts_image *img, int level, const unsigned cha
 	struct png_ctx ctx;
 	size_t start;
 	int type;
+	ts_status st = TS_EINTERNAL;
 
 	if (!img || !img->pixels || !out || img->channels < 1 || img->channels > 4)
 		return ts_error_set(err, TS_EINTERNAL, "invalid image for PNG");
@@ -123,7 +131,9 @@ ts_status ts_png_write(const struct ts_image *img, int level, const unsigned cha
 	else
 		png_set_benign_errors(png, 1);
 	if (png_run(png, info, img, level, type, icc, icc_len) != 0) {
-		if (ctx.oom) {
+		if (ctx.late) {
+			st = ts_deadline_check(err);
+		} else if (ctx.oom) {
 			ts_error_set(err, TS_EINTERNAL, "out of memory encoding a PNG");
 		} else {
 			ts_error_set(err, TS_EINTERNAL, "PNG encoding failed");
@@ -138,5 +148,5 @@ fail:
 	png_destroy_write_struct(&png, &info);
 	/* Leave out as it was: no half-written PNG in the response. */
 	out->len = start;
-	return TS_EINTERNAL;
+	return st;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tiffio.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/encoder.h"
 #include "tessera/icc.h"
@@ -220,6 +221,10 @@ ts_status ts_tiff_write(const struct ts_image *img, const unsigned char *icc, si
 	for (uint32_t y = 0, s = 0; y < img->height; y += rows, s++) {
 		uint32_t n = img->height - y < rows ? img->height - y : rows;
 
+		if (ts_deadline_check(err) != TS_OK) {   /* between strips */
+			st = TS_EUNAVAILABLE;
+			goto fail;
+		}
 		/* Copied first: the horizontal predictor differences the
 		 * buffer it is given in place, and img is only borrowed. */
 		for (uint32_t r = 0; r < n; r++)

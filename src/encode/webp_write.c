@@ -13,6 +13,7 @@
 #include <string.h>
 #include <webp/encode.h>
 #include <webp/mux.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/encoder.h"
 #include "tessera/icc.h"
@@ -21,6 +22,15 @@ struct webp_ctx {
 	struct ts_buf *out;
 	int oom;
 };
+
+/* libwebp reports its progress now and then; 0 aborts the encoding, which
+ * is how a render past its deadline stops here (tessera/deadline.h). */
+static int on_progress(int percent, const WebPPicture *pic)
+{
+	(void)percent;
+	(void)pic;
+	return !ts_deadline_passed();
+}
 
 static int on_write(const uint8_t *data, size_t len, const WebPPicture *pic)
 {
@@ -161,11 +171,16 @@ ts_status ts_webp_write(const struct ts_image *img, int quality, const unsigned 
 	pic.height = (int)img->height;
 	pic.writer = on_write;
 	pic.custom_ptr = &ctx;
+	pic.progress_hook = on_progress;
 	have_pic = 1;
 	ok = alpha ? WebPPictureImportRGBA(&pic, src, (int)stride)
 	           : WebPPictureImportRGB(&pic, src, (int)stride);
 	if (!ok || !WebPEncode(&config, &pic)) {
-		if (ctx.oom || pic.error_code == VP8_ENC_ERROR_OUT_OF_MEMORY) {
+		if (pic.error_code == VP8_ENC_ERROR_USER_ABORT) {
+			st = ts_deadline_check(err);
+			if (st == TS_OK)   /* cannot be: only the deadline aborts */
+				st = ts_error_set(err, TS_EINTERNAL, "WebP encoding failed");
+		} else if (ctx.oom || pic.error_code == VP8_ENC_ERROR_OUT_OF_MEMORY) {
 			ts_error_set(err, TS_EINTERNAL, "out of memory encoding a WebP");
 		} else {
 			ts_error_set(err, TS_EINTERNAL, "WebP encoding failed");

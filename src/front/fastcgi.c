@@ -3,29 +3,26 @@
  * Unix or TCP socket (or over standard input when spawn-fcgi or mod_fcgid
  * started us), N worker threads answer them through ts_server_handle.
  *
- * Each worker owns one FCGX_Request and one arena and loops: accept, build a
- * struct ts_http_request from the FastCGI parameters, let the server produce
- * the whole response in memory, write status, headers, Content-Length and
+ * Connections arrive through the gate (fcgi_gate.c): one thread accepts
+ * them and waits, up to fastcgi_read_timeout, until each has sent its
+ * whole request head, so an idle or slow connection never holds a worker.
+ * Each worker owns one FCGX_Request and one arena and loops: take a ready
+ * connection, let libfcgi read the head from it, build a struct
+ * ts_http_request from the FastCGI parameters, let the server produce the
+ * whole response in memory, write status, headers, Content-Length and
  * body, finish, reset the arena.  A media file's body is an open file: it
  * is read and sent in bounded chunks (or, with media_accel_location, not
- * sent at all: nginx follows the X-Accel-Redirect and sends it).  On Linux the workers accept concurrently
- * (see SERIALISE_ACCEPT); elsewhere a mutex serialises accepts, as in
- * libfcgi's threaded example.
+ * sent at all: nginx follows the X-Accel-Redirect and sends it).
  *
- * The one idea for stopping: libfcgi's accept loop gives up when accept()
- * fails with EINTR if the request was initialised with
- * FCGI_FAIL_ACCEPT_ON_INTR.  So on stop the controlling thread sends a
- * harmless signal (SIGUSR2, installed without SA_RESTART) to any worker that
- * sits in accept, repeating until every worker has left; workers busy with a
- * request finish it and see the stop flag before accepting again.  This
- * works for an inherited socket too, which we must not shut down because
- * sibling processes started by spawn-fcgi -F may share it.
+ * Stopping: the gate stops accepting and wakes the workers waiting for a
+ * connection; workers busy with a request finish it first.  The listening
+ * socket is never shut down, because sibling processes started by
+ * spawn-fcgi -F may share it.
  */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,18 +38,8 @@
 #include "tessera/server.h"
 #include "front.h"
 
-#define WAKE_SIGNAL SIGUSR2
 #define MAX_WORKERS 256
 
-/* Linux lets threads accept() on one listening socket concurrently (the
- * kernel wakes one waiter per connection), and libfcgi takes no lock of its
- * own there; serialising accepts only adds a mutex hand-off and a context
- * switch to every request.  Other systems may need it. */
-#ifdef __linux__
-#define SERIALISE_ACCEPT 0
-#else
-#define SERIALISE_ACCEPT 1
-#endif
 #define WRITE_CHUNK (1 << 20)
 /* A file body is read and sent this much at a time: four full records. */
 #define FILE_CHUNK (4 * 65535)
@@ -64,30 +51,15 @@ struct fcgi_front {
 	int listen_fd;
 	bool unix_domain;         /* connections are AF_UNIX: close them plainly */
 	const char *accel_location;  /* media_accel_location, or NULL */
-	pthread_mutex_t accept_lock;
+	struct ts_fcgi_gate *gate;   /* accepts, and hands out whole requests */
 };
 
 struct fcgi_worker {
 	struct fcgi_front *front;
 	pthread_t thread;
-	/* Written by the worker, read by the controlling thread: atomics, so the
-	 * stop sequence is race-free (ThreadSanitizer checks this). */
-	atomic_int in_accept;     /* set while blocked in FCGX_Accept_r */
 	atomic_int done;          /* set when the thread is about to return */
 	bool started;
 };
-
-/* The stop flag is set from a signal handler on another thread; read it
- * atomically so every worker sees it. */
-static bool stop_requested(const struct fcgi_front *f)
-{
-	return __atomic_load_n(f->stop, __ATOMIC_ACQUIRE) != 0;
-}
-
-static void wake_handler(int sig)
-{
-	(void)sig;   /* only here to make accept() return EINTR */
-}
 
 /*
  * A FastCGI parameter.  The last one of a name wins: nginx sends every
@@ -438,42 +410,37 @@ static void *worker_main(void *arg)
 	struct fcgi_front *f = w->front;
 	struct ts_arena *a = ts_arena_create();
 	FCGX_Request r;
-	int failures = 0;
 
-	if (!a || FCGX_InitRequest(&r, f->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/* No listening socket: connections come from the gate, and a head
+	 * libfcgi refuses must not send it back to accept() on its own. */
+	if (!a || FCGX_InitRequest(&r, -1, 0) != 0) {
 		ts_log(TS_LOG_ERROR, "fastcgi: worker cannot start: out of memory");
 		ts_arena_destroy(a);
 		w->done = 1;
 		return NULL;
 	}
-	while (!stop_requested(f)) {
-		int rc;
+	for (;;) {
+		int fd = ts_fcgi_gate_take(f->gate);
+		bool keep;
 
-		if (SERIALISE_ACCEPT)
-			pthread_mutex_lock(&f->accept_lock);
-		if (stop_requested(f)) {
-			if (SERIALISE_ACCEPT)
-				pthread_mutex_unlock(&f->accept_lock);
+		if (fd < 0)
 			break;
-		}
-		w->in_accept = 1;
-		rc = FCGX_Accept_r(&r);
-		w->in_accept = 0;
-		if (SERIALISE_ACCEPT)
-			pthread_mutex_unlock(&f->accept_lock);
-		if (rc < 0) {
-			if (stop_requested(f))
-				break;
-			if (errno != EINTR) {
-				/* e.g. EMFILE: back off a little instead of spinning. */
-				struct timespec ts = { 0, 10 * 1000 * 1000 * (failures < 50 ? ++failures : 50) };
-				ts_log(TS_LOG_WARN, "fastcgi: accept failed: %s", strerror(errno));
-				nanosleep(&ts, NULL);
-			}
+		/* The gate saw the whole head arrive: libfcgi reads it without
+		 * waiting.  keepConnection stops FCGX_Accept_r's opening
+		 * FCGX_Finish_r from closing the descriptor we just gave it;
+		 * the request's own flag replaces it. */
+		r.ipcFd = fd;
+		r.keepConnection = 1;
+		if (FCGX_Accept_r(&r) < 0) {
+			/* a head libfcgi refused: it closed the connection */
+			ts_log(TS_LOG_DEBUG, "fastcgi: dropped a connection with a malformed request");
 			continue;
 		}
-		failures = 0;
 		answer(f, &r, a);
+		/* A connection nginx keeps (fastcgi_keep_conn) goes back to the
+		 * gate to wait for its next request, holding no worker; one with
+		 * a body we did not read is closed the usual way. */
+		keep = r.keepConnection && no_request_body(&r);
 		/* libfcgi ends a connection with shutdown, then reads until the
 		 * peer closes (up to 2 s), so that unread input cannot reset
 		 * the connection under the answer.  Over a Unix socket with no
@@ -483,9 +450,13 @@ static void *worker_main(void *arg)
 		 * sleep and a wake-up per request).  A body we did not read
 		 * (a POST, refused) keeps libfcgi's drain, or nginx's write of
 		 * it would fail and turn our 405 into a 502. */
-		if (f->unix_domain && no_request_body(&r))
+		if (!keep && f->unix_domain && no_request_body(&r))
 			FCGX_Detach(&r);
 		FCGX_Finish_r(&r);
+		if (keep && r.ipcFd >= 0) {
+			ts_fcgi_gate_give_back(f->gate, r.ipcFd);
+			r.ipcFd = -1;
+		}
 		ts_arena_reset(a);
 	}
 	FCGX_Free(&r, 1);
@@ -517,10 +488,9 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 {
 	struct fcgi_front f;
 	struct fcgi_worker *workers = NULL;
-	struct sigaction sa;
 	struct ts_error err;
 	const char *addr = s->fastcgi_listen ? s->fastcgi_listen : "";
-	bool is_unix = false, lock_made = false;
+	bool is_unix = false;
 	int n = worker_count(s), started = 0, rc = 1;
 
 	ts_error_clear(&err);
@@ -535,10 +505,6 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 		ts_log(TS_LOG_ERROR, "fastcgi: libfcgi failed to initialise");
 		goto fail;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = wake_handler;   /* no SA_RESTART: accept must return EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(WAKE_SIGNAL, &sa, NULL);
 
 	if (*addr) {
 		f.listen_fd = ts_listen_open(addr, 1024, &is_unix, &err);
@@ -556,9 +522,9 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 		ts_log(TS_LOG_INFO, "fastcgi: serving the socket on standard input with %d threads", n);
 	}
 	f.unix_domain = is_unix;
-	if (pthread_mutex_init(&f.accept_lock, NULL) != 0)
+	f.gate = ts_fcgi_gate_start(f.listen_fd, s->fastcgi_read_timeout);
+	if (!f.gate)
 		goto fail;
-	lock_made = true;
 	workers = calloc((size_t)n, sizeof *workers);
 	if (!workers)
 		goto fail;
@@ -578,31 +544,19 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	/* Wake whoever waits in accept until every worker has left its loop. */
-	for (;;) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		bool all_done = true;
-		for (int i = 0; i < n; i++) {
-			if (!workers[i].started || workers[i].done)
-				continue;
-			all_done = false;
-			if (workers[i].in_accept)
-				pthread_kill(workers[i].thread, WAKE_SIGNAL);
-		}
-		if (all_done)
-			break;
-		nanosleep(&ts, NULL);
-	}
+	/* No new connections; workers finish what is ready, then leave. */
+	ts_fcgi_gate_stop(f.gate);
 	for (int i = 0; i < n; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
-	ts_log(TS_LOG_INFO, "fastcgi: stopped");
+	ts_log(TS_LOG_INFO, "fastcgi: stopped; %llu connections were closed for sending no "
+	       "whole request within %d s", (unsigned long long)ts_fcgi_gate_timed_out(f.gate),
+	       s->fastcgi_read_timeout);
 fail:
 	if (rc != 0)
 		__atomic_store_n(stop, 1, __ATOMIC_RELEASE);   /* let a sibling front end stop too */
 	free(workers);
-	if (lock_made)
-		pthread_mutex_destroy(&f.accept_lock);
+	ts_fcgi_gate_destroy(f.gate);
 	if (f.listen_fd > 0) {
 		close(f.listen_fd);
 		ts_listen_release(addr, is_unix);

@@ -8,6 +8,8 @@
 #define TESSERA_FRONT_FRONT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "tessera/http.h"
 #include "tessera/settings.h"
 #include "tessera/status.h"
@@ -26,6 +28,35 @@ int ts_http_serve(ts_front_handler h, void *ctx, const struct ts_settings *s,
                   volatile int *stop);
 int ts_fastcgi_serve(ts_front_handler h, void *ctx, const struct ts_settings *s,
                      volatile int *stop);
+
+/*
+ * The FastCGI gate (front/fcgi_gate.c): one thread accepts on listen_fd
+ * (made non-blocking) and holds each connection until it has sent a whole
+ * request head (FCGI_BEGIN_REQUEST and the parameters to their empty
+ * FCGI_PARAMS record), closing it when that takes longer than
+ * timeout_seconds or it sends something that is not FastCGI; workers then
+ * take ready connections, whose heads libfcgi reads without waiting.
+ * NULL (logged) when the thread cannot start.
+ */
+struct ts_fcgi_gate;
+struct ts_fcgi_gate *ts_fcgi_gate_start(int listen_fd, int timeout_seconds);
+/* A ready connection's descriptor (the caller owns it), waiting as long as
+ * needed; -1 once the gate is stopping and none is left. */
+int ts_fcgi_gate_take(struct ts_fcgi_gate *g);
+/* Take back a connection the web server keeps open (FCGI_KEEP_CONN) after
+ * its request was answered, to wait for its next request; takes ownership. */
+void ts_fcgi_gate_give_back(struct ts_fcgi_gate *g, int fd);
+/* Connections closed for sending no whole request in time, so far. */
+uint64_t ts_fcgi_gate_timed_out(struct ts_fcgi_gate *g);
+/* Stop accepting and wake every ts_fcgi_gate_take.  Accepts NULL. */
+void ts_fcgi_gate_stop(struct ts_fcgi_gate *g);
+/* Stop, close every connection still held and free; after the workers
+ * have left.  Accepts NULL. */
+void ts_fcgi_gate_destroy(struct ts_fcgi_gate *g);
+/* Pure: do buf[0..n) begin with a whole FastCGI request head (records up
+ * to and including an empty FCGI_PARAMS)?  1 yes, 0 not yet, -1 not
+ * FastCGI (a record of another version). */
+int ts_fcgi_head_complete(const unsigned char *buf, size_t n);
 
 /*
  * Open a listening socket for addr: a Unix socket path (anything containing

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tessera/deadline.h"
 #include "tessera/pipe.h"
 
 void ts_pipe_mirror(struct ts_image *img)
@@ -78,8 +79,9 @@ static void turn_right_angle(const struct ts_image *in, int quarter, struct ts_i
 
 /* Any angle: bilinear inverse mapping onto the out canvas.  Colour is
  * weighted by alpha (input alpha times coverage), so transparent input
- * pixels and the transparent background do not darken the edge. */
-static void turn_any_angle(const struct ts_image *in, double degrees, bool alpha_bg,
+ * pixels and the transparent background do not darken the edge.  False
+ * when the render's deadline passed first (checked every 32 rows). */
+static bool turn_any_angle(const struct ts_image *in, double degrees, bool alpha_bg,
                            struct ts_image *out)
 {
 	int inc = in->channels, onc = out->channels;
@@ -93,6 +95,9 @@ static void turn_any_angle(const struct ts_image *in, double degrees, bool alpha
 	for (uint32_t y = 0; y < out->height; y++) {
 		uint8_t *d = out->pixels + y * out->stride;
 		double dy = y + 0.5 - ocy;
+
+		if (y % 32 == 31 && ts_deadline_passed())
+			return false;
 
 		for (uint32_t x = 0; x < out->width; x++, d += onc) {
 			double dx = x + 0.5 - ocx;
@@ -153,6 +158,7 @@ static void turn_any_angle(const struct ts_image *in, double degrees, bool alpha
 				d[c] = (uint8_t)fmin(255, acc[c] + (1 - cover) * 255 + 0.5);
 		}
 	}
+	return true;
 }
 
 ts_status ts_pipe_rotate(const struct ts_image *in, double degrees, uint32_t final_w,
@@ -205,7 +211,10 @@ ts_status ts_pipe_rotate(const struct ts_image *in, double degrees, uint32_t fin
 		st = ts_image_alloc(&res, final_w, final_h, onc, err);
 		if (st)
 			return st;
-		turn_any_angle(in, degrees, alpha_bg, &res);
+		if (!turn_any_angle(in, degrees, alpha_bg, &res)) {
+			ts_image_free(&res);
+			return ts_deadline_check(err);
+		}
 	}
 
 	/* out is overwritten like ts_image_alloc does; passing in as out

@@ -38,6 +38,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/pipe.h"
 
@@ -923,6 +924,10 @@ ts_status ts_pipe_scale(const struct ts_image *in, double cx, double cy, double 
 			for (uint32_t o0 = 0, o1; o0 < out_h; o0 = o1) {
 				uint32_t r0 = UINT32_MAX, r1 = 0;
 
+				st = ts_deadline_check(err);   /* between bands */
+				if (st)
+					goto fail;
+
 				/* Starts rise with o, but may step back by one
 				 * where a zero weight was trimmed: take the
 				 * extremes.  The first row always fits. */
@@ -957,6 +962,10 @@ ts_status ts_pipe_scale(const struct ts_image *in, double cx, double cy, double 
 				goto fail;
 			for (uint32_t o0 = 0; o0 < out_h; o0 += band) {
 				uint32_t o1 = out_h - o0 < band ? out_h : o0 + band;
+
+				st = ts_deadline_check(err);   /* between bands */
+				if (st)
+					goto fail;
 
 				pass_v(base, in->stride, in_cols, &ay, (struct vrange){ o0, o1, 0 },
 				       mid, mid_stride, acc, nc, opaque, m1);

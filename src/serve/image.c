@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "serve.h"
+#include "tessera/cost.h"
+#include "tessera/deadline.h"
 #include "tessera/passthrough.h"
 #include "tessera/pipe.h"
 
@@ -189,8 +191,10 @@ static ts_status stored_tile(struct request *r, struct ts_source *src, const str
 }
 
 
-/* A render reading this many source pixels or more counts as heavy and
- * runs at low priority (heavy.c): a 1024x1024 read; a tile reads 65536. */
+/* A render whose work (source pixels decoded plus pixels produced) reaches
+ * this is heavy: it is admitted through heavy.c, at low priority, within
+ * the memory budget.  A 256 x 256 tile reads and makes 131072; a
+ * 1024 x 1024 region is heavy. */
 #define HEAVY_PIXELS (1024u * 1024u)
 
 struct heavy_render {
@@ -205,6 +209,38 @@ static ts_status heavy_render(void *arg)
 	struct heavy_render *h = arg;
 
 	return render(h->r, h->src, h->plan, h->jpeg_quality, &h->r->resp->body);
+}
+
+/*
+ * Render the plan, light or heavy.  A light render runs here, on the
+ * worker, under its deadline; a heavy one waits for admission (heavy.c).
+ * A 503 from either (refused, or stopped at its deadline) carries
+ * Retry-After: the queue moves within max_render_seconds.
+ */
+static ts_status render_admitted(struct request *r, struct ts_source *src,
+                                 const struct ts_plan *plan, int jpeg_quality)
+{
+	const struct ts_settings *s = r->srv->settings;
+	struct ts_render_cost cost;
+	ts_status st;
+
+	/* OpenJPEG keeps 32-bit samples beside our 8-bit mosaic. */
+	ts_plan_cost(plan, src->info.channels,
+	             strcmp(src->info.format, "jp2") == 0 ? 5 : 1, &cost);
+	if (cost.pixels >= HEAVY_PIXELS && r->srv->heavy) {
+		struct heavy_render h = { r, src, plan, jpeg_quality };
+		st = ts_heavy_run(r->srv->heavy, cost.bytes, heavy_render, &h, &r->err);
+	} else {
+		uint64_t before = ts_deadline_get();
+		ts_deadline_set(ts_deadline_after(s->max_render_seconds));
+		st = render(r, src, plan, jpeg_quality, &r->resp->body);
+		if (st == TS_EUNAVAILABLE && ts_deadline_passed())
+			atomic_fetch_add(&r->srv->metrics.timed_out, 1);
+		ts_deadline_set(before);
+	}
+	if (st == TS_EUNAVAILABLE)
+		r->retry_after = s->max_render_seconds >= 1 ? (int)s->max_render_seconds : 1;
+	return st;
 }
 
 ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_source *src,
@@ -251,12 +287,7 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 		r->resp->outcome = "pass";
 	}
 	if (st == TS_ENOTIMPL) {
-		if ((uint64_t)plan.read_w * plan.read_h >= HEAVY_PIXELS) {
-			struct heavy_render h = { r, src, &plan, job->jpeg_quality };
-			st = ts_heavy_run(r->srv->heavy, heavy_render, &h);
-		} else {
-			st = render(r, src, &plan, job->jpeg_quality, &r->resp->body);
-		}
+		st = render_admitted(r, src, &plan, job->jpeg_quality);
 	}
 	if (st)
 		return st;

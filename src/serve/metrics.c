@@ -160,6 +160,36 @@ void ts_serve_metrics(struct request *r)
 		              (unsigned long long)ps.cache.bytes, (unsigned long long)ps.cache.entries,
 		              (unsigned long long)ps.cache.failed, (unsigned long long)ps.cache.budget);
 	}
+	if (srv->heavy) {
+		struct ts_heavy_stats hs;
+		ts_heavy_stats(srv->heavy, &hs);
+		ts_buf_printf(b, "# HELP tessera_renders_running Large renders running now.\n"
+		                 "# TYPE tessera_renders_running gauge\ntessera_renders_running %d\n"
+		                 "# HELP tessera_renders_queued Large renders waiting to start.\n"
+		                 "# TYPE tessera_renders_queued gauge\ntessera_renders_queued %d\n"
+		                 "# HELP tessera_renders_admitted_total Large renders started.\n"
+		                 "# TYPE tessera_renders_admitted_total counter\n"
+		                 "tessera_renders_admitted_total %llu\n"
+		                 "# HELP tessera_renders_refused_total Large renders answered 503: "
+		                 "queue full or waited too long.\n"
+		                 "# TYPE tessera_renders_refused_total counter\n"
+		                 "tessera_renders_refused_total %llu\n"
+		                 "# HELP tessera_renders_timed_out_total Renders stopped at "
+		                 "max_render_seconds.\n"
+		                 "# TYPE tessera_renders_timed_out_total counter\n"
+		                 "tessera_renders_timed_out_total %llu\n"
+		                 "# HELP tessera_render_memory_reserved_bytes Memory reserved by the "
+		                 "large renders running now.\n"
+		                 "# TYPE tessera_render_memory_reserved_bytes gauge\n"
+		                 "tessera_render_memory_reserved_bytes %llu\n"
+		                 "# TYPE tessera_render_memory_budget_bytes gauge\n"
+		                 "tessera_render_memory_budget_bytes %llu\n",
+		              hs.running, hs.queued, (unsigned long long)hs.admitted,
+		              (unsigned long long)hs.refused,
+		              (unsigned long long)(hs.timed_out +
+		                                   atomic_load(&srv->metrics.timed_out)),
+		              (unsigned long long)hs.reserved, (unsigned long long)hs.memory);
+	}
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));

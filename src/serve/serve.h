@@ -49,6 +49,7 @@ struct metrics {
 	atomic_int busy;
 	atomic_uint_fast64_t passthrough;   /* stored JPEG tiles served as they are */
 	atomic_uint_fast64_t transcoded;    /* whole levels made from tiles' coefficients */
+	atomic_uint_fast64_t timed_out;     /* light renders stopped at max_render_seconds */
 };
 
 struct ts_server {
@@ -62,8 +63,9 @@ struct ts_server {
 	struct ts_cache *cache;      /* encoded responses */
 	struct ts_source_pool *pool; /* opened images */
 	struct ts_remote_cache *remote; /* memcached, shared by instances; NULL = off */
-	/* Renders that read many pixels run on low-priority threads (heavy.c),
-	 * so tile requests preempt them instead of waiting behind them. */
+	/* Admission of large renders (heavy.c): a few at once on low-priority
+	 * threads within a memory budget, a bounded queue, 503 beyond it, so
+	 * tile requests never wait behind them. */
 	struct ts_heavy *heavy;
 	int root_fd;                 /* the root, for Presentation's confined walks; -1 = none */
 	struct ts_probe_cache *probes; /* image sizes and media durations by file identity */
@@ -82,6 +84,7 @@ struct request {
 	const char *query;           /* raw query without '?', or NULL */
 	enum route_id route;
 	struct ts_error err;
+	int retry_after;             /* seconds for Retry-After on a 503, 0 = none */
 };
 
 /* An image file as resolved: its path under the root and its identity. */
@@ -156,12 +159,36 @@ void ts_auto_pyramid_stats(struct ts_auto_pyramid *ap, struct ts_auto_pyramid_st
 
 /* ---- heavy.c ---- */
 struct ts_heavy;
-/* nthreads lowest-priority (nice 19) threads for large renders. */
-struct ts_heavy *ts_heavy_create(int nthreads);
+struct ts_heavy_limits {
+	int running;              /* renders at once, each on its own nice-19 thread (>= 1) */
+	int queue;                /* renders that may wait for a start (>= 0) */
+	uint64_t memory;          /* bytes the running renders may reserve together, 0 = any */
+	double wait_seconds;      /* longest wait in the queue */
+	double render_seconds;    /* each render's deadline from its start, 0 = none */
+};
+struct ts_heavy_stats {
+	int running, queued;
+	uint64_t reserved, memory;     /* bytes reserved now, of the budget */
+	uint64_t admitted, refused;    /* renders started; refused (full or waited out) */
+	uint64_t timed_out;            /* stopped at their deadline */
+};
+/* The limits the settings ask for (max_heavy_renders, max_heavy_queue,
+ * max_render_memory_mb, max_render_seconds), lowered (and logged) so that
+ * running and queued renders leave two worker threads free. */
+void ts_heavy_limits_from(const struct ts_settings *s, struct ts_heavy_limits *out);
+/* The admission of large renders (heavy.c); NULL when no thread starts. */
+struct ts_heavy *ts_heavy_create(const struct ts_heavy_limits *lim);
 void ts_heavy_destroy(struct ts_heavy *h);
-/* Run fn(arg) on one of them and wait for its result (on the caller when
- * there is no pool).  FIFO: large renders keep their order. */
-ts_status ts_heavy_run(struct ts_heavy *h, ts_status (*fn)(void *arg), void *arg);
+/*
+ * Run fn(arg) on a heavy thread once it may start (a thread free and
+ * `bytes` within the memory budget), under the render deadline, and return
+ * its result.  Without waiting: 403 when bytes exceed the whole budget,
+ * 503 when the queue is full; 503 too when the wait runs out before it
+ * starts.  arg is borrowed until the call returns.
+ */
+ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void *arg),
+                       void *arg, struct ts_error *err);
+void ts_heavy_stats(struct ts_heavy *h, struct ts_heavy_stats *out);
 
 /* ---- iiif.c ---- */
 /* rest: the IIIF path ("/3/id/..."); prefix: the raw URL text in front of

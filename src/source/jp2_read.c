@@ -51,6 +51,7 @@
 #include <unistd.h>
 #include <openjpeg.h>
 #include <opj_config.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
@@ -519,6 +520,11 @@ static OPJ_SIZE_T stream_read(void *buf, OPJ_SIZE_T n, void *user)
 
 	if (st->pos >= st->size)
 		return (OPJ_SIZE_T)-1;
+	/* OpenJPEG decodes a window in one call with no way to stop it; it
+	 * reads each tile's data before decoding it, so past the render's
+	 * deadline the next read ends the stream and the decode with it. */
+	if (ts_deadline_passed())
+		return (OPJ_SIZE_T)-1;
 	if (n > st->size - st->pos)
 		n = (OPJ_SIZE_T)(st->size - st->pos);
 	do {
@@ -838,6 +844,9 @@ static ts_status decode_window(struct jp2_source *s, int level, uint32_t x, uint
 		goto fail;
 	}
 	if (!opj_decode(codec, stream, image) || !opj_end_decompress(codec, stream)) {
+		status = ts_deadline_check(err);   /* stopped by stream_read */
+		if (status)
+			goto fail;
 		status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
 		ts_error_detail(err, "OpenJPEG decode: %s", s->opj_msg);
 		goto fail;
@@ -1110,6 +1119,9 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 				iy1 = ly1 < y + h ? ly1 : y + h;
 				if (ix1 <= ix0 || iy1 <= iy0 || (pass == 1 && !missing[i]))
 					continue;
+				status = ts_deadline_check(err);   /* between tiles */
+				if (status)
+					goto fail;
 				key.tile = q * ntx + p;
 				if (pass == 1 && nmissing >= 2) {
 					/* Keep the tile for the next requests, then copy. */

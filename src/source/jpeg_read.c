@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <jpeglib.h>
 #include <jerror.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
@@ -446,6 +447,11 @@ static ts_status decode_rect(struct jpeg_src *s, int lv, uint32_t rx, uint32_t r
 	row = (*ci->mem->alloc_sarray)((j_common_ptr)ci, JPOOL_IMAGE,
 	                               ci->output_width * (JDIMENSION)ci->output_components, 1);
 	for (j = 0; j < rh; j++) {
+		/* Every 64 rows: is the render still within its deadline? */
+		if (j % 64 == 63 && ts_deadline_check(err) != TS_OK) {
+			jpeg_destroy_decompress(ci);
+			return TS_EUNAVAILABLE;
+		}
 		if (jpeg_read_scanlines(ci, row, 1) != 1) {
 			jpeg_destroy_decompress(ci);
 			ts_error_set(err, TS_EINTERNAL, "corrupt image data");

@@ -31,6 +31,7 @@
 #include "tessera/checked.h"
 #include "tessera/passthrough.h"
 #include "jpeg_tiles.h"
+#include "tessera/deadline.h"
 #include "tile_pool.h"
 
 /* Per-thread buffers larger than this are not kept between tiles. */
@@ -267,6 +268,14 @@ static void decode_one(void *arg, size_t k)
 	const struct ts_buf *src;     /* the stream decoded: joined, or cut */
 	uint32_t dec_h = sh;          /* its height */
 
+	/* Past the render's deadline the remaining tiles are skipped; the
+	 * batch's caller turns that into its 503. */
+	if (ts_deadline_passed()) {
+		r->status = TS_EUNAVAILABLE;
+		if (ts)
+			state_trim(ts);
+		return;
+	}
 	if (!load_tile(lv, t, ts, r, &sub, &cs)) {
 		if (ts)
 			state_trim(ts);
@@ -364,6 +373,10 @@ ts_status ts_jpeg_tiles_decode(const struct ts_jpeg_level *lv, const struct ts_j
 	for (k = 0; k < n; k++) {
 		if (b.results[k].status == TS_OK)
 			continue;
+		if (b.results[k].status == TS_EUNAVAILABLE) {
+			st = ts_deadline_check(err);
+			break;
+		}
 		st = ts_error_set(err, b.results[k].status, "corrupt tile");
 		ts_error_detail(err, "%s: tile %u: %s", lv->path ? lv->path : "?",
 		                tiles[k].index, b.results[k].detail);
@@ -391,7 +404,9 @@ static void each_one(void *arg, size_t k)
 	struct thread_state *ts = state_get();
 	int sub, cs;
 
-	if (load_tile(b->lv, t, ts, r, &sub, &cs))
+	if (ts_deadline_passed())
+		r->status = TS_EUNAVAILABLE;   /* see decode_one */
+	else if (load_tile(b->lv, t, ts, r, &sub, &cs))
 		r->status = b->fn(b->arg, ts->joined.data, ts->joined.len, b->lv->rgb, t->x, t->y,
 		                  r->detail, sizeof r->detail);
 	if (ts)
@@ -413,6 +428,10 @@ ts_status ts_jpeg_tiles_each(const struct ts_jpeg_level *lv, const struct ts_jpe
 	for (k = 0; k < n; k++) {
 		if (b.results[k].status == TS_OK)
 			continue;
+		if (b.results[k].status == TS_EUNAVAILABLE) {
+			st = ts_deadline_check(err);
+			break;
+		}
 		st = ts_error_set(err, b.results[k].status,
 		                  b.results[k].status == TS_ENOTIMPL ? "stored tiles not usable"
 		                                                     : "corrupt tile");

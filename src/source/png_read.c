@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <png.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
@@ -259,6 +260,9 @@ static ts_status decode(struct png_src *s, png_structp png, png_infop info, uint
 	}
 	(void)passes;
 	for (j = 0; j < y + h; j++) {
+		/* Every 64 rows: is the render still within its deadline? */
+		if (j % 64 == 63 && ts_deadline_check(err) != TS_OK)
+			return TS_EUNAVAILABLE;
 		png_read_row(png, rows, NULL);
 		if (j >= y)
 			memcpy(out->pixels + (size_t)(j - y) * out->stride, rows + x * ch,

@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <tiffio.h>
 #include "tessera/checked.h"
+#include "tessera/deadline.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
 #include "jpeg_tiles.h"
@@ -710,6 +711,8 @@ static ts_status read_tiles(struct tiff_source *s, int level, uint32_t x, uint32
 			uint32_t r;
 			bool ok;
 
+			if (ts_deadline_check(err) != TS_OK)
+				return TS_EUNAVAILABLE;
 			begin_decode(s);
 			if (lv->mode == MODE_DIRECT) {
 				tmsize_t n = TIFFReadEncodedTile(s->tif, tile, s->buf,
@@ -762,6 +765,8 @@ static ts_status read_strips(struct tiff_source *s, int level, uint32_t x, uint3
 		uint32_t r;
 		bool ok;
 
+		if (ts_deadline_check(err) != TS_OK)
+			return TS_EUNAVAILABLE;
 		begin_decode(s);
 		if (lv->mode == MODE_DIRECT) {
 			tmsize_t n = TIFFReadEncodedStrip(s->tif, strip, s->buf,

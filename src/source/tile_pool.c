@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "tessera/deadline.h"
 #include "tessera/load.h"
 #include "tile_pool.h"
 
@@ -33,6 +34,7 @@ struct batch {
 	size_t n;
 	size_t next_item;           /* first unclaimed item */
 	size_t finished;            /* items whose fn returned */
+	uint64_t deadline;          /* the caller's render deadline (deadline.h) */
 	pthread_cond_t done;        /* finished reached n */
 };
 
@@ -89,7 +91,10 @@ static void *worker(void *arg)
 		b = pool.queue;
 		i = claim(b);
 		pthread_mutex_unlock(&pool.lock);
+		/* The item works under its render's deadline, not ours. */
+		ts_deadline_set(b->deadline);
 		b->fn(b->ctx, i);
+		ts_deadline_set(0);
 		pthread_mutex_lock(&pool.lock);
 		finish(b);
 	}
@@ -153,6 +158,7 @@ void ts_tile_pool_run(size_t n, ts_tile_pool_fn *fn, void *ctx, bool parallel)
 	b.fn = fn;
 	b.ctx = ctx;
 	b.n = n;
+	b.deadline = ts_deadline_get();
 	pthread_mutex_lock(&pool.lock);
 	for (pp = &pool.queue; *pp; pp = &(*pp)->next)
 		;

@@ -5,7 +5,9 @@
  * A batch is n independent pieces of work (tiles to decompress).  The
  * calling thread works on its own batch too, so a batch always finishes
  * even when every worker is busy with other requests' batches: workers
- * only speed it up, never hold it up.
+ * only speed it up, never hold it up.  A worker runs an item under the
+ * caller's render deadline (tessera/deadline.h), so fn may ask
+ * ts_deadline_passed() wherever it runs.
  */
 #ifndef TESSERA_TILE_POOL_H
 #define TESSERA_TILE_POOL_H

@@ -65,6 +65,7 @@ def main(argv):
         import test_presentation_watch  # noqa: F401  (cached answers follow changes on disk: inotify, fallback)
         import test_strict  # noqa: F401  (nosniff, strict IIP, the viewer off under FastCGI, Zoomify edge tiles)
         import test_convert_trees  # noqa: F401  (`tessera convert` to DeepZoom, Zoomify, IIIF level-0 trees and JP2)
+        import test_overload  # noqa: F401  (admission control, render deadlines, render memory, FastCGI read timeout)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")

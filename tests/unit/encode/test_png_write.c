@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <png.h>
 #include "check.h"
+#include "tessera/deadline.h"
 #include "icc_fixture.h"
 #include "tessera/encoder.h"
 
@@ -168,6 +169,27 @@ static void a_profile_libpng_refuses_is_left_out_not_an_error(void)
 	free(icc);
 }
 
+/* Past the render's deadline the encoder stops between rows: 503, and the
+ * output buffer is left as it was. */
+static void a_render_past_its_deadline_stops_encoding_with_503(void)
+{
+	struct ts_image img = { 0 };
+	struct ts_buf out = TS_BUF_INIT;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_image_alloc(&img, 64, 300, 3, &err), TS_OK);
+	memset(img.pixels, 7, img.stride * img.height);
+	ts_deadline_set(ts_deadline_now() - 1);
+	EXPECT_EQ_INT(ts_png_write(&img, 6, NULL, 0, &out, &err), TS_EUNAVAILABLE);
+	EXPECT_EQ_INT(out.len, 0);
+	ts_deadline_set(0);
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_png_write(&img, 6, NULL, 0, &out, &err), TS_OK);
+	ts_buf_free(&out);
+	ts_image_free(&img);
+}
+
 int main(void)
 {
 	RUN(gray_comes_back_exactly);
@@ -178,5 +200,6 @@ int main(void)
 	RUN(an_rgb_profile_goes_into_iccp_and_reads_back_exactly);
 	RUN(a_gray_image_carries_a_gray_profile_but_not_an_rgb_one);
 	RUN(a_profile_libpng_refuses_is_left_out_not_an_error);
+	RUN(a_render_past_its_deadline_stops_encoding_with_503);
 	return CHECK_DONE();
 }

@@ -434,7 +434,7 @@ int main(void)
 	RUN(head_of_a_file_body_sends_its_length_only);
 	RUN(a_file_that_shrank_cuts_the_request_short);
 	RUN(a_large_body_arrives_whole_in_records_then_end_request);   /* workers still fine */
-	stop = 1;   /* the workers are blocked in accept: stop must still end them */
+	stop = 1;   /* the workers wait for connections from the gate: stop must still end them */
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
 	ts_settings_free(&settings);

@@ -4,6 +4,8 @@
  */
 #include <stdlib.h>
 #include "check.h"
+#include <string.h>
+#include "tessera/deadline.h"
 #include "tessera/pipe.h"
 
 static uint8_t *px(struct ts_image *img, uint32_t x, uint32_t y)
@@ -220,6 +222,21 @@ static void an_odd_angle_of_an_image_with_alpha_keeps_four_channels(void)
 	ts_image_free(&out);
 }
 
+static void an_arbitrary_angle_past_the_deadline_stops_with_503(void)
+{
+	struct ts_image in = { 0 }, out = { 0 };
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_image_alloc(&in, 200, 200, 3, &err), TS_OK);
+	memset(in.pixels, 100, in.stride * in.height);
+	ts_deadline_set(ts_deadline_now() - 1);
+	EXPECT_EQ_INT(ts_pipe_rotate(&in, 30, 274, 274, false, &out, &err), TS_EUNAVAILABLE);
+	EXPECT(out.pixels == NULL);
+	ts_deadline_set(0);
+	ts_image_free(&in);
+}
+
 int main(void)
 {
 	RUN(turning_ninety_degrees_puts_the_bottom_left_at_the_top_left);
@@ -232,5 +249,6 @@ int main(void)
 	RUN(forty_five_degrees_with_alpha_leaves_transparent_corners);
 	RUN(forty_five_degrees_without_alpha_leaves_white_corners);
 	RUN(an_odd_angle_of_an_image_with_alpha_keeps_four_channels);
+	RUN(an_arbitrary_angle_past_the_deadline_stops_with_503);
 	return CHECK_DONE();
 }

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include "check.h"
+#include <string.h>
+#include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/pipe.h"
 
@@ -1064,6 +1066,24 @@ static void one_pixel_wide_or_high_images_resample_like_the_reference(void)
 	}
 }
 
+static void scaling_past_the_deadline_stops_with_503(void)
+{
+	struct ts_image in = { 0 }, out = { 0 };
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_image_alloc(&in, 300, 300, 3, &err), TS_OK);
+	memset(in.pixels, 50, in.stride * in.height);
+	ts_deadline_set(ts_deadline_now() - 1);
+	EXPECT_EQ_INT(ts_pipe_scale(&in, 0, 0, 300, 300, 97, 97, &out, &err), TS_EUNAVAILABLE);
+	EXPECT(out.pixels == NULL);
+	ts_deadline_set(0);
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_pipe_scale(&in, 0, 0, 300, 300, 97, 97, &out, &err), TS_OK);
+	ts_image_free(&out);
+	ts_image_free(&in);
+}
+
 int main(void)
 {
 	RUN(two_by_two_blocks_halved_give_the_block_colours_exactly);
@@ -1082,5 +1102,6 @@ int main(void)
 	RUN(constant_images_stay_exactly_constant_at_every_scale);
 	RUN(one_pixel_wide_or_high_images_resample_like_the_reference);
 	RUN(large_images_worked_in_bands_match_the_reference);
+	RUN(scaling_past_the_deadline_stops_with_503);
 	return CHECK_DONE();
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "tiff_fixture.h"
+#include "tessera/deadline.h"
 #include "tessera/pipe.h"
 #include "tessera/source.h"
 
@@ -463,6 +464,55 @@ out:
 	unlink(path);
 }
 
+/* Past the render's deadline the tiled decode (on the tile pool, in
+ * parallel) and libtiff's tile and strip loops stop: 503, nothing kept;
+ * before it, the same reads succeed. */
+static void a_read_past_the_render_deadline_stops_with_503(void)
+{
+	struct fx f = fx_jpeg(1024, 1024, 128, PHOTOMETRIC_RGB, 3);
+	struct fx g = fx_jpeg(300, 200, 64, PHOTOMETRIC_RGB, 3);
+	char path[64], gpath[64];
+	struct ts_source *s = open_fx(&f, path), *deflate;
+	struct ts_image img = { 0 };
+	struct ts_error err;
+	double ox, oy;
+	int d;
+
+	g.compression = COMPRESSION_ADOBE_DEFLATE;
+	deflate = open_fx(&g, gpath);
+	EXPECT(s != NULL && deflate != NULL);
+	if (!s || !deflate)
+		goto out;
+	ts_deadline_set(ts_deadline_now() - 1);
+	for (d = 1; d <= 4; d *= 4) {   /* full size (64 tiles, parallel) and 1/4 */
+		int dd = d;
+		ts_error_clear(&err);
+		EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, 0, 0, 1024, 1024, &dd, 0, &img,
+		                                           &ox, &oy, &err), TS_EUNAVAILABLE);
+		EXPECT(img.pixels == NULL);
+	}
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_source_read_region(s, 0, 0, 0, 300, 300, 0, &img, &err),
+	              TS_EUNAVAILABLE);
+	EXPECT(img.pixels == NULL);
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_source_read_region(deflate, 0, 0, 0, 300, 200, 0, &img, &err),
+	              TS_EUNAVAILABLE);
+	EXPECT(img.pixels == NULL);
+	ts_deadline_set(ts_deadline_after(60));
+	d = 4;
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, 0, 0, 1024, 1024, &d, 0, &img, &ox, &oy,
+	                                           &err), TS_OK);
+	ts_image_free(&img);
+out:
+	ts_deadline_set(0);
+	ts_source_close(s);
+	ts_source_close(deflate);
+	unlink(path);
+	unlink(gpath);
+}
+
 static void other_codecs_fall_back_to_a_full_size_read(void)
 {
 	struct fx f = fx_jpeg(300, 200, 64, PHOTOMETRIC_RGB, 3);
@@ -556,6 +606,7 @@ int main(void)
 	RUN(parallel_decode_gives_exactly_the_pixels_of_one_tile_at_a_time);
 	RUN(rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode);
 	RUN(the_budget_counts_pixels_at_the_reduced_scale);
+	RUN(a_read_past_the_render_deadline_stops_with_503);
 	RUN(other_codecs_fall_back_to_a_full_size_read);
 	RUN(a_corrupt_tile_is_a_500_not_a_crash);
 	return CHECK_DONE();

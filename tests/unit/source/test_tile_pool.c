@@ -11,8 +11,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "check.h"
 #include "src/source/tile_pool.h"
+#include "tessera/deadline.h"
 #include "tessera/load.h"
 
 #define ITEMS 37
@@ -128,6 +130,40 @@ static void empty_and_single_item_batches_are_fine(void)
 	EXPECT_EQ_INT(atomic_load(&c.other_thread), 0);
 }
 
+struct seen_deadlines {
+	uint64_t want;
+	atomic_int wrong, elsewhere;
+	pthread_t caller;
+};
+
+static void deadline_item(void *ctx, size_t i)
+{
+	struct seen_deadlines *d = ctx;
+	struct timespec ts = { 0, 2000000 };
+
+	(void)i;
+	nanosleep(&ts, NULL);   /* long enough for a worker to claim some items */
+	if (ts_deadline_get() != d->want)
+		atomic_fetch_add(&d->wrong, 1);
+	if (!pthread_equal(pthread_self(), d->caller))
+		atomic_fetch_add(&d->elsewhere, 1);
+}
+
+static void every_item_runs_under_the_callers_render_deadline(void)
+{
+	struct seen_deadlines d = { 0 };
+
+	d.want = ts_deadline_after(60);
+	d.caller = pthread_self();
+	ts_deadline_set(d.want);
+	ts_tile_pool_run(ITEMS, deadline_item, &d, true);
+	ts_deadline_set(0);
+	EXPECT_EQ_INT(atomic_load(&d.wrong), 0);
+	/* (on a machine with one core every item runs on the caller) */
+	if (ts_tile_pool_threads() > 1)
+		EXPECT(atomic_load(&d.elsewhere) > 0);
+}
+
 int main(void)
 {
 	RUN(every_item_of_a_batch_runs_exactly_once);
@@ -135,5 +171,6 @@ int main(void)
 	RUN(a_parallel_batch_stays_on_the_caller_when_every_core_is_busy);
 	RUN(batches_from_many_request_threads_all_finish);
 	RUN(empty_and_single_item_batches_are_fine);
+	RUN(every_item_runs_under_the_callers_render_deadline);
 	return CHECK_DONE();
 }
