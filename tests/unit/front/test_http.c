@@ -60,6 +60,13 @@ static void record(void *ctx, const struct ts_http_request *req, struct ts_arena
 	snprintf(seen_if_range, sizeof seen_if_range, "%s", req->if_range ? req->if_range : "-");
 	snprintf(seen_accel, sizeof seen_accel, "%s",
 	         req->accel_location ? req->accel_location : "-");
+	if (strstr(req->target, "/slow")) {
+		usleep(800 * 1000);   /* a render the stop flag arrives in the middle of */
+		resp->status = 200;
+		resp->content_type = "text/plain";
+		ts_buf_printf(&resp->body, "slow answer, complete");
+		return;
+	}
 	if (strstr(req->target, "/file")) {
 		/* bytes 5 .. FILE_BYTES-8 of the file */
 		resp->status = 206;
@@ -323,6 +330,36 @@ static void file_descriptors_are_closed_after_the_answers(void)
 	EXPECT_EQ_INT(after, before);
 }
 
+struct stop_later {
+	int delay_ms;
+};
+
+static void *stop_later(void *arg)
+{
+	struct stop_later *sl = arg;
+
+	usleep((useconds_t)sl->delay_ms * 1000);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* SIGTERM sets the stop flag: the answer being rendered must still be
+ * sent whole (it was an empty reply with libmicrohttpd), with
+ * Connection: close, and then the front end stops.  Runs last. */
+static void an_answer_in_progress_is_sent_when_stopping(void)
+{
+	char out[4096];
+	struct stop_later sl = { 300 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, stop_later, &sl);
+	exchange("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", out, sizeof out, 1);
+	pthread_join(t, NULL);
+	EXPECT(strstr(out, "HTTP/1.1 200") == out);
+	EXPECT(strstr(out, "Connection: close\r\n") != NULL);
+	EXPECT(strstr(out, "\r\n\r\nslow answer, complete") != NULL);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -348,6 +385,7 @@ int main(void)
 	RUN(a_file_body_is_sent_from_its_descriptor_with_its_length);
 	RUN(head_of_a_file_body_has_its_length_and_no_body);
 	RUN(file_descriptors_are_closed_after_the_answers);
+	RUN(an_answer_in_progress_is_sent_when_stopping);
 	stop = 1;
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
