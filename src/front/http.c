@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,7 +64,7 @@
 #include "front.h"
 #include "http_parse.h"
 
-#define HEAD_MAX 16384       /* request line and fields; TS_HTTP_MAX_TARGET fits */
+#define HEAD_MAX 32768       /* request line and fields; TS_HTTP_MAX_TARGET fits */
 #define BODY_MAX (1 << 20)   /* no route takes a body: read and drop up to this */
 #define LINGER_MS 2000       /* reading what a client still sends after an error */
 #define DRAIN_MS 30000       /* SIGTERM: longest wait for answers in progress */
@@ -92,8 +93,7 @@ struct conn {
 	struct conn *qnext;            /* worker queue or finished list */
 	struct peer *peer;             /* NULL for Unix-socket clients */
 	int64_t deadline;              /* ms on the monotonic clock */
-	char buf[HEAD_MAX];
-	size_t len;
+	size_t len;                    /* bytes in buf */
 	struct ts_http_head head;
 	/* the body being dropped */
 	struct ts_http_chunked chunked;
@@ -108,6 +108,9 @@ struct conn {
 	int file_fd;                   /* or a file range, -1 when none */
 	off_t file_off;
 	uint64_t file_left;
+	/* last, and not cleared: its pages are touched only as bytes arrive,
+	 * so a thousand idle connections cost little memory */
+	char buf[HEAD_MAX];
 };
 
 struct http_front {
@@ -711,11 +714,12 @@ static void accept_some(struct http_front *f)
 			conn_close(f, old);   /* may free p if old was its last: look again */
 			p = p ? peer_get(f, key) : NULL;
 		}
-		c = calloc(1, sizeof *c);
+		c = malloc(sizeof *c);
 		if (!c) {
 			refuse(f, fd, p);
 			continue;
 		}
+		memset(c, 0, offsetof(struct conn, buf));
 		c->fd = fd;
 		c->file_fd = -1;
 		c->peer = p;

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define TS_HTTP_MAX_FIELDS 64     /* more header fields than this: 431 */
-#define TS_HTTP_MAX_TARGET 8192   /* a longer request target: 414 */
+#define TS_HTTP_MAX_TARGET 16384  /* a longer request target: 414 */
 
 struct ts_http_field {
 	const char *name;    /* as sent (compare case-insensitively) */

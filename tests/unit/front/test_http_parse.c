@@ -10,7 +10,7 @@
 #include "src/front/http_parse.h"
 
 static struct ts_http_head head;
-static char buf[40000];
+static char buf[70000];
 
 static int parse(const char *text)
 {
