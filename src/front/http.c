@@ -120,6 +120,7 @@ struct http_front {
 	int epfd, listen_fd, wake_fd;
 	bool is_unix;
 	bool draining;                     /* atomic: workers read it */
+	int64_t accept_paused_until;       /* out of descriptors: 0 = accepting */
 	int nconns;
 	struct conn *first, *last;
 	struct peer *peers[PEER_BUCKETS];
@@ -255,7 +256,7 @@ static void conn_await_request(struct http_front *f, struct conn *c)
 static struct conn *oldest_waiting(struct http_front *f)
 {
 	for (struct conn *c = f->first; c; c = c->next)
-		if (c->state == C_HEAD || c->state == C_LINGER)
+		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER)
 			return c;
 	return NULL;
 }
@@ -505,6 +506,21 @@ static bool body_feed(struct http_front *f, struct conn *c)
 	return rc == 1 ? request_ready(f, c) : true;
 }
 
+/* RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" may wait
+ * for an interim answer before sending its body (which is then dropped).
+ * Best effort: the socket buffer is empty at this point. */
+static void expect_continue(struct conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *e = ts_http_head_field(&c->head, "Expect");
+
+	if (c->head.minor == 1 && e && strcasecmp(e, "100-continue") == 0 &&
+	    c->len == c->head.head_len &&
+	    send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the client sends its body after a short wait anyway */
+	}
+}
+
 /* Try to parse a head from what has arrived. */
 static bool head_feed(struct http_front *f, struct conn *c)
 {
@@ -517,6 +533,7 @@ static bool head_feed(struct http_front *f, struct conn *c)
 	if (c->head.chunked || (c->head.has_length && c->head.content_length > 0)) {
 		if (c->head.has_length && c->head.content_length > BODY_MAX)
 			return fail_request(f, c, 413);
+		expect_continue(c);
 		c->state = C_BODY;
 		c->chunked = (struct ts_http_chunked)TS_HTTP_CHUNKED_INIT;
 		c->body_left = c->head.chunked ? BODY_MAX : c->head.content_length;
@@ -693,8 +710,13 @@ static void accept_some(struct http_front *f)
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* the pending connection would wake us again at once:
+				 * stop listening for a moment (resumed by the loop) */
 				ts_log(TS_LOG_WARN, "http: out of file descriptors accepting");
+				epoll_ctl(f->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL);
+				f->accept_paused_until = now_ms() + 100;
+			}
 			return;   /* EAGAIN: all taken */
 		}
 		if (!f->is_unix && peer_key(&sa, key)) {
@@ -829,6 +851,11 @@ static void loop(struct http_front *f, volatile int *stop)
 				on_event(f, p, evs[i].events);
 		}
 		now = now_ms();
+		if (f->accept_paused_until && now >= f->accept_paused_until && !f->draining) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->listen_fd };
+			epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->listen_fd, &ev);
+			f->accept_paused_until = 0;
+		}
 		if (now >= next_sweep) {
 			sweep(f, now);
 			next_sweep = now + 250;
