@@ -229,6 +229,48 @@ static void two_requests_share_one_connection(void)
 	}
 }
 
+/* No route takes a body: it is read and dropped (Content-Length or
+ * chunked), and the request after it on the connection is answered. */
+static void bodies_are_dropped_and_the_next_request_answered(void)
+{
+	char out[8192];
+
+	exchange("POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+	         "POST /two HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	         "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+	         "GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 3);
+	EXPECT(strstr(out, "target=/one") != NULL);
+	EXPECT(strstr(out, "target=/two") != NULL);
+	EXPECT(strstr(out, "target=/three") != NULL);
+	EXPECT_EQ_STR(seen_method, "GET");
+}
+
+/* RFC 9110 §10.1.1: "Expect: 100-continue" gets the interim answer before
+ * the client sends its body. */
+static void expect_100_continue_is_answered_before_the_body(void)
+{
+	struct timeval tv = { 2, 0 };
+	int fd = connect_to_front();
+	char out[4096];
+	ssize_t n;
+	const char *head = "POST /cont HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	                   "Expect: 100-continue\r\nConnection: close\r\n\r\n";
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	EXPECT(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+	n = read(fd, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(out, "HTTP/1.1 100 Continue\r\n\r\n") == out);
+	EXPECT(write(fd, "abc", 3) == 3);
+	n = read(fd, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(out, "target=/cont") != NULL);
+	close(fd);
+}
+
 /* Read a whole answer (Connection: close) into a malloc'd buffer. */
 static size_t exchange_big(const char *request, char **out)
 {
@@ -382,6 +424,8 @@ int main(void)
 	RUN(head_has_the_get_content_length_and_no_body);
 	RUN(error_statuses_pass_through);
 	RUN(two_requests_share_one_connection);
+	RUN(bodies_are_dropped_and_the_next_request_answered);
+	RUN(expect_100_continue_is_answered_before_the_body);
 	RUN(a_file_body_is_sent_from_its_descriptor_with_its_length);
 	RUN(head_of_a_file_body_has_its_length_and_no_body);
 	RUN(file_descriptors_are_closed_after_the_answers);
