@@ -354,8 +354,11 @@ static bool answer_build(struct conn *c, struct ts_response *resp, bool head_onl
 static void answer_error(struct http_front *f, struct conn *c, int status)
 {
 	struct ts_response resp;
+	/* the head may be half parsed (the method then ends in a NUL) or not
+	 * at all: a HEAD request's error has no body either (RFC 9110 §9.3.2) */
+	bool head_only = c->len >= 5 && memcmp(c->buf, "HEAD", 4) == 0 &&
+	                 (c->buf[4] == ' ' || c->buf[4] == '\0');
 
-	(void)f;
 	memset(&resp, 0, sizeof resp);
 	resp.status = status;
 	resp.content_type = "text/plain; charset=utf-8";
@@ -363,7 +366,7 @@ static void answer_error(struct http_front *f, struct conn *c, int status)
 	c->close_after = true;
 	c->head.minor = 1;
 	if (!ts_buf_printf(&resp.body, "%d %s\n", status, reason(status)) ||
-	    !answer_build(c, &resp, false))
+	    !answer_build(c, &resp, head_only))
 		conn_reset_answer(c);
 	ts_response_free(&resp);
 	c->state = C_WRITE;

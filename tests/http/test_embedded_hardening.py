@@ -285,6 +285,9 @@ def _(ctx, srv):
                    "%s: answers %s, expected one %s" % (name, st, codes))
             expect(closed, "%s: the connection was left open" % name)
             expect(dt < 2.0, "%s: took %.2f s" % (name, dt))
+        out, closed = _raw(srv.port, b"HEAD /iiif/3/pattern/info.json HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        expect(_statuses(out) == [400] and out.endswith(b"\r\n\r\n") and closed,
+               "HEAD with two Host fields: a 400 with no body, then closed: %r" % out[-40:])
         expect(_ask(srv.port)[0] == 200, "still serving after the framing cases")
         # what must still work: a body that is read and dropped, then keep-alive
         out, _c = _raw(srv.port, b"POST /iiif/3/pattern/info.json HTTP/1.1\r\nHost: a\r\n"
