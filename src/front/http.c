@@ -77,6 +77,7 @@ enum conn_state {
 	C_BUSY,     /* a worker is answering */
 	C_WRITE,    /* writing the answer */
 	C_LINGER,   /* closed for writing after an error, draining what comes */
+	C_CLOSED,   /* closed; freed after the current batch of events */
 };
 
 struct peer {
@@ -123,6 +124,7 @@ struct http_front {
 	int64_t accept_paused_until;       /* out of descriptors: 0 = accepting */
 	int nconns;
 	struct conn *first, *last;
+	struct conn *closed;               /* to free once no event can name them */
 	struct peer *peers[PEER_BUCKETS];
 	/* worker pool */
 	pthread_mutex_t lock;
@@ -239,7 +241,19 @@ static void conn_close(struct http_front *f, struct conn *c)
 	else
 		f->last = c->prev;
 	f->nconns--;
-	free(c);
+	/* an event for c may still be waiting in this batch: free it later */
+	c->state = C_CLOSED;
+	c->next = f->closed;
+	f->closed = c;
+}
+
+static void free_closed(struct http_front *f)
+{
+	while (f->closed) {
+		struct conn *c = f->closed;
+		f->closed = c->next;
+		free(c);
+	}
 }
 
 /* Wait for the next request: its head must come within the idle timeout,
@@ -421,6 +435,37 @@ static void answer_request(struct http_front *f, struct conn *c)
 	ts_arena_destroy(a);
 }
 
+/* On the worker, right after the answer is made: send what fits into the
+ * socket now (usually all of an answer in memory), sparing the client the
+ * wait for the I/O thread to wake up; the I/O thread sends the rest, and a
+ * file body, from where this stopped.  The socket is non-blocking, and
+ * the I/O thread touches neither it nor these offsets until handed c. */
+static void send_early(struct conn *c)
+{
+	while (c->out_off < c->out.len || c->body_off < c->body.len) {
+		struct iovec iov[2] = {
+			{ c->out.data + c->out_off, c->out.len - c->out_off },
+			{ c->body.data + c->body_off, c->body.len - c->body_off },
+		};
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+		ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+		size_t k, h;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;   /* full, or an error the I/O thread will meet too */
+		k = (size_t)n;
+		h = c->out.len - c->out_off;
+		if (k <= h) {
+			c->out_off += k;
+		} else {
+			c->out_off = c->out.len;
+			c->body_off += k - h;
+		}
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct http_front *f = arg;
@@ -439,6 +484,7 @@ static void *worker_main(void *arg)
 			f->queue_tail = NULL;
 		pthread_mutex_unlock(&f->lock);
 		answer_request(f, c);
+		send_early(c);
 		pthread_mutex_lock(&f->lock);
 		c->qnext = f->done;
 		f->done = c;
@@ -454,7 +500,8 @@ static void dispatch(struct http_front *f, struct conn *c)
 {
 	c->state = C_BUSY;
 	c->qnext = NULL;
-	watch(f, c, 0);   /* hang-ups still come, and are noted */
+	/* EPOLLIN stays armed: most clients send nothing more until they have
+	 * their answer, and one that does is unwatched then (on_event) */
 	pthread_mutex_lock(&f->lock);
 	if (f->queue_tail)
 		f->queue_tail->qnext = c;
@@ -795,7 +842,11 @@ static void sweep(struct http_front *f, int64_t now)
 
 static void on_event(struct http_front *f, struct conn *c, uint32_t ev)
 {
+	if (c->state == C_CLOSED)
+		return;
 	if (c->state == C_BUSY) {
+		if (ev & EPOLLIN)
+			watch(f, c, 0);   /* a pipelined request waits; hang-ups still come */
 		if (ev & (EPOLLHUP | EPOLLERR)) {
 			/* closed when the worker hands it back; unwatched meanwhile,
 			 * or epoll would report the hang-up again and again */
@@ -853,6 +904,7 @@ static void loop(struct http_front *f, volatile int *stop)
 			else
 				on_event(f, p, evs[i].events);
 		}
+		free_closed(f);
 		now = now_ms();
 		if (f->accept_paused_until && now >= f->accept_paused_until && !f->draining) {
 			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &f->listen_fd };
@@ -909,6 +961,7 @@ static void front_stop(struct http_front *f)
 	/* after the drain only connections that outlived it remain */
 	while (f->first)
 		conn_close(f, f->first);
+	free_closed(f);
 	for (int i = 0; i < PEER_BUCKETS; i++) {
 		while (f->peers[i]) {
 			struct peer *p = f->peers[i];
