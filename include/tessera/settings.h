@@ -65,6 +65,10 @@ struct ts_settings {
 	char *fastcgi_listen;    /* socket path or host:port; "" = none */
 	int fastcgi_read_timeout; /* seconds to receive a whole request */
 	char *http_listen;       /* host:port for the embedded HTTP server; "" = none */
+	int http_max_connections; /* embedded server: connections open at once */
+	int http_per_client;     /* embedded server: connections from one client address */
+	int http_header_timeout; /* embedded server: seconds for a request head to arrive */
+	int http_idle_timeout;   /* embedded server: seconds a kept-alive connection may wait */
 	char *config_file;       /* the config file read, or "" */
 };
 

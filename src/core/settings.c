@@ -193,6 +193,20 @@ static const struct setting table[] = {
 	{ "http_listen", "http", "TESSERA_HTTP_LISTEN", NULL, SET_STRING, "", 0, 0, IN_FILE,
 	  OFF(http_listen), "Address of the embedded HTTP server, host:port such as "
 	  "127.0.0.1:8080 or [::1]:8080 (empty = none)." },
+	{ "http_max_connections", NULL, "TESSERA_HTTP_MAX_CONNECTIONS", NULL, SET_INT, "1024", 16,
+	  1000000, IN_FILE, OFF(http_max_connections), "Embedded HTTP server: connections open "
+	  "at once; when all are taken a new one replaces the oldest connection that is only "
+	  "waiting on its client." },
+	{ "http_per_client", NULL, "TESSERA_HTTP_PER_CLIENT", NULL, SET_INT, "64", 1, 1000000,
+	  IN_FILE, OFF(http_per_client), "Embedded HTTP server: connections one client address "
+	  "may hold open; more are answered 503 and closed (a browser opens 6)." },
+	{ "http_header_timeout", NULL, "TESSERA_HTTP_HEADER_TIMEOUT", NULL, SET_INT, "10", 1, 3600,
+	  IN_FILE, OFF(http_header_timeout), "Embedded HTTP server: seconds within which a "
+	  "request's head (and any body) must arrive, counted from its first byte and not "
+	  "extended by each byte that trickles in." },
+	{ "http_idle_timeout", NULL, "TESSERA_HTTP_IDLE_TIMEOUT", NULL, SET_INT, "15", 1, 3600,
+	  IN_FILE, OFF(http_idle_timeout), "Embedded HTTP server: seconds a kept-alive connection "
+	  "may wait for its next request, and an answer may wait for the client to read it." },
 	{ "config_file", "config", "TESSERA_CONFIG", NULL, SET_STRING, "", 0, 0, 0,
 	  OFF(config_file), "Config file read before the environment and the flags." },
 };

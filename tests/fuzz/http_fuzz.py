@@ -24,12 +24,12 @@ The daemon must stay alive: its process is polled after every request and
 info.json is probed every 100.  A sanitizer report (ASan/UBSan write to a
 log directory of ours), a dead daemon or a failed probe is a crash: the request is printed, saved under http_regressions/ (one raw
 request per file) and the run fails.  Other violations are printed and
-saved once per kind.  Answers that nginx or libmicrohttpd write themselves
-(their HTML error pages, nginx's 301 and HTTP/0.9 answers, libmicrohttpd's
-stalls when a request exhausts its memory pool) are printed as notes, not
-failures.  Kept files are raw requests named for what they caught; those
-named known-*.req are accepted limitations (libmicrohttpd stalls) for
-which only a crash counts on replay.  Last line: "N passed, N failed".
+saved once per kind.  Answers that nginx writes itself (its HTML error
+pages, its 301 and HTTP/0.9 answers) are printed as notes, not failures.
+Kept files are raw requests named for what they caught; those named
+known-*.req are accepted limitations for which only a crash counts on
+replay.  (The embedded server used to be libmicrohttpd, whose stalls on
+long requests were such limitations; its own server answers them.)  Last line: "N passed, N failed".
 
 The one idea: requests go one at a time on fresh connections, so whatever
 the sanitizer or the liveness probe reports was caused by the request just
@@ -376,22 +376,12 @@ def make_request(rnd, port):
 # checks
 
 def frontend_page(srv, a_body, status=None):
-    """An answer written by nginx or libmicrohttpd themselves (their fixed
-    HTML error pages, nginx's 301 from /iiif to /iiif/: Tessera never sends
-    301), not by Tessera: judged as notes, not failures."""
+    """An answer written by nginx itself (its fixed HTML error pages, its
+    301 from /iiif to /iiif/: Tessera never sends 301), not by Tessera:
+    judged as a note, not a failure."""
     if srv.name == "nginx" and (b"<center>nginx" in a_body or status == 301):
         return "nginx"
-    if srv.name == "embedded" and b"<html><head><title>Request" in a_body and b"Your HTTP" in a_body:
-        return "libmicrohttpd"
     return None
-
-
-# libmicrohttpd 0.9.75 keeps a request in a 32 KB per-connection pool; when a
-# long request line or many arguments exhaust it, it may send its 431 header
-# twice or nothing at all, holding the connection until its idle timeout.
-# Such requests (over 4 KB, or over 200 arguments) get a short wait and
-# count as notes on the embedded server.
-MHD_POOL_RISK = 4096
 
 
 class Fuzz:
@@ -464,9 +454,8 @@ class Fuzz:
         self.sent += 1
         method, target = split_request(raw)
         before = len(self.sanitizer_reports())
-        mhd_risk = srv.name == "embedded" and (len(raw) > MHD_POOL_RISK or raw.count(b"&") > 200)
         try:
-            data, eof, dt = send(srv.port, raw, 3.0 if known or mhd_risk else TIMEOUT)
+            data, eof, dt = send(srv.port, raw, 3.0 if known else TIMEOUT)
         except OSError as e:
             data, eof, dt = b"", False, 0.0
             if not srv.alive():
@@ -492,10 +481,7 @@ class Fuzz:
                 if not self.probe(srv):
                     self.crash(srv, raw, "no answer, and then no info.json")
                     return False
-                if mhd_risk:
-                    self.note(srv, raw, "libmicrohttpd", "no answer to a %d-byte request (pool exhausted)" % len(raw))
-                else:
-                    self.violation(srv, raw, "noanswer", "no answer within %.0f s (daemon still serving)" % TIMEOUT)
+                self.violation(srv, raw, "noanswer", "no answer within %.0f s (daemon still serving)" % TIMEOUT)
                 return True
             if method in ("GET", "HEAD", "OPTIONS") and b"\n" not in target and b"\r" not in target \
                     and b" " not in target and len(raw) < 4096:

@@ -66,6 +66,7 @@ def main(argv):
         import test_strict  # noqa: F401  (nosniff, strict IIP, the viewer off under FastCGI, Zoomify edge tiles)
         import test_convert_trees  # noqa: F401  (`tessera convert` to DeepZoom, Zoomify, IIIF level-0 trees and JP2)
         import test_overload  # noqa: F401  (admission control, render deadlines, render memory, FastCGI read timeout)
+        import test_embedded_hardening  # noqa: F401  (the embedded server under attack: slowloris, framing, SIGTERM)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")

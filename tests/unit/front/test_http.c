@@ -60,6 +60,13 @@ static void record(void *ctx, const struct ts_http_request *req, struct ts_arena
 	snprintf(seen_if_range, sizeof seen_if_range, "%s", req->if_range ? req->if_range : "-");
 	snprintf(seen_accel, sizeof seen_accel, "%s",
 	         req->accel_location ? req->accel_location : "-");
+	if (strstr(req->target, "/slow")) {
+		usleep(800 * 1000);   /* a render the stop flag arrives in the middle of */
+		resp->status = 200;
+		resp->content_type = "text/plain";
+		ts_buf_printf(&resp->body, "slow answer, complete");
+		return;
+	}
 	if (strstr(req->target, "/file")) {
 		/* bytes 5 .. FILE_BYTES-8 of the file */
 		resp->status = 206;
@@ -222,6 +229,48 @@ static void two_requests_share_one_connection(void)
 	}
 }
 
+/* No route takes a body: it is read and dropped (Content-Length or
+ * chunked), and the request after it on the connection is answered. */
+static void bodies_are_dropped_and_the_next_request_answered(void)
+{
+	char out[8192];
+
+	exchange("POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+	         "POST /two HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	         "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+	         "GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 3);
+	EXPECT(strstr(out, "target=/one") != NULL);
+	EXPECT(strstr(out, "target=/two") != NULL);
+	EXPECT(strstr(out, "target=/three") != NULL);
+	EXPECT_EQ_STR(seen_method, "GET");
+}
+
+/* RFC 9110 §10.1.1: "Expect: 100-continue" gets the interim answer before
+ * the client sends its body. */
+static void expect_100_continue_is_answered_before_the_body(void)
+{
+	struct timeval tv = { 2, 0 };
+	int fd = connect_to_front();
+	char out[4096];
+	ssize_t n;
+	const char *head = "POST /cont HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	                   "Expect: 100-continue\r\nConnection: close\r\n\r\n";
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	EXPECT(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+	n = read(fd, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(out, "HTTP/1.1 100 Continue\r\n\r\n") == out);
+	EXPECT(write(fd, "abc", 3) == 3);
+	n = read(fd, out, sizeof out - 1);
+	out[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(out, "target=/cont") != NULL);
+	close(fd);
+}
+
 /* Read a whole answer (Connection: close) into a malloc'd buffer. */
 static size_t exchange_big(const char *request, char **out)
 {
@@ -323,6 +372,36 @@ static void file_descriptors_are_closed_after_the_answers(void)
 	EXPECT_EQ_INT(after, before);
 }
 
+struct stop_later {
+	int delay_ms;
+};
+
+static void *stop_later(void *arg)
+{
+	struct stop_later *sl = arg;
+
+	usleep((useconds_t)sl->delay_ms * 1000);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* SIGTERM sets the stop flag: the answer being rendered must still be
+ * sent whole (it was an empty reply with libmicrohttpd), with
+ * Connection: close, and then the front end stops.  Runs last. */
+static void an_answer_in_progress_is_sent_when_stopping(void)
+{
+	char out[4096];
+	struct stop_later sl = { 300 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, stop_later, &sl);
+	exchange("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", out, sizeof out, 1);
+	pthread_join(t, NULL);
+	EXPECT(strstr(out, "HTTP/1.1 200") == out);
+	EXPECT(strstr(out, "Connection: close\r\n") != NULL);
+	EXPECT(strstr(out, "\r\n\r\nslow answer, complete") != NULL);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -345,9 +424,12 @@ int main(void)
 	RUN(head_has_the_get_content_length_and_no_body);
 	RUN(error_statuses_pass_through);
 	RUN(two_requests_share_one_connection);
+	RUN(bodies_are_dropped_and_the_next_request_answered);
+	RUN(expect_100_continue_is_answered_before_the_body);
 	RUN(a_file_body_is_sent_from_its_descriptor_with_its_length);
 	RUN(head_of_a_file_body_has_its_length_and_no_body);
 	RUN(file_descriptors_are_closed_after_the_answers);
+	RUN(an_answer_in_progress_is_sent_when_stopping);
 	stop = 1;
 	pthread_join(t, NULL);
 	EXPECT_EQ_INT(run_rc, 0);
