@@ -70,6 +70,7 @@ struct ts_fcgi_gate {
 	pthread_mutex_t lock;
 	pthread_cond_t ready_cond;
 	bool stopping;
+	bool gate_done;        /* the gate thread has handed over its last connection */
 	int ready[MAX_CONNS];  /* ring of connections with a whole head */
 	int ready_head, ready_count;
 	int returned[MAX_CONNS]; /* kept-alive connections given back */
@@ -237,11 +238,17 @@ static void *gate_main(void *arg)
 	for (;;) {
 		uint64_t now = now_ns(), next;
 		int held, nfd = 0, timeout_ms, i, rc;
-		bool listening;
+		bool listening, stopping;
 
-		/* Connections given back after a kept-alive request. */
+		/* Connections given back after a kept-alive request.  Stopping,
+		 * the gate accepts nothing more but still finishes reading the
+		 * heads of the connections it has accepted (within their read
+		 * deadline) and hands them over: closing them would be a 502
+		 * for requests the web server has already sent, e.g. to a worker
+		 * process draining after SIGHUP. */
 		pthread_mutex_lock(&g->lock);
-		if (g->stopping) {
+		stopping = g->stopping;
+		if (stopping && g->narriving == 0) {
 			pthread_mutex_unlock(&g->lock);
 			break;
 		}
@@ -257,7 +264,7 @@ static void *gate_main(void *arg)
 
 		pfd[nfd].fd = g->wake[0];
 		pfd[nfd++].events = POLLIN;
-		listening = held < MAX_CONNS && now >= g->listen_paused_until;
+		listening = !stopping && held < MAX_CONNS && now >= g->listen_paused_until;
 		pfd[nfd].fd = listening ? g->listen_fd : -1;
 		pfd[nfd++].events = POLLIN;
 		next = now + 1000000000u;   /* look at the stop flag every second */
@@ -362,14 +369,15 @@ int ts_fcgi_gate_take(struct ts_fcgi_gate *g)
 	int fd = -1;
 
 	pthread_mutex_lock(&g->lock);
-	while (!g->stopping && g->ready_count == 0)
+	while (!g->gate_done && g->ready_count == 0)
 		pthread_cond_wait(&g->ready_cond, &g->lock);
 	if (g->ready_count > 0) {
 		fd = g->ready[g->ready_head];
 		g->ready_head = (g->ready_head + 1) % MAX_CONNS;
 		g->ready_count--;
 	}
-	/* Stopping: connections already ready are still answered. */
+	/* Stopping: connections already ready, and those whose heads the gate
+	 * is still reading, are still answered; -1 once there are none. */
 	pthread_mutex_unlock(&g->lock);
 	return fd;
 }
@@ -413,6 +421,10 @@ void ts_fcgi_gate_stop(struct ts_fcgi_gate *g)
 		pthread_join(g->thread, NULL);
 		g->thread_started = false;
 	}
+	pthread_mutex_lock(&g->lock);
+	g->gate_done = true;
+	pthread_cond_broadcast(&g->ready_cond);
+	pthread_mutex_unlock(&g->lock);
 }
 
 void ts_fcgi_gate_destroy(struct ts_fcgi_gate *g)

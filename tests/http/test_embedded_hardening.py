@@ -311,8 +311,13 @@ def _(ctx, srv):
         for short, path in (("/iiif/3/%s/info.json?a=1" % ID, "/iiif/3/%s/info.json?%s" % (ID, q)),
                             ("/iiif/3/%s/full/max/0/default.jpg" % ID,
                              "/iiif/3/%s/full/max/0/default.jpg?%s" % (ID, q)),
-                            ("/fcgi-bin/iipsrv.fcgi?FIF=%s.tif&OBJ=IIP,1.0" % ID,
+                            # IIP refuses unknown commands (400): the same
+                            # answer for one of them as for a thousand
+                            ("/fcgi-bin/iipsrv.fcgi?FIF=%s.tif&OBJ=IIP,1.0&a0=0" % ID,
                              "/fcgi-bin/iipsrv.fcgi?FIF=%s.tif&OBJ=IIP,1.0&%s" % (ID, q)),
+                            ("/fcgi-bin/iipsrv.fcgi?FIF=%s.tif&OBJ=IIP,1.0" % ID,
+                             "/fcgi-bin/iipsrv.fcgi?FIF=%s.tif&OBJ=IIP,1.0&%s" % (
+                                 ID, "&".join("CNT=1.%d" % (i % 10) for i in range(1000)))),
                             ("/fcgi-bin/iipsrv.fcgi?&", "/fcgi-bin/iipsrv.fcgi?%s" % ("&" * 1000))):
             want = _ask(srv.port, short, source="127.0.0.1")[0]
             t0 = time.monotonic()

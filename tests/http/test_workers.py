@@ -247,7 +247,11 @@ def _slow_request(port, path, out, i):
 
 def _sigterm_drains(ctx, mode):
     # PNG level 9 makes the slow request slower still
-    s, _conf, sock = _start(ctx, "workers-term-" + mode, mode, extra=["--png-level", "9"])
+    # two heavy renders at once in one worker need four threads (admission
+    # keeps two threads for tiles) and a deadline past a loaded machine's
+    s, _conf, sock = _start(ctx, "workers-term-" + mode, mode,
+                            extra=["--png-level", "9", "--threads", "4",
+                                   "--max-render-seconds", "120"])
     try:
         master = s.procs[0]
         workers = _wait(lambda: len(_children(master.pid)) == 2 and _children(master.pid), 15,

@@ -304,6 +304,46 @@ static void only_the_addresses_in_fcgi_web_server_addrs_may_connect(void)
 	port = saved;
 }
 
+static void *stop_gate(void *arg)
+{
+	ts_fcgi_gate_stop(arg);
+	return NULL;
+}
+
+/* A worker process draining (SIGHUP, SIGTERM) must still answer the
+ * connections its gate accepted before the stop, even those whose head is
+ * still arriving: closing them is a 502 at the web server. */
+static void a_head_still_arriving_at_stop_is_still_handed_over(void)
+{
+	unsigned char b[512];
+	size_t n = build(b, "/late", false);
+	int saved = port, lfd, gport = 0, fd, got;
+	struct ts_fcgi_gate *g;
+	pthread_t t;
+	struct timespec pause = { 0, 300 * 1000 * 1000 };
+
+	lfd = listener(&gport);
+	EXPECT(lfd >= 0);
+	port = gport;
+	g = ts_fcgi_gate_start(lfd, 5);
+	fd = connect_front();
+	EXPECT(write(fd, b, n / 2) == (ssize_t)(n / 2));
+	nanosleep(&pause, NULL);              /* the gate has accepted it */
+	pthread_create(&t, NULL, stop_gate, g);
+	nanosleep(&pause, NULL);
+	EXPECT(write(fd, b + n / 2, n - n / 2) == (ssize_t)(n - n / 2));
+	got = ts_fcgi_gate_take(g);
+	EXPECT(got >= 0);                     /* handed over, not closed */
+	if (got >= 0)
+		close(got);
+	pthread_join(t, NULL);
+	EXPECT_EQ_INT(ts_fcgi_gate_take(g), -1);   /* and then nothing more */
+	close(fd);
+	ts_fcgi_gate_destroy(g);
+	close(lfd);
+	port = saved;
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -330,5 +370,6 @@ int main(void)
 	EXPECT_EQ_INT(run_rc, 0);
 	ts_settings_free(&settings);
 	RUN(only_the_addresses_in_fcgi_web_server_addrs_may_connect);
+	RUN(a_head_still_arriving_at_stop_is_still_handed_over);
 	return CHECK_DONE();
 }
