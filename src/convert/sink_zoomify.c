@@ -19,6 +19,14 @@
  * them either).  So tier z is builder level n-1-z cropped to the tier's
  * size (a side that floors to 0 is kept 1 pixel wide, as the server serves
  * it), and the builder only has to go down to one tile (stop side = tile).
+ *
+ * One addition: OpenSeadragon counts a tier's tiles from ceil(W/2^k), one
+ * column (or row) more than the floor grid when W/2^k just passes a multiple
+ * of the tile size, and the server answers that tile as the image's clipped
+ * edge (ts_zoomify_tile_cmd).  So the cutter keeps the whole ceil level, the
+ * floor grid's tiles are cut at the tier's size, and the added column or row
+ * is cut at the ceil size, numbered as the viewer numbers it (on the floor
+ * grid).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +64,12 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 	/* the server numbers with the tier's own grid, 0 columns when its width
 	 * floors to 0 (src/proto/zoomify.c) */
 	uint64_t gx = ts_tree_ntiles(s->tier_w[z], s->tile);
+	uint32_t tw = s->tier_w[z] ? s->tier_w[z] : 1, th = s->tier_h[z] ? s->tier_h[z] : 1;
+
+	/* a row of the floor grid ends at the tier's height; the added row at
+	 * the level's */
+	if (trow < ts_tree_ntiles(th, s->tile) && y1 > th)
+		y1 = th;
 	const char *ext = s->fmt.png ? "png" : "jpg";
 
 	if (s->cancel && *s->cancel)
@@ -65,7 +79,8 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 		uint64_t index = s->first_index[z] + gx * trow + c;
 		uint32_t x0, x1;
 
-		ts_tree_axis(c, b->width, s->tile, 0, &x0, &x1);
+		ts_tree_axis(c, c < ts_tree_ntiles(tw, s->tile) ? tw : b->width, s->tile, 0, &x0,
+		             &x1);
 		t->view.width = x1 - x0;
 		t->view.height = y1 - y0;
 		t->view.channels = b->channels;
@@ -81,7 +96,7 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
                                const struct ts_rows *src, struct ts_error *err)
 {
 	struct zoomify_sink *s = (struct zoomify_sink *)base;
-	uint64_t total = 0;
+	uint64_t total = 0, last = 0;
 	uint32_t widest = 0;
 	ts_status st;
 
@@ -100,14 +115,20 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 	s->fmt.root = s->stage;
 	for (int z = 0; z < s->ntiers; z++) {
 		int k = s->ntiers - 1 - z;
-		uint32_t kw = s->tier_w[z] ? s->tier_w[z] : 1, kh = s->tier_h[z] ? s->tier_h[z] : 1;
+		uint32_t tw = s->tier_w[z] ? s->tier_w[z] : 1, th = s->tier_h[z] ? s->tier_h[z] : 1;
+		uint32_t kw = g->width[k], kh = g->height[k];   /* the ceil level */
+		uint64_t gx = ts_tree_ntiles(s->tier_w[z], s->tile);
 
-		if (g->width[k] < kw || g->height[k] < kh)
+		if (kw < tw || kh < th)
 			return ts_error_set(err, TS_EINTERNAL, "pyramid levels are not halved");
 		st = ts_tree_band_init(&s->band[k], k, kw, kh, g->channels, s->tile, 0, err);
 		if (st)
 			return st;
 		s->first_index[z] = total;
+		/* the highest index numbered, the added column and row included */
+		if (total + gx * (ts_tree_ntiles(kh, s->tile) - 1) + ts_tree_ntiles(kw, s->tile) - 1 > last)
+			last = total + gx * (ts_tree_ntiles(kh, s->tile) - 1) +
+			       ts_tree_ntiles(kw, s->tile) - 1;
 		total += (uint64_t)ts_tree_ntiles(s->tier_w[z], s->tile) *
 		         ts_tree_ntiles(s->tier_h[z], s->tile);
 		if (ts_tree_ntiles(kw, s->tile) > widest)
@@ -115,7 +136,9 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 	}
 	/* every group the numbering reaches (a tier that floors to 0 wide adds
 	 * none to the count but still writes its column 0) */
-	for (uint64_t grp = 0; grp <= total / 256; grp++) {
+	if (total > 0 && total - 1 > last)
+		last = total - 1;
+	for (uint64_t grp = 0; grp <= last / 256; grp++) {
 		char rel[40];
 
 		snprintf(rel, sizeof rel, "TileGroup%llu", (unsigned long long)grp);
