@@ -58,6 +58,7 @@ def main(argv):
         import test_presentation  # noqa: F401  (Presentation 3.0/2.1 manifests and collections from the tree)
         import test_presentation2  # noqa: F401  (Presentation 2.1 Manifests, Collections, IXIF)
         import test_presentation_watch  # noqa: F401  (cached answers follow changes on disk: inotify, fallback)
+        import test_deployments  # noqa: F401  (the same checks through Apache, spawn-fcgi, nginx, embedded)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
