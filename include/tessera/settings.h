@@ -36,6 +36,7 @@ struct ts_settings {
 	char *cors;              /* CORS: Access-Control-Allow-Origin value, "" = off */
 	char *base_url;          /* BASE_URL: public URL prefix, e.g. https://x.org */
 	bool trust_forwarded;    /* honour X-Forwarded-Host/-Proto */
+	char *allowed_hosts;     /* hosts ids may use when base_url is empty, "" = any */
 	char *cache_control;     /* CACHE_CONTROL */
 	bool presentation_watch; /* inotify keeps Presentation fingerprints (dir_watch.h) */
 	char *media_accel_location; /* nginx internal location for X-Accel-Redirect, "" = off */

@@ -89,6 +89,11 @@ static const struct setting table[] = {
 	{ "trust_forwarded", NULL, "TESSERA_TRUST_FORWARDED", NULL, SET_BOOL, "false", 0, 1,
 	  IN_FILE, OFF(trust_forwarded), "Whether X-Forwarded-Host and X-Forwarded-Proto may "
 	  "change the ids in info.json (only behind a proxy that sets them)." },
+	{ "allowed_hosts", NULL, "TESSERA_ALLOWED_HOSTS", NULL, SET_STRING, "", 0, 0, IN_FILE,
+	  OFF(allowed_hosts), "With base_url empty: comma-separated host names (name, or "
+	  "name:port for one port only) the ids in info.json, Manifests and redirects may be "
+	  "built from; a request whose Host (or trusted X-Forwarded-Host) is not one of them "
+	  "gets ids on the first (empty = any Host; set base_url or this on a public server)." },
 	{ "cache_control", NULL, "TESSERA_CACHE_CONTROL", "CACHE_CONTROL", SET_STRING,
 	  "max-age=86400", 0, 0, IN_FILE, OFF(cache_control),
 	  "Cache-Control header on successful answers (empty = none)." },
