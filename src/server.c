@@ -67,8 +67,12 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	srv->encode.png_level = s->png_level;
 	for (f = 0; f < 8; f++)
 		srv->formats[f] = ts_encode_supported((enum ts_format)f);
-	if (s->viewer_dir && *s->viewer_dir && !realpath(s->viewer_dir, srv->viewer_dir))
+	if (s->viewer_dir && *s->viewer_dir &&
+	    !ts_settings_viewer_path(s, srv->viewer_dir, sizeof srv->viewer_dir)) {
 		srv->viewer_dir[0] = '\0';
+		ts_log(TS_LOG_WARN, "viewer_dir %s not found next to the program or in the data "
+		       "directory: / and /viewer/ will answer 404", s->viewer_dir);
+	}
 	srv->root_fd = open(ts_resolver_root(srv->resolver), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* 16384 files' probe results: about 10 MB at most */
 	srv->probes = ts_probe_cache_create(16384);
@@ -168,8 +172,9 @@ static void respond_error(struct request *r)
 	ts_serve_header(r, "Cache-Control", "no-store");
 	if (status == TS_EMETHOD)
 		ts_serve_header(r, "Allow", "GET, HEAD, OPTIONS");
-	/* The log gets the private detail; request text only ever as %s. */
-	ts_log(status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO, "%d %s %s: %s%s%s", status,
+	/* The log gets the private detail; request text only ever as %s.  A
+	 * client's mistake (4xx) is not the administrator's: debug only. */
+	ts_log(status >= 500 ? TS_LOG_ERROR : TS_LOG_DEBUG, "%d %s %s: %s%s%s", status,
 	       r->http->method, r->path, r->err.msg, r->err.detail[0] ? " | " : "",
 	       r->err.detail);
 	finish(r);
@@ -261,6 +266,12 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ts_serve_count(srv, r.route, resp->status,
 	      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* verbosity 4: one line per request (the access log proper is the web
+	 * server's); request text only as %s */
+	if (ts_log_enabled(TS_LOG_REQUEST))
+		ts_log(TS_LOG_REQUEST, "%d %s %s %.1f ms", resp->status ? resp->status : 500,
+		       http->method ? http->method : "-", http->target ? http->target : "-",
+		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
 static void handle(struct request *r)
@@ -281,12 +292,18 @@ static void handle(struct request *r)
 		return;
 	}
 	if (strcmp(http->method, "OPTIONS") == 0) {
-		/* CORS preflight (Fetch standard) on every route. */
+		/* CORS preflight (Fetch standard) on every route; with cors
+		 * empty, no CORS header at all. */
+		const char *cors = r->srv->settings->cors;
+
 		resp->status = 204;
-		ts_serve_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-		if (http->ac_request_headers && token_list_is_sane(http->ac_request_headers))
-			ts_serve_header(r, "Access-Control-Allow-Headers", http->ac_request_headers);
-		ts_serve_header(r, "Access-Control-Max-Age", "86400");
+		if (cors && *cors) {
+			ts_serve_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+			if (http->ac_request_headers && token_list_is_sane(http->ac_request_headers))
+				ts_serve_header(r, "Access-Control-Allow-Headers",
+				                http->ac_request_headers);
+			ts_serve_header(r, "Access-Control-Max-Age", "86400");
+		}
 		ts_serve_header(r, "Allow", "GET, HEAD, OPTIONS");
 		finish(r);
 		return;

@@ -15,9 +15,12 @@
 #include "serve.h"
 #include "tessera/hash.h"
 
+/* An empty value adds no header: an empty setting (cache_control = "")
+ * means none, never "Cache-Control: ". */
 void ts_serve_header(struct request *r, const char *name, const char *value)
 {
-	ts_response_header(r->resp, name, value);
+	if (value && *value)
+		ts_response_header(r->resp, name, value);
 }
 
 bool ts_serve_set_body(struct request *r, const void *data, size_t n)

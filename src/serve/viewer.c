@@ -101,7 +101,10 @@ ts_status ts_serve_viewer_file(struct request *r, const char *rel)
 	close(fd);
 	r->resp->status = 200;
 	r->resp->content_type = mime_for(real);
-	ts_serve_header(r, "Cache-Control", "max-age=300");
+	/* five minutes, so a new viewer version shows soon; none at all when
+	 * cache_control is set empty */
+	if (*r->srv->settings->cache_control)
+		ts_serve_header(r, "Cache-Control", "max-age=300");
 	return TS_OK;
 fail:
 	if (fd >= 0)
