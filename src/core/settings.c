@@ -136,7 +136,7 @@ static const struct setting table[] = {
 	  "instances, e.g. 127.0.0.1:11211,10.0.0.2:11211 (empty = no shared cache)." },
 	{ "logfile", NULL, "TESSERA_LOGFILE", "LOGFILE", SET_STRING, "", 0, 0, IN_FILE,
 	  OFF(logfile), "File the log is appended to (empty = standard error: the journal under "
-	  "systemd, the ErrorLog under Apache's mod_fcgid)." },
+	  "systemd, Apache's main ErrorLog under mod_fcgid)." },
 	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,
 	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 also one line at "
 	  "start and stop and notices, 4 also one line per request (status, method, target, "

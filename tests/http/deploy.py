@@ -195,8 +195,8 @@ def start_apache(tmp, root):
     a = harness.Server("apache", port, [p], logs, root)
     b = HostServer("apache-vhost", port, [p], logs, root, VHOST_NAME)
     a.dir = b.dir = d
-    a.daemon_log = os.path.join(d, "logs", "default-error.log")
-    b.daemon_log = os.path.join(d, "logs", "vhost-error.log")
+    # mod_fcgid gives its processes the main server's error log
+    a.daemon_log = b.daemon_log = os.path.join(d, "logs", "error.log")
     return a, b
 
 
