@@ -60,6 +60,7 @@ def main(argv):
         import test_presentation_watch  # noqa: F401  (cached answers follow changes on disk: inotify, fallback)
         import test_deployments  # noqa: F401  (the same checks through Apache, spawn-fcgi, nginx, embedded)
         import test_admin  # noqa: F401  (Host and allowed_hosts, logs, sockets, ports, exit codes, documented settings)
+        import test_install  # noqa: F401  (configure --prefix, make install against README, the systemd unit)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
