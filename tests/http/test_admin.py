@@ -10,6 +10,12 @@ on 127.0.0.1; nothing here depends on another test's daemon.
 
 import json
 import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
 
 import deploy
 import harness
@@ -107,12 +113,6 @@ def _(ctx):
 
 
 # ------------------------------------------------------------------ the documented settings
-
-import re
-import signal
-import socket
-import subprocess
-import time
 
 TESSERA = harness.TESSERA
 CONF = os.path.join(harness.REPO, "conf", "tessera.conf")
@@ -429,3 +429,45 @@ def _(ctx):
         expect(not cors, "%s %s: %s" % (method, path, cors))
         if method == "GET" and r.status == 200:
             expect(r.header("Cache-Control") is None, "%s: Cache-Control %r" % (path, r.header("Cache-Control")))
+
+
+# ------------------------------------------------------------------ the viewer's list, DeepZoom under limits
+
+@admin_test("images.json lists the images the server can serve: sniffed, not by suffix, within max_source_pixels")
+def _(ctx):
+    from PIL import Image
+    root = os.path.join(ctx.tmp, "adm-list-root")
+    os.makedirs(os.path.join(root, "deep"), exist_ok=True)
+    shutil.copy(os.path.join(ctx.root, "pattern.tif"), os.path.join(root, "big.tif"))
+    Image.new("RGB", (640, 480), (10, 200, 10)).save(os.path.join(root, "small.png"))
+    Image.new("RGB", (64, 48), (10, 10, 200)).save(os.path.join(root, "deep", "photo.jp2"), "JPEG2000")
+    with open(os.path.join(root, "notes.tif"), "w") as f:
+        f.write("not an image\n")
+    with open(os.path.join(root, "readme.txt"), "w") as f:
+        f.write("hello\n")
+    srv = deploy.start_embedded(ctx.tmp, root, name="adm-list",
+                                extra=["--suffixes", ".tif", "--max-source-pixels", "1000000"], env={})
+    try:
+        r = srv.get("/images.json")
+        expect_status(r, 200, "/images.json")
+        ids = json.loads(r.body)
+        expect(ids == ["deep%2Fphoto.jp2", "small.png"], "listed %r" % ids)
+        for i in ids:
+            expect_status(srv.get("/iiif/3/%s/info.json" % i), 200, "info.json of listed %s" % i)
+    finally:
+        srv.stop()
+
+
+@admin_test("DeepZoom under max_width below the tile size: the .dzi's TileSize fits, and its tiles are served, not 400")
+def _(ctx):
+    srv = embedded(ctx, "dzmax", ["--max-width", "200", "--max-height", "200"])
+    r = srv.get("/deepzoom/pattern.dzi")
+    expect_status(r, 200, ".dzi")
+    m1, m2 = re.search(rb'TileSize="(\d+)"', r.body), re.search(rb'Overlap="(\d+)"', r.body)
+    expect(m1 and m2, ".dzi %r" % r.body[:200])
+    ts, ov = int(m1.group(1)), int(m2.group(1))
+    expect(ts + 2 * ov <= 200, "TileSize %d with Overlap %d exceeds max_width 200" % (ts, ov))
+    top = 11   # ceil(log2(2000)) = 11
+    for c, rr in ((0, 0), (1, 1), (3, 2)):
+        t = srv.get("/deepzoom/pattern_files/%d/%d_%d.jpg" % (top, c, rr))
+        expect_status(t, 200, "tile %d_%d of the full level" % (c, rr))
