@@ -336,6 +336,11 @@ class Deployments:
         return self.servers[name]
 
 
+# The one set of deployments of a run: test_deployments.py, test_admin.py and
+# test_install.py share it (one private Apache per run, one root).
+DEPS = Deployments()
+
+
 def pdf_bytes():
     """300 KB that start like a PDF: more than one 256 KB FastCGI piece."""
     body = b"%PDF-1.4\n% tessera deployment test\n"

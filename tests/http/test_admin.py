@@ -40,7 +40,7 @@ def embedded(ctx, name, extra=(), env=None):
     return _servers[name]
 
 
-_deps = deploy.Deployments()
+_deps = deploy.DEPS
 
 
 def deploy_root(ctx):

@@ -23,7 +23,7 @@ from common import TESTS, expect, expect_status, get_image
 
 SUB = "sub%2Fdir%2Fx"
 W, H = 2000, 1500
-DEPS = deploy.Deployments()
+DEPS = deploy.DEPS
 CHECKS = []
 
 

@@ -118,8 +118,7 @@ def _(ctx):
 def _(ctx):
     d = make_install(ctx, "stage", "DESTDIR=@D")
     prog = os.path.join(d, "usr/local/bin/tessera")
-    root = deploy.Deployments().make_root(ctx) if not os.path.isdir(os.path.join(ctx.tmp, "deploy-root")) \
-        else os.path.join(ctx.tmp, "deploy-root")
+    root = deploy.DEPS.make_root(ctx)
     port = harness.free_port()
     out = os.path.join(ctx.tmp, "inst-viewer.log")
     p = harness._spawn("installed", [prog, "serve", "--root", root, "--http", "127.0.0.1:%d" % port],
