@@ -345,7 +345,7 @@ def _wait(cond, timeout=10.0):
     return False
 
 
-@admin_test("socket: a second serve on a live socket exits 1 and leaves it; a stale one is replaced; SIGTERM removes it and exits 0")
+@admin_test("socket: a second serve on a live socket exits 1 and leaves it; a stale one is replaced; SIGTERM and SIGINT remove it and exit 0")
 def _(ctx):
     sock = os.path.join(ctx.tmp, "adm-live.sock")
     first, _ = _fcgi_daemon(ctx, "live1", sock)
@@ -362,6 +362,11 @@ def _(ctx):
         third.send_signal(signal.SIGTERM)
         expect(third.wait(timeout=15) == 0, "SIGTERM: exit %s" % third.returncode)
         expect(not os.path.exists(sock), "the socket is left after SIGTERM")
+        fourth, log = _fcgi_daemon(ctx, "live4", sock)
+        expect(_wait(lambda: _connects(sock)), "no socket: %s" % harness._tail(log))
+        fourth.send_signal(signal.SIGINT)
+        expect(fourth.wait(timeout=15) == 0, "SIGINT: exit %s" % fourth.returncode)
+        expect(not os.path.exists(sock), "the socket is left after SIGINT")
     finally:
         for p in (first,):
             if p.poll() is None:
