@@ -141,6 +141,9 @@ def write_apache_conf(d, port, conf_path, root_user):
         p = "/etc/apache2/mods-available/%s.conf" % m
         if os.path.exists(p):
             lines.append("Include %s" % p)
+    # as Debian's apache2.conf: nothing on disk is served unless granted
+    lines += ["<Directory />", "    Options FollowSymLinks", "    AllowOverride None",
+              "    Require all denied", "</Directory>"]
     lines += ["FcgidIPCDir %s/fcgid" % d,
               "FcgidProcessTableFile %s/fcgid/shm" % d,
               "Define TESSERA_BIN %s" % harness.TESSERA,
