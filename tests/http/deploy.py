@@ -5,6 +5,8 @@
                  a virtual host like Debian's default one ...
   apache-vhost   ... and in a name-based virtual host of one's own, on the
                  same Apache (reached with Host: tessera.test)
+  apache-proxy-fcgi  the mod_proxy_fcgi alternative that file documents (its
+                 commented lines), in front of `tessera serve --fastcgi HOST:PORT`
   spawn-fcgi     conf/spawn-fcgi.sh itself (spawn-fcgi, a Unix socket, the
                  log file) behind a private nginx with conf/nginx-tessera.conf
   nginx-fastcgi  `tessera serve --fastcgi SOCK` behind the same nginx conf
@@ -45,7 +47,8 @@ APACHE_LOAD = ["mpm_event", "authz_core", "authz_host", "authn_core", "alias", "
 # The settings every deployment is given, with iipsrv's names.
 ENV = {"MAX_CVT": "3000", "JPEG_QUALITY": "63"}
 
-DEPLOYMENTS = ("apache", "apache-vhost", "spawn-fcgi", "nginx-fastcgi", "embedded")
+DEPLOYMENTS = ("apache", "apache-vhost", "apache-proxy-fcgi", "spawn-fcgi", "nginx-fastcgi",
+               "embedded")
 
 
 class HostServer(harness.Server):
@@ -203,6 +206,72 @@ def start_apache(tmp, root):
     return a, b
 
 
+def proxy_fcgi_block(port):
+    """The mod_proxy_fcgi lines conf/apache-fcgid.conf documents (the
+    commented block after "inside the <VirtualHost>:"), for a tessera on
+    127.0.0.1:port."""
+    with open(APACHE_CONF) as f:
+        text = f.read()
+    out, on = [], False
+    for line in text.splitlines():
+        if on:
+            if not line.startswith("#     "):
+                break
+            out.append(line[6:].replace("127.0.0.1:9000", "127.0.0.1:%d" % port))
+        elif "instead of this file, inside the <VirtualHost>:" in line:
+            on = True
+    if not any(l.startswith("ProxyPassMatch") for l in out):
+        raise harness.SetupError("conf/apache-fcgid.conf documents no mod_proxy_fcgi block")
+    return "\n".join("    " + l for l in out) + "\n"
+
+
+def start_apache_proxy(tmp, root, name="apache-proxy-fcgi"):
+    """tessera serve --fastcgi 127.0.0.1:PORT behind a private Apache with
+    mod_proxy_fcgi, configured with the lines apache-fcgid.conf documents."""
+    if not os.path.exists(os.path.join(APACHE_MODULES, "mod_proxy_fcgi.so")):
+        raise harness.SetupError("apache2 is not installed (sh tools/install-deps.sh)")
+    d = _dir(tmp, name)
+    fport, port = harness.free_port(), harness.free_port()
+    out = os.path.join(d, "tessera-stdout.log")
+    p = harness._spawn(name, [harness.TESSERA, "serve", "--root", root, "--fastcgi",
+                              "127.0.0.1:%d" % fport], out, env=_env(ENV))
+    procs, logs = [p], [out]
+    try:
+        for sub in ("logs", "run"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        mods = ["mpm_event", "authz_core", "mime", "filter", "deflate", "env", "setenvif",
+                "proxy", "proxy_fcgi"]
+        lines = ["ServerRoot %s" % d, "ServerName 127.0.0.1", "Listen 127.0.0.1:%d" % port,
+                 "PidFile %s/run/apache2.pid" % d, "DefaultRuntimeDir %s/run" % d,
+                 "ErrorLog %s/logs/error.log" % d, "LogLevel warn"]
+        lines += ["LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m) for m in mods]
+        lines.append("TypesConfig /etc/mime.types")
+        if os.geteuid() == 0:
+            lines += ["User www-data", "Group www-data"]
+        for m in ("deflate", "mime"):
+            if os.path.exists("/etc/apache2/mods-available/%s.conf" % m):
+                lines.append("Include /etc/apache2/mods-available/%s.conf" % m)
+        lines.append("<VirtualHost *:%d>\n%s</VirtualHost>\n" % (port, proxy_fcgi_block(fport)))
+        conf = os.path.join(d, "apache2.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join(lines))
+        t = subprocess.run([APACHE, "-t", "-f", conf], capture_output=True, timeout=30, env=_env())
+        if t.returncode != 0:
+            raise harness.SetupError("apache2 -t failed: %s" % t.stderr.decode(errors="replace")[-800:])
+        aout = os.path.join(d, "apache-stdout.log")
+        procs.append(harness._spawn("apache2-proxy", [APACHE, "-f", conf, "-DFOREGROUND"], aout,
+                                    env=_env()))
+        logs += [aout, os.path.join(d, "logs", "error.log")]
+        harness._wait_http(port, procs, logs, probe="/health", timeout=30)
+    except BaseException:
+        for q in procs:
+            harness._stop(q)
+        raise
+    s = harness.Server(name, port, procs, logs, root)
+    s.dir, s.daemon_log = d, out
+    return s
+
+
 def stop_apache(srv):
     """SIGTERM to Apache; it stops its mod_fcgid processes."""
     for p in srv.procs:
@@ -325,6 +394,8 @@ class Deployments:
                 if name in ("apache", "apache-vhost"):
                     a, b = start_apache(ctx.tmp, root)
                     self.servers["apache"], self.servers["apache-vhost"] = a, b
+                elif name == "apache-proxy-fcgi":
+                    self.servers[name] = start_apache_proxy(ctx.tmp, root)
                 elif name == "spawn-fcgi":
                     self.servers[name] = start_spawn_script(ctx.tmp, root)
                 elif name == "nginx-fastcgi":
