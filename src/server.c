@@ -49,7 +49,7 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	    (s->media_accel_location[0] != '/' ||
 	     strpbrk(s->media_accel_location, " \t\r\n?#%\"") ||
 	     s->media_accel_location[strlen(s->media_accel_location) - 1] == '/')) {
-		ts_error_set(err, TS_EINTERNAL, "media_accel_location must be a path such as "
+		ts_error_set(err, TS_EBADREQUEST, "media_accel_location must be a path such as "
 		             "/tessera-media: a leading '/', no trailing '/', no spaces, '?', '#' "
 		             "or '%%'");
 		goto fail;
