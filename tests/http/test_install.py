@@ -37,7 +37,10 @@ def make_install(ctx, name, *args):
     d = os.path.join(ctx.tmp, "inst-" + name)
     shutil.rmtree(d, ignore_errors=True)
     argv = ["make", "-s", "-C", REPO, "install"] + [a.replace("@D", d) for a in args]
-    p = subprocess.run(argv, capture_output=True, timeout=300, env=deploy._env())
+    env = deploy._env()
+    for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DESTDIR", "PREFIX"):
+        env.pop(k, None)   # not the jobserver or directories of an outer make check
+    p = subprocess.run(argv, capture_output=True, timeout=300, env=env)
     expect(p.returncode == 0, "%s: exit %d: %s" % (" ".join(argv), p.returncode,
                                                   p.stderr.decode(errors="replace")[-500:]))
     _cache[name] = d
