@@ -6,15 +6,23 @@
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #   make fuzz-http  the daemon under ASan/UBSan, fed mutated requests for FUZZ_SECONDS
 #   make tsan       the daemon under ThreadSanitizer, under concurrent load
-#   make install    install binary, man pages and example config under PREFIX
+#   make install    program, man pages, viewer and conf templates under PREFIX (README.md)
 
 -include config.mk
 
+# Installation directories: ./configure --prefix=DIR writes PREFIX (and any
+# --bindir, --datadir, --mandir, --sysconfdir given) to config.mk; `make
+# install PREFIX=DIR DESTDIR=STAGE` overrides.  The configuration file stays
+# in /etc/tessera unless SYSCONFDIR says otherwise.
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-sign-compare
-CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Iinclude -I. $(TS_CFLAGS)
+CPPFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Iinclude -I. $(TS_CFLAGS) -DTS_DATADIR='"$(DATADIR)"'
 LIBS    := $(TS_LIBS)
 
 SRC     := $(sort $(shell find src -name '*.c' ! -name main.c))
@@ -82,12 +90,42 @@ fuzz:
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $$dict build/fuzz/$$n.corpus $$seeds || exit 1; \
 	done
 
+# make install: the program, the man pages, the viewer (its pages and the
+# OpenSeadragon and Mirador builds from viewer/node_modules) and the conf/
+# templates with the installed paths written in; /etc/tessera/tessera.conf
+# only when there is none yet.  README.md lists what it installs, and
+# tests/http/test_install.py checks that list.
+VIEWER_FILES := $(wildcard viewer/*.html viewer/*.js viewer/*.css)
+VIEWER_BUILDS := node_modules/openseadragon/build node_modules/mirador/dist
+CONF_TEMPLATES := tessera.conf nginx-tessera.conf apache-fcgid.conf tessera.service spawn-fcgi.sh
 install: tessera
-	install -D -m 755 tessera $(DESTDIR)$(PREFIX)/bin/tessera
-	install -D -m 644 man/tessera.8 $(DESTDIR)$(PREFIX)/share/man/man8/tessera.8
-	install -D -m 644 man/tessera.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/tessera.conf.5
-	install -D -m 644 man/tessera-publish.5 $(DESTDIR)$(PREFIX)/share/man/man5/tessera-publish.5
-	install -D -m 644 conf/tessera.conf $(DESTDIR)/etc/tessera/tessera.conf.example
+	install -D -m 755 tessera $(DESTDIR)$(BINDIR)/tessera
+	install -D -m 644 man/tessera.8 $(DESTDIR)$(MANDIR)/man8/tessera.8
+	install -D -m 644 man/tessera.conf.5 $(DESTDIR)$(MANDIR)/man5/tessera.conf.5
+	install -D -m 644 man/tessera-publish.5 $(DESTDIR)$(MANDIR)/man5/tessera-publish.5
+	install -d $(DESTDIR)$(DATADIR)/tessera/viewer $(DESTDIR)$(DATADIR)/tessera/conf
+	install -m 644 $(VIEWER_FILES) $(DESTDIR)$(DATADIR)/tessera/viewer/
+	@for d in $(VIEWER_BUILDS); do \
+		if [ -d viewer/$$d ]; then \
+			mkdir -p $(DESTDIR)$(DATADIR)/tessera/viewer/$$d && \
+			cp -R viewer/$$d/. $(DESTDIR)$(DATADIR)/tessera/viewer/$$d/ || exit 1; \
+		else \
+			echo "make install: viewer/$$d is missing (sh tools/install-deps.sh installs it): the viewer page will not work"; \
+		fi; \
+	done
+	@for f in $(CONF_TEMPLATES); do \
+		sed -e 's|/usr/local/bin/tessera|$(BINDIR)/tessera|g' \
+		    -e 's|/usr/local/share/tessera|$(DATADIR)/tessera|g' \
+		    -e 's|/etc/tessera/|$(SYSCONFDIR)/tessera/|g' \
+		    conf/$$f > $(DESTDIR)$(DATADIR)/tessera/conf/$$f || exit 1; \
+	done
+	chmod 755 $(DESTDIR)$(DATADIR)/tessera/conf/spawn-fcgi.sh
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tessera/tessera.conf ]; then \
+		echo "make install: kept $(DESTDIR)$(SYSCONFDIR)/tessera/tessera.conf (the new template is $(DATADIR)/tessera/conf/tessera.conf)"; \
+	else \
+		install -D -m 644 conf/tessera.conf $(DESTDIR)$(SYSCONFDIR)/tessera/tessera.conf; \
+		echo "make install: wrote $(DESTDIR)$(SYSCONFDIR)/tessera/tessera.conf: set root in it"; \
+	fi
 
 clean:
 	rm -rf build tessera

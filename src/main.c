@@ -4,6 +4,7 @@
  *
  *   tessera serve [--setting value ...]   run the image server
  *   tessera config [--setting value ...]  print a complete commented config file
+ *   tessera config --check [...]          check the settings as serve would
  *   tessera manifest [--check] ... PATH   print a Manifest, or check a tree (cli/manifest.c)
  *   tessera convert IN OUT | IN... -o DIR  make tiled pyramids (cli/convert.c)
  *   tessera help | --help                 usage and every setting
@@ -57,6 +58,7 @@ static void usage(FILE *out)
 {
 	fputs("Usage: tessera serve [--setting value ...]\n"
 	      "       tessera config [--setting value ...] > tessera.conf\n"
+	      "       tessera config --check [--config FILE]\n"
 	      "       tessera manifest [--root DIR] --base URL [--version 3|2] PATH\n"
 	      "       tessera manifest --check [--root DIR] [PATH]\n"
 	      "       tessera convert [OPTIONS] IN OUT | IN... -o DIR\n"
@@ -67,7 +69,8 @@ static void usage(FILE *out)
 	      "  tessera serve --root /srv/images --http 127.0.0.1:8080\n"
 	      "  tessera serve --config /etc/tessera/tessera.conf --fastcgi /run/tessera/tessera.sock\n"
 	      "  spawn-fcgi -s /run/tessera/tessera.sock -M 0666 -- /usr/local/bin/tessera serve "
-	      "--root /srv/images\n"
+	      "--root /srv/images --logfile /var/log/tessera/tessera.log\n"
+	      "  tessera config --check --config /etc/tessera/tessera.conf\n"
 	      "  tessera manifest --root /srv/images --base https://images.example.org "
 	      "letters/1871-04-02\n"
 	      "  tessera manifest --check --root /srv/images\n"
@@ -138,6 +141,10 @@ static int check_serve_settings(const struct ts_settings *s, bool *on_stdin)
 	struct stat st;
 
 	ts_error_clear(&err);
+	if (ts_settings_validate(s, &err) != TS_OK) {
+		fprintf(stderr, "tessera: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
 	if (!s->root || !*s->root) {
 		fputs("tessera: no image root: give --root DIR (or root = DIR in the config file, "
 		      "or TESSERA_ROOT / FILESYSTEM_PREFIX)\n", stderr);
@@ -233,9 +240,16 @@ static int serve_process(void *ctx, const struct ts_settings *s)
 		fprintf(stderr, "tessera: %s\n", err.msg[0] ? err.msg : "cannot start the server");
 		if (err.detail[0])
 			ts_log(TS_LOG_ERROR, "%s", err.detail);
+		if (err.status == TS_EBADREQUEST)
+			rc = EXIT_USAGE;   /* a bad value, not the system */
 		goto fail;
 	}
-	ts_log(TS_LOG_INFO, "tessera %s starting", TESSERA_VERSION);
+	/* One line at start (mod_fcgid starts processes often); every setting
+	 * only at verbosity 5. */
+	ts_log(TS_LOG_INFO, "tessera %s starting: root %s, config %s, %d threads, cache %llu MB%s%s",
+	       TESSERA_VERSION, s->root, *s->config_file ? s->config_file : "(none)",
+	       ts_settings_worker_threads(s), (unsigned long long)s->cache_size_mb,
+	       *s->memcached_servers ? ", memcached " : "", s->memcached_servers);
 	ts_settings_log(s);
 	ts_workers_ready();
 
@@ -314,14 +328,53 @@ fail:
 	return rc;
 }
 
+static void config_usage(FILE *out)
+{
+	fputs("Usage: tessera config [--setting value ...] > tessera.conf\n"
+	      "       tessera config --check [--config FILE] [--setting value ...]\n"
+	      "\n"
+	      "Without --check, print a complete commented configuration file for the\n"
+	      "settings given (defaults, the --config file, the environment, the flags);\n"
+	      "settings left at their default are commented out.\n"
+	      "With --check, check the settings as serve would (values, addresses and\n"
+	      "ports, memcached servers, the image root, the log file) and print one line\n"
+	      "per problem; exit 0 when there is none, 1 when serve could not start, 2 for\n"
+	      "a bad value.  tessera --help lists every setting.\n", out);
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	struct ts_settings s;
-	bool help = false;
-	int rc = load_or_exit(&s, argc, argv, &help);
+	struct ts_error err;
+	bool help = false, check = false;
+	int rc, n = 0, problems;
 
-	if (rc == 0)
+	/* --check is this command's own flag, not a setting */
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--check") == 0)
+			check = true;
+		else
+			argv[n++] = argv[i];
+	}
+	rc = load_or_exit(&s, n, argv, &help);
+	if (rc == 0 && help) {
+		config_usage(stdout);
+	} else if (rc == 0 && check) {
+		ts_error_clear(&err);
+		if (ts_settings_validate(&s, &err) != TS_OK) {
+			fprintf(stdout, "tessera: %s\n", err.msg);
+			rc = EXIT_USAGE;
+		} else {
+			problems = ts_settings_check(&s, stdout);
+			if (problems)
+				rc = 1;
+			else
+				printf("tessera: the settings are valid (root %s%s%s)\n", s.root,
+				       *s.config_file ? ", config " : "", s.config_file);
+		}
+	} else if (rc == 0) {
 		ts_settings_write_config(stdout, &s);
+	}
 	ts_settings_free(&s);
 	return rc;
 }

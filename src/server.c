@@ -50,7 +50,7 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	    (s->media_accel_location[0] != '/' ||
 	     strpbrk(s->media_accel_location, " \t\r\n?#%\"") ||
 	     s->media_accel_location[strlen(s->media_accel_location) - 1] == '/')) {
-		ts_error_set(err, TS_EINTERNAL, "media_accel_location must be a path such as "
+		ts_error_set(err, TS_EBADREQUEST, "media_accel_location must be a path such as "
 		             "/tessera-media: a leading '/', no trailing '/', no spaces, '?', '#' "
 		             "or '%%'");
 		goto fail;
@@ -68,8 +68,12 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	srv->encode.png_level = s->png_level;
 	for (f = 0; f < 8; f++)
 		srv->formats[f] = ts_encode_supported((enum ts_format)f);
-	if (s->viewer_dir && *s->viewer_dir && !realpath(s->viewer_dir, srv->viewer_dir))
+	if (s->viewer_dir && *s->viewer_dir &&
+	    !ts_settings_viewer_path(s, srv->viewer_dir, sizeof srv->viewer_dir)) {
 		srv->viewer_dir[0] = '\0';
+		ts_log(TS_LOG_WARN, "viewer_dir %s not found next to the program or in the data "
+		       "directory: / and /viewer/ will answer 404", s->viewer_dir);
+	}
 	srv->root_fd = open(ts_resolver_root(srv->resolver), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* 16384 files' probe results: about 10 MB at most */
 	srv->probes = ts_probe_cache_create(16384);
@@ -185,10 +189,11 @@ static void respond_error(struct request *r)
 	/* RFC 9110 §10.2.3: when a refused or stopped render may succeed. */
 	if (status == TS_EUNAVAILABLE && r->retry_after > 0)
 		ts_serve_header(r, "Retry-After", ts_arena_printf(r->arena, "%d", r->retry_after));
-	/* The log gets the private detail; request text only ever as %s. */
-	/* A 503 is the server refusing or stopping work it has no room for
+	/* The log gets the private detail; request text only ever as %s.  A
+	 * client's mistake (4xx) is not the administrator's: debug only.  A 503
+	 * is the server refusing or stopping work it has no room for
 	 * (overload), not a failure: a warning, not an error. */
-	ts_log(status == TS_EUNAVAILABLE ? TS_LOG_WARN : status >= 500 ? TS_LOG_ERROR : TS_LOG_INFO,
+	ts_log(status == TS_EUNAVAILABLE ? TS_LOG_WARN : status >= 500 ? TS_LOG_ERROR : TS_LOG_DEBUG,
 	       "%d %s %s: %s%s%s", status,
 	       r->http->method, r->path, r->err.msg, r->err.detail[0] ? " | " : "",
 	       r->err.detail);
@@ -336,6 +341,12 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 		           (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ts_serve_count(srv, r.route, resp->status,
 	      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* verbosity 4: one line per request (the access log proper is the web
+	 * server's); request text only as %s */
+	if (ts_log_enabled(TS_LOG_REQUEST))
+		ts_log(TS_LOG_REQUEST, "%d %s %s %.1f ms", resp->status ? resp->status : 500,
+		       http->method ? http->method : "-", http->target ? http->target : "-",
+		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
 static void handle(struct request *r)
@@ -356,12 +367,18 @@ static void handle(struct request *r)
 		return;
 	}
 	if (strcmp(http->method, "OPTIONS") == 0) {
-		/* CORS preflight (Fetch standard) on every route. */
+		/* CORS preflight (Fetch standard) on every route; with cors
+		 * empty, no CORS header at all. */
+		const char *cors = r->srv->settings->cors;
+
 		resp->status = 204;
-		ts_serve_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-		if (http->ac_request_headers && token_list_is_sane(http->ac_request_headers))
-			ts_serve_header(r, "Access-Control-Allow-Headers", http->ac_request_headers);
-		ts_serve_header(r, "Access-Control-Max-Age", "86400");
+		if (cors && *cors) {
+			ts_serve_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+			if (http->ac_request_headers && token_list_is_sane(http->ac_request_headers))
+				ts_serve_header(r, "Access-Control-Allow-Headers",
+				                http->ac_request_headers);
+			ts_serve_header(r, "Access-Control-Max-Age", "86400");
+		}
 		ts_serve_header(r, "Allow", "GET, HEAD, OPTIONS");
 		finish(r);
 		return;

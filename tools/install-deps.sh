@@ -24,13 +24,19 @@ libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
-chromium ffmpeg poppler-utils"
-# (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.)
+chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid"
+# (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.
+# apache2 and libapache2-mod-fcgid: tests/http/test_deployments.py runs a
+# private Apache with the shipped conf/apache-fcgid.conf.)
 # (chromium: Debian's browser, driven headless by the browser tests in
 # tests/browser through playwright-core.  ffmpeg: tests/unit/probe makes
 # small MP3/Ogg/FLAC/WAV/MP4/WebM/Ogv files with it at test time and checks
 # our probe against its ffprobe, and tools/sample-collection.py makes the
-# demo's sample sound and video with it.)
+# demo's sample sound and video with it.  apache2 and libapache2-mod-fcgid:
+# tests/http/test_deployments.py runs conf/apache-fcgid.conf in a private
+# Apache on a 127.0.0.1 port; the system's Apache service is never used,
+# and installing the package may leave it enabled: `systemctl disable --now
+# apache2` if port 80 is not meant for it.)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 

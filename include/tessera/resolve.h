@@ -93,5 +93,13 @@ const char *ts_resolver_root(const struct ts_resolver *r);
  */
 ts_status ts_resolver_list(const struct ts_resolver *r, struct ts_buf *out_json,
                            struct ts_error *err);
+/* Whether the file rel (root-relative, not encoded; st its identity) goes
+ * into the list. */
+typedef bool (*ts_resolver_keep_fn)(void *arg, const char *rel, const struct stat *st);
+/* ts_resolver_list, but every regular file (whatever its name) that keep
+ * accepts is listed, instead of those with a listed suffix: the daemon
+ * keeps the images it can open within its limits. */
+ts_status ts_resolver_list_kept(const struct ts_resolver *r, ts_resolver_keep_fn keep,
+                                void *keep_arg, struct ts_buf *out_json, struct ts_error *err);
 
 #endif

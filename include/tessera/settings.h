@@ -40,6 +40,7 @@ struct ts_settings {
 	char *cors;              /* CORS: Access-Control-Allow-Origin value, "" = off */
 	char *base_url;          /* BASE_URL: public URL prefix, e.g. https://x.org */
 	bool trust_forwarded;    /* honour X-Forwarded-Host/-Proto */
+	char *allowed_hosts;     /* hosts ids may use when base_url is empty, "" = any */
 	char *cache_control;     /* CACHE_CONTROL */
 	bool presentation_watch; /* inotify keeps Presentation fingerprints (dir_watch.h) */
 	char *media_accel_location; /* nginx internal location for X-Accel-Redirect, "" = off */
@@ -100,6 +101,21 @@ void ts_settings_write_man(FILE *out);
 /* The number of worker threads each front end runs: the threads setting,
  * or when it is 0 four per online CPU (at least 4), at most 256. */
 int ts_settings_worker_threads(const struct ts_settings *s);
+/* settings_check.c.  The syntax of the addresses (http_listen,
+ * fastcgi_listen: address.h), memcached_servers and base_url: 400 with one
+ * sentence naming the setting, so serve exits 2 before starting. */
+ts_status ts_settings_validate(const struct ts_settings *s, struct ts_error *err);
+/* `tessera config --check`: ts_settings_validate, then what serve needs
+ * from the system (root a readable directory, logfile writable); one line
+ * per problem to out ("tessera: ..."; a missing viewer is a warning line).
+ * Returns the number of problems. */
+int ts_settings_check(const struct ts_settings *s, FILE *out);
+/* Where viewer_dir is: an absolute path as given; a relative one next to
+ * the program (an uninstalled build), in PREFIX/share/tessera/ beside
+ * PREFIX/bin/tessera, or in the configured data directory - never the
+ * working directory.  Writes the real path to out (n >= PATH_MAX);
+ * false when viewer_dir is empty or not a directory there. */
+bool ts_settings_viewer_path(const struct ts_settings *s, char *out, size_t n);
 /* Free strings owned by s (s stays valid to reload). Accepts NULL.  Call it
  * after ts_settings_load even when the load failed. */
 void ts_settings_free(struct ts_settings *s);

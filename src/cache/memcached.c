@@ -234,8 +234,9 @@ struct ts_remote_cache *ts_remote_cache_create(const char *servers, struct ts_er
 		if (!add_server(rc->master, p, comma ? (size_t)(comma - p) : strlen(p))) {
 			ts_error_set(err, TS_EBADREQUEST, "memcached_servers: expected "
 			             "host:port[,host:port...], got '%.100s'", servers);
-			ts_error_detail(err, "libmemcached: %s",
-			                memcached_last_error_message(rc->master));
+			if (memcached_last_error(rc->master) != MEMCACHED_SUCCESS)
+				ts_error_detail(err, "libmemcached: %s",
+				                memcached_last_error_message(rc->master));
 			goto fail;
 		}
 		if (!comma)

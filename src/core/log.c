@@ -25,9 +25,14 @@ int ts_log_open(const char *path, int verbosity)
 	return 0;
 }
 
+bool ts_log_enabled(enum ts_log_level level)
+{
+	return (int)level <= log_verbosity;
+}
+
 void ts_log(enum ts_log_level level, const char *fmt, ...)
 {
-	static const char *names[] = { "", "error", "warn", "info", "debug" };
+	static const char *names[] = { "", "error", "warn", "info", "request", "debug" };
 	char when[32];
 	struct tm tm;
 	time_t now;
@@ -41,7 +46,7 @@ void ts_log(enum ts_log_level level, const char *fmt, ...)
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	pthread_mutex_lock(&log_lock);
 	out = log_out ? log_out : stderr;
-	fprintf(out, "%s tessera %s: ", when, names[level <= 4 ? level : 4]);
+	fprintf(out, "%s tessera %s: ", when, names[level <= 5 ? level : 5]);
 	va_start(ap, fmt);
 	vfprintf(out, fmt, ap);
 	va_end(ap);

@@ -107,6 +107,11 @@ static const struct setting table[] = {
 	{ "trust_forwarded", NULL, "TESSERA_TRUST_FORWARDED", NULL, SET_BOOL, "false", 0, 1,
 	  IN_FILE, OFF(trust_forwarded), "Whether X-Forwarded-Host and X-Forwarded-Proto may "
 	  "change the ids in info.json (only behind a proxy that sets them)." },
+	{ "allowed_hosts", NULL, "TESSERA_ALLOWED_HOSTS", NULL, SET_STRING, "", 0, 0, IN_FILE,
+	  OFF(allowed_hosts), "With base_url empty: comma-separated host names (name, or "
+	  "name:port for one port only) the ids in info.json, Manifests and redirects may be "
+	  "built from; a request whose Host (or trusted X-Forwarded-Host) is not one of them "
+	  "gets ids on the first (empty = any Host; set base_url or this on a public server)." },
 	{ "cache_control", NULL, "TESSERA_CACHE_CONTROL", "CACHE_CONTROL", SET_STRING,
 	  "max-age=86400", 0, 0, IN_FILE, OFF(cache_control),
 	  "Cache-Control header on successful answers (empty = none)." },
@@ -135,7 +140,8 @@ static const struct setting table[] = {
 	  "through FastCGI, since the list names every image under the root)." },
 	{ "viewer_dir", NULL, "TESSERA_VIEWER_DIR", NULL, SET_STRING, "viewer", 0, 0, IN_FILE,
 	  OFF(viewer_dir), "Directory with the built-in viewer page and OpenSeadragon, served "
-	  "at / (relative to the working directory; empty = no viewer)." },
+	  "at /; a relative one is looked up next to the program, then in "
+	  "PREFIX/share/tessera/, never in the working directory (empty = no viewer)." },
 	{ "threads", NULL, "TESSERA_THREADS", NULL, SET_INT, "0", 0, 256, IN_FILE, OFF(threads),
 	  "Worker threads per front end (0 = four per CPU core, at least 4: more "
 	  "workers than cores so that tiles never queue behind slow requests)." },
@@ -179,20 +185,24 @@ static const struct setting table[] = {
 	  "(host:port, [v6addr]:port or /socket/path) sharing encoded responses between Tessera "
 	  "instances, e.g. 127.0.0.1:11211,10.0.0.2:11211 (empty = no shared cache)." },
 	{ "logfile", NULL, "TESSERA_LOGFILE", "LOGFILE", SET_STRING, "", 0, 0, IN_FILE,
-	  OFF(logfile), "File the log is appended to (empty = standard error)." },
+	  OFF(logfile), "File the log is appended to (empty = standard error: the journal under "
+	  "systemd, Apache's main ErrorLog under mod_fcgid)." },
 	{ "verbosity", NULL, "TESSERA_VERBOSITY", "VERBOSITY", SET_INT, "3", 0, 5, IN_FILE,
-	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 startup and "
-	  "notices, 4 and 5 every request." },
+	  OFF(verbosity), "How much to log: 0 nothing, 1 errors, 2 warnings, 3 also one line at "
+	  "start and stop and notices, 4 also one line per request (status, method, target, "
+	  "time), 5 also debugging detail (every setting at start, the reason of each 4xx)." },
 	{ "fastcgi_listen", "fastcgi", "TESSERA_FASTCGI_LISTEN", NULL, SET_STRING, "", 0, 0,
 	  IN_FILE, OFF(fastcgi_listen), "FastCGI socket to listen on: a Unix socket path or "
-	  "host:port (empty = none, or standard input when started by spawn-fcgi/mod_fcgid)." },
+	  "host:port, port 1 to 65535 (empty = none, or standard input when started by "
+	  "spawn-fcgi/mod_fcgid)." },
 	{ "fastcgi_read_timeout", NULL, "TESSERA_FASTCGI_READ_TIMEOUT", NULL, SET_INT, "10", 1,
 	  3600, IN_FILE, OFF(fastcgi_read_timeout), "Seconds a FastCGI connection may take to "
 	  "send its whole request (or, kept open, the next one) before it is closed; requests "
 	  "are read apart from the worker threads, so idle connections never hold a worker." },
 	{ "http_listen", "http", "TESSERA_HTTP_LISTEN", NULL, SET_STRING, "", 0, 0, IN_FILE,
 	  OFF(http_listen), "Address of the embedded HTTP server, host:port such as "
-	  "127.0.0.1:8080 or [::1]:8080 (empty = none)." },
+	  "127.0.0.1:8080 or [::1]:8080; :8080 or 8080 alone listens on every interface "
+	  "(empty = none)." },
 	{ "http_max_connections", NULL, "TESSERA_HTTP_MAX_CONNECTIONS", NULL, SET_INT, "1024", 16,
 	  1000000, IN_FILE, OFF(http_max_connections), "Embedded HTTP server: connections open "
 	  "at once; when all are taken a new one replaces the oldest connection that is only "
@@ -436,9 +446,10 @@ void ts_settings_free(struct ts_settings *s)
 }
 
 /*
- * The config file: `key = value` lines, '#' comments on their own lines,
- * blank lines.  A value may be wrapped in double quotes to keep leading or
- * trailing spaces or to write an empty string explicitly.
+ * The config file: `key = value` lines, '#' comments on their own lines or
+ * after a value (a '#' preceded by a space or tab), blank lines.  A value
+ * may be wrapped in double quotes to keep leading or trailing spaces, a
+ * " #", or to write an empty string explicitly.
  */
 static ts_status load_file(struct ts_settings *s, const char *path, struct ts_error *err)
 {
@@ -479,9 +490,32 @@ static ts_status load_file(struct ts_settings *s, const char *path, struct ts_er
 		v = eq + 1;
 		vend = end;
 		trim(&v, &vend);
-		if (vend - v >= 2 && *v == '"' && vend[-1] == '"') {
+		if (*v == '"') {
+			/* "quoted", then nothing but an optional # comment */
+			char *q = strchr(v + 1, '"'), *rest;
+
+			if (!q) {
+				st = ts_error_set(err, TS_EBADREQUEST, "%s: no closing '\"'", where);
+				goto fail;
+			}
+			rest = q + 1;
+			while (rest < vend && isspace((unsigned char)*rest))
+				rest++;
+			if (rest < vend && *rest != '#') {
+				st = ts_error_set(err, TS_EBADREQUEST, "%s: text after the closing '\"' "
+				                  "(only a # comment may follow)", where);
+				goto fail;
+			}
 			v++;
-			vend--;
+			vend = q;
+		} else {
+			/* a '#' after a space or tab starts a trailing comment */
+			for (char *c = v; c < vend; c++)
+				if (*c == '#' && c > v && (c[-1] == ' ' || c[-1] == '\t')) {
+					vend = c;
+					break;
+				}
+			trim(&v, &vend);
 		}
 		*vend = '\0';
 		t = find_key(k);
@@ -504,7 +538,8 @@ fail:
 /*
  * The environment: TESSERA_* wins over iipsrv's name when both are set.  An
  * empty variable sets an empty string, but is ignored for numbers and
- * booleans (launchers often export empty variables).
+ * booleans (launchers often export empty variables): then iipsrv's name,
+ * if set, counts, as if the empty one were not there.
  */
 static ts_status load_env(struct ts_settings *s, struct ts_error *err)
 {
@@ -515,7 +550,7 @@ static ts_status load_env(struct ts_settings *s, struct ts_error *err)
 		if (t->offset == OFF(config_file))
 			continue;  /* read before the file, in ts_settings_load */
 		v = getenv(name);
-		if (!v && t->iip_env) {
+		if ((!v || (!*v && t->type != SET_STRING)) && t->iip_env && getenv(t->iip_env)) {
 			name = t->iip_env;
 			v = getenv(name);
 		}
@@ -717,7 +752,7 @@ void ts_settings_log(const struct ts_settings *s)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		char buf[32];
-		ts_log(TS_LOG_INFO, "setting %s = \"%s\"", table[i].name,
+		ts_log(TS_LOG_DEBUG, "setting %s = \"%s\"", table[i].name,
 		       format_value(s, &table[i], buf, sizeof buf));
 	}
 }
@@ -739,10 +774,11 @@ void ts_settings_write_config(FILE *out, const struct ts_settings *s)
 	fputs("# tessera.conf - configuration of the Tessera image server.\n"
 	      "#\n"
 	      "# Generated by `tessera config`; see tessera.conf(5).  Format: one\n"
-	      "# `key = value` per line; '#' starts a comment line; a value may be put in\n"
-	      "# double quotes (\"\" is an empty string).  Lines left commented out keep\n"
-	      "# their default.  Environment variables override this file, and\n"
-	      "# command-line flags override both.\n", out);
+	      "# `key = value` per line; '#' starts a comment (a line, or after a value\n"
+	      "# and a space); a value may be put in double quotes (\"\" is an empty\n"
+	      "# string).  Lines left commented out keep their default.  Environment\n"
+	      "# variables override this file, and command-line flags override both;\n"
+	      "# `tessera config --check --config FILE` checks a file as serve would.\n", out);
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		const struct setting *t = &table[i];
 		char buf[32], env[96], range[64], flag[64];

@@ -30,7 +30,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include "tessera/arena.h"
 #include "tessera/buf.h"
@@ -465,6 +468,45 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The socket spawn-fcgi made and handed us on standard input: its path is
+ * removed at exit as for a socket of our own (tessera(8)), but only while
+ * the path still names the file it named when we started (a socket made
+ * there since is not ours).  Only one process should serve it (spawn-fcgi
+ * without -F).  A socket's descriptor does not tell the file's inode, so
+ * the file is identified at start.
+ */
+struct inherited_socket {
+	char path[sizeof ((struct sockaddr_un *)0)->sun_path];
+	struct stat st;
+	bool known;
+};
+
+static void note_inherited_socket(struct inherited_socket *in)
+{
+	struct sockaddr_un sa;
+	socklen_t sl = sizeof sa;
+
+	memset(in, 0, sizeof *in);
+	memset(&sa, 0, sizeof sa);
+	if (getsockname(0, (struct sockaddr *)&sa, &sl) != 0 || sa.sun_family != AF_UNIX ||
+	    sl <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+		return;
+	memcpy(in->path, sa.sun_path, sizeof in->path - 1);
+	in->known = stat(in->path, &in->st) == 0 && S_ISSOCK(in->st.st_mode);
+}
+
+static void remove_inherited_socket(const struct inherited_socket *in)
+{
+	struct stat now;
+
+	if (in->known && stat(in->path, &now) == 0 && S_ISSOCK(now.st_mode) &&
+	    now.st_ino == in->st.st_ino && now.st_dev == in->st.st_dev &&
+	    now.st_ctim.tv_sec == in->st.st_ctim.tv_sec &&
+	    now.st_ctim.tv_nsec == in->st.st_ctim.tv_nsec)
+		unlink(in->path);
+}
+
 static int worker_count(const struct ts_settings *s)
 {
 	int n = ts_settings_worker_threads(s);
@@ -487,6 +529,8 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
                      volatile int *stop)
 {
 	struct fcgi_front f;
+	struct inherited_socket inherited;
+	bool stdin_recorded;
 	struct fcgi_worker *workers = NULL;
 	struct ts_error err;
 	const char *addr = s->fastcgi_listen ? s->fastcgi_listen : "";
@@ -495,6 +539,7 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 
 	ts_error_clear(&err);
 	memset(&f, 0, sizeof f);
+	memset(&inherited, 0, sizeof inherited);
 	f.handle = h;
 	f.ctx = hctx;
 	f.stop = stop;
@@ -519,6 +564,8 @@ int ts_fastcgi_serve(ts_front_handler h, void *hctx, const struct ts_settings *s
 
 		f.listen_fd = 0;   /* handed to us by spawn-fcgi or mod_fcgid */
 		is_unix = getsockname(0, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_UNIX;
+		if (is_unix)
+			note_inherited_socket(&inherited);
 		ts_log(TS_LOG_INFO, "fastcgi: serving the socket on standard input with %d threads", n);
 	}
 	f.unix_domain = is_unix;
@@ -560,6 +607,10 @@ fail:
 	if (f.listen_fd > 0) {
 		close(f.listen_fd);
 		ts_listen_release(addr, is_unix);
+	} else if (f.listen_fd == 0 && is_unix && ts_listen_inherited("", &stdin_recorded) < 0) {
+		/* spawn-fcgi's socket on standard input; a worker process leaves
+		 * it to its master (front/inherit.c), which removes it once */
+		remove_inherited_socket(&inherited);
 	}
 	return rc;
 }

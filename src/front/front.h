@@ -61,8 +61,9 @@ int ts_fcgi_head_complete(const unsigned char *buf, size_t n);
 /*
  * Open a listening socket for addr: a Unix socket path (anything containing
  * '/', optionally written "unix:/path"), or TCP as "host:port", "[v6]:port",
- * ":port" (all interfaces) or a bare port number.  A stale Unix socket file
- * is removed first (any other kind of file is left alone and is an error)
+ * ":port" (all interfaces) or a bare port number (address.h).  A stale Unix
+ * socket file is removed first; a socket a server still answers on, or any
+ * other kind of file, is left alone and is an error;
  * and the new one is made world-writable (0666): the web server connecting
  * to it runs as another user, and the directory it lives in is what should
  * restrict access.  Returns the descriptor (close-on-exec) or -1 with a

@@ -16,27 +16,45 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "tessera/address.h"
 #include "front.h"
 
-static int open_unix(const char *path, int backlog, struct ts_error *err)
+/* Whether a server answers on the Unix socket at sa (a live socket must
+ * never be replaced: its server would keep running, unreachable). */
+static bool unix_socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0 ||
+	       (errno != ECONNREFUSED && errno != ENOENT);
+	close(fd);
+	return live;
+}
+
+static int open_unix(const struct ts_address *ad, int backlog, struct ts_error *err)
 {
 	struct sockaddr_un sa;
 	struct stat st;
+	const char *path = ad->path;
 	int fd = -1;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa.sun_path) {
-		ts_error_set(err, 500, "socket path %.200s is longer than %zu bytes", path,
-		             sizeof sa.sun_path - 1);
-		goto fail;
-	}
-	strcpy(sa.sun_path, path);
-	/* A socket file left by a previous run would make bind fail. */
+	strcpy(sa.sun_path, path);   /* ts_address_parse bounds it to sun_path */
+	/* A socket file left by a previous run would make bind fail; one a
+	 * running server still answers on is not ours to take. */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			ts_error_set(err, 500, "%.200s exists and is not a socket; not replacing it",
 			             path);
+			goto fail;
+		}
+		if (unix_socket_is_live(&sa)) {
+			ts_error_set(err, 500, "%.200s is in use by a running server; not replacing "
+			             "it (stop that server first)", path);
 			goto fail;
 		}
 		unlink(path);
@@ -60,39 +78,17 @@ fail:
 	return -1;
 }
 
-static int open_tcp(const char *addr, int backlog, struct ts_error *err)
+static int open_tcp(const char *addr, const struct ts_address *ad, int backlog,
+                    struct ts_error *err)
 {
-	char host[256], port[16];
-	const char *colon, *h = addr;
-	size_t hlen;
 	struct addrinfo hints, *res = NULL, *ai;
 	int fd = -1, rc, one = 1, saved = 0;
 
-	colon = strrchr(addr, ':');
-	if (!colon) {          /* a bare port */
-		colon = addr - 1;
-		hlen = 0;
-	} else {
-		hlen = (size_t)(colon - addr);
-		if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-			h = addr + 1;
-			hlen -= 2;
-		}
-	}
-	if (hlen >= sizeof host || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
-		ts_error_set(err, 500, "bad listen address '%.200s': expected host:port, "
-		             "[v6]:port, :port or a socket path", addr);
-		return -1;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	strcpy(port, colon + 1);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
-	rc = getaddrinfo(hlen ? host : NULL, port, &hints, &res);
+	rc = getaddrinfo(ad->host[0] ? ad->host : NULL, ad->port, &hints, &res);
 	if (rc != 0) {
 		ts_error_set(err, 500, "cannot resolve listen address '%.200s': %s", addr,
 		             gai_strerror(rc));
@@ -121,16 +117,17 @@ static int open_tcp(const char *addr, int backlog, struct ts_error *err)
 
 int ts_listen_open(const char *addr, int backlog, bool *is_unix, struct ts_error *err)
 {
+	struct ts_address ad;
 	int inherited = ts_listen_inherited(addr, is_unix);
 
 	if (inherited >= 0)
 		return inherited;   /* opened by the master (front/inherit.c) */
 	*is_unix = false;
-	if (strncmp(addr, "unix:", 5) == 0)
-		addr += 5;
-	if (strchr(addr, '/')) {
+	if (ts_address_parse(addr, "listen address", &ad, err) != TS_OK)
+		return -1;
+	if (ad.is_unix) {
 		*is_unix = true;
-		return open_unix(addr, backlog, err);
+		return open_unix(&ad, backlog, err);
 	}
-	return open_tcp(addr, backlog, err);
+	return open_tcp(addr, &ad, backlog, err);
 }

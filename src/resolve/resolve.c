@@ -351,6 +351,8 @@ struct list_state {
 	size_t n, cap;
 	bool full;
 	bool oom;
+	ts_resolver_keep_fn keep;   /* NULL: by suffix */
+	void *keep_arg;
 };
 
 static bool name_listed(const struct ts_resolver *r, const char *name)
@@ -434,7 +436,8 @@ static void list_dir(struct list_state *ls, const char *abs, const char *rel, in
 		} else if (!S_ISREG(lst.st_mode)) {
 			continue;
 		}
-		if (name_listed(ls->r, de->d_name))
+		if (ls->keep ? ls->keep(ls->keep_arg, child_rel, S_ISLNK(lst.st_mode) ? &st : &lst)
+		             : name_listed(ls->r, de->d_name))
 			list_add(ls, child_rel);
 	}
 	closedir(d);
@@ -454,7 +457,13 @@ static ts_status list_oom(const struct ts_resolver *r, struct ts_error *err)
 ts_status ts_resolver_list(const struct ts_resolver *r, struct ts_buf *out_json,
                            struct ts_error *err)
 {
-	struct list_state ls = { r, NULL, 0, 0, false, false };
+	return ts_resolver_list_kept(r, NULL, NULL, out_json, err);
+}
+
+ts_status ts_resolver_list_kept(const struct ts_resolver *r, ts_resolver_keep_fn keep,
+                                void *keep_arg, struct ts_buf *out_json, struct ts_error *err)
+{
+	struct list_state ls = { r, NULL, 0, 0, false, false, keep, keep_arg };
 	json_t *arr = NULL;
 	char *text = NULL;
 	ts_status st = TS_OK;

@@ -9,14 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "serve.h"
 #include "tessera/hash.h"
 
+/* An empty value adds no header: an empty setting (cache_control = "")
+ * means none, never "Cache-Control: ". */
 void ts_serve_header(struct request *r, const char *name, const char *value)
 {
-	ts_response_header(r->resp, name, value);
+	if (value && *value)
+		ts_response_header(r->resp, name, value);
 }
 
 bool ts_serve_set_body(struct request *r, const void *data, size_t n)
@@ -46,17 +50,74 @@ bool ts_serve_host_is_sane(const char *h)
 	return true;
 }
 
+/* The host part of "name", "name:port" or "[v6]:port", as (start, length). */
+static size_t host_name_len(const char *h)
+{
+	const char *colon;
+
+	if (h[0] == '[') {
+		const char *end = strchr(h, ']');
+		return end ? (size_t)(end - h) + 1 : strlen(h);
+	}
+	colon = strchr(h, ':');
+	return colon ? (size_t)(colon - h) : strlen(h);
+}
+
+/*
+ * Whether host is one of allowed_hosts (comma-separated, spaces allowed;
+ * "" = any): an entry with a port matches that host:port only, an entry
+ * without one matches the name on any port.  Case-insensitive (RFC 9110
+ * §4.2.3: the host is).  *first gets the first entry, for the fallback.
+ */
+bool ts_serve_host_allowed(const char *list, const char *host, const char **first,
+                           size_t *first_len)
+{
+	const char *p = list;
+	bool any = true;
+
+	*first = NULL;
+	*first_len = 0;
+	while (p && *p) {
+		size_t n;
+		const char *e;
+
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		e = p + strcspn(p, ",");
+		n = (size_t)(e - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n > 0) {
+			bool with_port = memchr(p, ':', n) && !(p[0] == '[' && p[n - 1] == ']');
+			size_t hn = host ? (with_port ? strlen(host) : host_name_len(host)) : 0;
+
+			if (!*first) {
+				*first = p;
+				*first_len = n;
+			}
+			any = false;
+			if (host && hn == n && strncasecmp(host, p, n) == 0)
+				return true;
+		}
+		p = e;
+	}
+	return any;
+}
+
 /*
  * The public URL prefix in front of the request path: the configured
  * base_url, or scheme://host from the request.  X-Forwarded-* only count
  * when trust_forwarded is on; a Host that is not a plain host[:port] is
- * ignored, so no header can break the JSON or the Location (field notes).
+ * ignored, so no header can break the JSON or the Location (field notes),
+ * and one that allowed_hosts does not list is replaced by its first entry,
+ * so no client can put a host of its choosing into ids others are served.
  */
 const char *ts_serve_public_base(struct request *r)
 {
 	const struct ts_settings *s = r->srv->settings;
 	const char *scheme = r->http->scheme ? r->http->scheme : "http";
-	const char *host = r->http->host;
+	const char *host = r->http->host, *first;
+	size_t first_len;
 
 	if (s->base_url && *s->base_url)
 		return s->base_url;
@@ -65,16 +126,33 @@ const char *ts_serve_public_base(struct request *r)
 		const char *fp = r->http->x_forwarded_proto;
 		if (fh && *fh) {
 			const char *comma = strchr(fh, ',');
-			char *first = ts_arena_strndup(r->arena, fh, comma ? (size_t)(comma - fh) : strlen(fh));
-			if (first && ts_serve_host_is_sane(first))
-				host = first;
+			char *one = ts_arena_strndup(r->arena, fh, comma ? (size_t)(comma - fh) : strlen(fh));
+			if (one && ts_serve_host_is_sane(one))
+				host = one;
 		}
 		if (fp && (strcmp(fp, "https") == 0 || strcmp(fp, "http") == 0))
 			scheme = fp;
 	}
 	if (!ts_serve_host_is_sane(host))
+		host = NULL;
+	if (!ts_serve_host_allowed(s->allowed_hosts, host, &first, &first_len))
+		host = ts_arena_strndup(r->arena, first, first_len);
+	if (!host || !ts_serve_host_is_sane(host))
 		host = "localhost";
 	return ts_arena_printf(r->arena, "%s://%s", scheme, host);
+}
+
+/* Vary for an answer whose body holds ids: `vary`, plus the headers
+ * ts_serve_public_base read when base_url does not fix the ids (RFC 9110
+ * §12.5.5), so no shared cache hands one Host's ids to another. */
+const char *ts_serve_vary_ids(struct request *r, const char *vary)
+{
+	const struct ts_settings *s = r->srv->settings;
+
+	if (s->base_url && *s->base_url)
+		return vary;
+	return ts_arena_printf(r->arena, "%s, Host%s", vary,
+	                       s->trust_forwarded ? ", X-Forwarded-Host, X-Forwarded-Proto" : "");
 }
 
 /* A strong ETag: the file's identity (device, inode, size, mtime) and what

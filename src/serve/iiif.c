@@ -87,7 +87,7 @@ static ts_status iiif_info(struct request *r, const struct ts_iiif_request *iq, 
 		goto fail;
 	what = ts_arena_printf(r->arena, "info|%d|%d|%s", iq->version, ld, id);
 	etag = ts_serve_etag(r, &f, what);
-	ts_serve_header(r, "Vary", "Accept");
+	ts_serve_header(r, "Vary", ts_serve_vary_ids(r, "Accept"));
 	if (ts_serve_conditional(r, &f, etag))
 		goto done;
 	key = ts_serve_cache_key(r, &f, what);
@@ -192,6 +192,7 @@ ts_status ts_serve_iiif(struct request *r, const char *prefix, const char *rest,
 		/* 3.0 §2.1 / 2.1 §2.1: the base URI redirects to the image information. */
 		r->resp->status = 303;
 		ts_serve_header(r, "Location", ts_arena_printf(r->arena, "%s/info.json", id));
+		ts_serve_header(r, "Vary", ts_serve_vary_ids(r, "Accept"));
 		return TS_OK;
 	case TS_IIIF_INFO:
 		return iiif_info(r, &iq, id);

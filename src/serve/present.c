@@ -249,7 +249,7 @@ static ts_status answer(struct request *r, const struct ts_present_ctx *c, uint6
 	                      what, gz);
 	if (!etag || !key)
 		return ts_error_set(&r->err, TS_EINTERNAL, "out of memory");
-	ts_serve_header(r, "Vary", "Accept, Accept-Encoding");
+	ts_serve_header(r, "Vary", ts_serve_vary_ids(r, "Accept, Accept-Encoding"));
 	ts_serve_header(r, "ETag", etag);
 	ts_serve_header(r, "Cache-Control", r->srv->settings->cache_control);
 	if (version == 2 && !ld)
@@ -331,6 +331,7 @@ static bool redirect_base(struct request *r, const struct ts_present_url *u,
 	if (u->version_in_url)
 		snprintf(v, sizeof v, "/%d", u->version);
 	r->resp->status = 303;
+	ts_serve_header(r, "Vary", ts_serve_vary_ids(r, "Accept"));
 	ts_serve_header(r, "Location",
 	                k == TS_PRESENT_COLLECTION
 	                ? ts_arena_printf(r->arena, "%s/iiif%s/collection/%s", c->base, v, u->raw_id)

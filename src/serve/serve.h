@@ -98,8 +98,16 @@ void ts_serve_header(struct request *r, const char *name, const char *value);
 /* Replace the body with a copy of data. */
 bool ts_serve_set_body(struct request *r, const void *data, size_t n);
 bool ts_serve_host_is_sane(const char *h);
-/* The public URL prefix (base_url, or scheme://host); lives in the arena. */
+/* The public URL prefix (base_url, or scheme://host of an allowed Host);
+ * lives in the arena. */
 const char *ts_serve_public_base(struct request *r);
+/* Whether host ("name[:port]", may be NULL) is allowed by allowed_hosts
+ * (comma list, "" = any); sets *first and *first_len to its first entry. */
+bool ts_serve_host_allowed(const char *list, const char *host, const char **first,
+                           size_t *first_len);
+/* vary (a Vary value) plus Host (and X-Forwarded-*) when ids follow the
+ * request (base_url empty); lives in the arena, or vary itself. */
+const char *ts_serve_vary_ids(struct request *r, const char *vary);
 /* Resolve identifier and check out its open source from the pool. */
 ts_status ts_serve_open(struct request *r, const char *identifier, struct file_id *f,
                         struct ts_source **src);

@@ -16,14 +16,28 @@
 #include "tessera/tileproto.h"
 
 /* DeepZoom's tile edge: the stored tile when square and sensible, so
- * overlap-0 tiles line up with stored tiles; 256 otherwise. */
-static uint32_t dz_tile_size(const struct ts_source *src)
+ * overlap-0 tiles line up with stored tiles; 256 otherwise.  Halved while a
+ * tile with its overlap on both sides would exceed max_width, max_height
+ * or max_area, so the .dzi never advertises tiles the limits refuse (as
+ * info.json leaves out "tiles" then). */
+static uint32_t dz_tile_size(const struct ts_source *src, const struct ts_limits *lim,
+                             uint32_t overlap)
 {
 	const struct ts_source_level *l = &src->info.levels[0];
+	uint32_t ts = 256;
 
 	if (l->tile_w == l->tile_h && l->tile_w >= 64 && l->tile_w <= 2048)
-		return l->tile_w;
-	return 256;
+		ts = l->tile_w;
+	while (ts > 1) {
+		uint64_t edge = (uint64_t)ts + 2u * overlap;
+
+		if ((!lim->max_width || edge <= lim->max_width) &&
+		    (!lim->max_height || edge <= lim->max_height) &&
+		    (!lim->max_area || edge * edge <= lim->max_area))
+			break;
+		ts /= 2;
+	}
+	return ts;
 }
 
 /* Validators and a body for a small descriptor document. */
@@ -60,7 +74,7 @@ ts_status ts_serve_deepzoom(struct request *r, const char *rest, const char *que
 	st = ts_serve_open(r, dz.identifier, &f, &src);
 	if (st)
 		goto done;
-	ts = dz_tile_size(src);
+	ts = dz_tile_size(src, &r->srv->limits, overlap);
 	if (dz.route == TS_DZ_INFO) {
 		st = ts_deepzoom_format_info(&dz, src->info.width, src->info.height, ts, overlap,
 		                             TS_FORMAT_JPG, &r->resp->body, &mime, &r->err);

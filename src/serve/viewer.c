@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "tessera/present.h"
 
 static const char *mime_for(const char *name)
 {
@@ -101,7 +102,10 @@ ts_status ts_serve_viewer_file(struct request *r, const char *rel)
 	close(fd);
 	r->resp->status = 200;
 	r->resp->content_type = mime_for(real);
-	ts_serve_header(r, "Cache-Control", "max-age=300");
+	/* five minutes, so a new viewer version shows soon; none at all when
+	 * cache_control is set empty */
+	if (*r->srv->settings->cache_control)
+		ts_serve_header(r, "Cache-Control", "max-age=300");
 	return TS_OK;
 fail:
 	if (fd >= 0)
@@ -109,9 +113,24 @@ fail:
 	return status;
 }
 
+/* An image the server can serve: its format sniffed and its header read
+ * within max_source_pixels, as info.json would (the probe cache keeps the
+ * answer per file identity, so a second listing opens nothing new). */
+static bool servable_image(void *arg, const char *rel, const struct stat *st)
+{
+	struct ts_source_info info;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	return ts_present_probe_image(arg, rel, st, &info, &err) == TS_OK;
+}
+
 ts_status ts_serve_image_list(struct request *r)
 {
-	ts_status st = ts_resolver_list(r->srv->resolver, &r->resp->body, &r->err);
+	struct ts_present_probes probes = { r->srv->resolver, &r->srv->source_limits,
+	                                    r->srv->probes };
+	ts_status st = ts_resolver_list_kept(r->srv->resolver, servable_image, &probes,
+	                                     &r->resp->body, &r->err);
 
 	if (st)
 		return st;

@@ -157,11 +157,11 @@ def request(port, path, method="GET", headers=None, host="127.0.0.1", raw_path=F
 # --------------------------------------------------------------------------
 # processes
 
-def _spawn(name, argv, logpath, cwd=None, stdin=None):
+def _spawn(name, argv, logpath, cwd=None, stdin=None, env=None):
     log = open(logpath, "ab")
     p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                          stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                         start_new_session=True)
+                         start_new_session=True, env=env)
     log.close()
     _started.append((name, p))
     return p

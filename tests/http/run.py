@@ -67,6 +67,9 @@ def main(argv):
         import test_convert_trees  # noqa: F401  (`tessera convert` to DeepZoom, Zoomify, IIIF level-0 trees and JP2)
         import test_overload  # noqa: F401  (admission control, render deadlines, render memory, FastCGI read timeout)
         import test_embedded_hardening  # noqa: F401  (the embedded server under attack: slowloris, framing, SIGTERM)
+        import test_deployments  # noqa: F401  (the same checks through Apache, spawn-fcgi, nginx, embedded)
+        import test_admin  # noqa: F401  (Host and allowed_hosts, logs, sockets, ports, exit codes, documented settings)
+        import test_install  # noqa: F401  (configure --prefix, make install against README, the systemd unit)
     except Exception as e:
         print("FAIL the test suite imports (PIL and numpy for /usr/bin/python3): %s" % e)
         print("0 passed, 1 failed")
