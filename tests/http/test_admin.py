@@ -169,7 +169,9 @@ STRING_SAMPLES = {"root": "/srv/elsewhere", "http_listen": "127.0.0.1:18080",
                   "base_url": "https://images.example.org", "logfile": "/var/log/x.log",
                   "media_accel_location": "/tessera-media", "cors": "https://a.example",
                   "viewer_dir": "/opt/viewer", "suffixes": ".tif", "cache_control": "max-age=60",
-                  "allowed_hosts": "images.example.org", "rights": "https://rightsstatements.org/x"}
+                  "allowed_hosts": "images.example.org", "rights": "https://rightsstatements.org/x",
+                  "viewer": "off", "access_log": "stderr", "access_log_format": "json",
+                  "pyramid_cache_dir": "/var/cache/tessera-pyramids"}
 
 
 def sample(entry, name):

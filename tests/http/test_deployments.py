@@ -214,8 +214,15 @@ def _(srv):
     expect_status(r3, 304, "media If-None-Match")
 
 
-@check("the viewer page and /images.json")
+@check("the viewer page and /images.json: on for the embedded server, off through FastCGI (viewer = auto: "
+       "the list names every image under the root)")
 def _(srv):
+    if srv.name != "embedded":
+        for path in ("/", "/images.json"):
+            r = srv.get(path)
+            expect_status(r, 404, "%s through FastCGI with viewer = auto" % path)
+            expect(b"pattern" not in r.body, "%s: the 404 names an image" % path)
+        return
     r = srv.get("/")
     expect_status(r, 200, "/")
     expect(r.media_type == "text/html", "/ is %r" % r.media_type)
