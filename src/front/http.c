@@ -887,11 +887,18 @@ static void on_event(struct http_front *f, struct conn *c, uint32_t ev)
 		conn_read(f, c);
 }
 
-/* SIGTERM: stop accepting, close what is only waiting on its client, and
- * let answers in progress finish and be sent (with Connection: close). */
+/* SIGTERM: stop accepting, let answers in progress finish and be sent
+ * (with Connection: close), and give what is only waiting on its client a
+ * last DRAIN_GRACE_MS for its request: a connection accepted a moment ago,
+ * or a kept-alive one, may have its request already on the way (a worker
+ * process draining after SIGHUP would otherwise drop it unanswered while
+ * its siblings go on serving).  The sweep closes them after that. */
+#define DRAIN_GRACE_MS 1000
+
 static void drain_start(struct http_front *f)
 {
 	struct conn *c = f->first;
+	int64_t grace = now_ms() + DRAIN_GRACE_MS;
 
 	__atomic_store_n(&f->draining, true, __ATOMIC_RELEASE);
 	epoll_ctl(f->epfd, EPOLL_CTL_DEL, f->listen_fd, NULL);
@@ -899,8 +906,10 @@ static void drain_start(struct http_front *f)
 	f->listen_fd = -1;
 	while (c) {
 		struct conn *next = c->next;
-		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER)
+		if (c->state == C_LINGER)
 			conn_close(f, c);
+		else if ((c->state == C_HEAD || c->state == C_BODY) && c->deadline > grace)
+			c->deadline = grace;
 		c = next;
 	}
 }

@@ -220,9 +220,13 @@ ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void 
 	}
 	pthread_mutex_lock(&h->lock);
 	/* The queue counts those that cannot start at once: a render that
-	 * finds a free thread and room in the budget never waits. */
+	 * finds a free thread and room in the budget never waits.  Renders
+	 * admitted a moment ago sit in the list until a (low-priority) thread
+	 * takes them, so a thread is free for this one while fewer are listed
+	 * than threads idle; counting any listed render as waiting refused a
+	 * second render with a thread free for it, on a loaded machine. */
 	if (h->stopping || (h->queued >= h->lim.queue &&
-	                    (h->running >= h->nthreads || h->head ||
+	                    (h->running >= h->nthreads || h->queued >= h->nthreads - h->running ||
 	                     (h->lim.memory && h->running > 0 &&
 	                      bytes > h->lim.memory - h->reserved)))) {
 		h->refused++;

@@ -153,9 +153,10 @@ def _kill_one_worker(srv, walkers):
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
         t_kill = time.monotonic()
-        after = _wait(lambda: (len(_children(master)) == 2 and victim not in _children(master)
-                               and _children(master)), 10,
-                      "the master replaced the killed worker")
+        # one reading of the children per look (three readings could see
+        # three different moments)
+        after = _wait(lambda: (lambda c: len(c) == 2 and victim not in c and c)(_children(master)),
+                      10, "the master replaced the killed worker")
         n = walk.count()
         _wait(lambda: walk.count() >= n + 20, 30, "the walk went on after the kill")
     fails = walk.failures()
