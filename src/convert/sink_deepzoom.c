@@ -166,9 +166,7 @@ static void dz_abort(struct ts_level_sink *base)
 {
 	struct dz_sink *s = (struct dz_sink *)base;
 
-	ts_tree_remove(s->stage);
-	free(s->stage);
-	s->stage = NULL;
+	ts_tree_stage_drop(&s->stage);
 }
 
 static void dz_destroy(struct ts_level_sink *base)
@@ -179,8 +177,7 @@ static void dz_destroy(struct ts_level_sink *base)
 		return;
 	if (s->stage)
 		dz_abort(base);
-	for (int k = 0; k < 32; k++)
-		ts_tree_band_free(&s->band[k]);
+	ts_tree_bands_free(s->band, 32);
 	free(s->tiles);
 	free(s->dzi_path);
 	free(s->files_path);

@@ -388,9 +388,7 @@ static void iiif_abort(struct ts_level_sink *base)
 		ts_jpeg_stream_free(s->stream[k]);
 		s->stream[k] = NULL;
 	}
-	ts_tree_remove(s->stage);
-	free(s->stage);
-	s->stage = NULL;
+	ts_tree_stage_drop(&s->stage);
 }
 
 static void iiif_destroy(struct ts_level_sink *base)
@@ -400,8 +398,7 @@ static void iiif_destroy(struct ts_level_sink *base)
 	if (!s)
 		return;
 	iiif_abort(base);
-	for (int k = 0; k < 32; k++)
-		ts_tree_band_free(&s->band[k]);
+	ts_tree_bands_free(s->band, 32);
 	free(s->tiles);
 	free(s->id);
 	free(s->out);

@@ -197,9 +197,7 @@ static void zoomify_abort(struct ts_level_sink *base)
 {
 	struct zoomify_sink *s = (struct zoomify_sink *)base;
 
-	ts_tree_remove(s->stage);
-	free(s->stage);
-	s->stage = NULL;
+	ts_tree_stage_drop(&s->stage);
 }
 
 static void zoomify_destroy(struct ts_level_sink *base)
@@ -210,8 +208,7 @@ static void zoomify_destroy(struct ts_level_sink *base)
 		return;
 	if (s->stage)
 		zoomify_abort(base);
-	for (int k = 0; k < MAX_TIERS; k++)
-		ts_tree_band_free(&s->band[k]);
+	ts_tree_bands_free(s->band, MAX_TIERS);
 	free(s->tiles);
 	free(s->out);
 	free(s);

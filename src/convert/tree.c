@@ -385,6 +385,19 @@ void ts_tree_remove(const char *path)
 		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void ts_tree_stage_drop(char **stage)
+{
+	ts_tree_remove(*stage);
+	free(*stage);
+	*stage = NULL;
+}
+
+void ts_tree_bands_free(struct ts_tree_band *bands, int n)
+{
+	for (int k = 0; k < n; k++)
+		ts_tree_band_free(&bands[k]);
+}
+
 ts_status ts_tree_replace(const char *from, const char *to, struct ts_error *err)
 {
 	struct stat sb;

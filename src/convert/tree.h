@@ -108,6 +108,11 @@ ts_status ts_tree_alias(const char *root, const char *path, const char *alias,
                         struct ts_error *err);
 /* rm -rf path (no symlinks followed).  NULL is ignored. */
 void ts_tree_remove(const char *path);
+/* A tree sink's abort: remove the staging folder *stage (if any) with all
+ * it holds, free the name and set it to NULL.  Safe to call twice. */
+void ts_tree_stage_drop(char **stage);
+/* Free the n cutters of bands (ts_tree_band_free on each). */
+void ts_tree_bands_free(struct ts_tree_band *bands, int n);
 
 /* Encoder threads for o->threads (0 = the number of cores), at least 1. */
 int ts_tree_threads(const struct ts_convert_opts *o);
