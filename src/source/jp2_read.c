@@ -7,15 +7,38 @@
  * jp2_opj.c decodes windows with OpenJPEG, and the planner then asks
  * read_region for rectangles of one resolution level.
  *
- * Decoded tiles: with a tile cache (ts_source_limits.tiles, tile_cache.h),
- * read_region decodes whole code-stream tiles at the requested reduce factor
- * and assembles windows from them, so the sixteen 256-pixel tiles a viewer
- * asks for inside one 1024x1024 code-stream tile cost one decode, not
- * sixteen overlapping ones (measured on a 4224x3168 RPCL file, walking every
- * 256-pixel tile of every level: ~21 ms of CPU per tile decoding windows,
- * ~7 ms through the cache).  Tiles too big to keep (an untiled image at full
- * resolution) and windows whose tiles would pass the decode budget are
- * still decoded as windows.
+ * The one idea: decode what this request needs unless its neighbours are
+ * coming.  With a decoded-tile cache (ts_source_limits.tiles, tile_cache.h)
+ * a window can be served two ways: decode just the window at its reduce
+ * factor (OpenJPEG 2.5 decodes only the code-blocks it touches and a
+ * partial inverse wavelet), or decode the whole code-stream tiles it touches
+ * into the cache and copy from them, so that the sixteen 256-pixel tiles a
+ * viewer asks for inside one 1024x1024 code-stream tile cost one decode.
+ * The first wins a first look, the second a walk.  Measured on the corpus'
+ * dragonfly.jp2 (4224x3168, 1024x1024 tiles, RPCL, 256 precincts, 64x64
+ * code-blocks, 9/7), CPU ms of one cold read (bench/jp2_window.c, a loaded
+ * 2-core box, medians of 5):
+ *
+ *   level 0, 256 px inside one tile       window 15-55   whole tile  85-140
+ *   level 0, 258 px over 2 tiles (DZ)     window 24-28   both tiles 290-360
+ *   level 0, 258 px over 4 tiles (DZ)     window 24-32   4 tiles    520-610
+ *   level 1 (512 px tiles), 256 inside    window 19-23   whole tile  32-43
+ *   level 1, 258 over 4 tiles             window 35-43   4 tiles    145-175
+ *   level 2 (256 px tiles), one tile      window 17-23   whole tile  17-23
+ *   walk of every 256 tile of level 0     windows 20-30 per tile, tiles 5.5-7.5
+ *
+ * So a window's code-stream tiles are decoded whole (read_from_tiles) only
+ * when each is already cached, or was looked at in the last 30 seconds (the
+ * second window of a tile: a viewer is walking it), or is small on its
+ * level (<= 256x256: a window costs as much as the tile), or is covered by
+ * the window for a quarter or more (the whole costs at most about twice
+ * the window); otherwise the window alone is decoded (tiles_wanted).  A
+ * first look at level 0 then costs one window (24-32 ms for a DeepZoom tile
+ * over four code-stream tiles instead of 520-610), and a walk costs one
+ * window more per code-stream tile than always decoding whole tiles.  The
+ * cache's single-flight loads keep two requests from decoding one tile
+ * twice.  Tiles too big to keep (an untiled image at full resolution) and
+ * windows whose tiles would pass the decode budget are decoded as windows.
  *
  * Tile size for info: the codestream tile size (scaled per level) when the
  * image has more than one tile; 0,0 for a single-tile ("untiled") image, so
@@ -222,6 +245,47 @@ static bool use_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y,
 	return true;
 }
 
+/*
+ * Whether the window should come from whole decoded tiles rather than be
+ * decoded alone: when every code-stream tile it touches is in the cache,
+ * or was looked at recently (a viewer walking it: its neighbours come
+ * next), or is small on this level (JP2_BATCH_TILE_PX: a window of it costs
+ * as much as all of it), or is covered by the window for a good share
+ * (JP2_WHOLE_SHARE: the whole tile costs at most about twice the window).  Every touched tile is
+ * noted as looked at, so the second window of a tile decodes it whole.
+ */
+static bool tiles_wanted(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
+                         uint32_t h)
+{
+	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw);
+	uint32_t nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
+	uint32_t p, q, p0, p1, q0, q1, lx0, ly0, lx1, ly1, ix0, iy0, ix1, iy1;
+	struct ts_tile_key key = s->key;
+	bool all = true, warm;
+
+	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
+	tiles_touched(s, r, true, y, h, nty, &q0, &q1);
+	key.reduce = (uint32_t)r;
+	for (q = q0; q < q1; q++) {
+		for (p = p0; p < p1; p++) {
+			tile_on_level(s, r, p, q, &lx0, &ly0, &lx1, &ly1);
+			ix0 = lx0 > x ? lx0 : x;
+			iy0 = ly0 > y ? ly0 : y;
+			ix1 = lx1 < x + w ? lx1 : x + w;
+			iy1 = ly1 < y + h ? ly1 : y + h;
+			if (ix1 <= ix0 || iy1 <= iy0)
+				continue;
+			key.tile = q * ntx + p;
+			warm = ts_tile_cache_touch(s->tiles, &key);
+			if (!warm && (uint64_t)(lx1 - lx0) * (ly1 - ly0) > JP2_BATCH_TILE_PX &&
+			    (uint64_t)(ix1 - ix0) * (iy1 - iy0) * JP2_WHOLE_SHARE <
+			    (uint64_t)(lx1 - lx0) * (ly1 - ly0))
+				all = false;
+		}
+	}
+	return all;
+}
+
 /* Copy the rectangle [ix0,ix1) x [iy0,iy1) of level pixels from src (whose
  * top-left pixel is sx,sy) into out (whose top-left pixel is x,y). */
 static void copy_rect(struct ts_image *out, uint32_t x, uint32_t y, const struct ts_image *src,
@@ -240,12 +304,14 @@ static void copy_rect(struct ts_image *out, uint32_t x, uint32_t y, const struct
 /*
  * Assemble the window from whole decoded code-stream tiles, each decoded
  * once per reduce factor and shared by every request (tile_cache.h).
- * Tiles already decoded are copied first.  One missing tile is decoded
+ * Tiles already decoded are copied first.  A missing tile is decoded
  * through the cache, so concurrent requests for it wait for one decode.
- * Several missing tiles (a thumbnail covering a small level) are decoded in
- * one OpenJPEG pass over their bounding box and then cut into the cache:
- * one header read and one thread pool instead of one per tile, which on a
- * small level (32x32-pixel tiles) is most of the work.
+ * Several missing small tiles (JP2_BATCH_TILE_PX on their level: a
+ * thumbnail covering a small level) are decoded in one OpenJPEG pass over
+ * their bounding box and then cut into the cache: one header read instead
+ * of one per tile, which on a small level (32x32-pixel tiles) is most of the
+ * work; two requests may then decode the same small tiles at once, which
+ * costs little.  Big tiles always go one by one through the cache.
  */
 static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32_t y,
                                  uint32_t w, uint32_t h, struct ts_image *out,
@@ -261,6 +327,7 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 	bool *missing = NULL;
 	size_t nmissing = 0, i;
 	ts_status status;
+	bool batch_ok = false;
 	int pass;
 
 	status = ts_image_alloc(out, w, h, s->base.info.channels, err);
@@ -276,7 +343,7 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 	key.reduce = (uint32_t)r;
 	/* pass 0: copy what is cached; 1: decode and copy the rest. */
 	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1 && nmissing >= 2) {
+		if (pass == 1 && batch_ok) {
 			status = ts_jp2_opj_decode(s, r, bx0, by0, bx1 - bx0, by1 - by0, &batch, err);
 			if (status)
 				goto fail;
@@ -294,7 +361,7 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 				if (status)
 					goto fail;
 				key.tile = q * ntx + p;
-				if (pass == 1 && nmissing >= 2) {
+				if (pass == 1 && batch_ok) {
 					/* Keep the tile for the next requests, then copy. */
 					status = ts_image_alloc(&piece, lx1 - lx0, ly1 - ly0,
 					                        s->base.info.channels, err);
@@ -337,6 +404,9 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 		}
 		if (nmissing == 0)
 			break;
+		batch_ok = nmissing >= 2 &&
+		           (uint64_t)ts_jp2_ceil_pow2(s->tw, r) * ts_jp2_ceil_pow2(s->th, r) <=
+		           JP2_BATCH_TILE_PX;
 	}
 	free(missing);
 	ts_image_free(&batch);
@@ -380,7 +450,8 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	}
 	/* Whole tiles cost more than the window; when that would pass the
 	 * budget, decode just the window instead. */
-	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget))
+	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget) &&
+	    tiles_wanted(s, level, x, y, w, h))
 		return read_from_tiles(s, level, x, y, w, h, out, err);
 	return ts_jp2_opj_decode(s, level, x, y, w, h, out, err);
 }
