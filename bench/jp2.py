@@ -349,7 +349,7 @@ def first_walk(srv, system, port, urls):
     tiles/s over the wall time, CPU ms per tile, latency percentiles."""
     import http.client
     import threading
-    pos, lat, errors = [0], [], [0]
+    pos, lat, errors, codes = [0], [], [0], {}
     lock = threading.Lock()
 
     def client():
@@ -365,9 +365,9 @@ def first_walk(srv, system, port, urls):
                 conn.request("GET", u)
                 r = conn.getresponse()
                 r.read()
-                ok = r.status == 200
+                ok, code = r.status == 200, r.status
             except (OSError, http.client.HTTPException):
-                ok = False
+                ok, code = False, "conn"
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             dt = (time.monotonic() - t0) * 1000
@@ -375,6 +375,7 @@ def first_walk(srv, system, port, urls):
                 lat.append(dt)
                 if not ok:
                     errors[0] += 1
+                    codes[code] = codes.get(code, 0) + 1
         conn.close()
 
     pids = srv.pids(system)
@@ -389,6 +390,8 @@ def first_walk(srv, system, port, urls):
     c1 = base.cpu_ticks(srv.pids(system))
     lat.sort()
     n = len(lat)
+    if codes:
+        base.log(f"{system}: non-200 answers {codes} (tiles/s counts them too)")
     return {"rps": n / wall, "p50": lat[n // 2], "p99": lat[min(n - 1, int(n * 0.99))],
             "cpu_ms": (c1 - c0) * 1000.0 / base.TICK / max(n, 1), "errors": errors[0],
             "req": n, "rss_mib": base.rss_peak_kib(srv.pids(system)) / 1024}
