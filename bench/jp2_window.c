@@ -4,22 +4,19 @@
  * inside one code-stream tile, straddling 2 or 4 of them (DeepZoom's 254+1+1
  * overlap), on the full-resolution level and on reduced ones.
  *
- * Each case is timed three ways, CPU and wall milliseconds, the median of
+ * Each case is timed two ways, CPU and wall milliseconds, the median of
  * several repetitions on a source opened afresh (cold: nothing decoded):
- *   nocache   a source without a decoded-tile cache (ts_source_limits.tiles
- *             NULL): what read_region does without one
- *   cold      a source with a new, empty 128 MB cache: read_region's choice
- *             on a first visit
- *   walk      the 256-pixel tiles of the code-stream tile(s) the case
- *             touches, all of them, in viewer order, on one fresh cache:
- *             the mean per tile of a viewer walking the image
+ *   no cache    a source without a decoded-tile cache (ts_source_limits.tiles
+ *               NULL): always a window decode
+ *   with cache  a source with a new, empty 128 MB cache: read_region's
+ *               choice on a first look (jp2_read.c)
  *
  *   make && gcc -O2 -Iinclude -o /tmp/jp2_window bench/jp2_window.c \
- *       build/libtessera.a -lopenjp2 -ljansson -lz -lpthread -lm (see below)
- *   /tmp/jp2_window FILE.jp2 [reps]
- *
- * The link line is printed by `make -pn | grep ^LIBS` in case it changes;
- * bench/jp2.py builds it itself.
+ *       build/libtessera.a $(grep '^TS_LIBS' config.mk | cut -d= -f2)
+ *   /tmp/jp2_window FILE.jp2 [reps] [L,x,y,w,h ...]
+ *   JP2W_WALK=1 also walks every level (CPU ms per tile, with and without
+ *   the cache, 256 tiles and DeepZoom's 258 windows); JP2W_ONLY=i keeps
+ *   only case i of the table (99: only the L,x,y,w,h ones).
  */
 #include <stdio.h>
 #include <stdlib.h>
