@@ -54,6 +54,7 @@ struct jp2_source {
 	int nres;                 /* resolutions available (min over COD/COC) */
 	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
 	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
+	bool ht;                  /* HTJ2K (Part 15): CAP marker or HT code-block style */
 	/* Colour interpretation decided at open. */
 	bool ycc;                 /* sYCC: convert to RGB */
 	bool cmyk;
@@ -91,6 +92,25 @@ static inline uint32_t ts_jp2_ceil_div(uint32_t a, uint32_t b)
 static inline uint32_t ts_jp2_ceil_pow2(uint32_t a, int r)
 {
 	return (uint32_t)(((uint64_t)a + ((1ull << r) - 1)) >> r);
+}
+
+/*
+ * Widen the reference-grid window [*x0,*x1) x [*y0,*y1) to the code-stream
+ * tiles it touches.  For HTJ2K: OpenJPEG 2.5.0 leaves the code-blocks of a
+ * window that does not cover whole tiles undecoded (grey pixels, measured
+ * in bench/J2K_DECODERS.md), so HTJ2K windows decode whole tiles.
+ */
+static inline void ts_jp2_tile_box(const struct jp2_source *s, uint64_t *x0, uint64_t *y0,
+                                   uint64_t *x1, uint64_t *y1)
+{
+	*x0 = s->tx0 + (*x0 - s->tx0) / s->tw * s->tw;
+	*y0 = s->ty0 + (*y0 - s->ty0) / s->th * s->th;
+	*x1 = s->tx0 + (*x1 - s->tx0 + s->tw - 1) / s->tw * s->tw;
+	*y1 = s->ty0 + (*y1 - s->ty0 + s->th - 1) / s->th * s->th;
+	*x0 = *x0 < s->x0 ? s->x0 : *x0;
+	*y0 = *y0 < s->y0 ? s->y0 : *y0;
+	*x1 = *x1 > s->x1 ? s->x1 : *x1;
+	*y1 = *y1 > s->y1 ? s->y1 : *y1;
 }
 
 /* ---- jp2_header.c ---- */

@@ -247,6 +247,8 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 	ay0 -= ay0 % ((uint64_t)s->sub_y << r);
 	ax0 = ax0 < s->x0 ? s->x0 : ax0;
 	ay0 = ay0 < s->y0 ? s->y0 : ay0;
+	if (s->ht)
+		ts_jp2_tile_box(s, &ax0, &ay0, &ax1, &ay1);
 	status = ts_jp2_header_check_tiles(s, ax0, ay0, ax1, ay1, err);
 	if (status)
 		goto fail;

@@ -372,6 +372,15 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	ey1 = (uint32_t)((((uint64_t)y + h + ch - 1) / ch * ch) < lv->height ?
 	                 ((uint64_t)y + h + ch - 1) / ch * ch : lv->height);
 	cost = (uint64_t)(ex1 - ex0) * (ey1 - ey0);
+	if (s->ht) {
+		/* HTJ2K windows decode whole tiles (ts_jp2_tile_box) */
+		uint64_t bx = ts_jp2_ceil_pow2(s->x0, level), by = ts_jp2_ceil_pow2(s->y0, level);
+		uint64_t ax0 = (bx + x) << level, ay0 = (by + y) << level;
+		uint64_t ax1 = (bx + x + w) << level, ay1 = (by + y + h) << level;
+		ts_jp2_tile_box(s, &ax0, &ay0, &ax1, &ay1);
+		cost = ((ax1 - ax0 + (1ull << level) - 1) >> level) *
+		       ((ay1 - ay0 + (1ull << level) - 1) >> level);
+	}
 	if (budget && cost > budget) {
 		ts_error_set(err, TS_EFORBIDDEN, "region needs too much decoding");
 		ts_error_detail(err, "JPEG 2000 level %d window %ux%u costs %llu pixels > %llu",
