@@ -15,6 +15,8 @@
  *   cold   what the server does per request: a fresh codec, the main header
  *          parsed, the window set, decoded, converted to 8-bit interleaved
  *          samples, everything destroyed.
+ *   tiles  (OpenJPEG) cold, but whole code-stream tiles decoded and cropped,
+ *          as the server's decoded-tile cache does.
  *   reuse  the header parsed once; each decode reuses the codec, where the
  *          library allows it ("n/a" where it refuses or fails).
  *
@@ -402,6 +404,61 @@ static bool opj_cold(const struct file *f, const struct win *w, struct out *o)
 	return ok;
 }
 
+/* Whole tiles: the area widened to the code-stream tiles it touches, then
+ * cropped (what the server's decoded-tile cache does; and the way around
+ * OpenJPEG 2.5.0 decoding HTJ2K sub-tile windows wrongly, see
+ * J2K_DECODERS.md).  For an untiled image that is the whole level. */
+static bool opj_tiles(const struct file *f, const struct win *w, struct out *o)
+{
+	struct opj_state s;
+	bool ok;
+	uint32_t x0 = w->x << w->reduce, y0 = w->y << w->reduce;
+	uint32_t x1 = (w->x + w->w) << w->reduce, y1 = (w->y + w->h) << w->reduce;
+	if (w->header_only)
+		return false;
+	x0 = x0 / f->tw * f->tw;
+	y0 = y0 / f->th * f->th;
+	x1 = (uint32_t)(((uint64_t)x1 + f->tw - 1) / f->tw * f->tw);
+	y1 = (uint32_t)(((uint64_t)y1 + f->th - 1) / f->th * f->th);
+	if (x1 > f->w)
+		x1 = f->w;
+	if (y1 > f->h)
+		y1 = f->h;
+	ok = opj_start(f, &s) &&
+	     opj_set_decoded_resolution_factor(s.codec, (OPJ_UINT32)w->reduce) &&
+	     opj_set_decode_area(s.codec, s.image, (OPJ_INT32)x0, (OPJ_INT32)y0, (OPJ_INT32)x1,
+	                         (OPJ_INT32)y1) &&
+	     opj_decode(s.codec, s.stream, s.image) && opj_end_decompress(s.codec, s.stream);
+	if (ok) {
+		int nc = s.image->numcomps > 4 ? 4 : (int)s.image->numcomps;
+		o->w = w->w;
+		o->h = w->h;
+		o->ncomp = nc;
+		for (int c = 0; c < nc && ok; c++) {
+			const opj_image_comp_t *cp = &s.image->comps[c];
+			uint32_t ox, oy;
+			if (!cp->data || cp->x0 > w->x || cp->y0 > w->y) {
+				ok = false;
+				break;
+			}
+			ox = w->x - cp->x0;
+			oy = w->y - cp->y0;
+			if (cp->w < ox + w->w || cp->h < oy + w->h) {
+				ok = false;
+				break;
+			}
+			for (uint32_t y = 0; y < w->h; y++) {
+				const OPJ_INT32 *src = cp->data + (size_t)(oy + y) * cp->w + ox;
+				uint8_t *dst = o->px + (size_t)y * w->w * nc + c;
+				for (uint32_t x = 0; x < w->w; x++)
+					dst[(size_t)x * nc] = to8(src[x], (int)cp->prec, cp->sgnd);
+			}
+		}
+	}
+	opj_stop(&s);
+	return ok;
+}
+
 /* The reference: the whole level decoded by OpenJPEG without a decode
  * area (the path that decodes every code-block), cropped to the window.
  * Kept per (file, reduce) since three cases share level 0. */
@@ -665,6 +722,7 @@ struct decoder {
 static const struct decoder g_decoders[] = {
 	{ "openjpeg", opj_cold, false },
 	{ "openjpeg-reuse", opj_reused, true },
+	{ "openjpeg-tiles", opj_tiles, false },
 #ifdef HAVE_GROK
 	{ "grok", grk_cold, false },
 	{ "grok-reuse", grk_reused, true },

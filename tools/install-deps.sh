@@ -24,7 +24,10 @@ libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
-chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid"
+chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid openjph-tools"
+# (openjph-tools: ojph_compress makes the HTJ2K files of
+# tests/unit/source/test_jp2_htj2k.c; bench/j2k_decoders.sh installs Grok and
+# OpenJPH's -dev packages itself, for the benchmark only.)
 # (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.
 # apache2 and libapache2-mod-fcgid: tests/http/test_deployments.py runs a
 # private Apache with the shipped conf/apache-fcgid.conf.)
