@@ -930,51 +930,55 @@ static long proc_kib(const char *key)
 	return v;
 }
 
+static void grok_start(void)
+{
+#ifdef HAVE_GROK
+	grk_initialize(NULL, (uint32_t)g_threads);
+	grk_set_msg_handlers(grk_quiet, NULL, grk_quiet, NULL, grk_err, NULL);
+#endif
+}
+
+/* Peak RSS: a child per (decoder, case), so that neither another decoder
+ * nor an earlier case has grown the heap; VmHWM after one decode, less the
+ * child's RSS before it. */
 static void rss_file(const struct file *f, const char *cases, const char *decs)
 {
 	struct win w[16];
 	int nw = make_cases(f, w);
 	for (size_t d = 0; d < NDEC; d++) {
-		pid_t pid;
 		if (!wanted(decs, g_decoders[d].name) || g_decoders[d].reuse)
 			continue;
-		fflush(stdout);
-		pid = fork();
-		if (pid == 0) {
-			long base, peak;
-			int fd = open("/proc/self/clear_refs", O_WRONLY);
-			struct out o = out_new((size_t)f->tw * f->th + (size_t)f->w * f->h / 16);
-			memset(o.px, 0, 1); /* touch: counted in base */
-			if (fd >= 0) {
-				if (write(fd, "5", 1) < 0)
-					perror("clear_refs");
-				close(fd);
-			}
-			base = proc_kib("VmRSS:");
-			for (int ci = 0; ci < nw; ci++) {
-				long before;
-				if (!wanted(cases, w[ci].name) || w[ci].header_only)
-					continue;
+		for (int ci = 0; ci < nw; ci++) {
+			pid_t pid;
+			if (!wanted(cases, w[ci].name) || w[ci].header_only)
+				continue;
+			fflush(stdout);
+			pid = fork();
+			if (pid == 0) {
+				struct out o = out_new((size_t)w[ci].w * w[ci].h + 1);
+				grok_start();
+				long base, peak;
+				int fd;
+				memset(o.px, 0, (size_t)w[ci].w * w[ci].h * 4 + 4);
 				fd = open("/proc/self/clear_refs", O_WRONLY);
 				if (fd >= 0) {
 					if (write(fd, "5", 1) < 0)
 						perror("clear_refs");
 					close(fd);
 				}
-				before = proc_kib("VmRSS:");
+				base = proc_kib("VmRSS:");
 				if (!g_decoders[d].fn(f, &w[ci], &o))
-					continue;
+					_exit(1);
 				peak = proc_kib("VmHWM:");
-				printf("%-22s %-9s t%d %-15s peak %7.1f MiB above %6.1f MiB; after %6.1f MiB\n",
+				printf("%-24s %-9s t%d %-15s peak %7.1f MiB above %5.1f MiB\n",
 				       base_name(f->path), w[ci].name, g_threads, g_decoders[d].name,
-				       (peak - before) / 1024.0, base / 1024.0,
-				       proc_kib("VmRSS:") / 1024.0);
+				       (peak - base) / 1024.0, base / 1024.0);
+				fflush(stdout);
+				_exit(0);
 			}
-			fflush(stdout);
-			_exit(0);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
 		}
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
 	}
 }
 
@@ -1000,10 +1004,9 @@ int main(int argc, char **argv)
 	}
 	if (g_threads < 1 || rounds < 1)
 		return 2;
-#ifdef HAVE_GROK
-	grk_initialize(NULL, (uint32_t)g_threads);
-	grk_set_msg_handlers(grk_quiet, NULL, grk_quiet, NULL, grk_err, NULL);
-#endif
+	/* Grok's pool does not survive fork: the RSS children start their own */
+	if (!rss)
+		grok_start();
 	printf("# OpenJPEG %s", opj_version());
 #ifdef HAVE_GROK
 	printf(", Grok %s", grk_version());
