@@ -9,6 +9,7 @@
  *                 one window of one level into 8-bit pixels.
  *   jp2_read.c    the source itself: open/close, the choice between window
  *                 decodes and the decoded-tile cache, the ops table.
+ *   jp2_grok.c    optional: windows of single-tile HTJ2K files with Grok.
  *
  * A struct jp2_source is used by one thread at a time (source.h); the
  * decoded-tile cache it borrows is shared by every source.
@@ -149,5 +150,16 @@ ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
  * budget. */
 ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+
+/* ---- jp2_grok.c (optional: TS_HAVE_GROK) ---- */
+
+/* true when the window of `level`, w x h, is to be decoded by Grok: a
+ * single-tile HTJ2K code-stream, plain 1 or 3 components, not the whole
+ * level, and Grok usable in this process.  Always false without Grok. */
+bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint32_t h);
+
+/* ts_jp2_opj_decode's contract, decoded by Grok (only when wanted). */
+ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
+                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
 
 #endif

@@ -359,6 +359,7 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	const struct ts_source_level *lv = &base->info.levels[level];
 	uint64_t cost, tiles_cost;
 	uint32_t cw, ch, ex0, ey0, ex1, ey1;
+	bool grok;
 
 	memset(out, 0, sizeof *out);
 	/* Budget: the window, widened to whole code-blocks at this resolution
@@ -372,7 +373,8 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	ey1 = (uint32_t)((((uint64_t)y + h + ch - 1) / ch * ch) < lv->height ?
 	                 ((uint64_t)y + h + ch - 1) / ch * ch : lv->height);
 	cost = (uint64_t)(ex1 - ex0) * (ey1 - ey0);
-	if (s->ht) {
+	grok = ts_jp2_grok_wanted(s, level, w, h);
+	if (s->ht && !grok) {
 		/* HTJ2K windows decode whole tiles (ts_jp2_tile_box) */
 		uint64_t bx = ts_jp2_ceil_pow2(s->x0, level), by = ts_jp2_ceil_pow2(s->y0, level);
 		uint64_t ax0 = (bx + x) << level, ay0 = (by + y) << level;
@@ -391,6 +393,8 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	 * budget, decode just the window instead. */
 	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget))
 		return read_from_tiles(s, level, x, y, w, h, out, err);
+	if (grok)
+		return ts_jp2_grok_decode(s, level, x, y, w, h, out, err);
 	return ts_jp2_opj_decode(s, level, x, y, w, h, out, err);
 }
 

@@ -2,7 +2,8 @@
  * test_jp2_htj2k.c - HTJ2K (JPEG 2000 Part 15) sources through the JPEG 2000
  * reader: windows give the pixels of whole-level decodes on every level of
  * tiled and untiled files, edge windows included, and the decode budget
- * counts the whole tiles an HTJ2K window costs.
+ * counts the whole tiles an HTJ2K window costs; with Grok built in
+ * (jp2_grok.c), its windows of untiled HTJ2K files equal OpenJPEG's.
  *
  * Why a file of its own: OpenJPEG 2.5.0 decodes an HTJ2K window that does
  * not cover whole tiles as flat grey (bench/J2K_DECODERS.md), so the reader
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "tessera/source.h"
+#include "src/source/jp2_internal.h"
 
 #define W 700
 #define H 500
@@ -173,14 +175,16 @@ static void tiled_htj2k_windows_equal_whole_levels(void)
 	                                "-prog_order RPCL -precincts '{64,64}'"));
 }
 
-/* A small window of an untiled HTJ2K file decodes the whole image, and the
- * budget says so: 403 where the window alone would pass. */
-static void htj2k_budget_counts_whole_tiles(void)
+/* A small window of an untiled HTJ2K file decodes the whole image through
+ * OpenJPEG, and the budget says so: 403 where the window alone would pass.
+ * Through Grok it decodes the window only, and the budget counts that. */
+static void htj2k_budget_counts_what_the_decoder_decodes(void)
 {
 	const char *path = make("budget.j2c", "");
 	struct ts_source *s = NULL;
 	struct ts_error err;
 	struct ts_image img;
+	bool grok;
 
 	if (!path) {
 		printf("    skipped (no ojph_compress)\n");
@@ -189,10 +193,79 @@ static void htj2k_budget_counts_whole_tiles(void)
 	EXPECT_EQ_INT(open_file(path, &s, &err), 0);
 	if (!s)
 		return;
-	EXPECT_EQ_INT(ops->read_region(s, 0, 300, 200, 64, 64, 100000, &img, &err), 403);
+	grok = ts_jp2_grok_wanted((struct jp2_source *)s, 0, 64, 64);
+	EXPECT_EQ_INT(ops->read_region(s, 0, 300, 200, 64, 64, 100000, &img, &err),
+	              grok ? 0 : 403);
+	ts_image_free(&img);
 	EXPECT_EQ_INT(ops->read_region(s, 0, 300, 200, 64, 64, (uint64_t)W * H, &img, &err), 0);
 	ts_image_free(&img);
 	ops->close(s);
+}
+
+/* Grok and OpenJPEG (whole tiles, cropped) give the same pixels for
+ * windows of every level of an untiled HTJ2K file, lossless and lossy. */
+static void grok_and_openjpeg_agree_on_untiled_htj2k_windows(void)
+{
+	const char *paths[2] = { make("agree_rev.j2c", ""), NULL };
+	char lossy[300];
+
+	if (!paths[0]) {
+		printf("    skipped (no ojph_compress)\n");
+		return;
+	}
+	snprintf(lossy, sizeof lossy, "ojph_compress -i %s/in.ppm -o %s/agree_97.j2c "
+	         "-num_decomps 3 -qstep 0.01 >/dev/null 2>&1", dir, dir);
+	if (system(lossy) == 0) {
+		snprintf(lossy, sizeof lossy, "%s/agree_97.j2c", dir);
+		paths[1] = lossy;
+	}
+	for (int p = 0; p < 2 && paths[p]; p++) {
+		struct ts_source *src = NULL;
+		struct jp2_source *s;
+		struct ts_error err;
+
+		EXPECT_EQ_INT(open_file(paths[p], &src, &err), 0);
+		if (!src)
+			return;
+		s = (struct jp2_source *)src;
+		if (!ts_jp2_grok_wanted(s, 0, 10, 10)) {
+			printf("    skipped (built without Grok)\n");
+			ops->close(src);
+			return;
+		}
+		for (int r = 0; r < src->info.nlevels; r++) {
+			uint32_t lw = src->info.levels[r].width, lh = src->info.levels[r].height;
+			uint32_t win[][4] = {
+				{ lw / 5, lh / 7, lw / 3, lh / 4 },
+				{ lw - 13, lh - 11, 13, 11 },
+				{ 0, 0, lw / 2, 1 },
+				{ lw / 2, lh / 2, 1, 1 },
+			};
+			for (size_t k = 0; k < sizeof win / sizeof win[0]; k++) {
+				struct ts_image a, b;
+				int d;
+				EXPECT_EQ_INT(ts_jp2_grok_decode(s, r, win[k][0], win[k][1], win[k][2],
+				                                 win[k][3], &a, &err), 0);
+				EXPECT_EQ_INT(ts_jp2_opj_decode(s, r, win[k][0], win[k][1], win[k][2],
+				                                win[k][3], &b, &err), 0);
+				if (!a.pixels || !b.pixels) {
+					ts_image_free(&a);
+					ts_image_free(&b);
+					continue;
+				}
+				EXPECT_EQ_INT(a.width, b.width);
+				EXPECT_EQ_INT(a.height, b.height);
+				d = a.width == b.width && a.height == b.height ? max_diff(&a, &b, 0, 0) : 999;
+				if (d > 1)
+					printf("    %s level %d window %u,%u %ux%u: off by %d\n", paths[p], r,
+					       win[k][0], win[k][1], win[k][2], win[k][3], d);
+				EXPECT(d <= 1);
+				ts_image_free(&a);
+				ts_image_free(&b);
+			}
+		}
+		ops->close(src);
+	}
 }
 
 int main(void)
@@ -209,7 +282,8 @@ int main(void)
 
 	RUN(untiled_htj2k_windows_equal_whole_levels);
 	RUN(tiled_htj2k_windows_equal_whole_levels);
-	RUN(htj2k_budget_counts_whole_tiles);
+	RUN(htj2k_budget_counts_what_the_decoder_decodes);
+	RUN(grok_and_openjpeg_agree_on_untiled_htj2k_windows);
 
 	snprintf(p, sizeof p, "rm -rf %s", dir);
 	if (system(p) != 0)
