@@ -16,7 +16,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # configure probes with pkg-config.
 BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
 libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
-libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
+libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev
+libgrokj2k1-dev"
+# (libgrokj2k1-dev is optional: without it ./configure builds OpenJPEG only,
+# and windows of untiled HTJ2K files decode their whole image;
+# bench/J2K_DECODERS.md.)
 
 # Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
 # make test images, memcached for the shared-cache tests, Python with
