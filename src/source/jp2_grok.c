@@ -77,7 +77,8 @@ static inline uint8_t to8(const grk_image_comp *c, int32_t v)
 }
 
 ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
-                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err)
+                             uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
+                             struct ts_error *err)
 {
 	grk_stream_params sp;
 	grk_decompress_core_params cp;
@@ -91,6 +92,24 @@ ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32
 	ts_status status;
 
 	memset(out, 0, sizeof *out);
+	/* Budget: the window widened to whole code-blocks, as for OpenJPEG's
+	 * windows of Part 1 files (jp2_read.c). */
+	if (budget) {
+		uint64_t cw = s->cblk_w ? s->cblk_w : 64, ch = s->cblk_h ? s->cblk_h : 64;
+		const struct ts_source_level *lv = &s->base.info.levels[level];
+		uint64_t ex1 = ((uint64_t)x + w + cw - 1) / cw * cw, ey1 = ((uint64_t)y + h + ch - 1) / ch * ch;
+		uint64_t cost;
+		ex1 = ex1 < lv->width ? ex1 : lv->width;
+		ey1 = ey1 < lv->height ? ey1 : lv->height;
+		cost = (ex1 - x / cw * cw) * (ey1 - y / ch * ch);
+		if (cost > budget) {
+			ts_error_set(err, TS_EFORBIDDEN, "region needs too much decoding");
+			ts_error_detail(err, "JPEG 2000 level %d window %ux%u costs %llu pixels > %llu",
+			                level, w, h, (unsigned long long)cost,
+			                (unsigned long long)budget);
+			return TS_EFORBIDDEN;
+		}
+	}
 	if (ax1 > s->x1)
 		ax1 = s->x1;
 	if (ay1 > s->y1)
@@ -172,8 +191,10 @@ bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint3
 }
 
 ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
-                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err)
+                             uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
+                             struct ts_error *err)
 {
+	(void)budget;
 	(void)s;
 	(void)level;
 	(void)x;

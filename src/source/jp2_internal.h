@@ -9,7 +9,8 @@
  *                 one window of one level into 8-bit pixels.
  *   jp2_read.c    the source itself: open/close, the choice between window
  *                 decodes and the decoded-tile cache, the ops table.
- *   jp2_grok.c    optional: windows of single-tile HTJ2K files with Grok.
+ *   jp2_grok.c    optional (TS_HAVE_GROK): windows of single-tile HTJ2K
+ *                 code-streams decoded with Grok (bench/J2K_DECODERS.md).
  *
  * A struct jp2_source is used by one thread at a time (source.h); the
  * decoded-tile cache it borrows is shared by every source.
@@ -34,6 +35,9 @@
 #define JP2_STREAM_CHUNK   65536
 #define JP2_MAX_TILE_PARTS 65536    /* SOT markers walked at open (12 bytes each) */
 #define JP2_CACHE_TILE_PX  (1u << 21) /* largest tile (on its level) decoded whole: 2 MP */
+#define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
+#define JP2_SLIVER_SHARE   64       /* a warm tile is decoded whole unless the window holds < 1/64 */
+#define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
 
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
@@ -55,7 +59,12 @@ struct jp2_source {
 	int nres;                 /* resolutions available (min over COD/COC) */
 	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
 	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
-	bool ht;                  /* HTJ2K (Part 15): CAP marker or HT code-block style */
+	/* HT code-blocks (ISO/IEC 15444-15: code-block style bit 0x40 in COD or
+	 * a COC).  OpenJPEG 2.5.0 decodes them wrongly in a window smaller than
+	 * the tile (opj_decompress -d shows it too), right when the window
+	 * covers whole tiles: jp2_opj.c widens the decode area to whole tiles
+	 * and jp2_read.c budgets and caches whole tiles for them. */
+	bool ht;
 	/* Colour interpretation decided at open. */
 	bool ycc;                 /* sYCC: convert to RGB */
 	bool cmyk;
@@ -93,25 +102,6 @@ static inline uint32_t ts_jp2_ceil_div(uint32_t a, uint32_t b)
 static inline uint32_t ts_jp2_ceil_pow2(uint32_t a, int r)
 {
 	return (uint32_t)(((uint64_t)a + ((1ull << r) - 1)) >> r);
-}
-
-/*
- * Widen the reference-grid window [*x0,*x1) x [*y0,*y1) to the code-stream
- * tiles it touches.  For HTJ2K: OpenJPEG 2.5.0 leaves the code-blocks of a
- * window that does not cover whole tiles undecoded (grey pixels, measured
- * in bench/J2K_DECODERS.md), so HTJ2K windows decode whole tiles.
- */
-static inline void ts_jp2_tile_box(const struct jp2_source *s, uint64_t *x0, uint64_t *y0,
-                                   uint64_t *x1, uint64_t *y1)
-{
-	*x0 = s->tx0 + (*x0 - s->tx0) / s->tw * s->tw;
-	*y0 = s->ty0 + (*y0 - s->ty0) / s->th * s->th;
-	*x1 = s->tx0 + (*x1 - s->tx0 + s->tw - 1) / s->tw * s->tw;
-	*y1 = s->ty0 + (*y1 - s->ty0 + s->th - 1) / s->th * s->th;
-	*x0 = *x0 < s->x0 ? s->x0 : *x0;
-	*y0 = *y0 < s->y0 ? s->y0 : *y0;
-	*x1 = *x1 > s->x1 ? s->x1 : *x1;
-	*y1 = *y1 > s->y1 ? s->y1 : *y1;
 }
 
 /* ---- jp2_header.c ---- */
@@ -158,8 +148,10 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
  * level, and Grok usable in this process.  Always false without Grok. */
 bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint32_t h);
 
-/* ts_jp2_opj_decode's contract, decoded by Grok (only when wanted). */
+/* read_region's contract (budget: the window widened to code-blocks, 403
+ * past it), decoded by Grok; only when ts_jp2_grok_wanted. */
 ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
-                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+                             uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
+                             struct ts_error *err);
 
 #endif

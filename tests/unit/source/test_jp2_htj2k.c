@@ -245,7 +245,7 @@ static void grok_and_openjpeg_agree_on_untiled_htj2k_windows(void)
 				struct ts_image a, b;
 				int d;
 				EXPECT_EQ_INT(ts_jp2_grok_decode(s, r, win[k][0], win[k][1], win[k][2],
-				                                 win[k][3], &a, &err), 0);
+				                                 win[k][3], 0, &a, &err), 0);
 				EXPECT_EQ_INT(ts_jp2_opj_decode(s, r, win[k][0], win[k][1], win[k][2],
 				                                win[k][3], &b, &err), 0);
 				if (!a.pixels || !b.pixels) {
