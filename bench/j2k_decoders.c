@@ -436,13 +436,18 @@ static bool opj_tiles(const struct file *f, const struct win *w, struct out *o)
 		o->ncomp = nc;
 		for (int c = 0; c < nc && ok; c++) {
 			const opj_image_comp_t *cp = &s.image->comps[c];
+			/* the decoded area's origin on the level, from its far
+			 * edge (OpenJPEG 2.5 leaves comps[].x0 at full resolution) */
+			uint32_t lx0 = level_size(x1, w->reduce) - cp->w;
+			uint32_t ly0 = level_size(y1, w->reduce) - cp->h;
 			uint32_t ox, oy;
-			if (!cp->data || cp->x0 > w->x || cp->y0 > w->y) {
+			if (!cp->data || cp->w > level_size(x1, w->reduce) ||
+			    cp->h > level_size(y1, w->reduce) || lx0 > w->x || ly0 > w->y) {
 				ok = false;
 				break;
 			}
-			ox = w->x - cp->x0;
-			oy = w->y - cp->y0;
+			ox = w->x - lx0;
+			oy = w->y - ly0;
 			if (cp->w < ox + w->w || cp->h < oy + w->h) {
 				ok = false;
 				break;
