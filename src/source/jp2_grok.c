@@ -57,6 +57,12 @@ bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint3
 		return false;
 	if (w == lv->width && h == lv->height)
 		return false;   /* a whole level: OpenJPEG decodes it right, as fast */
+	/* A level small enough for the decoded-tile cache is decoded once,
+	 * whole, by OpenJPEG and its windows cut from the cache (jp2_read.c). */
+	if (s->tiles && (uint64_t)lv->width * lv->height <= JP2_CACHE_TILE_PX &&
+	    (uint64_t)lv->width * lv->height * s->base.info.channels <=
+	    ts_tile_cache_budget(s->tiles) / 4)
+		return false;
 	pthread_once(&grok_once, grok_boot);
 	return grok_pid == getpid();
 }
