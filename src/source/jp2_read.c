@@ -27,18 +27,28 @@
  *   level 2 (256 px tiles), one tile      window 17-23   whole tile  17-23
  *   walk of every 256 tile of level 0     windows 20-30 per tile, tiles 5.5-7.5
  *
- * So a window's code-stream tiles are decoded whole (read_from_tiles) only
- * when each is already cached, or was looked at in the last 30 seconds (the
- * second window of a tile: a viewer is walking it), or is small on its
- * level (<= 256x256: a window costs as much as the tile), or is covered by
- * the window for a quarter or more (the whole costs at most about twice
- * the window); otherwise the window alone is decoded (tiles_wanted).  A
- * first look at level 0 then costs one window (24-32 ms for a DeepZoom tile
- * over four code-stream tiles instead of 520-610), and a walk costs one
- * window more per code-stream tile than always decoding whole tiles.  The
- * cache's single-flight loads keep two requests from decoding one tile
- * twice.  Tiles too big to keep (an untiled image at full resolution) and
- * windows whose tiles would pass the decode budget are decoded as windows.
+ * So read_region plans each code-stream tile the window touches
+ * (plan_tiles): decoded whole into the cache when the window covers a
+ * quarter of it or more (the whole costs at most about twice the window;
+ * on levels whose tiles are 256x256 or less, where a window costs as much
+ * as the tile, every tile but a sliver), or it is warm (cached, loading, or looked at in the last 30
+ * seconds: the second window of a tile means a viewer is walking it) and
+ * the window holds more than 1/64 of it; otherwise just its part of the
+ * window is decoded.  When no tile is worth decoding whole, the window is
+ * decoded in one pass.  A first look at level 0 costs one window (24-32 ms
+ * for a DeepZoom tile over four code-stream tiles instead of 520-610), a
+ * later one at most one whole tile plus the slivers DeepZoom's one-pixel
+ * overlap reaches into cold neighbours, and a walk one window more per
+ * code-stream tile than always decoding whole tiles.  The cache's
+ * single-flight loads keep two requests from decoding one tile twice.
+ * Tiles too big to keep (an untiled image at full resolution) and windows
+ * whose tiles would pass the decode budget are decoded as windows.
+ *
+ * Codec state: OpenJPEG 2.5.0 (Debian 12) cannot decode a second window
+ * with a codec that has decoded one from a multi-tile image, and reads
+ * neither TLM nor PLT to skip data (TLM use came in a later release); a
+ * fresh codec reads the main header in 0.3 ms (dragonfly, kleiber; 0.07 ms
+ * bluemarble), 1-2% of a window decode, so nothing is kept between requests.
  *
  * Tile size for info: the codestream tile size (scaled per level) when the
  * image has more than one tile; 0,0 for a single-tile ("untiled") image, so
@@ -268,9 +278,8 @@ static bool tile_part(const struct jp2_source *s, int r, uint32_t p, uint32_t q,
 /*
  * How to get each code-stream tile the window touches (way[], row-major
  * over [p0,p1) x [q0,q1)); returns how many are WAY_WHOLE.  A tile is
- * decoded whole when it is small on this level (JP2_BATCH_TILE_PX: a window
- * of it costs as much as all of it), or the window covers a good share of
- * it (JP2_WHOLE_SHARE: the whole costs at most about twice the window), or
+ * decoded whole when the window covers a good share of it
+ * (JP2_WHOLE_SHARE: the whole costs at most about twice the window), or
  * it is warm (cached, loading, or looked at in the last 30 seconds: a
  * viewer is walking it and its neighbours come next) and the window holds
  * more than a sliver of it (JP2_SLIVER_SHARE: DeepZoom's one-pixel overlap
@@ -299,7 +308,7 @@ static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t
 			tile_px = (uint64_t)(l[2] - l[0]) * (l[3] - l[1]);
 			part = (uint64_t)(in[2] - in[0]) * (in[3] - in[1]);
 			/* HT: OpenJPEG decodes whole tiles anyway (jp2_internal.h) */
-			way[i] = s->ht || tile_px <= JP2_BATCH_TILE_PX || part * JP2_WHOLE_SHARE >= tile_px ||
+			way[i] = s->ht || part * JP2_WHOLE_SHARE >= tile_px ||
 			         (warm && part * JP2_SLIVER_SHARE >= tile_px) ? WAY_WHOLE : WAY_WINDOW;
 			nwhole += way[i] == WAY_WHOLE;
 		}

@@ -249,9 +249,12 @@ static void the_windows_inside_one_code_stream_tile_decode_it_once(void)
 			EXPECT_EQ_INT(ops->read_region(s, 0, x, y, 32, 32, 0, &img, &err), 0);
 			ts_image_free(&img);
 		}
+	/* The first look decodes just its window (jp2_read.c: a cold tile the
+	 * window covers less than a quarter of), the second the tile whole,
+	 * and the other fourteen copy from it. */
 	ts_tile_cache_stats(c, &st);
 	EXPECT_EQ_INT(st.loads, 1);
-	EXPECT_EQ_INT(st.hits, 15);
+	EXPECT_EQ_INT(st.hits, 14);
 	/* A window over four tiles at level 1 (64x64 tiles there) loads four. */
 	EXPECT_EQ_INT(ops->read_region(s, 1, 32, 32, 64, 64, 0, &img, &err), 0);
 	ts_image_free(&img);
