@@ -24,7 +24,9 @@ libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
-chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid"
+chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid openjph-tools"
+# (openjph-tools: ojph_compress makes HTJ2K test files in
+# tests/http/test_htj2k.py independently of our own converter.)
 # (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.
 # apache2 and libapache2-mod-fcgid: tests/http/test_deployments.py runs a
 # private Apache with the shipped conf/apache-fcgid.conf.)
@@ -37,6 +39,11 @@ chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid"
 # Apache on a 127.0.0.1 port; the system's Apache service is never used,
 # and installing the package may leave it enabled: `systemctl disable --now
 # apache2` if port 80 is not meant for it.)
+
+# Grok (optional): windows of untiled HTJ2K files, src/source/jp2_grok.c
+# (bench/J2K_DECODERS.md); without it configure builds OpenJPEG only.
+# ojph_compress (openjph-tools) also makes tests/unit/source/test_jp2_htj2k.c's files.
+BUILD_PKGS="$BUILD_PKGS libgrokj2k1-dev"
 
 say() { printf 'install-deps: %s\n' "$*"; }
 

@@ -9,6 +9,8 @@
  *                 one window of one level into 8-bit pixels.
  *   jp2_read.c    the source itself: open/close, the choice between window
  *                 decodes and the decoded-tile cache, the ops table.
+ *   jp2_grok.c    optional (TS_HAVE_GROK): windows of single-tile HTJ2K
+ *                 code-streams decoded with Grok (bench/J2K_DECODERS.md).
  *
  * A struct jp2_source is used by one thread at a time (source.h); the
  * decoded-tile cache it borrows is shared by every source.
@@ -57,6 +59,12 @@ struct jp2_source {
 	int nres;                 /* resolutions available (min over COD/COC) */
 	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
 	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
+	/* HT code-blocks (ISO/IEC 15444-15: code-block style bit 0x40 in COD or
+	 * a COC).  OpenJPEG 2.5.0 decodes them wrongly in a window smaller than
+	 * the tile (opj_decompress -d shows it too), right when the window
+	 * covers whole tiles: jp2_opj.c widens the decode area to whole tiles
+	 * and jp2_read.c budgets and caches whole tiles for them. */
+	bool ht;
 	/* Colour interpretation decided at open. */
 	bool ycc;                 /* sYCC: convert to RGB */
 	bool cmyk;
@@ -132,5 +140,18 @@ ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
  * budget. */
 ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+
+/* ---- jp2_grok.c (optional: TS_HAVE_GROK) ---- */
+
+/* true when the window of `level`, w x h, is to be decoded by Grok: a
+ * single-tile HTJ2K code-stream, plain 1 or 3 components, not the whole
+ * level, and Grok usable in this process.  Always false without Grok. */
+bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint32_t h);
+
+/* read_region's contract (budget: the window widened to code-blocks, 403
+ * past it), decoded by Grok; only when ts_jp2_grok_wanted. */
+ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
+                             uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
+                             struct ts_error *err);
 
 #endif

@@ -313,7 +313,8 @@ static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t
 			warm = ts_tile_cache_touch(s->tiles, &key);
 			tile_px = (uint64_t)(l[2] - l[0]) * (l[3] - l[1]);
 			part = (uint64_t)(in[2] - in[0]) * (in[3] - in[1]);
-			way[i] = part * JP2_WHOLE_SHARE >= tile_px ||
+			/* HT: OpenJPEG decodes whole tiles anyway (jp2_internal.h) */
+			way[i] = s->ht || part * JP2_WHOLE_SHARE >= tile_px ||
 			         (warm && part * JP2_SLIVER_SHARE >= tile_px) ? WAY_WHOLE : WAY_WINDOW;
 			nwhole += way[i] == WAY_WHOLE;
 		}
@@ -472,10 +473,19 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	ts_status status;
 
 	memset(out, 0, sizeof *out);
+	/* Windows of single-tile HTJ2K files: Grok decodes just the window,
+	 * where OpenJPEG must decode the whole image (jp2_grok.c). */
+	if (ts_jp2_grok_wanted(s, level, w, h))
+		return ts_jp2_grok_decode(s, level, x, y, w, h, budget, out, err);
 	/* Budget: the window, widened to whole code-blocks at this resolution
 	 * (OpenJPEG decodes every code-block the window touches). */
 	cw = s->cblk_w ? s->cblk_w : 64;
 	ch = s->cblk_h ? s->cblk_h : 64;
+	if (s->ht) {
+		/* HT: OpenJPEG decodes whole tiles (jp2_internal.h) */
+		cw = ts_jp2_ceil_pow2(s->tw, level);
+		ch = ts_jp2_ceil_pow2(s->th, level);
+	}
 	ex0 = x / cw * cw;
 	ey0 = y / ch * ch;
 	ex1 = (uint32_t)((((uint64_t)x + w + cw - 1) / cw * cw) < lv->width ?
