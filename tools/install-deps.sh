@@ -16,7 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # configure probes with pkg-config.
 BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
 libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
-libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
+libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev
+g++ libopenjph-dev"
+# (g++ and libopenjph-dev: the HTJ2K output of `tessera convert --htj2k`,
+# src/convert/ojph_shim.cpp; optional, configure leaves it out without them.)
 
 # Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
 # make test images, memcached for the shared-cache tests, Python with
@@ -24,7 +27,9 @@ libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
 # OpenSeadragon.
 TEST_PKGS="nginx-light spawn-fcgi libvips-tools libopenjp2-tools python3
 python3-pil python3-numpy libtiff-tools curl nodejs npm ca-certificates memcached
-chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid"
+chromium ffmpeg poppler-utils apache2 libapache2-mod-fcgid openjph-tools"
+# (openjph-tools: ojph_compress makes HTJ2K test files in
+# tests/http/test_htj2k.py independently of our own converter.)
 # (poppler-utils: pdftoppm renders the pdf answers in tests/http/test_formats.py.
 # apache2 and libapache2-mod-fcgid: tests/http/test_deployments.py runs a
 # private Apache with the shipped conf/apache-fcgid.conf.)
