@@ -20,6 +20,7 @@
 #ifndef TESSERA_TILE_CACHE_H
 #define TESSERA_TILE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "image.h"
@@ -83,6 +84,15 @@ const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct t
  * larger than the budget is freed. */
 void ts_tile_cache_put(struct ts_tile_cache *c, const struct ts_tile_key *key,
                        struct ts_image *img);
+
+/*
+ * Note that a window of key's tile is wanted now.  true when the tile is
+ * worth decoding whole: it is in the cache or being loaded, or key was
+ * noted before within the last 30 seconds (a viewer is walking it and its
+ * neighbours will come next); false on a first look, when decoding just the
+ * window is cheaper.  NULL cache: false.
+ */
+bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key);
 
 /* Give back a reference from ts_tile_cache_get or _peek.  Accepts NULL. */
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t);

@@ -25,9 +25,14 @@
 #include <string.h>
 #include "tessera/hash.h"
 #include "tessera/checked.h"
+#include "tessera/deadline.h"
 #include "tessera/tile_cache.h"
 
 #define BUCKETS 4096
+/* Recent looks (ts_tile_cache_touch): direct-mapped, a collision forgets
+ * the older look, which only costs one more window decode. */
+#define TOUCH_SLOTS 8192
+#define TOUCH_NS    (30ull * 1000000000ull)   /* a viewer's neighbours come within seconds */
 
 enum state { LOADING, READY, FAILED };
 
@@ -53,6 +58,7 @@ struct ts_tile_cache {
 	size_t bytes, budget;
 	uint64_t entries;
 	uint64_t hits, loads, waits, evictions;   /* under the lock */
+	struct { uint64_t hash, when; } touches[TOUCH_SLOTS];   /* under the lock */
 };
 
 static void admit(struct ts_tile_cache *c, struct entry *e);
@@ -287,6 +293,25 @@ const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct t
 }
 
 /* Make room for cost bytes and put e at the head of the LRU (lock held). */
+bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key)
+{
+	uint64_t h, now = ts_deadline_now();
+	bool warm;
+	size_t i;
+
+	if (!c)
+		return false;
+	h = hash_key(key);
+	i = (size_t)(h % TOUCH_SLOTS);
+	pthread_mutex_lock(&c->lock);
+	warm = find(c, h, key) != NULL ||
+	       (c->touches[i].hash == h && c->touches[i].when && now - c->touches[i].when < TOUCH_NS);
+	c->touches[i].hash = h;
+	c->touches[i].when = now ? now : 1;
+	pthread_mutex_unlock(&c->lock);
+	return warm;
+}
+
 static void admit(struct ts_tile_cache *c, struct entry *e)
 {
 	while (c->bytes + e->cost > c->budget && c->tail) {

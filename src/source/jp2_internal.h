@@ -1,0 +1,135 @@
+/*
+ * jp2_internal.h - the JPEG 2000 source's shared state and the seams
+ * between its files, private to src/source/.
+ *
+ *   jp2_header.c  everything before OpenJPEG sees the file: the bounded JP2
+ *                 box walk, the codestream main-header parse, the tile-part
+ *                 walk and the bomb checks (ISO/IEC 15444-1 Annex A, I).
+ *   jp2_opj.c     OpenJPEG: the pread stream, the codec, and the decode of
+ *                 one window of one level into 8-bit pixels.
+ *   jp2_read.c    the source itself: open/close, the choice between window
+ *                 decodes and the decoded-tile cache, the ops table.
+ *
+ * A struct jp2_source is used by one thread at a time (source.h); the
+ * decoded-tile cache it borrows is shared by every source.
+ */
+#ifndef TESSERA_JP2_INTERNAL_H
+#define TESSERA_JP2_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tessera/source.h"
+#include "tessera/tile_cache.h"
+
+#ifndef JP2_THREADS
+#define JP2_THREADS        2        /* OpenJPEG threads for a decode running alone */
+#endif
+#define JP2_MAX_TILES      8192     /* opj_read_header: ~10 KB and ~14 us per tile */
+#define JP2_MAX_TILE_PX    (1ull << 30) /* one tile's area: bounds code-block metadata */
+#define JP2_MAX_COMPS      16       /* components accepted; at most 4 are returned */
+#define JP2_MAX_RES        33       /* 32 decomposition levels + 1 (A.6.1) */
+#define JP2_MAX_BOXES      4096     /* top-level boxes walked before giving up */
+#define JP2_STREAM_CHUNK   65536
+#define JP2_MAX_TILE_PARTS 65536    /* SOT markers walked at open (12 bytes each) */
+#define JP2_CACHE_TILE_PX  (1u << 21) /* largest tile (on its level) decoded whole: 2 MP */
+#define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
+#define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
+
+struct jp2_comp {
+	uint32_t dx, dy;          /* XRsiz, YRsiz */
+	int prec;                 /* 1..16 */
+	bool sgnd;
+};
+
+struct jp2_source {
+	struct ts_source base;    /* must be first */
+	int fd;
+	uint64_t file_size;
+	bool is_jp2;              /* JP2 boxes (else raw codestream) */
+	/* Reference grid (SIZ). */
+	uint32_t x0, y0, x1, y1;
+	uint32_t tx0, ty0, tw, th;
+	uint32_t ntiles;
+	int ncomps;
+	struct jp2_comp comps[JP2_MAX_COMPS];
+	int nres;                 /* resolutions available (min over COD/COC) */
+	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
+	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
+	/* Colour interpretation decided at open. */
+	bool ycc;                 /* sYCC: convert to RGB */
+	bool cmyk;
+	int colour_comps;         /* 1, 3 or 4 (CMYK) decoded colour components */
+	bool alpha;
+	/* OpenJPEG's messages for the current call (tied to this source). */
+	char opj_msg[256];
+	/* Tile-parts present in the file (ts_jp2_header_parse): a tile is whole
+	 * when tp_seen[t] > 0 and tp_seen[t] >= tp_total[t] (TNsot, 0 unknown).
+	 * NULL when the walk gave up (too many tile-parts): not checked. */
+	uint64_t first_sot, cs_end;
+	uint8_t *tp_seen, *tp_total;
+	/* Decoded-tile cache (borrowed, may be NULL) and this file's identity
+	 * in its keys (tile and reduce are filled per lookup). */
+	struct ts_tile_cache *tiles;
+	struct ts_tile_key key;
+	int threads;              /* OpenJPEG threads for the next codec (0: none) */
+};
+
+/* Colour hints of the JP2 header box (I.5.3): what the components mean. */
+struct jp2_colour_hints {
+	int pclr_cols;            /* pclr: output columns of the palette, 0 none */
+	int enumcs;               /* colr method 1: 12 CMYK, 16 sRGB, 17 grey, 18 sYCC */
+	bool cdef_alpha;          /* cdef names an opacity channel */
+};
+
+/* The colour space OpenJPEG reads from the file. */
+enum jp2_colour_space { JP2_CS_OTHER, JP2_CS_SRGB, JP2_CS_SYCC, JP2_CS_CMYK };
+
+static inline uint32_t ts_jp2_ceil_div(uint32_t a, uint32_t b)
+{
+	return (uint32_t)(((uint64_t)a + b - 1) / b);
+}
+
+static inline uint32_t ts_jp2_ceil_pow2(uint32_t a, int r)
+{
+	return (uint32_t)(((uint64_t)a + ((1ull << r) - 1)) >> r);
+}
+
+/* ---- jp2_header.c ---- */
+
+/* true when head (n bytes) starts a JP2 file or a raw codestream. */
+bool ts_jp2_header_sniff(const unsigned char *head, size_t n);
+
+/*
+ * Read what the file declares, before any library sees it: s->fd and
+ * s->file_size must be set.  Fills is_jp2, the SIZ/COD fields, cs_end,
+ * first_sot and the tile-part counts of s, and *hints.  500 "corrupt
+ * codestream" or 403 (declared sizes past lim or our limits), the reason
+ * in err's detail (without the path).
+ */
+ts_status ts_jp2_header_parse(struct jp2_source *s, const struct ts_source_limits *lim,
+                              struct jp2_colour_hints *hints, struct ts_error *err);
+
+/* The ICC profile of jp2h's colr box (method 2) into s->base.info.icc
+ * (malloc'd, owned by s); anything odd leaves none.  Never fails. */
+void ts_jp2_header_read_icc(struct jp2_source *s);
+
+/* 500 unless every tile under the reference-grid window [x0,x1)x[y0,y1)
+ * has all its tile-parts in the file. */
+ts_status ts_jp2_header_check_tiles(const struct jp2_source *s, uint64_t x0, uint64_t y0,
+                                    uint64_t x1, uint64_t y1, struct ts_error *err);
+
+/* ---- jp2_opj.c ---- */
+
+/* Let OpenJPEG read the main header (our checks passed): 500 "corrupt
+ * codestream" with OpenJPEG's message if it cannot; else its colour space. */
+ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
+                           struct ts_error *err);
+
+/* Decode the window (x,y,w,h) of `level` into a new image owned by the
+ * caller (8-bit interleaved, info.channels).  The caller has checked the
+ * budget. */
+ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
+                            uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+
+#endif
