@@ -315,12 +315,16 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 				return corrupt(err, "code-block size");
 			s->cblk_w = 1u << ((b[6] & 0x0F) + 2);
 			s->cblk_h = 1u << ((b[7] & 0x0F) + 2);
+			/* code-block style 0x40: HT (ISO/IEC 15444-15 A.4) */
+			s->ht = s->ht || (b[8] & 0x40);
 		} else if (marker == 0xFF53) {            /* COC (A.6.2) */
 			unsigned idx = csiz < 257 ? 1 : 2;
-			if (len < 2 + idx + 1 + 5 || !read_at(s->fd, pos + 4, b, idx + 2))
+			/* Ccoc, Scoc, then SPcoc: levels, xcb, ycb, style, wavelet */
+			if (len < 2 + idx + 1 + 5 || !read_at(s->fd, pos + 4, b, idx + 5))
 				return corrupt(err, "short COC");
 			if (b[idx + 1] + 1 < coc_min)
 				coc_min = b[idx + 1] + 1;
+			s->ht = s->ht || (b[idx + 4] & 0x40);
 		}
 		pos += 2 + (uint64_t)len;
 	}

@@ -56,6 +56,12 @@ struct jp2_source {
 	int nres;                 /* resolutions available (min over COD/COC) */
 	uint32_t sub_x, sub_y;    /* least common multiple of the dx (dy) of the components */
 	uint32_t cblk_w, cblk_h;  /* code-block size from COD */
+	/* HT code-blocks (ISO/IEC 15444-15: code-block style bit 0x40 in COD or
+	 * a COC).  OpenJPEG 2.5.0 decodes them wrongly in a window smaller than
+	 * the tile (opj_decompress -d shows it too), right when the window
+	 * covers whole tiles: jp2_opj.c widens the decode area to whole tiles
+	 * and jp2_read.c budgets and caches whole tiles for them. */
+	bool ht;
 	/* Colour interpretation decided at open. */
 	bool ycc;                 /* sYCC: convert to RGB */
 	bool cmyk;

@@ -247,6 +247,18 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 	ay0 -= ay0 % ((uint64_t)s->sub_y << r);
 	ax0 = ax0 < s->x0 ? s->x0 : ax0;
 	ay0 = ay0 < s->y0 ? s->y0 : ay0;
+	/* HT code-blocks: whole tiles only (jp2_internal.h); the copy below
+	 * picks the window out of the larger decoded area. */
+	if (s->ht) {
+		ax0 = s->tx0 + (ax0 - s->tx0) / s->tw * s->tw;
+		ay0 = s->ty0 + (ay0 - s->ty0) / s->th * s->th;
+		ax1 = s->tx0 + (ax1 - s->tx0 + s->tw - 1) / s->tw * s->tw;
+		ay1 = s->ty0 + (ay1 - s->ty0 + s->th - 1) / s->th * s->th;
+		ax0 = ax0 < s->x0 ? s->x0 : ax0;
+		ay0 = ay0 < s->y0 ? s->y0 : ay0;
+		ax1 = ax1 > s->x1 ? s->x1 : ax1;
+		ay1 = ay1 > s->y1 ? s->y1 : ay1;
+	}
 	status = ts_jp2_header_check_tiles(s, ax0, ay0, ax1, ay1, err);
 	if (status)
 		goto fail;

@@ -435,6 +435,11 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	 * (OpenJPEG decodes every code-block the window touches). */
 	cw = s->cblk_w ? s->cblk_w : 64;
 	ch = s->cblk_h ? s->cblk_h : 64;
+	if (s->ht) {
+		/* HT: OpenJPEG decodes whole tiles (jp2_internal.h) */
+		cw = ts_jp2_ceil_pow2(s->tw, level);
+		ch = ts_jp2_ceil_pow2(s->th, level);
+	}
 	ex0 = x / cw * cw;
 	ey0 = y / ch * ch;
 	ex1 = (uint32_t)((((uint64_t)x + w + cw - 1) / cw * cw) < lv->width ?
@@ -450,8 +455,9 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	}
 	/* Whole tiles cost more than the window; when that would pass the
 	 * budget, decode just the window instead. */
+	/* HT decodes whole tiles anyway: keep them from the first look. */
 	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget) &&
-	    tiles_wanted(s, level, x, y, w, h))
+	    (s->ht || tiles_wanted(s, level, x, y, w, h)))
 		return read_from_tiles(s, level, x, y, w, h, out, err);
 	return ts_jp2_opj_decode(s, level, x, y, w, h, out, err);
 }
