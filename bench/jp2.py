@@ -22,12 +22,26 @@ Scenarios:
                on every pass, only the neighbouring 256-px tiles share them
   thumbs       full/!800,800 and full/200, of every JP2 file
   *-nodc       the same, Tessera without the decoded-tile cache
+  walk-iiif, walk-dz, walk-zoomify
+               the "first walk" (issue 14): BENCH_WALK_IMAGES JP2 files (default
+               4: bridge, dragonfly, seeding, sunset; ~200 MB decoded, more
+               than the 128 MB decoded-tile cache), every 256-px tile of every
+               level visited exactly once in viewer order (image by image,
+               smallest level first, row by row) by BENCH_WALK_CONNS (6, one
+               browser's connections) clients, on servers started afresh
+               for every run (nothing decoded yet).  Through IIIF (same URLs
+               for both), DeepZoom (Tessera: overlap 1, 258-px windows over
+               up to four code-stream tiles; iipsrv: its own ?DeepZoom=) and
+               Zoomify (?Zoomify=).  Reports tiles/s (all tiles over the
+               wall time of the walk), CPU ms per tile, p50 and p99 latency.
 
 Processes are stopped by their own pids only.
-Environment: BENCH_DURATION (10), BENCH_RUNS (3), BENCH_JP2_IMAGES (a
+Environment: BENCH_DURATION (10), BENCH_RUNS (3), BENCH_WALK_IMAGES,
+BENCH_WALK_CONNS, BENCH_JP2_IMAGES (a
 directory with the JP2 files; default /work/corpus/images or
 $BENCH_CORPUS/images), BENCH_JP2_SCENARIOS (comma list, default all),
-BENCH_TESSERA (the binary; default ./tessera).
+BENCH_TESSERA (the binary; default ./tessera), BENCH_JP2_SYSTEMS (comma list of
+tessera,iipsrv; default both).
 """
 import math
 import os
@@ -115,6 +129,16 @@ http {{
     listen 127.0.0.1:{port};
     merge_slashes off;
     location /iiif/ {{
+      fastcgi_pass tessera;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param REQUEST_URI $request_uri;
+    }}
+    location /deepzoom/ {{
+      fastcgi_pass tessera;
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param REQUEST_URI $request_uri;
+    }}
+    location /zoomify/ {{
       fastcgi_pass tessera;
       include /etc/nginx/fastcgi_params;
       fastcgi_param REQUEST_URI $request_uri;
@@ -226,6 +250,150 @@ def measure(srv, system, port, listfile, conns):
     return r
 
 
+# ---- the first walk ---------------------------------------------------------
+
+WALK_IMAGES = os.environ.get("BENCH_WALK_IMAGES",
+                             "bridge.jp2,dragonfly.jp2,seeding.jp2,sunset.jp2").split(",")
+WALK_CONNS = int(os.environ.get("BENCH_WALK_CONNS", "6"))
+
+
+def walk_iiif(name, w, h):
+    """IIIF 2.1 tiles, smallest level first, row by row (OpenSeadragon's URLs)."""
+    levels, s = [], 1
+    while True:
+        levels.append(s)
+        if w / s <= TILE and h / s <= TILE:
+            break
+        s *= 2
+    out = []
+    for s in reversed(levels):
+        span = TILE * s
+        for ty in range(math.ceil(h / span)):
+            for tx in range(math.ceil(w / span)):
+                x, y = tx * span, ty * span
+                rw, rh = min(span, w - x), min(span, h - y)
+                rest = f"{x},{y},{rw},{rh}/{math.ceil(rw / s)},/0/default.jpg"
+                out.append((f"/iiif/2/{name}/{rest}", f"/fcgi-bin/iipsrv.fcgi?IIIF={name}/{rest}"))
+    return out
+
+
+def walk_deepzoom(name, w, h, ts=256):
+    """DeepZoom tiles (TileSize ts, as the server's DZI says) of the levels
+    from the one that fits a tile up to the full image (DZI: level max =
+    ceil(log2(max(W,H))), each below halves rounding up)."""
+    top = math.ceil(math.log2(max(w, h)))
+    k = 0
+    while math.ceil(w / 2 ** k) > ts or math.ceil(h / 2 ** k) > ts:
+        k += 1
+    out = []
+    for lv in range(top - k, top + 1):
+        s = 2 ** (top - lv)
+        lw, lh = math.ceil(w / s), math.ceil(h / s)
+        for r in range(math.ceil(lh / ts)):
+            for c in range(math.ceil(lw / ts)):
+                rel = f"{name}_files/{lv}/{c}_{r}.jpg"
+                out.append((f"/deepzoom/{rel}", f"/fcgi-bin/iipsrv.fcgi?DeepZoom={rel}"))
+    return out
+
+
+def dzi_tile_size(port, system, name):
+    """TileSize and Overlap of the server's own DZI for name."""
+    import re
+    import urllib.request
+    u = (f"/deepzoom/{name}.dzi" if system == "tessera"
+         else f"/fcgi-bin/iipsrv.fcgi?DeepZoom={name}.dzi")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{u}", timeout=60) as r:
+        body = r.read().decode()
+    return (int(re.search(r'TileSize="(\d+)"', body).group(1)),
+            int(re.search(r'Overlap="(\d+)"', body).group(1)))
+
+
+def walk_zoomify(name, w, h):
+    """Zoomify tiers as OpenSeadragon computes them (floor-halving while a
+    side exceeds the tile), smallest first, 256 tiles to a TileGroup."""
+    tiers = [(w, h)]
+    while tiers[-1][0] > TILE or tiers[-1][1] > TILE:
+        tiers.append((tiers[-1][0] // 2, tiers[-1][1] // 2))
+    tiers.reverse()
+    out, index = [], 0
+    for z, (tw, th) in enumerate(tiers):
+        for y in range(math.ceil(th / TILE)):
+            for x in range(math.ceil(tw / TILE)):
+                rel = f"{name}/TileGroup{index // 256}/{z}-{x}-{y}.jpg"
+                out.append((f"/zoomify/{rel}", f"/fcgi-bin/iipsrv.fcgi?Zoomify={rel}"))
+                index += 1
+    return out
+
+
+WALKS = {"walk-iiif": walk_iiif, "walk-dz": walk_deepzoom, "walk-zoomify": walk_zoomify}
+
+
+def walk_urls(images, kind, system, port):
+    """The walk's URLs for one system (DeepZoom: on that server's DZI grid)."""
+    out = []
+    for n in WALK_IMAGES:
+        w, h = jp2_size(os.path.join(images, n))
+        if kind == "walk-dz":
+            ts, ov = dzi_tile_size(port, system, n)
+            if n == WALK_IMAGES[0]:
+                base.log(f"{system} DeepZoom: TileSize {ts}, Overlap {ov}")
+            urls = walk_deepzoom(n, w, h, ts)
+        else:
+            urls = WALKS[kind](n, w, h)
+        out += [u[0] if system == "tessera" else u[1] for u in urls]
+    return out
+
+
+def first_walk(srv, system, port, urls):
+    """Every URL once, WALK_CONNS clients taking the next one in order:
+    tiles/s over the wall time, CPU ms per tile, latency percentiles."""
+    import http.client
+    import threading
+    pos, lat, errors = [0], [], [0]
+    lock = threading.Lock()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                if pos[0] >= len(urls):
+                    break
+                u = urls[pos[0]]
+                pos[0] += 1
+            t0 = time.monotonic()
+            try:
+                conn.request("GET", u)
+                r = conn.getresponse()
+                r.read()
+                ok = r.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            dt = (time.monotonic() - t0) * 1000
+            with lock:
+                lat.append(dt)
+                if not ok:
+                    errors[0] += 1
+        conn.close()
+
+    pids = srv.pids(system)
+    c0 = base.cpu_ticks(pids)
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(WALK_CONNS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    c1 = base.cpu_ticks(srv.pids(system))
+    lat.sort()
+    n = len(lat)
+    return {"rps": n / wall, "p50": lat[n // 2], "p99": lat[min(n - 1, int(n * 0.99))],
+            "cpu_ms": (c1 - c0) * 1000.0 / base.TICK / max(n, 1), "errors": errors[0],
+            "req": n, "rss_mib": base.rss_peak_kib(srv.pids(system)) / 1024}
+
+
 # scenario -> (URL set, connections, decoded_cache_mb, systems)
 SCENARIOS = [
     ("tiles", "tiles", 8, 128, ("tessera", "iipsrv")),
@@ -234,6 +402,9 @@ SCENARIOS = [
     ("tiles-all-nodc", "tiles-all", 8, 0, ("tessera",)),
     ("thumbs", "thumbs", 4, 128, ("tessera", "iipsrv")),
     ("thumbs-nodc", "thumbs", 4, 0, ("tessera",)),
+    ("walk-iiif", "walk-iiif", WALK_CONNS, 128, ("tessera", "iipsrv")),
+    ("walk-dz", "walk-dz", WALK_CONNS, 128, ("tessera", "iipsrv")),
+    ("walk-zoomify", "walk-zoomify", WALK_CONNS, 128, ("tessera", "iipsrv")),
 ]
 
 
@@ -241,6 +412,10 @@ def main():
     images = images_dir()
     want = os.environ.get("BENCH_JP2_SCENARIOS")
     scenarios = [s for s in SCENARIOS if not want or s[0] in want.split(",")]
+    only = os.environ.get("BENCH_JP2_SYSTEMS")   # e.g. "tessera": skip iipsrv
+    if only:
+        scenarios = [(a, b, c, d, tuple(x for x in e if x in only.split(",")))
+                     for a, b, c, d, e in scenarios]
     work = tempfile.mkdtemp(prefix="tessera-bench-jp2-")
     os.chmod(work, 0o755)   # nginx's workers run as nobody and must reach the sockets
     port = base.free_port()
@@ -260,6 +435,21 @@ def main():
         results = {}
         iip_checked = False
         for name, kind, conns, dmb, systems in scenarios:
+            if kind in WALKS:
+                for system in systems:
+                    runs = []
+                    for _ in range(RUNS):
+                        srv.start(dmb)   # afresh: nothing decoded, nothing cached
+                        urls = walk_urls(images, kind, system, port)
+                        runs.append(first_walk(srv, system, port, urls))
+                    base.log(f"{name}: {len(urls)} tiles of {len(WALK_IMAGES)} images")
+                    results[(name, system)] = runs
+                    base.log(f"{name:15} {system:8} tiles/s={base.median_of(runs, 'rps'):8.1f} "
+                             f"p50={base.median_of(runs, 'p50'):7.2f}ms "
+                             f"p99={base.median_of(runs, 'p99'):7.2f}ms "
+                             f"cpu={base.median_of(runs, 'cpu_ms'):6.2f}ms/tile "
+                             f"errors={sum(r['errors'] for r in runs)}")
+                continue
             srv.start(dmb)
             if not iip_checked and "iipsrv" in systems:
                 check_iipsrv_reads_jp2(port)

@@ -16,7 +16,12 @@
 #include "tessera/tileproto.h"
 
 /* DeepZoom's tile edge: the stored tile when square and sensible, so
- * overlap-0 tiles line up with stored tiles; 256 otherwise.  Halved while a
+ * overlap-0 tiles line up with stored tiles; 256 otherwise.  A JPEG 2000
+ * file's code-stream tiles are never served as stored but decoded window
+ * by window (src/source/jp2_read.c), so its tiles are 256 pixels with their
+ * overlap (TileSize 254 with Overlap 1, Deep Zoom's classic layout): a first
+ * look decodes a 256-pixel window (about 25 ms cold on the corpus) instead
+ * of a 1026-pixel one over up to four 1024x1024 code-stream tiles.  Halved while a
  * tile with its overlap on both sides would exceed max_width, max_height
  * or max_area, so the .dzi never advertises tiles the limits refuse (as
  * info.json leaves out "tiles" then). */
@@ -26,7 +31,9 @@ static uint32_t dz_tile_size(const struct ts_source *src, const struct ts_limits
 	const struct ts_source_level *l = &src->info.levels[0];
 	uint32_t ts = 256;
 
-	if (l->tile_w == l->tile_h && l->tile_w >= 64 && l->tile_w <= 2048)
+	if (src->info.format && strcmp(src->info.format, "jp2") == 0)
+		ts = overlap <= 64 ? 256 - 2 * overlap : 256;
+	else if (l->tile_w == l->tile_h && l->tile_w >= 64 && l->tile_w <= 2048)
 		ts = l->tile_w;
 	while (ts > 1) {
 		uint64_t edge = (uint64_t)ts + 2u * overlap;

@@ -245,45 +245,66 @@ static bool use_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y,
 	return true;
 }
 
-/*
- * Whether the window should come from whole decoded tiles rather than be
- * decoded alone: when every code-stream tile it touches is in the cache,
- * or was looked at recently (a viewer walking it: its neighbours come
- * next), or is small on this level (JP2_BATCH_TILE_PX: a window of it costs
- * as much as all of it), or is covered by the window for a good share
- * (JP2_WHOLE_SHARE: the whole tile costs at most about twice the window).  Every touched tile is
- * noted as looked at, so the second window of a tile decodes it whole.
- */
-static bool tiles_wanted(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
-                         uint32_t h)
-{
-	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw);
-	uint32_t nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
-	uint32_t p, q, p0, p1, q0, q1, lx0, ly0, lx1, ly1, ix0, iy0, ix1, iy1;
-	struct ts_tile_key key = s->key;
-	bool all = true, warm;
+/* How read_from_tiles gets one code-stream tile's part of a window. */
+enum tile_way {
+	WAY_NONE,       /* the window misses the tile */
+	WAY_WINDOW,     /* decode just the part (unless the tile is cached) */
+	WAY_WHOLE,      /* decode the tile whole into the cache, copy the part */
+};
 
-	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
-	tiles_touched(s, r, true, y, h, nty, &q0, &q1);
+/* The part of code-stream tile (p,q) on level r inside the window, in level
+ * pixels, and the tile itself; false when they do not meet. */
+static bool tile_part(const struct jp2_source *s, int r, uint32_t p, uint32_t q, uint32_t x,
+                      uint32_t y, uint32_t w, uint32_t h, uint32_t l[4], uint32_t i[4])
+{
+	tile_on_level(s, r, p, q, &l[0], &l[1], &l[2], &l[3]);
+	i[0] = l[0] > x ? l[0] : x;
+	i[1] = l[1] > y ? l[1] : y;
+	i[2] = l[2] < x + w ? l[2] : x + w;
+	i[3] = l[3] < y + h ? l[3] : y + h;
+	return i[2] > i[0] && i[3] > i[1];
+}
+
+/*
+ * How to get each code-stream tile the window touches (way[], row-major
+ * over [p0,p1) x [q0,q1)); returns how many are WAY_WHOLE.  A tile is
+ * decoded whole when it is small on this level (JP2_BATCH_TILE_PX: a window
+ * of it costs as much as all of it), or the window covers a good share of
+ * it (JP2_WHOLE_SHARE: the whole costs at most about twice the window), or
+ * it is warm (cached, loading, or looked at in the last 30 seconds: a
+ * viewer is walking it and its neighbours come next) and the window holds
+ * more than a sliver of it (JP2_SLIVER_SHARE: DeepZoom's one-pixel overlap
+ * into a neighbour does not cost that neighbour's whole decode).  Every
+ * touched tile is noted as looked at, so the second window of a tile
+ * decodes it whole.
+ */
+static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
+                         uint32_t h, uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1,
+                         uint8_t *way)
+{
+	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), p, q, l[4], in[4];
+	struct ts_tile_key key = s->key;
+	uint64_t tile_px, part;
+	size_t i = 0, nwhole = 0;
+	bool warm;
+
 	key.reduce = (uint32_t)r;
 	for (q = q0; q < q1; q++) {
-		for (p = p0; p < p1; p++) {
-			tile_on_level(s, r, p, q, &lx0, &ly0, &lx1, &ly1);
-			ix0 = lx0 > x ? lx0 : x;
-			iy0 = ly0 > y ? ly0 : y;
-			ix1 = lx1 < x + w ? lx1 : x + w;
-			iy1 = ly1 < y + h ? ly1 : y + h;
-			if (ix1 <= ix0 || iy1 <= iy0)
+		for (p = p0; p < p1; p++, i++) {
+			way[i] = WAY_NONE;
+			if (!tile_part(s, r, p, q, x, y, w, h, l, in))
 				continue;
 			key.tile = q * ntx + p;
 			warm = ts_tile_cache_touch(s->tiles, &key);
-			if (!warm && (uint64_t)(lx1 - lx0) * (ly1 - ly0) > JP2_BATCH_TILE_PX &&
-			    (uint64_t)(ix1 - ix0) * (iy1 - iy0) * JP2_WHOLE_SHARE <
-			    (uint64_t)(lx1 - lx0) * (ly1 - ly0))
-				all = false;
+			tile_px = (uint64_t)(l[2] - l[0]) * (l[3] - l[1]);
+			part = (uint64_t)(in[2] - in[0]) * (in[3] - in[1]);
+			/* HT: OpenJPEG decodes whole tiles anyway (jp2_internal.h) */
+			way[i] = s->ht || tile_px <= JP2_BATCH_TILE_PX || part * JP2_WHOLE_SHARE >= tile_px ||
+			         (warm && part * JP2_SLIVER_SHARE >= tile_px) ? WAY_WHOLE : WAY_WINDOW;
+			nwhole += way[i] == WAY_WHOLE;
 		}
 	}
-	return all;
+	return nwhole;
 }
 
 /* Copy the rectangle [ix0,ix1) x [iy0,iy1) of level pixels from src (whose
@@ -302,39 +323,37 @@ static void copy_rect(struct ts_image *out, uint32_t x, uint32_t y, const struct
 }
 
 /*
- * Assemble the window from whole decoded code-stream tiles, each decoded
- * once per reduce factor and shared by every request (tile_cache.h).
- * Tiles already decoded are copied first.  A missing tile is decoded
- * through the cache, so concurrent requests for it wait for one decode.
- * Several missing small tiles (JP2_BATCH_TILE_PX on their level: a
- * thumbnail covering a small level) are decoded in one OpenJPEG pass over
- * their bounding box and then cut into the cache: one header read instead
- * of one per tile, which on a small level (32x32-pixel tiles) is most of the
- * work; two requests may then decode the same small tiles at once, which
- * costs little.  Big tiles always go one by one through the cache.
+ * Assemble the window tile by tile, as plan_tiles said: tiles already
+ * decoded are copied first; a missing WAY_WHOLE tile is decoded whole
+ * through the cache (tile_cache.h), so concurrent requests for it wait for
+ * one decode, then copied; a missing WAY_WINDOW tile has just its part
+ * decoded.  Several missing small whole tiles (JP2_BATCH_TILE_PX on their
+ * level: a thumbnail covering a small level) are decoded in one OpenJPEG
+ * pass over their bounding box and then cut into the cache: one header read
+ * instead of one per tile, which on a small level (32x32-pixel tiles) is
+ * most of the work; two requests may then decode the same small tiles at
+ * once, which costs little.  Big tiles always go one by one through the
+ * cache.  Takes nothing; way is borrowed.
  */
 static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32_t y,
-                                 uint32_t w, uint32_t h, struct ts_image *out,
+                                 uint32_t w, uint32_t h, uint32_t p0, uint32_t p1, uint32_t q0,
+                                 uint32_t q1, const uint8_t *way, struct ts_image *out,
                                  struct ts_error *err)
 {
-	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
-	uint32_t p, q, p0, p1, q0, q1, lx0, ly0, lx1, ly1, ix0, iy0, ix1, iy1;
+	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), p, q, l[4], in[4];
 	uint32_t bx0 = UINT32_MAX, by0 = UINT32_MAX, bx1 = 0, by1 = 0;
 	const struct ts_tile *t = NULL;
 	struct ts_tile_key key = s->key;
 	struct ts_image batch = { 0 }, piece = { 0 };
 	struct tile_job job;
-	bool *missing = NULL;
-	size_t nmissing = 0, i;
+	bool *missing = NULL, batch_ok = true;
+	size_t nmissing = 0, nbatch = 0, i;
 	ts_status status;
-	bool batch_ok = false;
 	int pass;
 
 	status = ts_image_alloc(out, w, h, s->base.info.channels, err);
 	if (status)
 		return status;
-	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
-	tiles_touched(s, r, true, y, h, nty, &q0, &q1);
 	missing = calloc((size_t)(p1 - p0) * (q1 - q0), sizeof *missing);
 	if (!missing) {
 		status = ts_error_set(err, TS_EINTERNAL, "out of memory");
@@ -343,70 +362,76 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 	key.reduce = (uint32_t)r;
 	/* pass 0: copy what is cached; 1: decode and copy the rest. */
 	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1 && batch_ok) {
+		if (pass == 1 && batch_ok && nbatch >= 2) {
 			status = ts_jp2_opj_decode(s, r, bx0, by0, bx1 - bx0, by1 - by0, &batch, err);
 			if (status)
 				goto fail;
 		}
 		for (q = q0, i = 0; q < q1; q++) {
 			for (p = p0; p < p1; p++, i++) {
-				tile_on_level(s, r, p, q, &lx0, &ly0, &lx1, &ly1);
-				ix0 = lx0 > x ? lx0 : x;
-				iy0 = ly0 > y ? ly0 : y;
-				ix1 = lx1 < x + w ? lx1 : x + w;
-				iy1 = ly1 < y + h ? ly1 : y + h;
-				if (ix1 <= ix0 || iy1 <= iy0 || (pass == 1 && !missing[i]))
+				if (way[i] == WAY_NONE || (pass == 1 && !missing[i]) ||
+				    !tile_part(s, r, p, q, x, y, w, h, l, in))
 					continue;
 				status = ts_deadline_check(err);   /* between tiles */
 				if (status)
 					goto fail;
 				key.tile = q * ntx + p;
-				if (pass == 1 && batch_ok) {
-					/* Keep the tile for the next requests, then copy. */
-					status = ts_image_alloc(&piece, lx1 - lx0, ly1 - ly0,
-					                        s->base.info.channels, err);
-					if (status)
-						goto fail;
-					copy_rect(&piece, lx0, ly0, &batch, bx0, by0, lx0, ly0, lx1, ly1);
-					ts_tile_cache_put(s->tiles, &key, &piece);
-					copy_rect(out, x, y, &batch, bx0, by0, ix0, iy0, ix1, iy1);
-					continue;
-				}
 				if (pass == 0) {
 					t = ts_tile_cache_peek(s->tiles, &key);
 					if (!t) {
 						missing[i] = true;
 						nmissing++;
-						bx0 = lx0 < bx0 ? lx0 : bx0;
-						by0 = ly0 < by0 ? ly0 : by0;
-						bx1 = lx1 > bx1 ? lx1 : bx1;
-						by1 = ly1 > by1 ? ly1 : by1;
+						if (way[i] != WAY_WHOLE)
+							continue;
+						nbatch++;
+						batch_ok = batch_ok && (uint64_t)(l[2] - l[0]) * (l[3] - l[1]) <=
+						                       JP2_BATCH_TILE_PX;
+						bx0 = l[0] < bx0 ? l[0] : bx0;
+						by0 = l[1] < by0 ? l[1] : by0;
+						bx1 = l[2] > bx1 ? l[2] : bx1;
+						by1 = l[3] > by1 ? l[3] : by1;
 						continue;
 					}
+				} else if (way[i] == WAY_WINDOW) {
+					/* Just this tile's part of the window. */
+					status = ts_jp2_opj_decode(s, r, in[0], in[1], in[2] - in[0],
+					                           in[3] - in[1], &piece, err);
+					if (status)
+						goto fail;
+					copy_rect(out, x, y, &piece, in[0], in[1], in[0], in[1], in[2], in[3]);
+					ts_image_free(&piece);
+					continue;
+				} else if (batch_ok && nbatch >= 2) {
+					/* Keep the tile for the next requests, then copy. */
+					status = ts_image_alloc(&piece, l[2] - l[0], l[3] - l[1],
+					                        s->base.info.channels, err);
+					if (status)
+						goto fail;
+					copy_rect(&piece, l[0], l[1], &batch, bx0, by0, l[0], l[1], l[2], l[3]);
+					ts_tile_cache_put(s->tiles, &key, &piece);
+					copy_rect(out, x, y, &batch, bx0, by0, in[0], in[1], in[2], in[3]);
+					continue;
 				} else {
-					job = (struct tile_job){ s, r, lx0, ly0, lx1 - lx0, ly1 - ly0 };
+					job = (struct tile_job){ s, r, l[0], l[1], l[2] - l[0], l[3] - l[1] };
 					status = ts_tile_cache_get(s->tiles, &key, fill_tile, &job, &t, err);
 					if (status)
 						goto fail;
 				}
-				if (t->img.width != lx1 - lx0 || t->img.height != ly1 - ly0 ||
+				if (t->img.width != l[2] - l[0] || t->img.height != l[3] - l[1] ||
 				    t->img.channels != out->channels) {
 					status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
 					ts_error_detail(err, "JPEG 2000 tile %u: decoded %ux%u, expected %ux%u",
-					                key.tile, t->img.width, t->img.height, lx1 - lx0,
-					                ly1 - ly0);
+					                key.tile, t->img.width, t->img.height, l[2] - l[0],
+					                l[3] - l[1]);
 					goto fail;
 				}
-				copy_rect(out, x, y, &t->img, lx0, ly0, ix0, iy0, ix1, iy1);
+				copy_rect(out, x, y, &t->img, l[0], l[1], in[0], in[1], in[2], in[3]);
 				ts_tile_cache_release(s->tiles, t);
 				t = NULL;
 			}
 		}
 		if (nmissing == 0)
 			break;
-		batch_ok = nmissing >= 2 &&
-		           (uint64_t)ts_jp2_ceil_pow2(s->tw, r) * ts_jp2_ceil_pow2(s->th, r) <=
-		           JP2_BATCH_TILE_PX;
 	}
 	free(missing);
 	ts_image_free(&batch);
@@ -428,7 +453,9 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	struct jp2_source *s = (struct jp2_source *)base;
 	const struct ts_source_level *lv = &base->info.levels[level];
 	uint64_t cost, tiles_cost;
-	uint32_t cw, ch, ex0, ey0, ex1, ey1;
+	uint32_t cw, ch, ex0, ey0, ex1, ey1, p0, p1, q0, q1;
+	uint8_t *way;
+	ts_status status;
 
 	memset(out, 0, sizeof *out);
 	/* Budget: the window, widened to whole code-blocks at this resolution
@@ -455,10 +482,20 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	}
 	/* Whole tiles cost more than the window; when that would pass the
 	 * budget, decode just the window instead. */
-	/* HT decodes whole tiles anyway: keep them from the first look. */
-	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget) &&
-	    (s->ht || tiles_wanted(s, level, x, y, w, h)))
-		return read_from_tiles(s, level, x, y, w, h, out, err);
+	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget)) {
+		tiles_touched(s, level, false, x, w, ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), &p0, &p1);
+		tiles_touched(s, level, true, y, h, ts_jp2_ceil_div(s->y1 - s->ty0, s->th), &q0, &q1);
+		way = malloc((size_t)(p1 - p0) * (q1 - q0));
+		if (!way)
+			return ts_error_set(err, TS_EINTERNAL, "out of memory");
+		/* No tile worth decoding whole: one window decode is cheapest. */
+		if (plan_tiles(s, level, x, y, w, h, p0, p1, q0, q1, way) > 0)
+			status = read_from_tiles(s, level, x, y, w, h, p0, p1, q0, q1, way, out, err);
+		else
+			status = ts_jp2_opj_decode(s, level, x, y, w, h, out, err);
+		free(way);
+		return status;
+	}
 	return ts_jp2_opj_decode(s, level, x, y, w, h, out, err);
 }
 

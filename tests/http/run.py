@@ -46,7 +46,7 @@ def main(argv):
         import images
         import test_iiif3, test_iiif2, test_headers, test_hostile, test_variants, test_settings  # noqa: F401
         import test_tiles, test_browser  # noqa: F401
-        import test_jp2, test_plain  # noqa: F401  (JPEG 2000, plain JPEG/PNG sources)
+        import test_jp2, test_jp2_window, test_plain  # noqa: F401  (JPEG 2000, plain JPEG/PNG sources)
         import test_memcached  # noqa: F401  (two daemons sharing memcached)
         import test_speed  # noqa: F401  (pass-through, response cache, metrics)
         import test_workers  # noqa: F401  (workers = N: kill -9, SIGHUP reload, SIGTERM drain)
