@@ -27,6 +27,12 @@ LIBS    := $(TS_LIBS)
 
 SRC     := $(sort $(shell find src -name '*.c' ! -name main.c))
 OBJ     := $(SRC:src/%.c=build/obj/%.o)
+# C++ sources (the OpenJPH shim): built only when configure found what they
+# need (TS_CXX_SOURCES = yes in config.mk).
+CXX     ?= g++
+CXXFLAGS ?= -O2 -g
+CXXSRC  := $(if $(filter yes,$(TS_CXX_SOURCES)),$(sort $(shell find src -name '*.cpp')))
+OBJ     += $(CXXSRC:src/%.cpp=build/obj/%.o)
 UNIT_SRC := $(sort $(shell find tests/unit -name 'test_*.c' 2>/dev/null))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 
@@ -38,6 +44,10 @@ config.mk:
 build/obj/%.o: src/%.c config.mk $(wildcard include/tessera/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/obj/%.o: src/%.cpp config.mk $(wildcard include/tessera/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -D_GNU_SOURCE -Iinclude -I. $(TS_CFLAGS) $(WARN) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 build/libtessera.a: $(OBJ)
 	@rm -f $@

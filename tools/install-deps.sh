@@ -16,7 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # configure probes with pkg-config.
 BUILD_PKGS="build-essential gcc make autoconf pkg-config libtiff-dev
 libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libjansson-dev
-libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev"
+libfcgi-dev libzstd-dev libopenjp2-7-dev libmemcached-dev zlib1g-dev libgif-dev
+g++ libopenjph-dev"
+# (g++ and libopenjph-dev: the HTJ2K output of `tessera convert --htj2k`,
+# src/convert/ojph_shim.cpp; optional, configure leaves it out without them.)
 
 # Tests: nginx and spawn-fcgi for the FastCGI tests, vips and opj_compress to
 # make test images, memcached for the shared-cache tests, Python with

@@ -72,7 +72,7 @@ struct ts_convert_opts {
 	uint32_t overlap;        /* DeepZoom only (default 1) */
 	bool tiff_subifds;       /* levels as SubIFDs (default: pages) */
 	bool lossless;           /* JP2: reversible 5/3 */
-	bool htj2k;              /* JP2: HTJ2K (Part 15) code-blocks, if built with it */
+	bool htj2k;              /* JP2: HTJ2K (Part 15) through OpenJPH, if built with it */
 	int jp2_levels;          /* JP2 resolution levels; 0 = down to below a tile */
 	const char *base_url;    /* IIIF tree: the id prefix (the tree's public URL) */
 	const char *iiif_id;     /* IIIF tree: identifier appended to base_url */
@@ -164,6 +164,12 @@ ts_status ts_sink_tiff_new(const char *out, const struct ts_convert_opts *o,
                            struct ts_level_sink **sink, struct ts_error *err);
 ts_status ts_sink_jp2_new(const char *out, const struct ts_convert_opts *o,
                           struct ts_level_sink **sink, struct ts_error *err);
+/* HTJ2K (JPEG 2000 Part 15) through OpenJPH (sink_htj2k.c): JPH boxes, or a
+ * raw codestream when out ends .j2c/.j2k/.jhc.  501 when built without
+ * OpenJPH; ts_convert_htj2k_built() says which. */
+ts_status ts_sink_htj2k_new(const char *out, const struct ts_convert_opts *o,
+                            struct ts_level_sink **sink, struct ts_error *err);
+bool ts_convert_htj2k_built(void);
 ts_status ts_sink_deepzoom_new(const char *out, const struct ts_convert_opts *o,
                                struct ts_level_sink **sink, struct ts_error *err);
 ts_status ts_sink_zoomify_new(const char *out, const struct ts_convert_opts *o,

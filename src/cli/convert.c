@@ -63,6 +63,10 @@ static void usage(FILE *out)
 	      "                       PSNR of 25 + quality/5 dB)\n"
 	      "  --jp2-levels N       jp2: resolution levels (default: down to one tile;\n"
 	      "                       jp2 tiles default to 1024, iiif tiles to 512)\n"
+	      "  --htj2k              jp2: HTJ2K (JPEG 2000 Part 15) through OpenJPH,\n"
+	      "                       decoded several times faster (also implied by an\n"
+	      "                       OUT named .jph or .jhc); .j2c/.j2k/.jhc OUT: a raw\n"
+	      "                       codestream, any other name JP2/JPH boxes\n"
 	      "  --memory MB          refuse a conversion whose working set exceeds MB\n"
 	      "  --threads N          encoder threads per file (default: the cores)\n"
 	      "  --jobs N             files converted at once with -o (default: the cores)\n"
@@ -229,18 +233,26 @@ static bool parse_uint(const char *s, unsigned long long lo, unsigned long long 
 	return errno == 0 && *end == '\0' && *v >= lo && *v <= hi;
 }
 
-static const char *suffix_of(enum ts_convert_kind k)
+static const char *suffix_of(enum ts_convert_kind k, bool htj2k)
 {
 	switch (k) {
 	case TS_CONVERT_TIFF: return ".tif";
-	case TS_CONVERT_JP2: return ".jp2";
+	case TS_CONVERT_JP2: return htj2k ? ".jph" : ".jp2";
 	case TS_CONVERT_DEEPZOOM: return ".dzi";
 	default: return "";
 	}
 }
 
+/* An output name that means HTJ2K by itself (ISO/IEC 15444-15 Annex D). */
+static bool htj2k_name(const char *out)
+{
+	size_t n = strlen(out);
+
+	return n > 4 && (strcasecmp(out + n - 4, ".jph") == 0 || strcasecmp(out + n - 4, ".jhc") == 0);
+}
+
 /* DIR/NAME+suffix for input path `in`. */
-static char *output_in(const char *dir, const char *in, enum ts_convert_kind k)
+static char *output_in(const char *dir, const char *in, enum ts_convert_kind k, bool htj2k)
 {
 	const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
 	const char *dot = strrchr(base, '.');
@@ -249,7 +261,7 @@ static char *output_in(const char *dir, const char *in, enum ts_convert_kind k)
 	char *p = malloc(len);
 
 	if (p)
-		snprintf(p, len, "%s/%.*s%s", dir, (int)n, base, suffix_of(k));
+		snprintf(p, len, "%s/%.*s%s", dir, (int)n, base, suffix_of(k, htj2k));
 	return p;
 }
 
@@ -341,6 +353,8 @@ int ts_cli_convert(int argc, char **argv)
 			r.o.iiif_id = val;
 		} else if (strcmp(name, "--lossless") == 0) {
 			r.o.lossless = true;
+		} else if (strcmp(name, "--htj2k") == 0) {
+			r.o.htj2k = true;
 		} else if (strcmp(name, "--jp2-levels") == 0) {
 			VALUE();
 			if (!parse_uint(val, 1, 32, &v))
@@ -401,6 +415,19 @@ missing:
 		r.o.progress_arg = &r;
 	}
 	(void)format;
+	if (r.o.htj2k && kind >= 0 && kind != TS_CONVERT_JP2) {
+		fputs("tessera convert: --htj2k writes JPEG 2000 only (--format jp2)\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (r.o.htj2k && kind < 0 && outdir)
+		kind = TS_CONVERT_JP2;
+	if (!outdir && npos == 2 && kind < 0 && htj2k_name(pos[1]))
+		r.o.htj2k = true;
+	if (r.o.htj2k && !ts_convert_htj2k_built()) {
+		fputs("tessera convert: --htj2k needs OpenJPH, and this tessera was built without "
+		      "it (apt-get install libopenjph-dev, then ./configure && make)\n", stderr);
+		return EXIT_USAGE;
+	}
 	if (outdir) {
 		struct stat st;
 		pthread_t tids[64];
@@ -427,7 +454,7 @@ missing:
 			int k;
 
 			r.jobs[i].in = pos[i];
-			if (!(r.jobs[i].out = output_in(outdir, pos[i], r.o.kind)))
+			if (!(r.jobs[i].out = output_in(outdir, pos[i], r.o.kind, r.o.htj2k)))
 				return EXIT_FAILED;
 			for (k = 0; k < i; k++)
 				if (strcmp(r.jobs[k].out, r.jobs[i].out) == 0) {
@@ -476,10 +503,15 @@ missing:
 		kind = ts_convert_kind_of_path(pos[1]);
 	if (kind < 0) {
 		fprintf(stderr, "tessera convert: cannot tell the output kind from '%s': "
-		        "name it .tif, .jp2 or .dzi, or give --format\n", pos[1]);
+		        "name it .tif, .jp2, .jph or .dzi, or give --format\n", pos[1]);
 		return EXIT_USAGE;
 	}
 	r.o.kind = (enum ts_convert_kind)kind;
+	if (r.o.htj2k && r.o.kind != TS_CONVERT_JP2) {
+		fputs("tessera convert: --htj2k writes JPEG 2000 only (name OUT .jph, .jp2 or .j2c)\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	/* JPEG 2000 tiles are larger: a reader decodes whole code-stream
 	 * tiles, and 1024 keeps the tile count and headers small */
 	if (!tile_set && r.o.kind == TS_CONVERT_JP2)

@@ -25,20 +25,21 @@ typedef ts_status sink_new_fn(const char *out, const struct ts_convert_opts *o,
 struct kind {
 	enum ts_convert_kind kind;
 	const char *word;               /* --format */
-	const char *suffix[3];          /* output names that imply it */
+	const char *suffix[5];          /* output names that imply it */
 	sink_new_fn *make;              /* NULL: not built in this tree */
 	uint32_t stop_side;             /* pyramid down to this side; 0 = the tile */
 };
 
 /* THE table of output kinds. */
 static const struct kind kinds[] = {
-	{ TS_CONVERT_TIFF, "tiff", { ".tif", ".tiff", ".ptif" }, ts_sink_tiff_new, 0 },
+	{ TS_CONVERT_TIFF, "tiff", { ".tif", ".tiff", ".ptif", NULL, NULL }, ts_sink_tiff_new, 0 },
 	/* JPEG 2000 makes its own resolutions (the wavelet): level 0 only */
-	{ TS_CONVERT_JP2, "jp2", { ".jp2", NULL, NULL }, ts_sink_jp2_new, UINT32_MAX },
-	{ TS_CONVERT_DEEPZOOM, "dzi", { ".dzi", NULL, NULL }, ts_sink_deepzoom_new, 1 },
+	{ TS_CONVERT_JP2, "jp2", { ".jp2", ".j2c", ".j2k", ".jph", ".jhc" }, ts_sink_jp2_new,
+	  UINT32_MAX },
+	{ TS_CONVERT_DEEPZOOM, "dzi", { ".dzi", NULL, NULL, NULL, NULL }, ts_sink_deepzoom_new, 1 },
 	/* Zoomify's floor-halved tiers and IIIF's scale factors stop at a tile */
-	{ TS_CONVERT_ZOOMIFY, "zoomify", { NULL, NULL, NULL }, ts_sink_zoomify_new, 0 },
-	{ TS_CONVERT_IIIF, "iiif", { NULL, NULL, NULL }, ts_sink_iiif_new, 0 },
+	{ TS_CONVERT_ZOOMIFY, "zoomify", { NULL, NULL, NULL, NULL, NULL }, ts_sink_zoomify_new, 0 },
+	{ TS_CONVERT_IIIF, "iiif", { NULL, NULL, NULL, NULL, NULL }, ts_sink_iiif_new, 0 },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -71,7 +72,7 @@ int ts_convert_kind_of_path(const char *path)
 	size_t i, j, n = strlen(path), m;
 
 	for (i = 0; i < NKINDS; i++)
-		for (j = 0; j < 3 && kinds[i].suffix[j]; j++) {
+		for (j = 0; j < 5 && kinds[i].suffix[j]; j++) {
 			m = strlen(kinds[i].suffix[j]);
 			if (n > m && strcasecmp(path + n - m, kinds[i].suffix[j]) == 0)
 				return (int)kinds[i].kind;
@@ -167,7 +168,8 @@ ts_status ts_convert_file(const char *in, const char *out, const struct ts_conve
 		                (unsigned long long)(need >> 20) + 1, o->memory_mb);
 		goto fail;
 	}
-	st = k->make(out, o, &sink, err);
+	/* HTJ2K is the JP2 kind written by OpenJPH instead of OpenJPEG */
+	st = (k->kind == TS_CONVERT_JP2 && o->htj2k ? ts_sink_htj2k_new : k->make)(out, o, &sink, err);
 	if (st != TS_OK)
 		goto fail;
 	st = ts_pyramid_build(src, &g, 0, sink, o, in, err);

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openjpeg.h>
@@ -85,6 +86,13 @@ static ts_status lib_fail(struct jp2_sink *s, const char *what, struct ts_error 
 	ts_error_set(err, TS_EINTERNAL, "JPEG 2000 encoding failed");
 	ts_error_detail(err, "%s: %s", what, s->libmsg[0] ? s->libmsg : "no message");
 	return TS_EINTERNAL;
+}
+
+static bool raw_name(const char *out)
+{
+	size_t n = strlen(out);
+
+	return n > 4 && (strcasecmp(out + n - 4, ".j2c") == 0 || strcasecmp(out + n - 4, ".j2k") == 0);
 }
 
 /* Decomposition levels so that the whole image fits in one tile at the
@@ -218,7 +226,8 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 	}
 	p.tcp_mct = s->channels >= 3 ? 1 : 0;
 
-	s->codec = opj_create_compress(OPJ_CODEC_JP2);
+	/* a raw codestream for .j2c/.j2k names, JP2 boxes for any other */
+	s->codec = opj_create_compress(raw_name(s->out) ? OPJ_CODEC_J2K : OPJ_CODEC_JP2);
 	if (!s->codec)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	opj_set_error_handler(s->codec, on_error, s);
@@ -360,8 +369,10 @@ ts_status ts_sink_jp2_new(const char *out, const struct ts_convert_opts *o,
 	*sink = NULL;
 	if (!out[0])
 		return ts_error_set(err, TS_EBADREQUEST, "no output name");
+	/* OpenJPEG 2.5 cannot encode HTJ2K: ts_convert_file sends it to
+	 * sink_htj2k.c */
 	if (o->htj2k)
-		return ts_error_set(err, TS_ENOTIMPL, "HTJ2K needs OpenJPEG 2.5.1 or later");
+		return ts_error_set(err, TS_EINTERNAL, "internal: HTJ2K is not this sink's");
 	if (o->tile < 64 || o->tile > 16384)
 		return ts_error_set(err, TS_EBADREQUEST, "JPEG 2000 tiles must be 64 to 16384 pixels");
 	if (o->jp2_levels < 0 || o->jp2_levels > 32)

@@ -50,7 +50,7 @@ static const struct setting table[] = {
 	  OFF(root), "Directory holding the images; every identifier is resolved inside it "
 	  "(required to serve)." },
 	{ "suffixes", NULL, "TESSERA_SUFFIXES", "FILESYSTEM_SUFFIX", SET_STRING,
-	  ".tif,.tiff,.ptif,.jp2,.j2k,.jpg,.jpeg,.png", 0, 0, IN_FILE, OFF(suffixes),
+	  ".tif,.tiff,.ptif,.jp2,.jph,.j2k,.j2c,.jhc,.jpg,.jpeg,.png", 0, 0, IN_FILE, OFF(suffixes),
 	  "Comma-separated file suffixes tried after the identifier when no file has its exact "
 	  "name (a single suffix, as iipsrv takes it, works too)." },
 	{ "jpeg_quality", NULL, "TESSERA_JPEG_QUALITY", "JPEG_QUALITY", SET_INT, "75", 1, 100,

@@ -20,6 +20,10 @@ static const struct ts_media_type types[] = {
 	{ "jp2",  "image/jp2",  TS_MEDIA_IMAGE, "Image" },
 	{ "j2k",  "image/jp2",  TS_MEDIA_IMAGE, "Image" },
 	{ "jpx",  "image/jpx",  TS_MEDIA_IMAGE, "Image" },
+	/* HTJ2K (ISO/IEC 15444-15 Annex D): JPH box files and raw codestreams */
+	{ "jph",  "image/jph",  TS_MEDIA_IMAGE, "Image" },
+	{ "jhc",  "image/jphc", TS_MEDIA_IMAGE, "Image" },
+	{ "j2c",  "image/j2c",  TS_MEDIA_IMAGE, "Image" },
 	{ "jpg",  "image/jpeg", TS_MEDIA_IMAGE, "Image" },
 	{ "jpeg", "image/jpeg", TS_MEDIA_IMAGE, "Image" },
 	{ "png",  "image/png",  TS_MEDIA_IMAGE, "Image" },

@@ -65,6 +65,7 @@ def main(argv):
         import test_presentation_watch  # noqa: F401  (cached answers follow changes on disk: inotify, fallback)
         import test_strict  # noqa: F401  (nosniff, strict IIP, the viewer off under FastCGI, Zoomify edge tiles)
         import test_convert_trees  # noqa: F401  (`tessera convert` to DeepZoom, Zoomify, IIIF level-0 trees and JP2)
+        import test_htj2k  # noqa: F401  (HTJ2K sources and `tessera convert --htj2k`)
         import test_overload  # noqa: F401  (admission control, render deadlines, render memory, FastCGI read timeout)
         import test_embedded_hardening  # noqa: F401  (the embedded server under attack: slowloris, framing, SIGTERM)
         import test_deployments  # noqa: F401  (the same checks through Apache, spawn-fcgi, nginx, embedded)

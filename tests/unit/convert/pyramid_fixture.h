@@ -197,7 +197,7 @@ static inline double fixture_diff(const struct ts_image *t, const struct ts_imag
 			for (int c = 0; c < t->channels && c < 4; c++) {
 				int want;
 				if (c < colour || t->channels == lv->channels) {
-					int sc = c < colour ? c : (lv->channels == 1 || lv->channels == 2 ? 0 : c);
+					int sc = c < colour ? c : (lv->channels == 1 ? 0 : c);
 					want = p[sc < lv->channels ? sc : 0];
 					if (alpha && t->channels < lv->channels && c < colour) {
 						int a = p[lv->channels - 1];

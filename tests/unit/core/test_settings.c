@@ -57,7 +57,7 @@ static void defaults_match_the_documented_values(void)
 	clear_env();
 	EXPECT_EQ_INT(load(&s, &err, 0, NULL), 0);
 	EXPECT_EQ_STR(s.root, "");
-	EXPECT_EQ_STR(s.suffixes, ".tif,.tiff,.ptif,.jp2,.j2k,.jpg,.jpeg,.png");
+	EXPECT_EQ_STR(s.suffixes, ".tif,.tiff,.ptif,.jp2,.jph,.j2k,.j2c,.jhc,.jpg,.jpeg,.png");
 	EXPECT_EQ_INT(s.jpeg_quality, 75);
 	EXPECT_EQ_INT(s.webp_quality, 80);
 	EXPECT_EQ_INT(s.png_level, 6);
@@ -403,7 +403,7 @@ static void generated_config_file_reads_back_to_the_same_settings(void)
 	EXPECT_EQ_STR(back.cors, "");
 	EXPECT_EQ_INT(back.jpeg_quality, 88);
 	EXPECT_EQ_STR(back.rights, "http://r.org/a b");
-	EXPECT_EQ_STR(back.suffixes, ".tif,.tiff,.ptif,.jp2,.j2k,.jpg,.jpeg,.png");
+	EXPECT_EQ_STR(back.suffixes, ".tif,.tiff,.ptif,.jp2,.jph,.j2k,.j2c,.jhc,.jpg,.jpeg,.png");
 	ts_settings_free(&s);
 	ts_settings_free(&back);
 	unlink(path);

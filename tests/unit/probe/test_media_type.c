@@ -47,6 +47,10 @@ static void images_documents_and_companions_have_their_kinds(void)
 	EXPECT_EQ_INT(ts_media_type_of("p.tif")->kind, TS_MEDIA_IMAGE);
 	EXPECT_EQ_STR(ts_media_type_of("p.ptif")->mime, "image/tiff");
 	EXPECT_EQ_STR(ts_media_type_of("p.jp2")->mime, "image/jp2");
+	/* HTJ2K (Part 15): box files and raw codestreams are images too */
+	EXPECT_EQ_STR(ts_media_type_of("p.jph")->mime, "image/jph");
+	EXPECT_EQ_INT(ts_media_type_of("p.JHC")->kind, TS_MEDIA_IMAGE);
+	EXPECT_EQ_INT(ts_media_type_of("p.j2c")->kind, TS_MEDIA_IMAGE);
 	EXPECT_EQ_STR(ts_media_type_of("p.jpeg")->iiif_type, "Image");
 	EXPECT_EQ_INT(ts_media_type_of("d.pdf")->kind, TS_MEDIA_TEXT);
 	EXPECT_EQ_STR(ts_media_type_of("m.glb")->mime, "model/gltf-binary");
