@@ -23,6 +23,7 @@ Scenarios:
            0, iipsrv without memcached); reports req/s, CPU ms per request,
            p50 and p99 of both and their ratios
 
+BENCH_TESSERA=/path/to/tessera measures that binary instead of ./tessera;
 BENCH_BASELINE=/path/to/an/older/tessera adds a third system, "baseline",
 measured in the same run behind the same nginx (its own port), so that a
 change is compared with the build before it side by side.
@@ -428,7 +429,8 @@ def main():
     os.chmod(work, 0o755)   # nginx's workers run as nobody and must reach the sockets
     # measure a copy, so a rebuild during the run cannot swap the binary
     global TESSERA
-    shutil.copy2(os.path.join(TOP, "tessera"), os.path.join(work, "tessera"))
+    shutil.copy2(os.environ.get("BENCH_TESSERA", os.path.join(TOP, "tessera")),
+                 os.path.join(work, "tessera"))
     TESSERA = os.path.join(work, "tessera")
     global BASELINE
     if BASELINE:
@@ -465,13 +467,20 @@ def main():
             if ONLY and scenario not in ONLY:
                 return
             srv.start(cached)
+            if cached:   # one pass to fill the caches
+                for system in systems:
+                    wrk(ports.get(system, port), lists[(kind, system)], 8, max(3, DUR // 2))
+            # Runs interleaved (A B C A B C ...): on a shared machine whose
+            # load drifts, each system sees the same drift.
             for system in systems:
-                lf = lists[(kind, system)]
-                p = ports.get(system, port)
-                if cached:   # one pass to fill the caches
-                    wrk(p, lf, 8, max(3, DUR // 2))
-                runs = [measure(srv, system, p, lf, conns, DUR) for _ in range(RUNS)]
-                results[(scenario, system)] = runs
+                results[(scenario, system)] = []
+            for _ in range(RUNS):
+                for system in systems:
+                    results[(scenario, system)].append(
+                        measure(srv, system, ports.get(system, port), lists[(kind, system)],
+                                conns, DUR))
+            for system in systems:
+                runs = results[(scenario, system)]
                 log(f"{scenario:8} {system:8} rps={median_of(runs, 'rps'):9.1f} "
                     f"p50={median_of(runs, 'p50'):7.2f}ms p99={median_of(runs, 'p99'):7.2f}ms "
                     f"cpu={median_of(runs, 'cpu_ms'):6.3f}ms/req errors={sum(r['errors'] for r in runs)}")

@@ -23,6 +23,9 @@
 #include <jpeglib.h>
 #include "jpeg_window.h"
 
+/* iMCUs of context kept around the window of a subsampled stream. */
+#define MARGIN_IMCUS 1
+
 struct ts_jpeg_window {
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_error_mgr jerr;
@@ -83,6 +86,7 @@ bool ts_jpeg_window_decode(struct ts_jpeg_window *w, const unsigned char *jpeg, 
 {
 	struct jpeg_decompress_struct *ci = &w->cinfo;
 	JDIMENSION xoff, cw;
+	uint32_t cx0, cx1, ry0;
 	JSAMPROW rows[1];
 	size_t need;
 
@@ -104,14 +108,32 @@ bool ts_jpeg_window_decode(struct ts_jpeg_window *w, const unsigned char *jpeg, 
 		         x1, y1, ci->output_width, ci->output_height);
 		return false;
 	}
+	/* Subsampled chroma is upsampled from its neighbours (fancy
+	 * upsampling), across iMCU edges too: keep MARGIN_IMCUS iMCUs of
+	 * context on each side of the window, so its pixels see the same
+	 * neighbours as in a whole decode (tests/unit/source/test_jpeg_window.c
+	 * fails with one fewer). */
+	cx0 = x0;
+	cx1 = x1;
+	ry0 = y0;
+	if (ci->max_h_samp_factor > 1 || ci->max_v_samp_factor > 1) {
+		uint32_t mx = MARGIN_IMCUS * (uint32_t)(ci->max_h_samp_factor * DCTSIZE) /
+		              (uint32_t)denom;
+		uint32_t my = MARGIN_IMCUS * (uint32_t)(ci->max_v_samp_factor * DCTSIZE) /
+		              (uint32_t)denom;
+
+		cx0 = x0 > mx ? x0 - mx : 0;
+		cx1 = ci->output_width - x1 > mx ? x1 + mx : ci->output_width;
+		ry0 = y0 > my ? y0 - my : 0;
+	}
 	/* Crop to the iMCU columns covering the window; libjpeg widens it. */
-	xoff = x0;
-	cw = x1 - x0;
+	xoff = cx0;
+	cw = cx1 - cx0;
 	if (cw < ci->output_width)
 		jpeg_crop_scanline(ci, &xoff, &cw);
-	if (y0 > 0 && jpeg_skip_scanlines(ci, y0) != y0) {
+	if (ry0 > 0 && jpeg_skip_scanlines(ci, ry0) != ry0) {
 		jpeg_abort_decompress(ci);
-		snprintf(detail, detail_size, "libjpeg could not skip %u rows", y0);
+		snprintf(detail, detail_size, "libjpeg could not skip %u rows", ry0);
 		return false;
 	}
 	need = (size_t)ci->output_width * (size_t)channels;
@@ -127,12 +149,14 @@ bool ts_jpeg_window_decode(struct ts_jpeg_window *w, const unsigned char *jpeg, 
 		w->row_size = need;
 	}
 	rows[0] = w->row;
-	for (uint32_t y = y0; y < y1; y++) {
+	for (uint32_t y = ry0; y < y1; y++) {
 		if (jpeg_read_scanlines(ci, rows, 1) != 1) {
 			jpeg_abort_decompress(ci);
 			snprintf(detail, detail_size, "libjpeg returned no row %u", y);
 			return false;
 		}
+		if (y < y0)
+			continue;
 		memcpy(dst + (size_t)(y - y0) * dst_stride,
 		       w->row + (size_t)(x0 - xoff) * (size_t)channels,
 		       (size_t)(x1 - x0) * (size_t)channels);
