@@ -379,15 +379,24 @@ class Servers:
         sock.bind(f"{self.work}/iip.sock")
         os.chmod(f"{self.work}/iip.sock", 0o666)
         sock.listen(1024)
-        self.iipsrv = []
-        for _ in range(2):   # FastCGI: the listening socket is the child's fd 0
-            p = subprocess.Popen(["/usr/lib/iipimage-server/iipsrv.fcgi"], env=env,
-                                 stdin=sock.fileno(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-            procs.append(p)
-            self.servers.append(p)
-            self.iipsrv.append(p.pid)
+        # FastCGI: the listening socket is each child's fd 0 (kept as fd 3
+        # by the shell, which gives background jobs /dev/null).  Both
+        # processes under one shell in one session: with the kernel's
+        # autogroup scheduling each session gets an equal share of a busy
+        # machine, so iipsrv's two processes get what Tessera's one does.
+        self.iip_group = subprocess.Popen(
+            ["/bin/sh", "-c", "exec 3<&0; for i in 1 2; do \"$0\" <&3 3<&- & done; wait",
+             "/usr/lib/iipimage-server/iipsrv.fcgi"], env=env, stdin=sock.fileno(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(self.iip_group)
+        self.servers.append(self.iip_group)
         sock.close()
+        end = time.time() + 10
+        while len(children_of(self.iip_group.pid)) < 2 and time.time() < end:
+            time.sleep(0.05)
+        self.iipsrv = children_of(self.iip_group.pid)
+        if len(self.iipsrv) != 2:
+            raise RuntimeError("iipsrv did not start")
         wait_socket(f"{self.work}/tessera.sock")
         if BASELINE:
             wait_socket(f"{self.work}/baseline.sock")
