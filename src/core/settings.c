@@ -84,8 +84,8 @@ static const struct setting table[] = {
 	  "its memory and answers 503 with Retry-After; a large render waits at most twice this "
 	  "in the queue (0 = no limit)." },
 	{ "max_heavy_renders", NULL, "TESSERA_MAX_HEAVY_RENDERS", NULL, SET_INT, "0", 0, 256,
-	  IN_FILE, OFF(max_heavy_renders), "Large renders (about four megapixels or more "
-	  "decoded plus produced) that run at once, on low-priority threads so that tiles, cache hits "
+	  IN_FILE, OFF(max_heavy_renders), "Large renders (about a megapixel or more decoded "
+	  "plus produced) that run at once, on low-priority threads so that tiles, cache hits "
 	  "and info.json never wait behind them (0 = one per CPU core)." },
 	{ "max_heavy_queue", NULL, "TESSERA_MAX_HEAVY_QUEUE", NULL, SET_INT, "4", 0, 4096,
 	  IN_FILE, OFF(max_heavy_queue), "Large renders that may wait for a start; more are "

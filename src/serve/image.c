@@ -193,13 +193,9 @@ static ts_status stored_tile(struct request *r, struct ts_source *src, const str
 
 /* A render whose work (source pixels decoded plus pixels produced) reaches
  * this is heavy: it is admitted through heavy.c, at low priority, within
- * the memory budget.  A 256 x 256 tile reads and makes 131072 (about a
- * millisecond); a thumbnail or a region of up to about 1024 x 1024 from a
- * pyramid reads at most twice its size per axis and stays light (tens of
- * milliseconds: queueing it behind the large renders on nice-19 threads
- * cost more in latency than it saved the tiles); a 2048 x 2048 read and
- * anything larger is heavy. */
-#define HEAVY_PIXELS (4u * 1024u * 1024u)
+ * the memory budget.  A 256 x 256 tile reads and makes 131072; a
+ * 1024 x 1024 region is heavy. */
+#define HEAVY_PIXELS (1024u * 1024u)
 
 struct heavy_render {
 	struct request *r;
