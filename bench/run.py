@@ -418,7 +418,10 @@ class Servers:
 def measure(srv, system, port, listfile, conns, dur):
     pids = srv.pids(system)
     t0 = cpu_ticks(pids)
-    r = wrk(port, listfile, conns, dur)
+    try:
+        r = wrk(port, listfile, conns, dur)
+    except RuntimeError as e:
+        raise RuntimeError(f"{system}: {e}") from e
     t1 = cpu_ticks(srv.pids(system))
     r["cpu_ms"] = (t1 - t0) * 1000.0 / TICK / max(r["req"], 1)
     r["rss_mib"] = rss_peak_kib(srv.pids(system)) / 1024
