@@ -13,8 +13,10 @@
  *
  * Built by hand (not by make), with the same flags as the tree:
  *   cd /work/main && gcc -std=c11 -D_GNU_SOURCE -O2 -Iinclude \
- *       bench/scale_bench.c src/pipe/scale.c src/core/image.c src/core/status.c \
- *       -lm -o /tmp/scale_bench && /tmp/scale_bench
+ *       bench/scale_bench.c src/pipe/scale.c src/pipe/scale_x86.c src/core/image.c \
+ *       src/core/status.c src/core/deadline.c -lm -o /tmp/scale_bench && /tmp/scale_bench
+ * SCALE_SIMD=0 in the environment times the portable C path instead of the
+ * SIMD one (ts_pipe_scale_simd).
  * To time another version of scale.c (e.g. the previous one:
  * `git show HEAD:src/pipe/scale.c > /tmp/scale_old.c`), put its path in
  * place of src/pipe/scale.c.  Optional arguments: number of runs (default
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
 
 	if (runs < 1 || runs > 64)
 		runs = 7;
+	if (getenv("SCALE_SIMD") && atoi(getenv("SCALE_SIMD")) == 0)
+		ts_pipe_scale_simd(false);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct scase *c = &cases[i];
 		struct ts_image in, out = { 0 };

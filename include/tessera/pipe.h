@@ -21,6 +21,12 @@ ts_status ts_pipe_scale(const struct ts_image *in, double cx, double cy, double 
                         double ch, uint32_t out_w, uint32_t out_h,
                         struct ts_image *out, struct ts_error *err);
 
+/* Let ts_pipe_scale use the CPU's SIMD instructions where it has them (on,
+ * the default) or only its portable C loops (off), process-wide; the two
+ * give identical pixels.  For tests and benchmarks.  Returns whether SIMD
+ * is now in use (false on CPUs or builds without it). */
+bool ts_pipe_scale_simd(bool on);
+
 /* Mirror horizontally, in place (IIIF "!" rotation prefix). */
 void ts_pipe_mirror(struct ts_image *img);
 

@@ -41,6 +41,7 @@
 #include "tessera/deadline.h"
 #include "tessera/checked.h"
 #include "tessera/pipe.h"
+#include "scale_simd.h"
 
 /* Coordinates within this distance of an integer are treated as that
  * integer: the planner's fractions come from divisions that may land a
@@ -68,6 +69,7 @@ struct axis {
 	int16_t *w;        /* n * taps Q14 weights, each row summing to WONE */
 	uint16_t *wu;      /* the same in unsigned Q16, or NULL (see vpass_u16) */
 	float *wf;         /* the same weights in float, for the alpha path */
+	int16_t *w4;       /* taps <= 4: w padded to 4 taps with zeros (SIMD), or NULL */
 	uint32_t lo, hi;   /* first and last input index used */
 	bool identity;     /* integer offset lo, same size: a copy */
 	bool neg;          /* some weight is negative: results need clamping */
@@ -86,6 +88,7 @@ static void axis_free(struct axis *ax)
 	free(ax->w);
 	free(ax->wu);
 	free(ax->wf);
+	free(ax->w4);
 	memset(ax, 0, sizeof *ax);
 }
 
@@ -304,6 +307,17 @@ static ts_status axis_make(struct axis *ax, uint32_t in_n, double c, double len,
 		free(ax->wu);
 		ax->wu = NULL;
 	}
+	/* The SIMD horizontal pass loads four weights at once. */
+	if (taps <= 4 && ts_scale_simd_active()) {
+		ax->w4 = calloc(n, 4 * sizeof *ax->w4);
+		if (!ax->w4) {
+			ts_error_set(err, TS_EINTERNAL, "out of memory for scaling tables");
+			goto fail;
+		}
+		for (uint32_t o = 0; o < n; o++)
+			memcpy(ax->w4 + (size_t)o * 4, ax->w + (size_t)o * taps,
+			       (size_t)taps * sizeof *ax->w);
+	}
 	/* Non-zero taps on average; Catmull-Rom counts 4 even where the edge
 	 * folds them together. */
 	ax->cost = s >= 1.0 ? (double)used / n : 4.0;
@@ -361,7 +375,7 @@ q_out(int32_t v, const int mode, const bool clampit)
 static inline __attribute__((always_inline)) void
 hpass_q(const void *src, size_t src_stride, uint32_t nrows, const struct axis *ax,
         void *dst, size_t dst_stride, const int ch, const int T, const bool clampit,
-        const int mode)
+        const int mode, const uint32_t o_first)
 {
 	const uint32_t n = ax->n;
 	const int32_t bias = Q_BIAS(mode);
@@ -379,9 +393,9 @@ hpass_q(const void *src, size_t src_stride, uint32_t nrows, const struct axis *a
 	for (; r + 2 <= nrows; r += 2) {
 		const uint8_t *s0 = (const uint8_t *)src + r * src_stride, *s1 = s0 + src_stride;
 		uint8_t *d0 = (uint8_t *)dst + r * dst_stride, *d1 = d0 + dst_stride;
-		const int16_t *w = ax->w;
+		const int16_t *w = ax->w + (size_t)o_first * T;
 
-		for (uint32_t o = 0; o < n; o++, w += T) {
+		for (uint32_t o = o_first; o < n; o++, w += T) {
 			size_t off = (size_t)ax->start[o] * ch * isz;
 			const uint8_t *p0 = s0 + off, *p1 = s1 + off;
 			int32_t a0[4] = { bias, bias, bias, bias };
@@ -406,9 +420,9 @@ hpass_q(const void *src, size_t src_stride, uint32_t nrows, const struct axis *a
 	if (r < nrows) {
 		const uint8_t *s0 = (const uint8_t *)src + r * src_stride;
 		uint8_t *d0 = (uint8_t *)dst + r * dst_stride;
-		const int16_t *w = ax->w;
+		const int16_t *w = ax->w + (size_t)o_first * T;
 
-		for (uint32_t o = 0; o < n; o++, w += T) {
+		for (uint32_t o = o_first; o < n; o++, w += T) {
 			const uint8_t *p0 = s0 + (size_t)ax->start[o] * ch * isz;
 			int32_t a0[4] = { bias, bias, bias, bias };
 
@@ -433,42 +447,43 @@ hpass_q(const void *src, size_t src_stride, uint32_t nrows, const struct axis *a
  * aspect ratio), takes a loop over the taps. */
 #define HPASS_Q(CH) \
 static void hpass_q##CH(const void *src, size_t ss, uint32_t nrows, \
-                        const struct axis *ax, void *dst, size_t ds, int mode) \
+                        const struct axis *ax, void *dst, size_t ds, int mode, \
+                        uint32_t o0) \
 { \
 	const int T = ax->taps; \
 	if (mode == U8_U8) { \
 		if (ax->neg) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, U8_U8); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, U8_U8, o0); \
 		else \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, U8_U8); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, U8_U8, o0); \
 	} else if (mode == U8_MID) { \
 		if (ax->neg && T == 4) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, true, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, true, U8_MID, o0); \
 		else if (ax->neg) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, U8_MID, o0); \
 		else if (T == 2) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, 2, false, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, 2, false, U8_MID, o0); \
 		else if (T == 3) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, 3, false, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, 3, false, U8_MID, o0); \
 		else if (T == 4) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, false, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, false, U8_MID, o0); \
 		else \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, U8_MID); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, U8_MID, o0); \
 	} else if (ax->neg) { \
 		if (T == 4) \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, true, MID_U8); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, true, MID_U8, o0); \
 		else \
-			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, MID_U8); \
+			hpass_q(src, ss, nrows, ax, dst, ds, CH, T, true, MID_U8, o0); \
 	} else { \
 		switch (T) { \
-		case 2: hpass_q(src, ss, nrows, ax, dst, ds, CH, 2, false, MID_U8); break; \
-		case 3: hpass_q(src, ss, nrows, ax, dst, ds, CH, 3, false, MID_U8); break; \
-		case 4: hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, false, MID_U8); break; \
-		case 5: hpass_q(src, ss, nrows, ax, dst, ds, CH, 5, false, MID_U8); break; \
-		case 6: hpass_q(src, ss, nrows, ax, dst, ds, CH, 6, false, MID_U8); break; \
-		case 7: hpass_q(src, ss, nrows, ax, dst, ds, CH, 7, false, MID_U8); break; \
-		case 8: hpass_q(src, ss, nrows, ax, dst, ds, CH, 8, false, MID_U8); break; \
-		default: hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, MID_U8); break; \
+		case 2: hpass_q(src, ss, nrows, ax, dst, ds, CH, 2, false, MID_U8, o0); break; \
+		case 3: hpass_q(src, ss, nrows, ax, dst, ds, CH, 3, false, MID_U8, o0); break; \
+		case 4: hpass_q(src, ss, nrows, ax, dst, ds, CH, 4, false, MID_U8, o0); break; \
+		case 5: hpass_q(src, ss, nrows, ax, dst, ds, CH, 5, false, MID_U8, o0); break; \
+		case 6: hpass_q(src, ss, nrows, ax, dst, ds, CH, 6, false, MID_U8, o0); break; \
+		case 7: hpass_q(src, ss, nrows, ax, dst, ds, CH, 7, false, MID_U8, o0); break; \
+		case 8: hpass_q(src, ss, nrows, ax, dst, ds, CH, 8, false, MID_U8, o0); break; \
+		default: hpass_q(src, ss, nrows, ax, dst, ds, CH, T, false, MID_U8, o0); break; \
 		} \
 	} \
 }
@@ -476,6 +491,31 @@ HPASS_Q(1)
 HPASS_Q(2)
 HPASS_Q(3)
 HPASS_Q(4)
+
+/* Three channels: the SIMD kernel (scale_x86.c) where it applies, for the
+ * outputs whose loads stay in the row; the C loop for the rest. */
+static void hpass_3(const void *src, size_t ss, uint32_t nrows, const struct axis *ax,
+                    void *dst, size_t ds, int mode)
+{
+	uint32_t done = 0;
+
+	if (ax->w4 && ts_scale_simd_active()) {
+		struct ts_hpass_spec spec = {
+			.in_bytes = mode == MID_U8 ? 2 : 1,
+			.out_bytes = mode == U8_MID ? 2 : 1,
+			.bias = Q_BIAS(mode),
+			.shift = Q_SHIFT(mode),
+			.clamp = ax->neg,
+			.top = mode == U8_MID ? MID_MAX : 255,
+		};
+		size_t limit = (size_t)(ax->hi - ax->lo + 1) * 3 * (size_t)spec.in_bytes;
+
+		done = ts_scale_hpass3_simd(src, ss, nrows, limit, ax->n, ax->start, ax->w4,
+		                            dst, ds, &spec);
+	}
+	if (done < ax->n)
+		hpass_q3(src, ss, nrows, ax, dst, ds, mode, done);
+}
 
 /* Samples per block of the vertical passes: a fixed length, because GCC's
  * -O2 cost model only vectorises loops with a known trip count. */
@@ -736,12 +776,12 @@ static void pass_h(const void *src, size_t src_stride, uint32_t nrows,
                    bool opaque, int mode)
 {
 	switch (ch * 2 + opaque) {
-	case 2: case 3: hpass_q1(src, src_stride, nrows, ax, dst, dst_stride, mode); break;
+	case 2: case 3: hpass_q1(src, src_stride, nrows, ax, dst, dst_stride, mode, 0); break;
 	case 4: hpass_a(src, src_stride, nrows, ax, dst, dst_stride, 2); break;
-	case 5: hpass_q2(src, src_stride, nrows, ax, dst, dst_stride, mode); break;
-	case 6: case 7: hpass_q3(src, src_stride, nrows, ax, dst, dst_stride, mode); break;
+	case 5: hpass_q2(src, src_stride, nrows, ax, dst, dst_stride, mode, 0); break;
+	case 6: case 7: hpass_3(src, src_stride, nrows, ax, dst, dst_stride, mode); break;
 	case 8: hpass_a(src, src_stride, nrows, ax, dst, dst_stride, 4); break;
-	default: hpass_q4(src, src_stride, nrows, ax, dst, dst_stride, mode); break;
+	default: hpass_q4(src, src_stride, nrows, ax, dst, dst_stride, mode, 0); break;
 	}
 }
 

@@ -31,6 +31,7 @@
 #include "tessera/checked.h"
 #include "tessera/passthrough.h"
 #include "jpeg_tiles.h"
+#include "jpeg_window.h"
 #include "tessera/deadline.h"
 #include "tile_pool.h"
 
@@ -40,6 +41,7 @@
 /* What each thread keeps between tiles: its decompressor and buffers. */
 struct thread_state {
 	tjhandle tj;
+	struct ts_jpeg_window *win; /* for tiles only partly needed; made on first use */
 	struct ts_buf raw;          /* the stored tile */
 	struct ts_buf joined;       /* tables + tile */
 	struct ts_buf cut;          /* joined, cut to the rows needed */
@@ -59,6 +61,7 @@ static void state_free(void *p)
 		return;
 	if (ts->tj)
 		tjDestroy(ts->tj);
+	ts_jpeg_window_free(ts->win);
 	ts_buf_free(&ts->raw);
 	ts_buf_free(&ts->joined);
 	ts_buf_free(&ts->cut);
@@ -282,6 +285,37 @@ static void decode_one(void *arg, size_t k)
 		return;
 	}
 	src = &ts->joined;
+
+	/* Only part of the tile is needed (the region's edge, or the image's:
+	 * an edge tile's padding): decode just that window of it, straight
+	 * into the mosaic (jpeg_window.c).  Its pixels are the whole
+	 * decode's, so this is only faster. */
+	if (f == 1) {
+		int64_t i0 = base_u < 0 ? -base_u : 0, j0 = base_v < 0 ? -base_v : 0;
+		int64_t i1 = vw < sw ? vw : sw, j1 = vh < sh ? vh : sh;
+
+		if (base_u + i1 > (int64_t)out->width)
+			i1 = (int64_t)out->width - base_u;
+		if (base_v + j1 > (int64_t)out->height)
+			j1 = (int64_t)out->height - base_v;
+		if (i1 > i0 && j1 > j0 && (i0 > 0 || j0 > 0 || i1 < sw || j1 < sh)) {
+			uint8_t *dst = out->pixels + (size_t)(base_v + j0) * out->stride +
+			               (size_t)(base_u + i0) * (size_t)nc;
+
+			if (!ts->win)
+				ts->win = ts_jpeg_window_new();
+			if (!ts->win) {
+				r->status = TS_EINTERNAL;
+				snprintf(r->detail, sizeof r->detail, "out of memory (decoder)");
+			} else if (!ts_jpeg_window_decode(ts->win, ts->joined.data, ts->joined.len, d,
+			                                  nc, (uint32_t)i0, (uint32_t)j0, (uint32_t)i1,
+			                                  (uint32_t)j1, dst, out->stride, r->detail,
+			                                  sizeof r->detail)) {
+				r->status = TS_EINTERNAL;
+			}
+			goto done;
+		}
+	}
 
 	/* Only the top rows of the tile are needed (the last row of tiles of
 	 * the image, or of the region): at full scale, cut the stream to them

@@ -1066,6 +1066,70 @@ static void one_pixel_wide_or_high_images_resample_like_the_reference(void)
 	}
 }
 
+/* The SIMD horizontal pass (scale_x86.c) against the portable C loops: the
+ * same pixels, bit for bit, on random images of every channel count, odd
+ * widths, fractional crops, reductions (up to 2x, where the SIMD kernel
+ * applies, and beyond) and enlargements, in both pass orders. */
+static void simd_and_c_paths_give_identical_pixels(void)
+{
+	unsigned seed = 77;
+	int differ = 0, cases = 0;
+
+#if defined(__x86_64__)
+	/* On x86-64 with SSSE3 the SIMD path must really be the one tested. */
+	if (__builtin_cpu_supports("ssse3"))
+		EXPECT(ts_pipe_scale_simd(true));
+#endif
+	for (int nc = 1; nc <= 4; nc++)
+		for (int it = 0; it < 60; it++) {
+			struct ts_image in = { 0 }, a = { 0 }, b = { 0 };
+			struct ts_error err = { 0 };
+			uint32_t w = 1 + (uint32_t)(rand_r(&seed) % 301) * 2 + (it % 2);
+			uint32_t h = 1 + (uint32_t)(rand_r(&seed) % 200);
+			double cx = (rand_r(&seed) % 1000) / 1000.0 * w / 4;
+			double cy = (rand_r(&seed) % 1000) / 1000.0 * h / 4;
+			double cw = w - cx - (rand_r(&seed) % 1000) / 1000.0 * w / 4;
+			double chh = h - cy - (rand_r(&seed) % 1000) / 1000.0 * h / 4;
+			/* 0: up to 2x smaller, 1: 2..5x smaller, 2: larger. */
+			int kind = it % 3;
+			double f = kind == 0 ? 1.0 + (rand_r(&seed) % 1000) / 1000.0
+			         : kind == 1 ? 2.0 + (rand_r(&seed) % 3000) / 1000.0
+			                     : 0.3 + (rand_r(&seed) % 700) / 1000.0;
+			uint32_t ow = (uint32_t)(cw / f), oh = (uint32_t)(chh / f);
+
+			if (it % 5 == 4)
+				oh = (uint32_t)chh;   /* one axis only */
+			ow = ow ? ow : 1;
+			oh = oh ? oh : 1;
+			make(&in, w, h, nc);
+			for (size_t i = 0; i < (size_t)in.stride * h; i++)
+				in.pixels[i] = (uint8_t)rand_r(&seed);
+			if (nc == 2 || nc == 4)   /* opaque: the integer passes */
+				for (uint32_t y = 0; y < h; y++)
+					for (uint32_t x = 0; x < w; x++)
+						px(&in, x, y)[nc - 1] = 255;
+			ts_pipe_scale_simd(false);
+			EXPECT_EQ_INT(ts_pipe_scale(&in, cx, cy, cw, chh, ow, oh, &a, &err), TS_OK);
+			ts_pipe_scale_simd(true);
+			EXPECT_EQ_INT(ts_pipe_scale(&in, cx, cy, cw, chh, ow, oh, &b, &err), TS_OK);
+			cases++;
+			if (a.pixels && b.pixels) {
+				for (uint32_t y = 0; y < oh; y++)
+					if (memcmp(a.pixels + y * a.stride, b.pixels + y * b.stride,
+					           (size_t)ow * nc) != 0) {
+						differ++;
+						break;
+					}
+			}
+			ts_image_free(&in);
+			ts_image_free(&a);
+			ts_image_free(&b);
+		}
+	ts_pipe_scale_simd(true);
+	EXPECT_EQ_INT(cases, 240);
+	EXPECT_EQ_INT(differ, 0);
+}
+
 static void scaling_past_the_deadline_stops_with_503(void)
 {
 	struct ts_image in = { 0 }, out = { 0 };
@@ -1103,5 +1167,6 @@ int main(void)
 	RUN(one_pixel_wide_or_high_images_resample_like_the_reference);
 	RUN(large_images_worked_in_bands_match_the_reference);
 	RUN(scaling_past_the_deadline_stops_with_503);
+	RUN(simd_and_c_paths_give_identical_pixels);
 	return CHECK_DONE();
 }

@@ -430,6 +430,65 @@ static void rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode(void)
 	}
 }
 
+/* Regions that cut through tiles decode those tiles as windows
+ * (jpeg_window.c): every random region, at 1/1, 1/2 and 1/4, of RGB and
+ * YCbCr 4:2:0 levels, must be exactly the same pixels of the whole level. */
+static void partly_covered_tiles_give_exactly_the_whole_decode_pixels(void)
+{
+	static const uint16_t photometrics[] = { PHOTOMETRIC_RGB, PHOTOMETRIC_YCBCR };
+	unsigned seed = 3;
+
+	for (size_t p = 0; p < 2; p++) {
+		struct fx f = fx_jpeg(700, 530, 64, photometrics[p], 3);
+		char path[64];
+		struct ts_source *s = open_fx(&f, path);
+
+		EXPECT(s != NULL);
+		if (!s)
+			continue;
+		for (int want = 1; want <= 4; want *= 2) {
+			struct ts_image all = { 0 };
+			struct ts_error err;
+			double ax, ay;
+			int d = want;
+			long bad = 0;
+
+			ts_error_clear(&err);
+			EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, 0, 0, 700, 530, &d, 0, &all,
+			                                           &ax, &ay, &err), TS_OK);
+			EXPECT_EQ_INT(d, want);
+			for (int k = 0; k < 25 && all.pixels; k++) {
+				struct ts_image part = { 0 };
+				uint32_t x = (uint32_t)rand_r(&seed) % 690, y = (uint32_t)rand_r(&seed) % 520;
+				uint32_t w = 1 + (uint32_t)rand_r(&seed) % (700 - x);
+				uint32_t h = 1 + (uint32_t)rand_r(&seed) % (530 - y);
+				double ox, oy;
+				int pd = want;
+
+				EXPECT_EQ_INT(ts_source_read_region_scaled(s, 0, x, y, w, h, &pd, 0, &part,
+				                                           &ox, &oy, &err), TS_OK);
+				if (!part.pixels || pd != d)
+					continue;
+				for (uint32_t v = 0; v < part.height; v++) {
+					size_t u0 = (size_t)ox / (size_t)d, v0 = (size_t)oy / (size_t)d;
+
+					bad += memcmp(part.pixels + (size_t)v * part.stride,
+					              all.pixels + (v0 + v) * all.stride + u0 * 3,
+					              (size_t)part.width * 3) != 0;
+				}
+				ts_image_free(&part);
+			}
+			if (bad)
+				printf("    photometric %u at 1/%d: %ld rows differ\n", photometrics[p], d,
+				       bad);
+			EXPECT_EQ_INT(bad, 0);
+			ts_image_free(&all);
+		}
+		ts_source_close(s);
+		unlink(path);
+	}
+}
+
 static void the_budget_counts_pixels_at_the_reduced_scale(void)
 {
 	struct fx f = fx_jpeg(1024, 1024, 128, PHOTOMETRIC_RGB, 3);
@@ -605,6 +664,7 @@ int main(void)
 	RUN(resampled_output_matches_the_full_decode_path);
 	RUN(parallel_decode_gives_exactly_the_pixels_of_one_tile_at_a_time);
 	RUN(rows_cut_from_the_last_tiles_are_the_rows_of_a_whole_decode);
+	RUN(partly_covered_tiles_give_exactly_the_whole_decode_pixels);
 	RUN(the_budget_counts_pixels_at_the_reduced_scale);
 	RUN(a_read_past_the_render_deadline_stops_with_503);
 	RUN(other_codecs_fall_back_to_a_full_size_read);
