@@ -187,6 +187,9 @@ struct ts_catalogue {
 	time_t mtime;                      /* the latest mtime of the entries and sidecars */
 	bool unwatchable;                  /* holds a symlinked or hard-linked file: a
 	                                      change may come through another folder */
+	char *names;                       /* the entries' names, one block (they point
+	                                      into it; catalogue.c's) */
+	size_t names_len;
 };
 
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
@@ -211,6 +214,14 @@ int ts_catalogue_open_dir(int root_fd, const char *rel);
  * everything (ts_catalogue_free). */
 ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err);
+/* ts_catalogue_scan calling watch(arg, dir_fd, name) with every entry
+ * that may be a sub-folder after the folder is listed and before that
+ * entry is looked at (dir_watch.h: watched before it is read); dir_fd is
+ * the folder's, borrowed.  A big folder's entries are looked at on
+ * several threads: watch is called on the caller's only, in order. */
+ts_status ts_catalogue_scan_watched(int root_fd, const char *root_path, const char *rel,
+                                    void (*watch)(void *arg, int dir_fd, const char *name),
+                                    void *arg, struct ts_catalogue *out, struct ts_error *err);
 /* ts_catalogue_scan of the sub-folder name of the folder rel, open as
  * dir_fd (borrowed): one openat instead of a walk from the root, for the
  * members of a collection. */

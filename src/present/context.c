@@ -46,13 +46,16 @@ ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
 	struct ts_catalogue *m = c->scan_memo;
 	ts_status s;
 
-	if (m && m->rel && strcmp(m->rel, rel) == 0) {
+	/* a scan that watches (the fingerprint's) is always a fresh one */
+	if (!c->watch_dir && m && m->rel && strcmp(m->rel, rel) == 0) {
 		if (ts_catalogue_copy(m, out))
 			return TS_OK;
 		memset(out, 0, sizeof *out);
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, out, err);
+	s = c->watch_dir ? ts_catalogue_scan_watched(c->root_fd, c->root_path, rel, c->watch_dir,
+	                                             c->watch_arg, out, err)
+	                 : ts_catalogue_scan(c->root_fd, c->root_path, rel, out, err);
 	if (s == TS_OK && m) {
 		ts_catalogue_free(m);
 		if (!ts_catalogue_copy(out, m))

@@ -24,6 +24,7 @@
 #include "tessera/resolve.h"
 #include "tessera/hash.h"
 #include "model.h"
+#include "parallel.h"
 
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -354,6 +355,47 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 	return ts_present_stamp(c, rel, collection, out, &mtime, err);
 }
 
+/* A collection member's iiif.json as the fingerprint sees it (stamp). */
+struct member_sidecar {
+	bool found;
+	uint64_t parts[4];       /* inode, size, mtime (s, ns) */
+	time_t mtime;
+};
+
+struct member_sidecars {
+	int dfd;                 /* the collection's folder */
+	const struct ts_catalogue *cat;
+	struct member_sidecar *v;
+};
+
+static void member_sidecars_range(void *arg, size_t from, size_t to)
+{
+	const struct member_sidecars *j = arg;
+
+	for (size_t i = from; i < to; i++) {
+		const struct ts_catalogue_entry *e = &j->cat->entries[i];
+		char name[NAME_MAX + 16];
+		struct stat st;
+
+		j->v[i].found = false;
+		if (!e->is_dir)
+			continue;
+		snprintf(name, sizeof name, "%s/iiif.json", e->name);
+		if (fstatat(j->dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		j->v[i].found = true;
+		j->v[i].parts[0] = (uint64_t)st.st_ino;
+		j->v[i].parts[1] = (uint64_t)st.st_size;
+		j->v[i].parts[2] = (uint64_t)st.st_mtim.tv_sec;
+		j->v[i].parts[3] = (uint64_t)st.st_mtim.tv_nsec;
+		j->v[i].mtime = st.st_mtim.tv_sec;
+	}
+}
+
+/* The members' sidecars' stats are taken on several threads from this many
+ * members on. */
+#define PARALLEL_SIDECARS 512
+
 ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
                            uint64_t *out, time_t *mtime, struct ts_error *err)
 {
@@ -361,6 +403,11 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status s;
 
+	/* with a folder watch, the sub-folders are watched between the
+	 * listing and their stats (ts_present_scan, ts_catalogue_scan_watched):
+	 * their own stats, in the listing's fingerprint, are then taken after
+	 * the watch, so a change inside one (its mtime moves when its entries
+	 * change, which is no event in this folder) raises an event */
 	s = ts_present_scan(c, rel, &cat, err);
 	if (s == TS_ENOTFOUND && !collection && *rel) {
 		/* a single file: its folder's entries (siblings give thumbnails,
@@ -372,7 +419,9 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
-		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
+		s = c->watch_dir ? ts_catalogue_scan_watched(c->root_fd, c->root_path, parent,
+		                                             c->watch_dir, c->watch_arg, &cat, err)
+		                 : ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
 		free(parent);
 		if (s)
 			return s;
@@ -389,50 +438,36 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	 * own stats (in cat: their mtimes change when files are added,
 	 * removed or renamed in them) and their sidecars' stats stand for
 	 * them: one fstatat per member instead of a readdir, so a collection
-	 * of 10,000 folders is checked cheaply.  An image rewritten in place
-	 * inside a member (same name, no rename) shows in the member's own
-	 * Manifest at once and in the collection's thumbnail sizes only after
-	 * the next change of the collection (documented trade-off).  With a
-	 * folder watch (ctx.watch_dir, dir_watch.h), the sub-folders of an
-	 * item or collection are watched too, and their own stats hashed
-	 * after the watch, so a change inside one raises an event. */
-	if (collection || c->watch_dir) {
+	 * of 10,000 folders is checked cheaply (and on several threads).  An
+	 * image rewritten in place inside a member (same name, no rename)
+	 * shows in the member's own Manifest at once and in the collection's
+	 * thumbnail sizes only after the next change of the collection
+	 * (documented trade-off). */
+	if (collection) {
 		int dfd = ts_catalogue_open_dir(c->root_fd, cat.rel);
+		struct member_sidecar *v = NULL;
 
 		if (dfd < 0 && c->watch_dir)
 			c->watch_dir(c->watch_arg, -1, NULL);
-		for (size_t i = 0; dfd >= 0 && i < cat.n; i++) {
-			const char *sub = cat.entries[i].name;
-			char name[NAME_MAX + 16];
-			struct stat st, mst;
-			int got = -1;
-
-			if (!cat.entries[i].is_dir)
-				continue;
-			snprintf(name, sizeof name, "%s/iiif.json", sub);
-			if (c->watch_dir) {
-				/* Watched before it is looked at again: its own stat
-				 * (its mtime moves when its entries change, which is
-				 * no event in this folder) and its sidecar's. */
-				c->watch_dir(c->watch_arg, dfd, sub);
-				if (fstatat(dfd, sub, &mst, AT_SYMLINK_NOFOLLOW) == 0) {
-					uint64_t parts[3] = { (uint64_t)mst.st_ino,
-					                      (uint64_t)mst.st_mtim.tv_sec,
-					                      (uint64_t)mst.st_mtim.tv_nsec };
-					h = ts_hash_fnv1a(h, parts, sizeof parts);
-				}
-			}
-			if (collection)
-				got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
-			if (got == 0) {
-				uint64_t parts[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size,
-				                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
-				h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);
-				h = ts_hash_fnv1a(h, parts, sizeof parts);
-				if (st.st_mtim.tv_sec > *mtime)
-					*mtime = st.st_mtim.tv_sec;
-			}
+		if (dfd >= 0 && cat.n && !(v = calloc(cat.n, sizeof *v))) {
+			close(dfd);
+			ts_catalogue_free(&cat);
+			return ts_error_set(err, TS_EINTERNAL, "out of memory");
 		}
+		if (v) {
+			struct member_sidecars j = { dfd, &cat, v };
+
+			ts_pm_parallel(cat.n, PARALLEL_SIDECARS, member_sidecars_range, &j);
+		}
+		for (size_t i = 0; v && i < cat.n; i++) {
+			if (!v[i].found)
+				continue;
+			h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);
+			h = ts_hash_fnv1a(h, v[i].parts, sizeof v[i].parts);
+			if (v[i].mtime > *mtime)
+				*mtime = v[i].mtime;
+		}
+		free(v);
 		if (dfd >= 0)
 			close(dfd);
 	}
