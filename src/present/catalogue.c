@@ -470,14 +470,20 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		nlen += len;
 		n++;
 	}
-	/* watched before they are looked at (dir_watch.h) */
-	for (size_t i = 0; watch && i < n; i++)
-		if (slots[i].d_type == DT_DIR || slots[i].d_type == DT_UNKNOWN)
-			watch(arg, dfd, names + slots[i].name);
+	/* watched before they are looked at (dir_watch.h): the helpers stat
+	 * what is watched while this thread watches the rest */
 	{
 		struct stats j = { dfd, root_path, rel, names, v, slots };
+		struct ts_pm_loop loop;
 
-		ts_pm_parallel(n, PARALLEL_STATS, stat_range, &j);
+		ts_pm_begin(&loop, n, watch ? 0 : n, PARALLEL_STATS, stat_range, &j);
+		for (size_t i = 0; watch && i < n; i++) {
+			if (slots[i].d_type == DT_DIR || slots[i].d_type == DT_UNKNOWN)
+				watch(arg, dfd, names + slots[i].name);
+			if ((i + 1) % 64 == 0)
+				ts_pm_ready(&loop, i + 1);
+		}
+		ts_pm_end(&loop);
 	}
 	close(dfd);
 	dfd = -1;
