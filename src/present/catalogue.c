@@ -476,7 +476,7 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		struct stats j = { dfd, root_path, rel, names, v, slots };
 		struct ts_pm_loop loop;
 
-		ts_pm_begin(&loop, n, watch ? 0 : n, PARALLEL_STATS, stat_range, &j);
+		ts_pm_begin(&loop, n, watch ? 0 : n, PARALLEL_STATS, 0, stat_range, &j);
 		for (size_t i = 0; watch && i < n; i++) {
 			if (slots[i].d_type == DT_DIR || slots[i].d_type == DT_UNKNOWN)
 				watch(arg, dfd, names + slots[i].name);

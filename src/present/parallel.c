@@ -25,10 +25,10 @@ static void *work(void *p)
 
 		pthread_mutex_lock(&l->lock);
 		while (l->next < l->n &&
-		       l->ready < (l->n - l->next < CHUNK ? l->n : l->next + CHUNK))
+		       l->ready < (l->n - l->next < l->chunk ? l->n : l->next + l->chunk))
 			pthread_cond_wait(&l->more, &l->lock);
 		from = l->next;
-		to = l->n - from < CHUNK ? l->n : from + CHUNK;
+		to = l->n - from < l->chunk ? l->n : from + l->chunk;
 		l->next = to;
 		pthread_mutex_unlock(&l->lock);
 		if (from >= l->n)
@@ -38,19 +38,20 @@ static void *work(void *p)
 }
 
 void ts_pm_begin(struct ts_pm_loop *l, size_t n, size_t ready, size_t min_parallel,
-                 void (*fn)(void *arg, size_t from, size_t to), void *arg)
+                 size_t chunk, void (*fn)(void *arg, size_t from, size_t to), void *arg)
 {
 	long cpus;
 
 	l->n = n;
 	l->next = 0;
 	l->ready = ready;
+	l->chunk = chunk ? chunk : CHUNK;
 	l->fn = fn;
 	l->arg = arg;
 	l->threads = 1;
 	/* sysconf is asked only for a big loop: it reads a file in /sys each
 	 * time, and every member folder of a collection is a loop of one */
-	if (n < min_parallel || n <= CHUNK || (cpus = sysconf(_SC_NPROCESSORS_ONLN)) < 2)
+	if (n < min_parallel || n <= l->chunk || (cpus = sysconf(_SC_NPROCESSORS_ONLN)) < 2)
 		return;
 	l->threads = cpus > TS_PM_MAX_THREADS ? TS_PM_MAX_THREADS : (int)cpus;
 	pthread_mutex_init(&l->lock, NULL);
@@ -92,6 +93,6 @@ void ts_pm_parallel(size_t n, size_t min_parallel,
 {
 	struct ts_pm_loop l;
 
-	ts_pm_begin(&l, n, n, min_parallel, fn, arg);
+	ts_pm_begin(&l, n, n, min_parallel, 0, fn, arg);
 	ts_pm_end(&l);
 }

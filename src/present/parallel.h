@@ -16,6 +16,7 @@ struct ts_pm_loop {
 	size_t n;
 	size_t next;             /* the next item handed out, under lock */
 	size_t ready;            /* items below this may be handed out, under lock */
+	size_t chunk;            /* items handed out at a time */
 	void (*fn)(void *arg, size_t from, size_t to);
 	void *arg;
 	int threads;             /* 1: no helper, ts_pm_end does it all */
@@ -25,12 +26,12 @@ struct ts_pm_loop {
 	bool started[TS_PM_MAX_THREADS];
 };
 
-/* Start calling fn(arg, from, to) over [0, n) in chunks on helper threads
- * (up to the cores, 4 at most, counting the caller's) when n >=
- * min_parallel; items at or beyond ready wait for ts_pm_ready.  fn must
- * only touch what its items own. */
+/* Start calling fn(arg, from, to) over [0, n), chunk items at a time
+ * (0: 128), on helper threads (up to the cores, 4 at most, counting the
+ * caller's) when n >= min_parallel; items at or beyond ready wait for
+ * ts_pm_ready.  fn must only touch what its items own. */
 void ts_pm_begin(struct ts_pm_loop *l, size_t n, size_t ready, size_t min_parallel,
-                 void (*fn)(void *arg, size_t from, size_t to), void *arg);
+                 size_t chunk, void (*fn)(void *arg, size_t from, size_t to), void *arg);
 /* Let items below upto be handed out (the caller has prepared them). */
 void ts_pm_ready(struct ts_pm_loop *l, size_t upto);
 /* Release every item, work on them on the caller's thread too, and return
