@@ -75,8 +75,8 @@ void ts_pm_ready(struct ts_pm_loop *l, size_t upto)
 void ts_pm_end(struct ts_pm_loop *l)
 {
 	if (l->threads < 2) {
-		if (l->n)
-			l->fn(l->arg, 0, l->n);
+		for (size_t from = 0; from < l->n; from += l->chunk)
+			l->fn(l->arg, from, l->n - from < l->chunk ? l->n : from + l->chunk);
 		return;
 	}
 	ts_pm_ready(l, l->n);

@@ -27,7 +27,7 @@ struct ts_pm_loop {
 };
 
 /* Start calling fn(arg, from, to) over [0, n), chunk items at a time
- * (0: 128), on helper threads (up to the cores, 4 at most, counting the
+ * (0: 128; from is always a multiple of chunk), on helper threads (up to the cores, 4 at most, counting the
  * caller's) when n >= min_parallel; items at or beyond ready wait for
  * ts_pm_ready.  fn must only touch what its items own. */
 void ts_pm_begin(struct ts_pm_loop *l, size_t n, size_t ready, size_t min_parallel,
