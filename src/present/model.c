@@ -24,7 +24,6 @@
 #include "tessera/resolve.h"
 #include "tessera/hash.h"
 #include "model.h"
-#include "parallel.h"
 
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -355,47 +354,6 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 	return ts_present_stamp(c, rel, collection, out, &mtime, err);
 }
 
-/* A collection member's iiif.json as the fingerprint sees it (stamp). */
-struct member_sidecar {
-	bool found;
-	uint64_t parts[4];       /* inode, size, mtime (s, ns) */
-	time_t mtime;
-};
-
-struct member_sidecars {
-	int dfd;                 /* the collection's folder */
-	const struct ts_catalogue *cat;
-	struct member_sidecar *v;
-};
-
-static void member_sidecars_range(void *arg, size_t from, size_t to)
-{
-	const struct member_sidecars *j = arg;
-
-	for (size_t i = from; i < to; i++) {
-		const struct ts_catalogue_entry *e = &j->cat->entries[i];
-		char name[NAME_MAX + 16];
-		struct stat st;
-
-		j->v[i].found = false;
-		if (!e->is_dir)
-			continue;
-		snprintf(name, sizeof name, "%s/iiif.json", e->name);
-		if (fstatat(j->dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			continue;
-		j->v[i].found = true;
-		j->v[i].parts[0] = (uint64_t)st.st_ino;
-		j->v[i].parts[1] = (uint64_t)st.st_size;
-		j->v[i].parts[2] = (uint64_t)st.st_mtim.tv_sec;
-		j->v[i].parts[3] = (uint64_t)st.st_mtim.tv_nsec;
-		j->v[i].mtime = st.st_mtim.tv_sec;
-	}
-}
-
-/* The members' sidecars' stats are taken on several threads from this many
- * members on. */
-#define PARALLEL_SIDECARS 512
-
 ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
                            uint64_t *out, time_t *mtime, struct ts_error *err)
 {
@@ -404,14 +362,16 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	ts_status s;
 
 	/* with a folder watch, the sub-folders are watched between the
-	 * listing and their stats (ts_present_scan, ts_catalogue_scan_watched):
+	 * listing and their stats (ts_present_scan_opts, ts_catalogue_opts):
 	 * their own stats, in the listing's fingerprint, are then taken after
 	 * the watch, so a change inside one (its mtime moves when its entries
-	 * change, which is no event in this folder) raises an event */
-	s = ts_present_scan(c, rel, &cat, err);
+	 * change, which is no event in this folder) raises an event.  A
+	 * collection's members' sidecars are stat'ed by the same scan. */
+	s = ts_present_scan_opts(c, rel, collection, &cat, err);
 	if (s == TS_ENOTFOUND && !collection && *rel) {
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
+		struct ts_catalogue_opts o = { c->watch_dir, c->watch_arg, false };
 		const char *name;
 		char *parent;
 
@@ -419,9 +379,7 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
-		s = c->watch_dir ? ts_catalogue_scan_watched(c->root_fd, c->root_path, parent,
-		                                             c->watch_dir, c->watch_arg, &cat, err)
-		                 : ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
+		s = ts_catalogue_scan_with(c->root_fd, c->root_path, parent, &o, &cat, err);
 		free(parent);
 		if (s)
 			return s;
@@ -438,38 +396,20 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	 * own stats (in cat: their mtimes change when files are added,
 	 * removed or renamed in them) and their sidecars' stats stand for
 	 * them: one fstatat per member instead of a readdir, so a collection
-	 * of 10,000 folders is checked cheaply (and on several threads).  An
+	 * of 10,000 folders is checked cheaply (on several threads).  An
 	 * image rewritten in place inside a member (same name, no rename)
 	 * shows in the member's own Manifest at once and in the collection's
 	 * thumbnail sizes only after the next change of the collection
 	 * (documented trade-off). */
-	if (collection) {
-		int dfd = ts_catalogue_open_dir(c->root_fd, cat.rel);
-		struct member_sidecar *v = NULL;
+	for (size_t i = 0; collection && i < cat.n; i++) {
+		const struct ts_catalogue_entry *e = &cat.entries[i];
 
-		if (dfd < 0 && c->watch_dir)
-			c->watch_dir(c->watch_arg, -1, NULL);
-		if (dfd >= 0 && cat.n && !(v = calloc(cat.n, sizeof *v))) {
-			close(dfd);
-			ts_catalogue_free(&cat);
-			return ts_error_set(err, TS_EINTERNAL, "out of memory");
-		}
-		if (v) {
-			struct member_sidecars j = { dfd, &cat, v };
-
-			ts_pm_parallel(cat.n, PARALLEL_SIDECARS, member_sidecars_range, &j);
-		}
-		for (size_t i = 0; v && i < cat.n; i++) {
-			if (!v[i].found)
-				continue;
-			h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);
-			h = ts_hash_fnv1a(h, v[i].parts, sizeof v[i].parts);
-			if (v[i].mtime > *mtime)
-				*mtime = v[i].mtime;
-		}
-		free(v);
-		if (dfd >= 0)
-			close(dfd);
+		if (!e->has_sidecar)
+			continue;
+		h = ts_hash_fnv1a(h, e->name, strlen(e->name) + 1);
+		h = ts_hash_fnv1a(h, e->sidecar_id, sizeof e->sidecar_id);
+		if ((time_t)e->sidecar_id[2] > *mtime)
+			*mtime = (time_t)e->sidecar_id[2];
 	}
 	ts_catalogue_free(&cat);
 	*out = ts_hash_mix(h);
