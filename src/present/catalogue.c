@@ -382,21 +382,44 @@ static void stat_range(void *arg, size_t from, size_t to)
 	}
 }
 
-/* Grow *p (of *cap items of size each, *n used) to take one more. */
-static bool grow(void **p, size_t *cap, size_t n, size_t size)
+/* Grow *p (of *cap items of size each, n used) to take one more; while
+ * *p is still the caller's small array (on its stack), into a new block. */
+static bool grow(void **p, size_t *cap, size_t n, size_t size, const void *small)
 {
 	size_t ncap, bytes;
 	void *q;
 
 	if (n < *cap)
 		return true;
-	ncap = *cap ? *cap * 2 : 8;   /* most folders are a member's few files */
-	if (!ts_mul_size(ncap, size, &bytes) || !(q = realloc(*p, bytes)))
+	ncap = *cap * 2;
+	if (!ts_mul_size(ncap, size, &bytes))
 		return false;
+	q = *p == small ? malloc(bytes) : realloc(*p, bytes);
+	if (!q)
+		return false;
+	if (*p == small)
+		memcpy(q, small, n * size);
 	*p = q;
 	*cap = ncap;
 	return true;
 }
+
+/* A copy of the first n bytes of small in a block of its own. */
+static void *unsmall(const void *small, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q && n)
+		memcpy(q, small, n);
+	return q;
+}
+
+/* Entries a folder's listing holds on the stack before it needs the heap:
+ * most folders are a collection member's few files, and blocks grown and
+ * freed for each of 10,000 members among their lasting allocations were
+ * fresh pages every time. */
+#define SMALL_ENTRIES 8
+#define SMALL_NAMES 512
 
 /* Read the folder open as dfd (root-relative rel), taking dfd: list it
  * (names only, and the sidecars read), then watch what may be a
@@ -411,10 +434,11 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 	void (*watch)(void *, int, const char *) = opts ? opts->watch : NULL;
 	const struct dirent64 *de;
 	struct dir_reader dr, *d = &dr;   /* on the stack: no fresh 16 KB per member */
-	struct ts_catalogue_entry *v = NULL;
-	struct slot *slots = NULL;
-	char *names = NULL;
-	size_t n = 0, cap = 0, scap = 0, nlen = 0, ncap = 0, kept = 0;
+	struct ts_catalogue_entry v_small[SMALL_ENTRIES], *v = v_small;
+	struct slot s_small[SMALL_ENTRIES], *slots = s_small;
+	char n_small[SMALL_NAMES], *names = n_small;
+	size_t n = 0, cap = SMALL_ENTRIES, scap = SMALL_ENTRIES, nlen = 0, ncap = SMALL_NAMES;
+	size_t kept = 0;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status st = TS_OK;
 
@@ -467,18 +491,12 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		if (n >= 2 * (size_t)TS_CATALOGUE_MAX_ENTRIES)
 			goto too_many;
 		len = strlen(name) + 1;
-		if (!grow((void **)&v, &cap, n, sizeof *v) ||
-		    !grow((void **)&slots, &scap, n, sizeof *slots))
+		if (!grow((void **)&v, &cap, n, sizeof *v, v_small) ||
+		    !grow((void **)&slots, &scap, n, sizeof *slots, s_small))
 			goto oom;
-		while (ncap - nlen < len) {
-			size_t nc = ncap ? ncap * 2 : 256;
-			char *q = nc > ncap ? realloc(names, nc) : NULL;
-
-			if (!q)
+		while (ncap - nlen < len)
+			if (!grow((void **)&names, &ncap, ncap, 1, n_small))   /* full: grow */
 				goto oom;
-			names = q;
-			ncap = nc;
-		}
 		memcpy(names + nlen, name, len);
 		v[n].name = NULL;   /* names moves while it grows: set below */
 		v[n].type = type;
@@ -504,6 +522,8 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 	}
 	close(dfd);
 	dfd = -1;
+	if (names == n_small && !(names = unsmall(n_small, nlen)))
+		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct ts_catalogue_entry *e = &v[i];
 
@@ -521,17 +541,20 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		e->name = names + slots[i].name;
 		v[kept++] = *e;
 	}
-	free(slots);
-	slots = NULL;
+	if (slots != s_small)
+		free(slots);
+	slots = s_small;
 	if (kept > TS_CATALOGUE_MAX_ENTRIES)
 		goto too_many;
+	if (v == v_small && !(v = unsmall(v_small, kept * sizeof *v)))
+		goto oom;
 	out->entries = v;
 	out->n = kept;
 	out->names = names;
 	out->names_len = nlen;
 	out->sub_sidecars = opts && opts->sub_sidecars;
-	v = NULL;
-	names = NULL;
+	v = v_small;
+	names = n_small;
 	if (out->n > 1)
 		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
 	/* hashed in sorted order: readdir's order is not stable across copies */
@@ -551,9 +574,12 @@ oom:
 fail:
 	if (dfd >= 0)
 		close(dfd);
-	free(v);
-	free(slots);
-	free(names);
+	if (v != v_small)
+		free(v);
+	if (slots != s_small)
+		free(slots);
+	if (names != n_small)
+		free(names);
 	ts_catalogue_free(out);
 	return st;
 }
