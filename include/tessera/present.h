@@ -159,6 +159,14 @@ ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
 ts_status ts_present_scan_opts(const struct ts_present_ctx *c, const char *rel,
                                bool sub_sidecars, struct ts_catalogue *out,
                                struct ts_error *err);
+/* ts_present_scan_opts without a copy: *cat is c's memo, where a fresh
+ * scan is moved (valid until the next scan through c), or without a memo
+ * own; own is always the caller's to ts_catalogue_free (empty when lent
+ * the memo).  For the fingerprint and the Collection, which read a
+ * 10,000-entry listing and need no copy of it. */
+ts_status ts_present_scan_lend(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *own,
+                               const struct ts_catalogue **cat, struct ts_error *err);
 
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 

@@ -46,6 +46,31 @@ ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
 	return ts_present_scan_opts(c, rel, false, out, err);
 }
 
+ts_status ts_present_scan_lend(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *own,
+                               const struct ts_catalogue **cat, struct ts_error *err)
+{
+	struct ts_catalogue *m = c->scan_memo;
+	struct ts_catalogue_opts o = { c->watch_dir, c->watch_arg, sub_sidecars };
+	ts_status s;
+
+	memset(own, 0, sizeof *own);
+	*cat = own;
+	if (!c->watch_dir && m && m->rel && strcmp(m->rel, rel) == 0 &&
+	    (m->sub_sidecars || !sub_sidecars)) {
+		*cat = m;
+		return TS_OK;
+	}
+	s = ts_catalogue_scan_with(c->root_fd, c->root_path, rel, &o, own, err);
+	if (s == TS_OK && m) {
+		ts_catalogue_free(m);
+		*m = *own;   /* moved there, kept for the next reader */
+		memset(own, 0, sizeof *own);
+		*cat = m;
+	}
+	return s;
+}
+
 ts_status ts_present_scan_opts(const struct ts_present_ctx *c, const char *rel,
                                bool sub_sidecars, struct ts_catalogue *out,
                                struct ts_error *err)

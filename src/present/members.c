@@ -266,7 +266,8 @@ static void jobs_free(struct jobs *js)
 ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
                                      struct ts_present_collection *out, struct ts_error *err)
 {
-	struct ts_catalogue cat;
+	struct ts_catalogue own;
+	const struct ts_catalogue *cat;
 	struct ts_sidecar row, mrow;
 	struct ts_csv csv;
 	struct jobs js;
@@ -282,26 +283,27 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	memset(&row, 0, sizeof row);
 	memset(&csv, 0, sizeof csv);
 	memset(&js, 0, sizeof js);
-	s = ts_present_scan(c, rel, &cat, err);
+	/* the fingerprint's listing, lent: 10,000 entries need no copy */
+	s = ts_present_scan_lend(c, rel, false, &own, &cat, err);
 	if (s)
 		return s;
-	if (ts_pm_folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
-		ts_catalogue_free(&cat);
+	if (ts_pm_folder_kind(c, cat) != TS_PRESENT_COLLECTION) {
+		ts_catalogue_free(&own);
 		return ts_error_set(err, TS_ENOTFOUND, "not a collection");
 	}
 	out->rel = strdup(rel);
 	out->id = *rel ? ts_present_encode_id(rel) : strdup("top");
 	parent = ts_pm_parent_of(rel, &name);
-	done = calloc(cat.n ? cat.n : 1, sizeof *done);
-	js.v = calloc(cat.n ? cat.n : 1, sizeof *js.v);
+	done = calloc(cat->n ? cat->n : 1, sizeof *done);
+	js.v = calloc(cat->n ? cat->n : 1, sizeof *js.v);
 	/* sized once: growing 10,000 members of 624 bytes by doubling would
 	 * touch twice the fresh pages, and a cold answer pays for each */
-	out->members = calloc(cat.n ? cat.n : 1, sizeof *out->members);
+	out->members = calloc(cat->n ? cat->n : 1, sizeof *out->members);
 	if (!out->rel || !out->id || !parent || !done || !js.v || !out->members) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	s = ts_pm_parse_sidecar(&cat, TS_SIDECAR_COLLECTION, &out->meta, err);
+	s = ts_pm_parse_sidecar(cat, TS_SIDECAR_COLLECTION, &out->meta, err);
 	if (s)
 		goto fail;
 	/* §3: the parent's CSV row (the root has none) under the own sidecar */
@@ -312,11 +314,11 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	/* the members' CSV rows read untagged values in this folder's own
 	 * sidecar language (§3), as each member's ts_pm_csv_row does - not
 	 * in a language this folder took from its own row above */
-	row_lang = cat.sidecar ? out->meta.language : NULL;
-	if (cat.csv) {
+	row_lang = cat->sidecar ? out->meta.language : NULL;
+	if (cat->csv) {
 		struct ts_error e;
 		ts_error_clear(&e);
-		if (ts_csv_parse(cat.csv, cat.csv_len, &csv, &e) != TS_OK) {
+		if (ts_csv_parse(cat->csv, cat->csv_len, &csv, &e) != TS_OK) {
 			s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", rel, *rel ? "/" : "", e.msg);
 			goto fail;
 		}
@@ -333,11 +335,11 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	js.col = out;
 	js.dfd = dfd;
 	js.rel = rel;
-	ts_pm_begin(&loop, cat.n, 0, PARALLEL_MIN, JOB_CHUNK, run_jobs, &js);
+	ts_pm_begin(&loop, cat->n, 0, PARALLEL_MIN, JOB_CHUNK, run_jobs, &js);
 	looping = true;
 	/* members: the sidecar's order, then folders, then loose files (§1) */
 	for (pass = 0; pass < 3; pass++) {
-		size_t count = pass == 0 ? out->meta.nitems : cat.n;
+		size_t count = pass == 0 ? out->meta.nitems : cat->n;
 
 		for (i = 0; i < count; i++) {
 			const struct ts_catalogue_entry *e;
@@ -345,7 +347,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			long r;
 
 			if (pass == 0) {
-				e = ts_pm_find_entry(&cat, out->meta.items[i].file);
+				e = ts_pm_find_entry(cat, out->meta.items[i].file);
 				if (!e) {
 					char f[48];
 					snprintf(f, sizeof f, "items[%zu]", i);
@@ -354,13 +356,13 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 					goto fail;
 				}
 			} else {
-				e = &cat.entries[i];
+				e = &cat->entries[i];
 				if (pass == 1 ? !e->is_dir : e->is_dir)
 					continue;
 			}
-			if (done[e - cat.entries])
+			if (done[e - cat->entries])
 				continue;
-			done[e - cat.entries] = true;
+			done[e - cat->entries] = true;
 			if (!e->is_dir && ts_catalogue_paint_rank(e->type->kind) == 0)
 				continue;
 			memset(&mrow, 0, sizeof mrow);
@@ -379,7 +381,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				/* a slot taken, described by the jobs (its name too) */
 				struct job *j = &js.v[js.n];
 
-				if (out->nmembers >= cat.n) {
+				if (out->nmembers >= cat->n) {
 					ts_pm_sidecar_free(&mrow);
 					s = ts_error_set(err, TS_EINTERNAL, "too many members");
 					goto fail;
@@ -402,7 +404,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 					ts_pm_ready(&loop, js.n);
 				continue;
 			}
-			s = add_member(out, cat.n, e->name, &ok, err);
+			s = add_member(out, cat->n, e->name, &ok, err);
 			if (s) {
 				ts_pm_sidecar_free(&mrow);
 				goto fail;
@@ -414,7 +416,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				if (mrow.summary)
 					mb->summary = json_deep_copy(mrow.summary);
 				const struct ts_catalogue_entry *pic = e->type->kind == TS_MEDIA_IMAGE ? e
-				                                     : beside(&cat, e);
+				                                     : beside(cat, e);
 				if (pic && ts_pm_probe_picture(c, rel, pic, &mb->thumb, err) != TS_OK)
 					ts_pm_picture_free(&mb->thumb);
 				if (e->type->kind == TS_MEDIA_IMAGE && mb->thumb.rel &&
@@ -486,13 +488,13 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		out->thumb.info = mb->thumb.info;
 		break;
 	}
-	out->fingerprint = cat.fingerprint;
+	out->fingerprint = cat->fingerprint;
 	close(dfd);
 	jobs_free(&js);
 	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	free(parent);
 	free(done);
 	return TS_OK;
@@ -508,7 +510,7 @@ fail:
 	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	free(parent);
 	free(done);
 	ts_present_collection_free(out);

@@ -357,17 +357,18 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
                            uint64_t *out, time_t *mtime, struct ts_error *err)
 {
-	struct ts_catalogue cat;
+	struct ts_catalogue own;
+	const struct ts_catalogue *cat;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status s;
 
 	/* with a folder watch, the sub-folders are watched between the
-	 * listing and their stats (ts_present_scan_opts, ts_catalogue_opts):
+	 * listing and their stats (ts_present_scan_lend, ts_catalogue_opts):
 	 * their own stats, in the listing's fingerprint, are then taken after
 	 * the watch, so a change inside one (its mtime moves when its entries
 	 * change, which is no event in this folder) raises an event.  A
 	 * collection's members' sidecars are stat'ed by the same scan. */
-	s = ts_present_scan_opts(c, rel, collection, &cat, err);
+	s = ts_present_scan_lend(c, rel, collection, &own, &cat, err);
 	if (s == TS_ENOTFOUND && !collection && *rel) {
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
@@ -379,7 +380,8 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
-		s = ts_catalogue_scan_with(c->root_fd, c->root_path, parent, &o, &cat, err);
+		s = ts_catalogue_scan_with(c->root_fd, c->root_path, parent, &o, &own, err);
+		cat = &own;
 		free(parent);
 		if (s)
 			return s;
@@ -387,11 +389,11 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	}
 	if (s)
 		return s;
-	h = ts_hash_fnv1a(h, &cat.fingerprint, sizeof cat.fingerprint);
-	*mtime = cat.mtime;
-	if (cat.unwatchable && c->watch_dir)
+	h = ts_hash_fnv1a(h, &cat->fingerprint, sizeof cat->fingerprint);
+	*mtime = cat->mtime;
+	if (cat->unwatchable && c->watch_dir)
 		c->watch_dir(c->watch_arg, -1, NULL);
-	h = parent_sidecars(c, cat.rel, h, mtime);
+	h = parent_sidecars(c, cat->rel, h, mtime);
 	/* A collection shows its members' labels and pictures.  The members'
 	 * own stats (in cat: their mtimes change when files are added,
 	 * removed or renamed in them) and their sidecars' stats stand for
@@ -401,8 +403,8 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	 * shows in the member's own Manifest at once and in the collection's
 	 * thumbnail sizes only after the next change of the collection
 	 * (documented trade-off). */
-	for (size_t i = 0; collection && i < cat.n; i++) {
-		const struct ts_catalogue_entry *e = &cat.entries[i];
+	for (size_t i = 0; collection && i < cat->n; i++) {
+		const struct ts_catalogue_entry *e = &cat->entries[i];
 
 		if (!e->has_sidecar)
 			continue;
@@ -411,7 +413,7 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		if ((time_t)e->sidecar_id[2] > *mtime)
 			*mtime = (time_t)e->sidecar_id[2];
 	}
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	*out = ts_hash_mix(h);
 	return TS_OK;
 }
