@@ -35,6 +35,11 @@ beside the median.
   BENCH_ONLY=cold,regen,cached            which parts to run (default all)
   BENCH_FASTCGI_EXTRA="..."               nginx directives added to the FastCGI
                                           location (to try buffering settings)
+  BENCH_TESSERA=path                      the binary measured (default ./tessera)
+  BENCH_BEFORE=path                       an older binary measured beside it in the
+                                          cold rows, run for run (alternating which
+                                          goes first), for a before/after on a
+                                          machine whose load moves
 
 Usage: /usr/bin/python3 bench/present.py      (needs wrk: apt-get install -y wrk)
 """
@@ -58,6 +63,8 @@ PAGES = int(os.environ.get("BENCH_PAGES", "2000"))
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "10000"))
 ONLY = set(os.environ.get("BENCH_ONLY", "cold,regen,cached").split(","))
 TREE = os.path.join(TOP, "build", "bench-present")
+TESSERA = os.environ.get("BENCH_TESSERA", common.TESSERA)
+BEFORE = os.environ.get("BENCH_BEFORE", "")
 
 NGINX_CONF = """
 worker_processes 2;
@@ -150,13 +157,13 @@ def header(head, name):
     return None
 
 
-def start_tessera(work):
+def start_tessera(work, binary=None):
     sock = os.path.join(work, "tessera.sock")
     try:
         os.unlink(sock)
     except FileNotFoundError:
         pass
-    p = common.start([common.TESSERA, "serve", "--root", TREE, "--fastcgi", sock,
+    p = common.start([binary or TESSERA, "serve", "--root", TREE, "--fastcgi", sock,
                       "--verbosity", "1"])
     common.wait_socket(sock)
     time.sleep(0.2)
@@ -191,25 +198,33 @@ def stop(p):
     common.procs.remove(p)
 
 
-def cold(work, port, path):
-    """Median first-answer time over RUNS fresh daemons."""
-    times, cpu = [], []
-    size = 0
-    for _ in range(RUNS):
-        p = start_tessera(work)
-        c0 = cpu_ms(p, True)
-        st, dt, size, _ = get(port, path)
-        cpu.append(cpu_ms(p, True) - c0)
-        stop(p)
-        if st != 200:
-            raise RuntimeError(f"{path}: {st}")
-        times.append(dt * 1000)
-    return statistics.median(times), statistics.median(cpu), size, min(times)
+def cold(work, port, path, binaries):
+    """Median first-answer time over RUNS fresh daemons of each binary, the
+    binaries taking turns (and turns at going first) run for run, so a
+    load that comes and goes weighs on each alike."""
+    times = {b: [] for b in binaries}
+    cpu = {b: [] for b in binaries}
+    size = {}
+    for run in range(RUNS):
+        order = binaries if run % 2 == 0 else binaries[::-1]
+        for b in order:
+            p = start_tessera(work, b)
+            c0 = cpu_ms(p, True)
+            st, dt, size[b], _ = get(port, path)
+            cpu[b].append(cpu_ms(p, True) - c0)
+            stop(p)
+            if st != 200:
+                raise RuntimeError(f"{path}: {st}")
+            times[b].append(dt * 1000)
+    return {b: (statistics.median(times[b]), statistics.median(cpu[b]), size[b], min(times[b]))
+            for b in binaries}
 
 
 def main():
-    if not os.access(common.TESSERA, os.X_OK):
-        raise SystemExit("./tessera is missing: run make")
+    if not os.access(TESSERA, os.X_OK):
+        raise SystemExit(f"{TESSERA} is missing: run make")
+    if BEFORE and not os.access(BEFORE, os.X_OK):
+        raise SystemExit(f"BENCH_BEFORE={BEFORE} is not an executable")
     if not shutil.which("wrk") and "cached" in ONLY:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     build_tree()
@@ -236,10 +251,15 @@ def main():
         if "cold" in ONLY:
             for name, path, target in (("manifest, 2,000 canvases", manifest, 250),
                                        ("collection, 10,000 members", collection, 400)):
-                ms, cpu, size, best = cold(work, port, path)
-                rows.append((f"cold {name}", f"{ms:.0f} ms", f"{cpu:.1f} ms", f"< {target} ms",
-                             f"{'met' if ms < target else 'MISSED'} (best {best:.0f} ms, "
-                             f"{size} bytes)"))
+                binaries = [BEFORE, TESSERA] if BEFORE else [TESSERA]
+                res = cold(work, port, path, binaries)
+                for b in binaries:
+                    ms, cpu, size, best = res[b]
+                    which = "" if not BEFORE else " (before)" if b == BEFORE else " (after)"
+                    rows.append((f"cold {name}{which}", f"{ms:.0f} ms", f"{cpu:.1f} ms",
+                                 f"< {target} ms",
+                                 f"{'met' if ms < target else 'MISSED'} (best {best:.0f} ms, "
+                                 f"{size} bytes)"))
         p = start_tessera(work)
         for name, path in (("manifest", manifest), ("collection", collection)):
             st, _, _, head = get(port, path)

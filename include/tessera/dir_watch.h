@@ -26,7 +26,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct ts_dir_watch;
@@ -41,6 +43,12 @@ struct ts_dir_stamp {
 struct ts_dir_ticket {
 	uint64_t epoch;   /* the table's generation when the computation began */
 	bool ok;          /* every folder it read is watched */
+	/* The last folder watched itself (name NULL), and once a sub-folder
+	 * of it is watched, its absolute path (ts_dir_watch_add) */
+	bool dir_known, path_known;
+	dev_t dir_dev;
+	ino_t dir_ino;
+	char dir_path[PATH_MAX];
 };
 
 /* A cache watching at most max_watches folders and keeping at most
@@ -65,7 +73,11 @@ void ts_dir_watch_begin(struct ts_dir_watch *w, struct ts_dir_ticket *t);
  * there is not followed): its entries created, deleted, moved, written or
  * changed in their attributes, and the folder itself deleted or moved.
  * dir_fd < 0 marks the computation unwatchable; so does a failed watch
- * (limit reached, no such folder). */
+ * (limit reached, no such folder).  Sub-folders (name) of the folder last
+ * watched itself are reached by its absolute path, read once: a cheaper
+ * lookup than the descriptor's /proc link, and safe since that folder's
+ * own watch (and its parents', when they are watched on the way down)
+ * reports a move that would leave the path stale. */
 void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd,
                       const char *name);
 /* Keep value under key if the computation is still valid: every watch

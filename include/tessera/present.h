@@ -153,6 +153,20 @@ void ts_present_ctx_init(struct ts_present_ctx *c, struct ts_present_probes *pp,
  * next reader.  Without a memo, ts_catalogue_scan itself. */
 ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
                           struct ts_catalogue *out, struct ts_error *err);
+/* ts_present_scan with the sub-folders' sidecars stat'ed too
+ * (ts_catalogue_opts.sub_sidecars) when sub_sidecars; with c->watch_dir,
+ * always a fresh scan that watches the sub-folders. */
+ts_status ts_present_scan_opts(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *out,
+                               struct ts_error *err);
+/* ts_present_scan_opts without a copy: *cat is c's memo, where a fresh
+ * scan is moved (valid until the next scan through c), or without a memo
+ * own; own is always the caller's to ts_catalogue_free (empty when lent
+ * the memo).  For the fingerprint and the Collection, which read a
+ * 10,000-entry listing and need no copy of it. */
+ts_status ts_present_scan_lend(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *own,
+                               const struct ts_catalogue **cat, struct ts_error *err);
 
 /* ---- catalogue (catalogue.c) ----------------------------------------- */
 
@@ -171,6 +185,11 @@ struct ts_catalogue_entry {
 	const struct ts_media_type *type;  /* NULL for a folder */
 	bool is_dir;
 	struct stat st;                    /* of the file (a symlink inside the root: its target) */
+	/* a folder's own iiif.json when the scan was asked for it
+	 * (ts_catalogue_opts.sub_sidecars): whether there is one, and its
+	 * inode, size and mtime (s, ns) */
+	bool has_sidecar;
+	uint64_t sidecar_id[4];
 };
 
 struct ts_catalogue {
@@ -187,6 +206,10 @@ struct ts_catalogue {
 	time_t mtime;                      /* the latest mtime of the entries and sidecars */
 	bool unwatchable;                  /* holds a symlinked or hard-linked file: a
 	                                      change may come through another folder */
+	char *names;                       /* the entries' names, one block (they point
+	                                      into it; catalogue.c's) */
+	size_t names_len;
+	bool sub_sidecars;                 /* the entries' has_sidecar/sidecar_id are set */
 };
 
 /* Natural, case-insensitive order ("p2" < "p10" < "P11"); ties broken by
@@ -211,6 +234,23 @@ int ts_catalogue_open_dir(int root_fd, const char *rel);
  * everything (ts_catalogue_free). */
 ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err);
+/* What ts_catalogue_scan_with does beyond ts_catalogue_scan. */
+struct ts_catalogue_opts {
+	/* NULL, or called with every entry that may be a sub-folder after the
+	 * folder is listed and before that entry is looked at (dir_watch.h:
+	 * watched before it is read); dir_fd is the folder's, borrowed.  On
+	 * the caller's thread only, in order. */
+	void (*watch)(void *arg, int dir_fd, const char *name);
+	void *watch_arg;
+	/* stat each sub-folder's iiif.json too (after its watch), into its
+	 * entry: a collection's fingerprint (ts_present_stamp) */
+	bool sub_sidecars;
+};
+/* ts_catalogue_scan as opts asks; a big folder's entries are looked at on
+ * several threads. */
+ts_status ts_catalogue_scan_with(int root_fd, const char *root_path, const char *rel,
+                                 const struct ts_catalogue_opts *opts, struct ts_catalogue *out,
+                                 struct ts_error *err);
 /* ts_catalogue_scan of the sub-folder name of the folder rel, open as
  * dir_fd (borrowed): one openat instead of a walk from the root, for the
  * members of a collection. */

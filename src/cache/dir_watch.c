@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -217,6 +218,7 @@ void ts_dir_watch_begin(struct ts_dir_watch *w, struct ts_dir_ticket *t)
 {
 	t->epoch = 0;
 	t->ok = false;
+	t->dir_known = t->path_known = false;
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
@@ -228,10 +230,49 @@ void ts_dir_watch_begin(struct ts_dir_watch *w, struct ts_dir_ticket *t)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Remember dir_fd as the folder last watched itself (its path is read
+ * when a sub-folder of it is first watched). */
+static void note_dir(struct ts_dir_ticket *t, int dir_fd)
+{
+	struct stat st;
+
+	t->dir_known = t->path_known = false;
+	if (fstat(dir_fd, &st) == 0) {
+		t->dir_known = true;
+		t->dir_dev = st.st_dev;
+		t->dir_ino = st.st_ino;
+	}
+}
+
+/* Whether dir_fd is the folder last watched itself and t->dir_path names
+ * it: read from the descriptor's link once, then checked to lead back to
+ * the same folder (a moved folder's stale path is refused). */
+static bool known_path(struct ts_dir_ticket *t, int dir_fd)
+{
+	char link[64];
+	struct stat st, pst;
+	ssize_t n;
+
+	if (!t->dir_known || fstat(dir_fd, &st) != 0 || st.st_dev != t->dir_dev ||
+	    st.st_ino != t->dir_ino)
+		return false;
+	if (t->path_known)
+		return true;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", dir_fd);
+	n = readlink(link, t->dir_path, sizeof t->dir_path - 1);
+	if (n <= 0 || (size_t)n >= sizeof t->dir_path - 1 || t->dir_path[0] != '/')
+		return false;
+	t->dir_path[n] = '\0';
+	if (stat(t->dir_path, &pst) != 0 || pst.st_dev != st.st_dev || pst.st_ino != st.st_ino)
+		return false;
+	t->path_known = true;
+	return true;
+}
+
 void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_fd,
                       const char *name)
 {
-	char path[NAME_MAX + 64];
+	char path[PATH_MAX + NAME_MAX + 2];
 	int wd, n;
 
 	if (!w || !t->ok)
@@ -241,10 +282,21 @@ void ts_dir_watch_add(struct ts_dir_watch *w, struct ts_dir_ticket *t, int dir_f
 		return;
 	}
 	/* inotify takes a path: the descriptor's own, so the folder watched
-	 * is the one that was opened, whatever its name has become */
-	n = snprintf(path, sizeof path, "/proc/self/fd/%d%s%s", dir_fd, name ? "/" : "",
-	             name ? name : "");
-	if (n < 0 || (size_t)n >= sizeof path || (name && (!*name || strchr(name, '/')))) {
+	 * is the one that was opened, whatever its name has become; or for a
+	 * sub-folder of the folder last watched itself, that folder's path
+	 * (ts_dir_ticket) */
+	if (name && (!*name || strchr(name, '/'))) {
+		t->ok = false;
+		return;
+	}
+	if (name && known_path(t, dir_fd))
+		n = snprintf(path, sizeof path, "%s/%s", t->dir_path, name);
+	else
+		n = snprintf(path, sizeof path, "/proc/self/fd/%d%s%s", dir_fd, name ? "/" : "",
+		             name ? name : "");
+	if (!name)
+		note_dir(t, dir_fd);
+	if (n < 0 || (size_t)n >= sizeof path) {
 		t->ok = false;
 		return;
 	}

@@ -33,6 +33,8 @@
 #include "tessera/hash.h"
 #include "tessera/present.h"
 
+#include "parallel.h"
+
 /* Folders nest at most this deep when asking whether they hold media. */
 #define HOLDS_MEDIA_DEPTH 8
 
@@ -230,7 +232,7 @@ struct dir_reader {
 	int fd;
 	size_t pos, len;
 	bool end;
-	char buf[16384];
+	_Alignas(8) char buf[16384];   /* dirent64 records are 8-aligned */
 };
 
 static const struct dirent64 *dir_next(struct dir_reader *d)
@@ -283,9 +285,8 @@ void ts_catalogue_free(struct ts_catalogue *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
-		free(c->entries[i].name);
 	free(c->entries);
+	free(c->names);
 	free(c->rel);
 	free(c->sidecar);
 	free(c->csv);
@@ -310,6 +311,7 @@ bool ts_catalogue_copy(const struct ts_catalogue *from, struct ts_catalogue *out
 
 	*out = *from;
 	out->entries = NULL;
+	out->names = NULL;
 	out->n = 0;
 	out->rel = strdup(from->rel);
 	out->sidecar = from->sidecar ? dup_bytes(from->sidecar, from->sidecar_len) : NULL;
@@ -318,27 +320,125 @@ bool ts_catalogue_copy(const struct ts_catalogue *from, struct ts_catalogue *out
 	if (!out->rel || (from->sidecar && !out->sidecar) || (from->csv && !out->csv) ||
 	    (from->manifest && !out->manifest) ||
 	    !ts_mul_size(from->n ? from->n : 1, sizeof *out->entries, &bytes) ||
-	    !(out->entries = malloc(bytes)))
+	    !(out->entries = malloc(bytes)) ||
+	    !(out->names = malloc(from->names_len ? from->names_len : 1)))
 		goto fail;
-	for (; out->n < from->n; out->n++) {
-		out->entries[out->n] = from->entries[out->n];
-		out->entries[out->n].name = strdup(from->entries[out->n].name);
-		if (!out->entries[out->n].name)
-			goto fail;
+	/* two blocks, whatever the number of entries */
+	if (from->n) {
+		memcpy(out->names, from->names, from->names_len);
+		memcpy(out->entries, from->entries, from->n * sizeof *out->entries);
 	}
+	for (; out->n < from->n; out->n++)
+		out->entries[out->n].name = out->names + (from->entries[out->n].name - from->names);
 	return true;
 fail:
 	ts_catalogue_free(out);
 	return false;
 }
 
-/* Read the folder open as dfd (root-relative rel), taking dfd. */
-static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
-                         struct ts_catalogue *out, struct ts_error *err)
+/* An entry between the listing and its stat (scan_fd). */
+struct slot {
+	size_t name;             /* its name's offset in the names block */
+	unsigned char d_type;    /* as the listing says */
+	bool keep, linked;       /* entry_stat's answer */
+};
+
+/* The entries' stats, [from, to) of them: each thread writes only its own. */
+struct stats {
+	int dfd;
+	const char *root_path, *rel, *names;
+	struct ts_catalogue_entry *v;
+	struct slot *slots;
+	bool sub_sidecars;
+};
+
+/* A folder's entries are stat'ed on several threads from this many on. */
+#define PARALLEL_STATS 512
+
+static void stat_range(void *arg, size_t from, size_t to)
 {
+	const struct stats *j = arg;
+
+	for (size_t i = from; i < to; i++) {
+		struct slot *sl = &j->slots[i];
+
+		struct ts_catalogue_entry *e = &j->v[i];
+		char sub[NAME_MAX + 16];
+		struct stat st;
+
+		sl->linked = false;
+		sl->keep = entry_stat(j->dfd, j->root_path, j->rel, j->names + sl->name, &e->st,
+		                      &sl->linked);
+		e->has_sidecar = false;
+		if (!sl->keep || !j->sub_sidecars || !S_ISDIR(e->st.st_mode) ||
+		    (size_t)snprintf(sub, sizeof sub, "%s/iiif.json", j->names + sl->name) >= sizeof sub ||
+		    fstatat(j->dfd, sub, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		e->has_sidecar = true;
+		e->sidecar_id[0] = (uint64_t)st.st_ino;
+		e->sidecar_id[1] = (uint64_t)st.st_size;
+		e->sidecar_id[2] = (uint64_t)st.st_mtim.tv_sec;
+		e->sidecar_id[3] = (uint64_t)st.st_mtim.tv_nsec;
+	}
+}
+
+/* Grow *p (of *cap items of size each, n used) to take one more; while
+ * *p is still the caller's small array (on its stack), into a new block. */
+static bool grow(void **p, size_t *cap, size_t n, size_t size, const void *small)
+{
+	size_t ncap, bytes;
+	void *q;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap * 2;
+	if (!ts_mul_size(ncap, size, &bytes))
+		return false;
+	q = *p == small ? malloc(bytes) : realloc(*p, bytes);
+	if (!q)
+		return false;
+	if (*p == small)
+		memcpy(q, small, n * size);
+	*p = q;
+	*cap = ncap;
+	return true;
+}
+
+/* A copy of the first n bytes of small in a block of its own. */
+static void *unsmall(const void *small, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q && n)
+		memcpy(q, small, n);
+	return q;
+}
+
+/* Entries a folder's listing holds on the stack before it needs the heap:
+ * most folders are a collection member's few files, and blocks grown and
+ * freed for each of 10,000 members among their lasting allocations were
+ * fresh pages every time. */
+#define SMALL_ENTRIES 8
+#define SMALL_NAMES 512
+
+/* Read the folder open as dfd (root-relative rel), taking dfd: list it
+ * (names only, and the sidecars read), then watch what may be a
+ * sub-folder, then stat the entries and, when asked, the sub-folders'
+ * sidecars (on several threads when there are many, as they are watched:
+ * a 10,000-member collection is 20,000 fstatat the kernel serves in
+ * parallel), then keep, sort and hash them. */
+static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
+                         const struct ts_catalogue_opts *opts, struct ts_catalogue *out,
+                         struct ts_error *err)
+{
+	void (*watch)(void *, int, const char *) = opts ? opts->watch : NULL;
 	const struct dirent64 *de;
-	struct dir_reader *d = NULL;
-	size_t cap = 0;
+	struct dir_reader dr, *d = &dr;   /* on the stack: no fresh 16 KB per member */
+	struct ts_catalogue_entry v_small[SMALL_ENTRIES], *v = v_small;
+	struct slot s_small[SMALL_ENTRIES], *slots = s_small;
+	char n_small[SMALL_NAMES], *names = n_small;
+	size_t n = 0, cap = SMALL_ENTRIES, scap = SMALL_ENTRIES, nlen = 0, ncap = SMALL_NAMES;
+	size_t kept = 0;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status st = TS_OK;
 
@@ -353,21 +453,14 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		st = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto fail;
 	}
-	d = malloc(sizeof *d);
-	if (!d) {
-		close(dfd);
-		st = ts_error_set(err, TS_EINTERNAL, "out of memory");
-		goto fail;
-	}
 	d->fd = dfd;
 	d->pos = d->len = 0;
 	d->end = false;
 	h = ts_hash_fnv1a(h, rel, strlen(rel) + 1);
 	while ((de = dir_next(d)) != NULL) {
 		const char *name = de->d_name;
-		struct ts_catalogue_entry *e;
-		const struct ts_media_type *type = NULL;
-		struct stat sb;
+		const struct ts_media_type *type;
+		size_t len;
 
 		if (name_ignored(name))
 			continue;
@@ -375,61 +468,93 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 		    strcmp(name, "manifest.json") == 0) {
 			char **buf = name[0] == 'i' ? &out->sidecar
 			           : name[0] == 'm' && name[1] == 'e' ? &out->csv : &out->manifest;
-			size_t *len = name[0] == 'i' ? &out->sidecar_len
-			            : name[0] == 'm' && name[1] == 'e' ? &out->csv_len : &out->manifest_len;
+			size_t *blen = name[0] == 'i' ? &out->sidecar_len
+			             : name[0] == 'm' && name[1] == 'e' ? &out->csv_len : &out->manifest_len;
 			size_t max = buf == &out->csv ? TS_CATALOGUE_MAX_CSV : TS_CATALOGUE_MAX_SIDECAR;
+			struct stat sb;
 
-			st = read_small(dfd, rel, name, max, buf, len, &sb, err);
+			st = read_small(dfd, rel, name, max, buf, blen, &sb, err);
 			if (st)
 				goto fail;
 			h = hash_stat(h, name, &sb);
-			h = ts_hash_fnv1a(h, *buf, *len);
+			h = ts_hash_fnv1a(h, *buf, *blen);
 			if (sb.st_mtim.tv_sec > out->mtime)
 				out->mtime = sb.st_mtim.tv_sec;
 			continue;
 		}
-		bool linked = false;
+		/* a plain file of no published type is left out unlooked at */
+		type = de->d_type == DT_DIR ? NULL : ts_media_type_of(name);
+		if (de->d_type == DT_REG && !type)
+			continue;
+		/* twice the limit listed at most: links that lead nowhere drop
+		 * out below, the limit is on what is kept */
+		if (n >= 2 * (size_t)TS_CATALOGUE_MAX_ENTRIES)
+			goto too_many;
+		len = strlen(name) + 1;
+		if (!grow((void **)&v, &cap, n, sizeof *v, v_small) ||
+		    !grow((void **)&slots, &scap, n, sizeof *slots, s_small))
+			goto oom;
+		while (ncap - nlen < len)
+			if (!grow((void **)&names, &ncap, ncap, 1, n_small))   /* full: grow */
+				goto oom;
+		memcpy(names + nlen, name, len);
+		v[n].name = NULL;   /* names moves while it grows: set below */
+		v[n].type = type;
+		slots[n].name = nlen;
+		slots[n].d_type = de->d_type;
+		nlen += len;
+		n++;
+	}
+	/* watched before they are looked at (dir_watch.h): the helpers stat
+	 * what is watched while this thread watches the rest */
+	{
+		struct stats j = { dfd, root_path, rel, names, v, slots, opts && opts->sub_sidecars };
+		struct ts_pm_loop loop;
 
-		if (!entry_stat(dfd, root_path, rel, name, &sb, &linked))
+		ts_pm_begin(&loop, n, watch ? 0 : n, PARALLEL_STATS, 0, stat_range, &j);
+		for (size_t i = 0; watch && i < n; i++) {
+			if (slots[i].d_type == DT_DIR || slots[i].d_type == DT_UNKNOWN)
+				watch(opts->watch_arg, dfd, names + slots[i].name);
+			if ((i + 1) % 64 == 0)
+				ts_pm_ready(&loop, i + 1);
+		}
+		ts_pm_end(&loop);
+	}
+	close(dfd);
+	dfd = -1;
+	if (names == n_small && !(names = unsmall(n_small, nlen)))
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		struct ts_catalogue_entry *e = &v[i];
+
+		if (!slots[i].keep)
 			continue;
 		/* a file also reachable by another name changes without an event
 		 * in this folder (dir_watch.h) */
-		if (linked || (S_ISREG(sb.st_mode) && sb.st_nlink > 1))
+		if (slots[i].linked || (S_ISREG(e->st.st_mode) && e->st.st_nlink > 1))
 			out->unwatchable = true;
-		if (!S_ISDIR(sb.st_mode)) {
-			type = ts_media_type_of(name);
-			if (!type)
-				continue;
-		}
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64, bytes;
-
-			if (out->n >= TS_CATALOGUE_MAX_ENTRIES) {
-				st = ts_error_set(err, TS_EINTERNAL,
-				                  "folder %s holds more than %d entries",
-				                  *rel ? rel : "(root)", TS_CATALOGUE_MAX_ENTRIES);
-				goto fail;
-			}
-			if (!ts_mul_size(ncap, sizeof *e, &bytes))
-				goto oom;
-			e = realloc(out->entries, bytes);
-			if (!e)
-				goto oom;
-			out->entries = e;
-			cap = ncap;
-		}
-		e = &out->entries[out->n];
-		e->name = strdup(name);
-		if (!e->name)
-			goto oom;
-		e->type = type;
-		e->is_dir = S_ISDIR(sb.st_mode);
-		e->st = sb;
-		out->n++;
+		e->is_dir = S_ISDIR(e->st.st_mode);
+		if (e->is_dir)
+			e->type = NULL;
+		else if (!e->type)
+			continue;
+		e->name = names + slots[i].name;
+		v[kept++] = *e;
 	}
-	close(d->fd);
-	free(d);
-	d = NULL;
+	if (slots != s_small)
+		free(slots);
+	slots = s_small;
+	if (kept > TS_CATALOGUE_MAX_ENTRIES)
+		goto too_many;
+	if (v == v_small && !(v = unsmall(v_small, kept * sizeof *v)))
+		goto oom;
+	out->entries = v;
+	out->n = kept;
+	out->names = names;
+	out->names_len = nlen;
+	out->sub_sidecars = opts && opts->sub_sidecars;
+	v = v_small;
+	names = n_small;
 	if (out->n > 1)
 		qsort(out->entries, out->n, sizeof *out->entries, entry_cmp);
 	/* hashed in sorted order: readdir's order is not stable across copies */
@@ -440,13 +565,21 @@ static ts_status scan_fd(int dfd, const char *root_path, const char *rel,
 	}
 	out->fingerprint = ts_hash_mix(h);
 	return TS_OK;
+too_many:
+	st = ts_error_set(err, TS_EINTERNAL, "folder %s holds more than %d entries",
+	                  *rel ? rel : "(root)", TS_CATALOGUE_MAX_ENTRIES);
+	goto fail;
 oom:
 	st = ts_error_set(err, TS_EINTERNAL, "out of memory");
 fail:
-	if (d) {
-		close(d->fd);
-		free(d);
-	}
+	if (dfd >= 0)
+		close(dfd);
+	if (v != v_small)
+		free(v);
+	if (slots != s_small)
+		free(slots);
+	if (names != n_small)
+		free(names);
 	ts_catalogue_free(out);
 	return st;
 }
@@ -454,7 +587,14 @@ fail:
 ts_status ts_catalogue_scan(int root_fd, const char *root_path, const char *rel,
                             struct ts_catalogue *out, struct ts_error *err)
 {
-	return scan_fd(ts_catalogue_open_dir(root_fd, rel), root_path, rel, out, err);
+	return scan_fd(ts_catalogue_open_dir(root_fd, rel), root_path, rel, NULL, out, err);
+}
+
+ts_status ts_catalogue_scan_with(int root_fd, const char *root_path, const char *rel,
+                                 const struct ts_catalogue_opts *opts, struct ts_catalogue *out,
+                                 struct ts_error *err)
+{
+	return scan_fd(ts_catalogue_open_dir(root_fd, rel), root_path, rel, opts, out, err);
 }
 
 ts_status ts_catalogue_scan_in(int dir_fd, const char *root_path, const char *rel,
@@ -474,7 +614,7 @@ ts_status ts_catalogue_scan_in(int dir_fd, const char *root_path, const char *re
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
 	sprintf(sub, "%s%s%s", rel, *rel ? "/" : "", name);
-	st = scan_fd(fd, root_path, sub, out, err);
+	st = scan_fd(fd, root_path, sub, NULL, out, err);
 	free(sub);
 	return st;
 }

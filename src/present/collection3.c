@@ -11,13 +11,21 @@
  * The 3.0 Collection is written straight into the answer's buffer
  * (json3.h, "streaming"): the bytes ts_pj_write would print for the tree,
  * without the tree, whose 50,000 objects were most of a cold 10,000-member
- * Collection's CPU time after the probes.
+ * Collection's CPU time after the probes.  A big Collection's members are
+ * written on the cores, a run of them to a buffer, and the buffers joined
+ * in order: the same bytes as one thread's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json3.h"
+#include "parallel.h"
+
+/* Members are written on several threads from this many on, WRITE_RUN to
+ * a buffer. */
+#define PARALLEL_WRITE 2048
+#define WRITE_RUN 256
 
 static bool member(struct ts_buf *b, const struct ts_present_ctx *c,
                    const struct ts_present_member *mb, struct ts_pj_memo *memo)
@@ -38,6 +46,65 @@ static bool member(struct ts_buf *b, const struct ts_present_ctx *c,
 	if (mb->nav_date && (!ts_pj_w(b, ",\"navDate\":") || !ts_pj_w_str(b, mb->nav_date)))
 		return false;
 	return ts_pj_w(b, "}");
+}
+
+/* Runs of members being written (write_runs). */
+struct runs {
+	const struct ts_present_ctx *c;
+	const struct ts_present_collection *col;
+	struct ts_buf *bufs;   /* one per run */
+	bool *ok;
+};
+
+/* Members [from, to), one run (ts_pm_begin hands out WRITE_RUN-aligned
+ * runs), into that run's buffer, comma-separated. */
+static void write_run(void *arg, size_t from, size_t to)
+{
+	const struct runs *r = arg;
+	struct ts_buf *b = &r->bufs[from / WRITE_RUN];
+	struct ts_pj_memo memo;
+	bool ok = ts_buf_reserve(b, (to - from) * 400);
+
+	memset(&memo, 0, sizeof memo);
+	for (size_t i = from; ok && i < to; i++)
+		ok = (i == from || ts_pj_w(b, ",")) && member(b, r->c, &r->col->members[i], &memo);
+	ts_pj_memo_free(&memo);
+	r->ok[from / WRITE_RUN] = ok;
+}
+
+/* The members of col, comma-separated, into b: on the cores when there are
+ * many. */
+static bool members(struct ts_buf *b, const struct ts_present_ctx *c,
+                    const struct ts_present_collection *col, struct ts_pj_memo *memo)
+{
+	size_t nruns = (col->nmembers + WRITE_RUN - 1) / WRITE_RUN;
+	struct runs r = { c, col, NULL, NULL };
+	struct ts_pm_loop loop;
+	bool ok = true;
+
+	if (col->nmembers < PARALLEL_WRITE) {
+		for (size_t i = 0; i < col->nmembers; i++)
+			if ((i && !ts_pj_w(b, ",")) || !member(b, c, &col->members[i], memo))
+				return false;
+		return true;
+	}
+	r.bufs = calloc(nruns, sizeof *r.bufs);
+	r.ok = calloc(nruns, sizeof *r.ok);
+	if (!r.bufs || !r.ok) {
+		free(r.bufs);
+		free(r.ok);
+		return false;
+	}
+	ts_pm_begin(&loop, col->nmembers, col->nmembers, PARALLEL_WRITE, WRITE_RUN, write_run, &r);
+	ts_pm_end(&loop);
+	for (size_t k = 0; k < nruns; k++) {
+		ok = ok && r.ok[k] && (k == 0 || ts_pj_w(b, ",")) &&
+		     ts_buf_append(b, r.bufs[k].data, r.bufs[k].len);
+		ts_buf_free(&r.bufs[k]);
+	}
+	free(r.bufs);
+	free(r.ok);
+	return ok;
 }
 
 /* The whole Collection into b; false when out of memory or a string is not
@@ -89,11 +156,8 @@ static bool collection(struct ts_buf *b, const struct ts_present_ctx *c,
 		if (!ok)
 			return false;
 	}
-	if (!ts_pj_w(b, ",\"items\":["))
+	if (!ts_pj_w(b, ",\"items\":[") || !members(b, c, col, memo))
 		return false;
-	for (size_t i = 0; i < col->nmembers; i++)
-		if ((i && !ts_pj_w(b, ",")) || !member(b, c, &col->members[i], memo))
-			return false;
 	return ts_pj_w(b, "]}\n");
 }
 

@@ -43,16 +43,51 @@ void ts_present_ctx_init(struct ts_present_ctx *c, struct ts_present_probes *pp,
 ts_status ts_present_scan(const struct ts_present_ctx *c, const char *rel,
                           struct ts_catalogue *out, struct ts_error *err)
 {
+	return ts_present_scan_opts(c, rel, false, out, err);
+}
+
+ts_status ts_present_scan_lend(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *own,
+                               const struct ts_catalogue **cat, struct ts_error *err)
+{
 	struct ts_catalogue *m = c->scan_memo;
+	struct ts_catalogue_opts o = { c->watch_dir, c->watch_arg, sub_sidecars };
 	ts_status s;
 
-	if (m && m->rel && strcmp(m->rel, rel) == 0) {
+	memset(own, 0, sizeof *own);
+	*cat = own;
+	if (!c->watch_dir && m && m->rel && strcmp(m->rel, rel) == 0 &&
+	    (m->sub_sidecars || !sub_sidecars)) {
+		*cat = m;
+		return TS_OK;
+	}
+	s = ts_catalogue_scan_with(c->root_fd, c->root_path, rel, &o, own, err);
+	if (s == TS_OK && m) {
+		ts_catalogue_free(m);
+		*m = *own;   /* moved there, kept for the next reader */
+		memset(own, 0, sizeof *own);
+		*cat = m;
+	}
+	return s;
+}
+
+ts_status ts_present_scan_opts(const struct ts_present_ctx *c, const char *rel,
+                               bool sub_sidecars, struct ts_catalogue *out,
+                               struct ts_error *err)
+{
+	struct ts_catalogue *m = c->scan_memo;
+	struct ts_catalogue_opts o = { c->watch_dir, c->watch_arg, sub_sidecars };
+	ts_status s;
+
+	/* a scan that watches (the fingerprint's) is always a fresh one */
+	if (!c->watch_dir && m && m->rel && strcmp(m->rel, rel) == 0 &&
+	    (m->sub_sidecars || !sub_sidecars)) {
 		if (ts_catalogue_copy(m, out))
 			return TS_OK;
 		memset(out, 0, sizeof *out);
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	}
-	s = ts_catalogue_scan(c->root_fd, c->root_path, rel, out, err);
+	s = ts_catalogue_scan_with(c->root_fd, c->root_path, rel, &o, out, err);
 	if (s == TS_OK && m) {
 		ts_catalogue_free(m);
 		if (!ts_catalogue_copy(out, m))

@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "parallel.h"
 
-/* Member folders are described on up to this many threads (the cores),
- * when there are at least PARALLEL_MIN of them. */
-#define MAX_THREADS 4
+/* Member folders are described on several threads (parallel.h) when the
+ * folder has at least PARALLEL_MIN entries, handed out JOB_CHUNK at a
+ * time. */
 #define PARALLEL_MIN 64
+#define JOB_CHUNK 16
 
 /* ---- collections ------------------------------------------------------ */
 
@@ -174,15 +176,14 @@ static void member_drop(struct ts_present_collection *col)
 	member_free(&col->members[--col->nmembers]);
 }
 
-static ts_status add_member(struct ts_present_collection *col, const char *rel, bool *ok,
-                            struct ts_error *err)
+static ts_status add_member(struct ts_present_collection *col, size_t cap, const char *rel,
+                            bool *ok, struct ts_error *err)
 {
 	struct ts_present_member *m;
 
-	m = ts_pm_grow(col->members, col->nmembers, sizeof *m);
-	if (!m)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	col->members = m;
+	/* the array holds one member per catalogue entry (allocated once) */
+	if (col->nmembers >= cap)
+		return ts_error_set(err, TS_EINTERNAL, "too many members");
 	m = &col->members[col->nmembers++];
 	memset(m, 0, sizeof *m);
 	m->rel = ts_pm_join(col->rel, rel);
@@ -194,11 +195,12 @@ static ts_status add_member(struct ts_present_collection *col, const char *rel, 
 /* One member folder to describe: member_folder's arguments and results. */
 struct job {
 	size_t member;          /* index in the collection's members */
-	const char *name;       /* the folder's entry name (the catalogue's) */
-	struct ts_sidecar row;  /* its CSV row, owned */
+	const char *name;       /* the folder's entry name (the catalogue's);
+	                         * NULL: no job (a slot beyond the last) */
+	struct ts_sidecar *row; /* its CSV row, owned; NULL: none */
 	bool holds;
 	ts_status status;
-	struct ts_error err;
+	struct ts_error *err;   /* on failure only, owned (NULL: out of memory) */
 };
 
 struct jobs {
@@ -206,61 +208,56 @@ struct jobs {
 	struct ts_present_collection *col;
 	int dfd;
 	const char *rel;
-	struct job *v;
-	size_t n;
-	pthread_mutex_t lock;
-	size_t next;            /* the next job to take, under lock */
+	struct job *v;          /* one slot per catalogue entry, calloc'd */
+	size_t n;               /* slots filled so far */
+	bool cancel;            /* (atomic) the load failed: leave the rest */
 };
 
-static void *run_jobs(void *arg)
+/* Describe the member folders of jobs [from, to): each writes only its
+ * own member and job, and the probe cache locks itself.  The member's
+ * name and id are made here too, on whichever thread. */
+static void run_jobs(void *arg, size_t from, size_t to)
 {
 	struct jobs *js = arg;
+	static const struct ts_sidecar no_row;
 
-	for (;;) {
-		struct job *j;
-		size_t i;
+	for (size_t i = from; i < to; i++) {
+		struct job *j = &js->v[i];
+		struct ts_present_member *mb;
+		struct ts_sidecar row;
+		struct ts_error e;
 
-		pthread_mutex_lock(&js->lock);
-		i = js->next++;
-		pthread_mutex_unlock(&js->lock);
-		if (i >= js->n)
-			return NULL;
-		j = &js->v[i];
-		ts_error_clear(&j->err);
+		if (!j->name || __atomic_load_n(&js->cancel, __ATOMIC_RELAXED))
+			continue;
+		mb = &js->col->members[j->member];
+		mb->rel = ts_pm_join(js->col->rel, j->name);
+		mb->id = mb->rel ? ts_present_encode_id(mb->rel) : NULL;
+		if (!mb->id) {
+			j->status = TS_EINTERNAL;   /* no err: out of memory */
+			continue;
+		}
+		/* the error kept apart: 10,000 jobs each holding one would be
+		 * 8 MB of fresh pages touched for nothing */
+		ts_error_clear(&e);
+		row = j->row ? *j->row : no_row;
 		j->holds = true;
-		j->status = member_folder(js->c, js->dfd, js->rel, &js->col->members[j->member],
-		                          j->name, &j->row, &j->holds, &j->err);
+		j->status = member_folder(js->c, js->dfd, js->rel, mb, j->name, &row, &j->holds, &e);
+		if (j->row)
+			*j->row = row;
+		if (j->status != TS_OK && (j->err = malloc(sizeof *j->err)) != NULL)
+			*j->err = e;
 	}
-}
-
-/* Describe every member folder of js, on several threads when there are
- * many: each writes only its own member and job, and the probe cache
- * locks itself.  A cold collection of 10,000 folders is mostly their
- * readdirs and probes, which the kernel serves in parallel. */
-static void run_all(struct jobs *js)
-{
-	pthread_t tid[MAX_THREADS];
-	bool started[MAX_THREADS];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-
-	if (js->n < PARALLEL_MIN)
-		n = 1;
-	pthread_mutex_init(&js->lock, NULL);
-	js->next = 0;
-	for (int t = 1; t < n; t++)
-		started[t] = pthread_create(&tid[t], NULL, run_jobs, js) == 0;
-	run_jobs(js);
-	for (int t = 1; t < n; t++)
-		if (started[t])
-			pthread_join(tid[t], NULL);
-	pthread_mutex_destroy(&js->lock);
 }
 
 static void jobs_free(struct jobs *js)
 {
-	for (size_t i = 0; i < js->n; i++)
-		ts_pm_sidecar_free(&js->v[i].row);
+	for (size_t i = 0; i < js->n; i++) {
+		if (js->v[i].row) {
+			ts_pm_sidecar_free(js->v[i].row);
+			free(js->v[i].row);
+		}
+		free(js->v[i].err);
+	}
 	free(js->v);
 	js->v = NULL;
 	js->n = 0;
@@ -269,11 +266,13 @@ static void jobs_free(struct jobs *js)
 ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char *rel,
                                      struct ts_present_collection *out, struct ts_error *err)
 {
-	struct ts_catalogue cat;
+	struct ts_catalogue own;
+	const struct ts_catalogue *cat;
 	struct ts_sidecar row, mrow;
 	struct ts_csv csv;
 	struct jobs js;
-	bool *done = NULL, *gone = NULL, ok;
+	struct ts_pm_loop loop;
+	bool *done = NULL, *gone = NULL, ok, looping = false;
 	ts_status s;
 	size_t i, pass;
 	int dfd = -1;
@@ -284,23 +283,27 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	memset(&row, 0, sizeof row);
 	memset(&csv, 0, sizeof csv);
 	memset(&js, 0, sizeof js);
-	s = ts_present_scan(c, rel, &cat, err);
+	/* the fingerprint's listing, lent: 10,000 entries need no copy */
+	s = ts_present_scan_lend(c, rel, false, &own, &cat, err);
 	if (s)
 		return s;
-	if (ts_pm_folder_kind(c, &cat) != TS_PRESENT_COLLECTION) {
-		ts_catalogue_free(&cat);
+	if (ts_pm_folder_kind(c, cat) != TS_PRESENT_COLLECTION) {
+		ts_catalogue_free(&own);
 		return ts_error_set(err, TS_ENOTFOUND, "not a collection");
 	}
 	out->rel = strdup(rel);
 	out->id = *rel ? ts_present_encode_id(rel) : strdup("top");
 	parent = ts_pm_parent_of(rel, &name);
-	done = calloc(cat.n ? cat.n : 1, sizeof *done);
-	js.v = calloc(cat.n ? cat.n : 1, sizeof *js.v);
-	if (!out->rel || !out->id || !parent || !done || !js.v) {
+	done = calloc(cat->n ? cat->n : 1, sizeof *done);
+	js.v = calloc(cat->n ? cat->n : 1, sizeof *js.v);
+	/* sized once: growing 10,000 members of 624 bytes by doubling would
+	 * touch twice the fresh pages, and a cold answer pays for each */
+	out->members = calloc(cat->n ? cat->n : 1, sizeof *out->members);
+	if (!out->rel || !out->id || !parent || !done || !js.v || !out->members) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	s = ts_pm_parse_sidecar(&cat, TS_SIDECAR_COLLECTION, &out->meta, err);
+	s = ts_pm_parse_sidecar(cat, TS_SIDECAR_COLLECTION, &out->meta, err);
 	if (s)
 		goto fail;
 	/* §3: the parent's CSV row (the root has none) under the own sidecar */
@@ -311,11 +314,11 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 	/* the members' CSV rows read untagged values in this folder's own
 	 * sidecar language (§3), as each member's ts_pm_csv_row does - not
 	 * in a language this folder took from its own row above */
-	row_lang = cat.sidecar ? out->meta.language : NULL;
-	if (cat.csv) {
+	row_lang = cat->sidecar ? out->meta.language : NULL;
+	if (cat->csv) {
 		struct ts_error e;
 		ts_error_clear(&e);
-		if (ts_csv_parse(cat.csv, cat.csv_len, &csv, &e) != TS_OK) {
+		if (ts_csv_parse(cat->csv, cat->csv_len, &csv, &e) != TS_OK) {
 			s = ts_error_set(err, TS_EINTERNAL, "%s%smetadata.csv: %s", rel, *rel ? "/" : "", e.msg);
 			goto fail;
 		}
@@ -325,9 +328,18 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		s = ts_error_set(err, TS_ENOTFOUND, "not found");
 		goto fail;
 	}
+	/* the member folders are described on the cores (up to 4) while this
+	 * thread lists them: a cold collection of 10,000 folders is mostly
+	 * their readdirs and probes, which the kernel serves in parallel */
+	js.c = c;
+	js.col = out;
+	js.dfd = dfd;
+	js.rel = rel;
+	ts_pm_begin(&loop, cat->n, 0, PARALLEL_MIN, JOB_CHUNK, run_jobs, &js);
+	looping = true;
 	/* members: the sidecar's order, then folders, then loose files (§1) */
 	for (pass = 0; pass < 3; pass++) {
-		size_t count = pass == 0 ? out->meta.nitems : cat.n;
+		size_t count = pass == 0 ? out->meta.nitems : cat->n;
 
 		for (i = 0; i < count; i++) {
 			const struct ts_catalogue_entry *e;
@@ -335,7 +347,7 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			long r;
 
 			if (pass == 0) {
-				e = ts_pm_find_entry(&cat, out->meta.items[i].file);
+				e = ts_pm_find_entry(cat, out->meta.items[i].file);
 				if (!e) {
 					char f[48];
 					snprintf(f, sizeof f, "items[%zu]", i);
@@ -344,19 +356,15 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 					goto fail;
 				}
 			} else {
-				e = &cat.entries[i];
+				e = &cat->entries[i];
 				if (pass == 1 ? !e->is_dir : e->is_dir)
 					continue;
 			}
-			if (done[e - cat.entries])
+			if (done[e - cat->entries])
 				continue;
-			done[e - cat.entries] = true;
+			done[e - cat->entries] = true;
 			if (!e->is_dir && ts_catalogue_paint_rank(e->type->kind) == 0)
 				continue;
-			s = add_member(out, e->name, &ok, err);
-			if (s)
-				goto fail;
-			mb = &out->members[out->nmembers - 1];
 			memset(&mrow, 0, sizeof mrow);
 			r = csv.nrows ? ts_csv_find(&csv, e->name) : -1;
 			if (r >= 0) {
@@ -370,21 +378,45 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 				}
 			}
 			if (e->is_dir) {
-				/* described below, with the others, maybe in parallel */
-				struct job *j = &js.v[js.n++];
+				/* a slot taken, described by the jobs (its name too) */
+				struct job *j = &js.v[js.n];
 
-				j->member = out->nmembers - 1;
+				if (out->nmembers >= cat->n) {
+					ts_pm_sidecar_free(&mrow);
+					s = ts_error_set(err, TS_EINTERNAL, "too many members");
+					goto fail;
+				}
+				if (r >= 0) {   /* the folder has a CSV row */
+					j->row = malloc(sizeof *j->row);
+					if (!j->row) {
+						ts_pm_sidecar_free(&mrow);
+						s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+						goto fail;
+					}
+					*j->row = mrow;
+				} else {
+					ts_pm_sidecar_free(&mrow);
+				}
+				j->member = out->nmembers++;
 				j->name = e->name;
-				j->row = mrow;
-				memset(&mrow, 0, sizeof mrow);
+				js.n++;
+				if (js.n % JOB_CHUNK == 0)
+					ts_pm_ready(&loop, js.n);
 				continue;
-			} else {
+			}
+			s = add_member(out, cat->n, e->name, &ok, err);
+			if (s) {
+				ts_pm_sidecar_free(&mrow);
+				goto fail;
+			}
+			mb = &out->members[out->nmembers - 1];
+			{
 				/* a file has no sidecar: its row alone, as in its Manifest */
 				mb->label = ts_pm_label(&mrow, e->name);
 				if (mrow.summary)
 					mb->summary = json_deep_copy(mrow.summary);
 				const struct ts_catalogue_entry *pic = e->type->kind == TS_MEDIA_IMAGE ? e
-				                                     : beside(&cat, e);
+				                                     : beside(cat, e);
 				if (pic && ts_pm_probe_picture(c, rel, pic, &mb->thumb, err) != TS_OK)
 					ts_pm_picture_free(&mb->thumb);
 				if (e->type->kind == TS_MEDIA_IMAGE && mb->thumb.rel &&
@@ -404,13 +436,10 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 			}
 		}
 	}
-	/* the member folders, then those without media taken back (one
+	/* the member folders done, then those without media taken back (one
 	 * readdir decided it), keeping the order */
-	js.c = c;
-	js.col = out;
-	js.dfd = dfd;
-	js.rel = rel;
-	run_all(&js);
+	ts_pm_end(&loop);
+	looping = false;
 	gone = calloc(out->nmembers ? out->nmembers : 1, sizeof *gone);
 	if (!gone) {
 		s = ts_error_set(err, TS_EINTERNAL, "out of memory");
@@ -420,8 +449,12 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		struct job *j = &js.v[i];
 
 		if (j->status != TS_OK) {
-			*err = j->err;
-			s = j->status;
+			if (j->err) {
+				*err = *j->err;
+				s = j->status;
+			} else {
+				s = ts_error_set(err, TS_EINTERNAL, "out of memory");
+			}
 			goto fail;
 		}
 		if (!j->holds)
@@ -437,8 +470,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		for (i = 0; i < out->nmembers; i++) {
 			if (gone[i])
 				member_free(&out->members[i]);
-			else
-				out->members[kept++] = out->members[i];
+			else if (kept++ != i)
+				out->members[kept - 1] = out->members[i];
 		}
 		out->nmembers = kept;
 	}
@@ -455,24 +488,29 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		out->thumb.info = mb->thumb.info;
 		break;
 	}
-	out->fingerprint = cat.fingerprint;
+	out->fingerprint = cat->fingerprint;
 	close(dfd);
 	jobs_free(&js);
 	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	free(parent);
 	free(done);
 	return TS_OK;
 fail:
+	if (looping) {
+		/* the helpers leave what they have not begun */
+		__atomic_store_n(&js.cancel, true, __ATOMIC_RELAXED);
+		ts_pm_end(&loop);
+	}
 	if (dfd >= 0)
 		close(dfd);
 	jobs_free(&js);
 	free(gone);
 	ts_csv_free(&csv);
 	ts_pm_sidecar_free(&row);
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	free(parent);
 	free(done);
 	ts_present_collection_free(out);

@@ -357,14 +357,22 @@ ts_status ts_present_fingerprint(const struct ts_present_ctx *c, const char *rel
 ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool collection,
                            uint64_t *out, time_t *mtime, struct ts_error *err)
 {
-	struct ts_catalogue cat;
+	struct ts_catalogue own;
+	const struct ts_catalogue *cat;
 	uint64_t h = TS_FNV1A_OFFSET;
 	ts_status s;
 
-	s = ts_present_scan(c, rel, &cat, err);
+	/* with a folder watch, the sub-folders are watched between the
+	 * listing and their stats (ts_present_scan_lend, ts_catalogue_opts):
+	 * their own stats, in the listing's fingerprint, are then taken after
+	 * the watch, so a change inside one (its mtime moves when its entries
+	 * change, which is no event in this folder) raises an event.  A
+	 * collection's members' sidecars are stat'ed by the same scan. */
+	s = ts_present_scan_lend(c, rel, collection, &own, &cat, err);
 	if (s == TS_ENOTFOUND && !collection && *rel) {
 		/* a single file: its folder's entries (siblings give thumbnails,
 		 * captions) and the folder's CSV */
+		struct ts_catalogue_opts o = { c->watch_dir, c->watch_arg, false };
 		const char *name;
 		char *parent;
 
@@ -372,7 +380,8 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 		parent = ts_pm_parent_of(rel, &name);
 		if (!parent)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");
-		s = ts_catalogue_scan(c->root_fd, c->root_path, parent, &cat, err);
+		s = ts_catalogue_scan_with(c->root_fd, c->root_path, parent, &o, &own, err);
+		cat = &own;
 		free(parent);
 		if (s)
 			return s;
@@ -380,63 +389,31 @@ ts_status ts_present_stamp(const struct ts_present_ctx *c, const char *rel, bool
 	}
 	if (s)
 		return s;
-	h = ts_hash_fnv1a(h, &cat.fingerprint, sizeof cat.fingerprint);
-	*mtime = cat.mtime;
-	if (cat.unwatchable && c->watch_dir)
+	h = ts_hash_fnv1a(h, &cat->fingerprint, sizeof cat->fingerprint);
+	*mtime = cat->mtime;
+	if (cat->unwatchable && c->watch_dir)
 		c->watch_dir(c->watch_arg, -1, NULL);
-	h = parent_sidecars(c, cat.rel, h, mtime);
+	h = parent_sidecars(c, cat->rel, h, mtime);
 	/* A collection shows its members' labels and pictures.  The members'
 	 * own stats (in cat: their mtimes change when files are added,
 	 * removed or renamed in them) and their sidecars' stats stand for
 	 * them: one fstatat per member instead of a readdir, so a collection
-	 * of 10,000 folders is checked cheaply.  An image rewritten in place
-	 * inside a member (same name, no rename) shows in the member's own
-	 * Manifest at once and in the collection's thumbnail sizes only after
-	 * the next change of the collection (documented trade-off).  With a
-	 * folder watch (ctx.watch_dir, dir_watch.h), the sub-folders of an
-	 * item or collection are watched too, and their own stats hashed
-	 * after the watch, so a change inside one raises an event. */
-	if (collection || c->watch_dir) {
-		int dfd = ts_catalogue_open_dir(c->root_fd, cat.rel);
+	 * of 10,000 folders is checked cheaply (on several threads).  An
+	 * image rewritten in place inside a member (same name, no rename)
+	 * shows in the member's own Manifest at once and in the collection's
+	 * thumbnail sizes only after the next change of the collection
+	 * (documented trade-off). */
+	for (size_t i = 0; collection && i < cat->n; i++) {
+		const struct ts_catalogue_entry *e = &cat->entries[i];
 
-		if (dfd < 0 && c->watch_dir)
-			c->watch_dir(c->watch_arg, -1, NULL);
-		for (size_t i = 0; dfd >= 0 && i < cat.n; i++) {
-			const char *sub = cat.entries[i].name;
-			char name[NAME_MAX + 16];
-			struct stat st, mst;
-			int got = -1;
-
-			if (!cat.entries[i].is_dir)
-				continue;
-			snprintf(name, sizeof name, "%s/iiif.json", sub);
-			if (c->watch_dir) {
-				/* Watched before it is looked at again: its own stat
-				 * (its mtime moves when its entries change, which is
-				 * no event in this folder) and its sidecar's. */
-				c->watch_dir(c->watch_arg, dfd, sub);
-				if (fstatat(dfd, sub, &mst, AT_SYMLINK_NOFOLLOW) == 0) {
-					uint64_t parts[3] = { (uint64_t)mst.st_ino,
-					                      (uint64_t)mst.st_mtim.tv_sec,
-					                      (uint64_t)mst.st_mtim.tv_nsec };
-					h = ts_hash_fnv1a(h, parts, sizeof parts);
-				}
-			}
-			if (collection)
-				got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
-			if (got == 0) {
-				uint64_t parts[4] = { (uint64_t)st.st_ino, (uint64_t)st.st_size,
-				                      (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
-				h = ts_hash_fnv1a(h, cat.entries[i].name, strlen(cat.entries[i].name) + 1);
-				h = ts_hash_fnv1a(h, parts, sizeof parts);
-				if (st.st_mtim.tv_sec > *mtime)
-					*mtime = st.st_mtim.tv_sec;
-			}
-		}
-		if (dfd >= 0)
-			close(dfd);
+		if (!e->has_sidecar)
+			continue;
+		h = ts_hash_fnv1a(h, e->name, strlen(e->name) + 1);
+		h = ts_hash_fnv1a(h, e->sidecar_id, sizeof e->sidecar_id);
+		if ((time_t)e->sidecar_id[2] > *mtime)
+			*mtime = (time_t)e->sidecar_id[2];
 	}
-	ts_catalogue_free(&cat);
+	ts_catalogue_free(&own);
 	*out = ts_hash_mix(h);
 	return TS_OK;
 }
