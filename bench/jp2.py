@@ -242,6 +242,7 @@ def check_iipsrv_reads_jp2(port):
 
 def measure(srv, system, port, listfile, conns):
     pids = srv.pids(system)
+    base.settle(srv.pids("tessera") + srv.pids("iipsrv"))   # the previous run's leftovers
     t0 = base.cpu_ticks(pids)
     r = base.wrk(port, listfile, conns, DUR)
     t1 = base.cpu_ticks(srv.pids(system))

@@ -304,6 +304,24 @@ def cpu_ticks(pids):
     return total
 
 
+def settle(pids, quiet=0.3, limit=15.0):
+    """Wait until the server stops working on the previous run's requests.
+
+    When wrk stops, nginx closes the upstream connections of the requests in
+    flight, but a server goes on rendering them (Tessera's queued large
+    renders, iipsrv's decodes).  Starting the next run at once would count
+    that CPU against it and, for large renders, find the queue still full
+    (503 at once).  Returns when the pids used no CPU for `quiet` seconds."""
+    end = time.time() + limit
+    last = cpu_ticks(pids)
+    while time.time() < end:
+        time.sleep(quiet)
+        now = cpu_ticks(pids)
+        if now == last:
+            return
+        last = now
+
+
 def rss_peak_kib(pids):
     total = 0
     for pid in pids:
@@ -417,6 +435,7 @@ class Servers:
 
 def measure(srv, system, port, listfile, conns, dur):
     pids = srv.pids(system)
+    settle(pids)
     t0 = cpu_ticks(pids)
     try:
         r = wrk(port, listfile, conns, dur)
