@@ -44,6 +44,7 @@
 #include "tessera/checked.h"
 #include "tessera/convert.h"
 #include "ojph_shim.h"
+#include "tile_band.h"
 
 #ifdef TS_HAVE_OPENJPH
 
@@ -68,9 +69,7 @@ struct htj2k_sink {
 	uint32_t width, height, tile;
 	int channels, decomps;
 	uint32_t ntx, nty;
-	uint8_t *band;           /* tile rows of width*channels, interleaved */
-	size_t stride;
-	uint32_t band_y0, have, next_y;
+	struct ts_tile_band band; /* level-0 rows, one tile row at a time */
 	struct tile_out *outs;   /* one per tile of a band */
 	uint32_t *tp_len;        /* tile-part length per tile, for TLM */
 	unsigned char *icc;
@@ -174,9 +173,9 @@ static void encode_one(struct htj2k_sink *s, uint32_t c)
 	struct tile_out *o = &s->outs[c];
 	uint32_t x0 = c * s->tile;
 	struct ts_ojph_tile t = {
-		.x0 = x0, .y0 = s->band_y0,
+		.x0 = x0, .y0 = s->band.y0,
 		.width = s->width - x0 < s->tile ? s->width - x0 : s->tile,
-		.height = s->have,
+		.height = s->band.have,
 		.tile = s->tile,
 		.channels = s->channels,
 		.decompositions = s->decomps,
@@ -186,7 +185,7 @@ static void encode_one(struct htj2k_sink *s, uint32_t c)
 		.colour_transform = s->channels >= 3,
 	};
 
-	o->rc = ts_ojph_encode_tile(&t, s->band + (size_t)x0 * (size_t)s->channels, s->stride,
+	o->rc = ts_ojph_encode_tile(&t, s->band.rows + (size_t)x0 * (size_t)s->channels, s->band.stride,
 	                            &o->buf, &o->len, o->msg, sizeof o->msg);
 }
 
@@ -365,11 +364,12 @@ static ts_status put_main_header(struct htj2k_sink *s, const unsigned char *b, s
 }
 
 /* Encode every tile of the full band, then append them in tile order. */
-static ts_status flush_band(struct htj2k_sink *s, struct ts_error *err)
+static ts_status flush_band(void *ctx, struct ts_error *err)
 {
+	struct htj2k_sink *s = ctx;
 	pthread_t tids[MAX_THREADS];
 	int nthreads = s->threads < (int)s->ntx ? s->threads : (int)s->ntx, started = 0, i;
-	uint32_t trow = s->band_y0 / s->tile, c;
+	uint32_t trow = s->band.y0 / s->tile, c;
 	ts_status st = TS_OK;
 
 	if (s->cancel && *s->cancel)
@@ -415,8 +415,6 @@ static ts_status flush_band(struct htj2k_sink *s, struct ts_error *err)
 			goto fail;
 		s->tiles_done++;
 	}
-	s->band_y0 += s->have;
-	s->have = 0;
 fail:
 	for (c = 0; c < s->ntx; c++) {
 		free(s->outs[c].buf);
@@ -431,7 +429,7 @@ static ts_status htj2k_begin(struct ts_level_sink *base, const struct ts_pyramid
                              const struct ts_rows *src, struct ts_error *err)
 {
 	struct htj2k_sink *s = (struct htj2k_sink *)base;
-	size_t band_bytes;
+	ts_status st;
 
 	if (g->nlevels < 1 || g->width[0] == 0 || g->height[0] == 0 || g->channels < 1 ||
 	    g->channels > 4)
@@ -445,13 +443,12 @@ static ts_status htj2k_begin(struct ts_level_sink *base, const struct ts_pyramid
 	if ((uint64_t)s->ntx * s->nty > 65535)
 		return ts_error_set(err, TS_EBADREQUEST, "too many JPEG 2000 tiles: use a larger tile size");
 	s->decomps = decompositions(s);
-	if (!ts_mul_size(s->width, (size_t)s->channels, &s->stride) ||
-	    !ts_mul_size(s->stride, s->tile, &band_bytes))
-		return ts_error_set(err, TS_EINTERNAL, "JPEG 2000 band too large");
-	s->band = malloc(band_bytes);
+	st = ts_tile_band_alloc(&s->band, s->width, s->height, s->tile, s->channels, err);
+	if (st)
+		return st;
 	s->outs = calloc(s->ntx, sizeof *s->outs);
 	s->tp_len = calloc((size_t)s->ntx * s->nty, sizeof *s->tp_len);
-	if (!s->band || !s->outs || !s->tp_len)
+	if (!s->outs || !s->tp_len)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 	/* JP2 boxes hold a profile up to what a box length can say */
 	if (s->boxes && src && src->icc && src->icc_len > 0 && src->icc_len < (1u << 24)) {
@@ -484,21 +481,7 @@ static ts_status htj2k_rows(struct ts_level_sink *base, int level, uint32_t y,
 	/* the wavelet makes the lower resolutions: only level 0 is encoded */
 	if (level != 0)
 		return TS_OK;
-	if (y != s->next_y || band->channels != s->channels || band->width != s->width ||
-	    (uint64_t)y + band->height > s->height)
-		return ts_error_set(err, TS_EINTERNAL, "pyramid rows out of order");
-	s->next_y = y + band->height;
-	for (uint32_t i = 0; i < band->height; i++) {
-		memcpy(s->band + (size_t)s->have * s->stride, band->pixels + (size_t)i * band->stride,
-		       s->stride);
-		s->have++;
-		if (s->have == s->tile || s->band_y0 + s->have == s->height) {
-			ts_status st = flush_band(s, err);
-			if (st)
-				return st;
-		}
-	}
-	return TS_OK;
+	return ts_tile_band_add(&s->band, y, band, flush_band, s, err);
 }
 
 static ts_status htj2k_finish(struct ts_level_sink *base, struct ts_error *err)
@@ -579,7 +562,7 @@ static void htj2k_destroy(struct ts_level_sink *base)
 			free(s->outs[c].buf);
 	free(s->outs);
 	free(s->tp_len);
-	free(s->band);
+	ts_tile_band_free(&s->band);
 	free(s->icc);
 	free(s->out);
 	free(s);

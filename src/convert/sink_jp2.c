@@ -43,6 +43,7 @@
 
 #include "tessera/checked.h"
 #include "tessera/convert.h"
+#include "tile_band.h"
 
 struct jp2_sink {
 	struct ts_level_sink base;
@@ -56,10 +57,7 @@ struct jp2_sink {
 	opj_codec_t *codec;
 	opj_stream_t *stream;
 	opj_image_t *image;
-	uint8_t *band;          /* tile rows of width*channels, interleaved */
-	size_t stride;
-	uint32_t band_y0, have; /* first image row of the band, rows held */
-	uint32_t next_y;
+	struct ts_tile_band band; /* level-0 rows, one tile row at a time */
 	uint8_t *planes;        /* one tile, component after component */
 	uint32_t tiles_done;
 	char libmsg[256];
@@ -131,7 +129,8 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 	opj_cparameters_t p;
 	opj_image_cmptparm_t cp[4];
 	const char *extra[] = { "TLM=YES", "PLT=YES", NULL };
-	size_t band_bytes, plane_bytes;
+	size_t plane_bytes;
+	ts_status st;
 	int fd, nres;
 
 	if (g->nlevels < 1 || g->width[0] == 0 || g->height[0] == 0 || g->channels < 1 ||
@@ -145,14 +144,14 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 	/* 65535 tiles at most (Isot is 16 bits, A.4.2) */
 	if ((uint64_t)s->ntx * s->nty > 65535)
 		return ts_error_set(err, TS_EBADREQUEST, "too many JPEG 2000 tiles: use a larger tile size");
-	if (!ts_mul_size(s->width, (size_t)s->channels, &s->stride) ||
-	    !ts_mul_size(s->stride, s->tile, &band_bytes) ||
-	    !ts_mul3_size(s->tile, s->tile, (size_t)s->channels, &plane_bytes) ||
+	if (!ts_mul3_size(s->tile, s->tile, (size_t)s->channels, &plane_bytes) ||
 	    plane_bytes > UINT32_MAX)
 		return ts_error_set(err, TS_EINTERNAL, "JPEG 2000 band too large");
-	s->band = malloc(band_bytes);
+	st = ts_tile_band_alloc(&s->band, s->width, s->height, s->tile, s->channels, err);
+	if (st)
+		return st;
 	s->planes = malloc(plane_bytes);
-	if (!s->band || !s->planes)
+	if (!s->planes)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 
 	/* the temporary file beside the final one */
@@ -251,9 +250,10 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 }
 
 /* Hand every tile of the full band to OpenJPEG, in index order. */
-static ts_status flush_band(struct jp2_sink *s, struct ts_error *err)
+static ts_status flush_band(void *ctx, struct ts_error *err)
 {
-	uint32_t th = s->have, trow = s->band_y0 / s->tile;
+	struct jp2_sink *s = ctx;
+	uint32_t th = s->band.have, trow = s->band.y0 / s->tile;
 
 	if (s->cancel && *s->cancel)
 		return ts_error_set(err, TS_EUNAVAILABLE, "cancelled");
@@ -265,7 +265,7 @@ static ts_status flush_band(struct jp2_sink *s, struct ts_error *err)
 
 		/* interleaved -> one plane per component (opj_write_tile's layout) */
 		for (uint32_t y = 0; y < th; y++) {
-			const uint8_t *row = s->band + (size_t)y * s->stride + (size_t)x0 * nc;
+			const uint8_t *row = s->band.rows + (size_t)y * s->band.stride + (size_t)x0 * nc;
 			for (int k = 0; k < nc; k++) {
 				uint8_t *d = s->planes + plane * k + (size_t)y * tw;
 				for (uint32_t x = 0; x < tw; x++)
@@ -277,8 +277,6 @@ static ts_status flush_band(struct jp2_sink *s, struct ts_error *err)
 			return lib_fail(s, "opj_write_tile", err);
 		s->tiles_done++;
 	}
-	s->band_y0 += th;
-	s->have = 0;
 	return TS_OK;
 }
 
@@ -290,21 +288,7 @@ static ts_status jp2_rows(struct ts_level_sink *base, int level, uint32_t y,
 	/* the wavelet makes the lower resolutions: only level 0 is encoded */
 	if (level != 0)
 		return TS_OK;
-	if (y != s->next_y || band->channels != s->channels || band->width != s->width ||
-	    (uint64_t)y + band->height > s->height)
-		return ts_error_set(err, TS_EINTERNAL, "pyramid rows out of order");
-	s->next_y = y + band->height;
-	for (uint32_t i = 0; i < band->height; i++) {
-		memcpy(s->band + (size_t)s->have * s->stride, band->pixels + (size_t)i * band->stride,
-		       s->stride);
-		s->have++;
-		if (s->have == s->tile || s->band_y0 + s->have == s->height) {
-			ts_status st = flush_band(s, err);
-			if (st)
-				return st;
-		}
-	}
-	return TS_OK;
+	return ts_tile_band_add(&s->band, y, band, flush_band, s, err);
 }
 
 static ts_status jp2_finish(struct ts_level_sink *base, struct ts_error *err)
@@ -354,7 +338,7 @@ static void jp2_destroy(struct ts_level_sink *base)
 		opj_destroy_codec(s->codec);
 	if (s->image)
 		opj_image_destroy(s->image);
-	free(s->band);
+	ts_tile_band_free(&s->band);
 	free(s->planes);
 	free(s->out);
 	free(s);
