@@ -104,6 +104,11 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 		goto fail;
 	if (ts_auto_pyramid_create(s, s->max_source_pixels, &srv->pyramids, err) != TS_OK)
 		goto fail;
+	if (s->idle_trim_seconds > 0) {
+		srv->trim = ts_mem_trim_start((unsigned)s->idle_trim_seconds * 1000u, NULL, err);
+		if (!srv->trim)
+			goto fail;
+	}
 	return srv;
 fail:
 	ts_server_destroy(srv);
@@ -114,6 +119,7 @@ void ts_server_destroy(struct ts_server *srv)
 {
 	if (!srv)
 		return;
+	ts_mem_trim_stop(srv->trim);
 	ts_auto_pyramid_destroy(srv->pyramids);   /* cancels conversions in flight */
 	ts_resolver_destroy(srv->resolver);
 	ts_cache_destroy(srv->cache);
@@ -327,6 +333,7 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 	clock_gettime(CLOCK_REALTIME, &wall);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_fetch_add(&srv->metrics.busy, 1);
+	ts_mem_trim_enter(srv->trim);
 	memset(&r, 0, sizeof r);
 	r.srv = srv;
 	r.http = http;
@@ -334,6 +341,7 @@ void ts_server_handle(struct ts_server *srv, const struct ts_http_request *http,
 	r.resp = resp;
 	r.route = R_OTHER;
 	handle(&r);
+	ts_mem_trim_leave(srv->trim);
 	atomic_fetch_sub(&srv->metrics.busy, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ts_access_log_enabled())

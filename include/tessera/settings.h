@@ -53,6 +53,7 @@ struct ts_settings {
 	int threads;             /* worker threads, 0 = number of cores */
 	uint64_t cache_size_mb;  /* MAX_IMAGE_CACHE_SIZE, megabytes */
 	uint64_t decoded_cache_mb; /* decoded JPEG 2000 tiles shared by all workers, megabytes */
+	int idle_trim_seconds;   /* freed memory back to the system after this idle; 0 = never */
 	uint64_t auto_pyramid_min_pixels; /* flat sources this large get a pyramid; 0 = off */
 	int auto_pyramid_jobs;   /* conversions running at once (nice 19) */
 	char *pyramid_cache_dir; /* where on-demand pyramids are kept */

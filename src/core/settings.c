@@ -152,6 +152,10 @@ static const struct setting table[] = {
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
 	  "once, in megabytes (0 = decode each request's window)." },
+	{ "idle_trim_seconds", NULL, "TESSERA_IDLE_TRIM_SECONDS", NULL, SET_INT, "5", 0, 86400,
+	  IN_FILE, OFF(idle_trim_seconds), "Seconds without a request after which the memory "
+	  "that decodes freed (kept for reuse while requests come) is returned to the system, "
+	  "so that an idle server shrinks back to its caches (0 = never)." },
 	{ "auto_pyramid_min_pixels", NULL, "TESSERA_AUTO_PYRAMID_MIN_PIXELS", NULL, SET_UINT64,
 	  "0", 0, UINT64_MAX, IN_FILE, OFF(auto_pyramid_min_pixels), "Flat images (plain JPEG "
 	  "or PNG, striped or single-level TIFF) of at least this many pixels are converted in "

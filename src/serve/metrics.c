@@ -193,4 +193,8 @@ void ts_serve_metrics(struct request *r)
 	ts_buf_printf(b, "# TYPE tessera_open_images gauge\ntessera_open_images %d\n"
 	                 "# TYPE tessera_workers_busy gauge\ntessera_workers_busy %d\n",
 	              ts_source_pool_open_count(srv->pool), atomic_load(&srv->metrics.busy));
+	ts_buf_printf(b, "# HELP tessera_memory_trims_total Times freed memory went back to the "
+	                 "system after idle_trim_seconds without a request.\n"
+	                 "# TYPE tessera_memory_trims_total counter\ntessera_memory_trims_total %lu\n",
+	              ts_mem_trim_count(srv->trim));
 }

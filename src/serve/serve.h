@@ -23,6 +23,7 @@
 #include "tessera/dir_watch.h"
 #include "tessera/encoder.h"
 #include "tessera/http.h"
+#include "tessera/mem_trim.h"
 #include "tessera/plan.h"
 #include "tessera/pool.h"
 #include "tessera/probe_cache.h"
@@ -71,6 +72,7 @@ struct ts_server {
 	struct ts_probe_cache *probes; /* image sizes and media durations by file identity */
 	struct ts_dir_watch *watch;    /* Presentation fingerprints kept while unchanged */
 	struct ts_auto_pyramid *pyramids; /* on-demand pyramids of flat sources; NULL = off */
+	struct ts_mem_trim *trim;    /* freed memory back to the system when idle; NULL = off */
 	struct metrics metrics;
 };
 

@@ -14,7 +14,7 @@ static const char *all_env[] = {
 	"JPEG_QUALITY", "MAX_CVT", "TESSERA_MAX_WIDTH", "TESSERA_MAX_HEIGHT", "CORS",
 	"TESSERA_CORS", "ALLOW_UPSCALING", "TESSERA_ALLOW_UPSCALING", "FILESYSTEM_SUFFIX",
 	"TESSERA_SUFFIXES", "MAX_IMAGE_CACHE_SIZE", "VERBOSITY", "TESSERA_THREADS",
-	"BASE_URL", "TESSERA_BASE_URL", "LOGFILE", "CACHE_CONTROL",
+	"BASE_URL", "TESSERA_BASE_URL", "LOGFILE", "CACHE_CONTROL", "TESSERA_IDLE_TRIM_SECONDS",
 };
 
 static void clear_env(void)
@@ -431,6 +431,30 @@ static void help_and_man_page_list_every_setting(void)
 	free(man);
 }
 
+static void idle_trim_seconds_defaults_to_5_and_takes_0_to_86400(void)
+{
+	struct ts_settings s;
+	struct ts_error err;
+	char *a1[] = { "--idle-trim-seconds", "0" };
+	char *a2[] = { "--idle-trim-seconds", "86401" };
+
+	clear_env();
+	EXPECT_EQ_INT(load(&s, &err, 0, NULL), 0);
+	EXPECT_EQ_INT(s.idle_trim_seconds, 5);
+	ts_settings_free(&s);
+	EXPECT_EQ_INT(load(&s, &err, 2, a1), 0);
+	EXPECT_EQ_INT(s.idle_trim_seconds, 0);
+	ts_settings_free(&s);
+	setenv("TESSERA_IDLE_TRIM_SECONDS", "30", 1);
+	EXPECT_EQ_INT(load(&s, &err, 0, NULL), 0);
+	EXPECT_EQ_INT(s.idle_trim_seconds, 30);
+	ts_settings_free(&s);
+	EXPECT_EQ_INT(load(&s, &err, 2, a2), 400);
+	EXPECT_EQ_STR(err.msg, "--idle-trim-seconds: expected an integer from 0 to 86400, got '86401'");
+	ts_settings_free(&s);
+	clear_env();
+}
+
 int main(void)
 {
 	RUN(defaults_match_the_documented_values);
@@ -451,5 +475,6 @@ int main(void)
 	RUN(help_flag_is_reported_to_the_caller);
 	RUN(generated_config_file_reads_back_to_the_same_settings);
 	RUN(help_and_man_page_list_every_setting);
+	RUN(idle_trim_seconds_defaults_to_5_and_takes_0_to_86400);
 	return CHECK_DONE();
 }
