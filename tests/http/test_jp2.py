@@ -487,3 +487,77 @@ def _(ctx, srv):
         im, _ = get_image(srv, path)
         pixels.check_pattern(im, MAIN, (0, 0, W, H), im.size, tol=pixels.TOL_LOSSLESS, margin_out=2,
                              what=path + ": ")
+
+
+# ---- idle_trim_seconds: the decode buffers go back once the daemon is idle
+
+def _vm_rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def _trims(srv):
+    r = srv.get("/metrics")
+    expect_status(r, 200, "GET /metrics")
+    for line in r.body.decode().splitlines():
+        if line.startswith("tessera_memory_trims_total "):
+            return int(line.split()[1])
+    raise AssertionError("/metrics has no tessera_memory_trims_total")
+
+
+def _decode_burst(srv):
+    """Whole-image decodes of the 2000x1500 files on four connections at once
+    (OpenJPEG's buffers, ~40 MB each, freed into the threads' arenas)."""
+    import threading
+    errors = []
+
+    def one(key):
+        for size in ("max", "1000,"):
+            r = srv.get(iiif(3, BY_KEY[key].ident, "full", size))
+            if r.status != 200:
+                errors.append("%s %s: %d" % (key, size, r.status))
+
+    ts = [threading.Thread(target=one, args=(k,)) for k in ("untiled", "rpcl", "t1024", "lossy")]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    expect(not errors, "decodes failed: %s" % errors)
+
+
+@test("jp2 memory: idle_trim_seconds gives the decode buffers back once idle; 0 keeps them",
+      server=None)
+def _(ctx, srv):
+    import harness
+    ensure(ctx)
+    flags = ["--threads", "8", "--max-heavy-renders", "4", "--cache-size", "0",
+             "--decoded-cache-mb", "0"]
+    on = harness.start_embedded(ctx.tmp, "jp2-trim-on", ctx.root, flags + ["--idle-trim-seconds", "2"])
+    off = harness.start_embedded(ctx.tmp, "jp2-trim-off", ctx.root, flags + ["--idle-trim-seconds", "0"])
+    try:
+        busy = {}
+        for s in (off, on):   # on last: it may shrink as soon as its own burst ends
+            _decode_burst(s)
+            busy[s.name] = _vm_rss_mb(s.procs[0].pid)
+        # No request now: the trimming daemon shrinks within ~2.5 s of the
+        # last one; give it 15 s on a loaded machine.
+        end = time.monotonic() + 15
+        while time.monotonic() < end and _vm_rss_mb(on.procs[0].pid) > busy[on.name] - 40:
+            time.sleep(0.2)
+        idle = {s.name: _vm_rss_mb(s.procs[0].pid) for s in (on, off)}
+        print("#   VmRSS after the decodes / idle: trim on %.0f / %.0f MB, off %.0f / %.0f MB" % (
+            busy[on.name], idle[on.name], busy[off.name], idle[off.name]))
+        expect(idle[on.name] <= busy[on.name] - 40,
+               "idle_trim_seconds 2: VmRSS %.0f MB after the decodes, still %.0f MB when idle" % (
+                   busy[on.name], idle[on.name]))
+        expect(idle[off.name] > busy[off.name] - 40,
+               "idle_trim_seconds 0: VmRSS fell from %.0f to %.0f MB" % (busy[off.name], idle[off.name]))
+        expect(_trims(on) >= 1, "trim on: tessera_memory_trims_total is 0")
+        expect(_trims(off) == 0, "trim off: tessera_memory_trims_total is not 0")
+        _decode_burst(on)   # and it serves on after giving the memory back
+    finally:
+        on.stop()
+        off.stop()
