@@ -203,7 +203,8 @@ def _(ctx, srv):
                    "tessera_request_duration_seconds_count", "tessera_cache_hits_total",
                    "tessera_cache_misses_total", "tessera_cache_evictions_total",
                    "tessera_cache_bytes", "tessera_open_images", "tessera_workers_busy",
-                   "tessera_passthrough_total", "tessera_transcoded_total"):
+                   "tessera_passthrough_total", "tessera_transcoded_total",
+                   "tessera_memory_trims_total"):
         expect(re.search(r"^%s(\{[^}]*\})? [0-9.e+]+$" % family, text, re.M),
                "/metrics lacks %s" % family)
     expect(re.search(r'^tessera_requests_total\{route="iiif_image",status="200"\} [1-9]', text, re.M),
