@@ -5,8 +5,8 @@ settings in turns (A, B, A, B...), on the embedded server.
 
 Each variant gets a fresh daemon (--cache-size 0, decoded-tile cache at its
 default), walks bench/jp2.py's first walk (BENCH_WALK_IMAGES, 6 clients,
-every tile once), then stays idle IDLE seconds (default 8, past the default
-idle_trim_seconds of 5), then walks again.  Printed per variant: tiles/s,
+every tile once), then stays idle IDLE seconds (default 35, past the default
+idle_trim_seconds of 30), then walks again.  Printed per variant: tiles/s,
 minor faults, user and system CPU ms per tile (from /proc/PID/stat), VmRSS
 at the end of the walk and after the idle time, and the second walk's
 faults and CPU per tile (what giving the memory back costs when visitors
@@ -34,7 +34,7 @@ import jp2  # noqa: E402  (the walks' URL lists and jp2_size)
 CORPUS = os.environ.get("BENCH_CORPUS", os.path.join(jp2.TOP, "build", "corpus"))
 IMAGES = os.path.join(CORPUS, "images")
 TICK = os.sysconf("SC_CLK_TCK")
-IDLE = float(os.environ.get("IDLE", "8"))
+IDLE = float(os.environ.get("IDLE", "35"))
 
 
 def proc_stat(pid):

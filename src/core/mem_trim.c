@@ -20,10 +20,12 @@
  *
  * The watching thread wakes a few times per idle period (a quarter of it,
  * at least every 10 ms, at most every second), so a trim comes between
- * idle_ms and about 1.25 idle_ms after the last request ended. *
+ * idle_ms and about 1.25 idle_ms after the last request ended.
+ *
  * Measured (2 cores, load average 16-24 from other work, so CPU figures
  * are +-0.5 ms):
- *   python3 bench/jp2_memory.py walk-iiif 2 "old|OLD_TESSERA|" "new|./tessera|"
+ *   IDLE=8 python3 bench/jp2_memory.py walk-iiif 2 "old|OLD_TESSERA|" \
+ *       "new|./tessera|TESSERA_IDLE_TRIM_SECONDS=5"
  * The walk's 1179 tiles cost ~67 minor faults each (~300 MB: the heaps
  * filling once, 6-10 per tile on a second walk), 68% of them in
  * OpenJPEG's tile and code-block buffers and 26% in our decode output
@@ -34,11 +36,14 @@
  * more.  Resident memory, decoded-tile cache 128 MB:
  *   before: 315-327 MB after the walk and still after 8 s idle (10 arenas,
  *           326 MB held, 135 MB in use: malloc_stats)
- *   after (this file, idle_trim_seconds 5, and M_ARENA_MAX two per core):
- *           260-278 MB after the walk, 139-162 MB after 8 s idle; the
- *           second walk then faults ~40 times per tile instead of ~8, at
- *           the same CPU per tile within the noise
+ *   after (trim at 5 s, M_ARENA_MAX two per core): 260-278 MB after the
+ *           walk, 139-162 MB after 8 s idle; the second walk then faults
+ *           ~40 times per tile instead of ~8, same CPU within the noise
  *   cache 256 MB: 339 MB after, 339 idle before; 300 after, 211 idle now.
+ * Why 30 s by default: bench/run.py's regionmix leaves each server idle
+ * 8-10 s between its runs; a trim at 5 s made every run fault its heap in
+ * again, 10.6-11.9 against 8.6-9.8 ms CPU per request for the build
+ * before (twice); at 30 s, 10.4 against 10.1, and cold tiles equal.
  */
 #include <malloc.h>
 #include <pthread.h>

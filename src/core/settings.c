@@ -152,7 +152,7 @@ static const struct setting table[] = {
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
 	  "once, in megabytes (0 = decode each request's window)." },
-	{ "idle_trim_seconds", NULL, "TESSERA_IDLE_TRIM_SECONDS", NULL, SET_INT, "5", 0, 86400,
+	{ "idle_trim_seconds", NULL, "TESSERA_IDLE_TRIM_SECONDS", NULL, SET_INT, "30", 0, 86400,
 	  IN_FILE, OFF(idle_trim_seconds), "Seconds without a request after which the memory "
 	  "that decodes freed (kept for reuse while requests come) is returned to the system, "
 	  "so that an idle server shrinks back to its caches (0 = never)." },

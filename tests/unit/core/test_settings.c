@@ -431,7 +431,7 @@ static void help_and_man_page_list_every_setting(void)
 	free(man);
 }
 
-static void idle_trim_seconds_defaults_to_5_and_takes_0_to_86400(void)
+static void idle_trim_seconds_defaults_to_30_and_takes_0_to_86400(void)
 {
 	struct ts_settings s;
 	struct ts_error err;
@@ -440,14 +440,14 @@ static void idle_trim_seconds_defaults_to_5_and_takes_0_to_86400(void)
 
 	clear_env();
 	EXPECT_EQ_INT(load(&s, &err, 0, NULL), 0);
-	EXPECT_EQ_INT(s.idle_trim_seconds, 5);
+	EXPECT_EQ_INT(s.idle_trim_seconds, 30);
 	ts_settings_free(&s);
 	EXPECT_EQ_INT(load(&s, &err, 2, a1), 0);
 	EXPECT_EQ_INT(s.idle_trim_seconds, 0);
 	ts_settings_free(&s);
-	setenv("TESSERA_IDLE_TRIM_SECONDS", "30", 1);
+	setenv("TESSERA_IDLE_TRIM_SECONDS", "12", 1);
 	EXPECT_EQ_INT(load(&s, &err, 0, NULL), 0);
-	EXPECT_EQ_INT(s.idle_trim_seconds, 30);
+	EXPECT_EQ_INT(s.idle_trim_seconds, 12);
 	ts_settings_free(&s);
 	EXPECT_EQ_INT(load(&s, &err, 2, a2), 400);
 	EXPECT_EQ_STR(err.msg, "--idle-trim-seconds: expected an integer from 0 to 86400, got '86401'");
@@ -475,6 +475,6 @@ int main(void)
 	RUN(help_flag_is_reported_to_the_caller);
 	RUN(generated_config_file_reads_back_to_the_same_settings);
 	RUN(help_and_man_page_list_every_setting);
-	RUN(idle_trim_seconds_defaults_to_5_and_takes_0_to_86400);
+	RUN(idle_trim_seconds_defaults_to_30_and_takes_0_to_86400);
 	return CHECK_DONE();
 }
