@@ -40,6 +40,14 @@
  *           walk, 139-162 MB after 8 s idle; the second walk then faults
  *           ~40 times per tile instead of ~8, same CPU within the noise
  *   cache 256 MB: 339 MB after, 339 idle before; 300 after, 211 idle now.
+ * bench/jp2.py (BENCH_JP2_SCENARIOS=walk-iiif,walk-dz,walk-zoomify,tiles-all
+ * BENCH_JP2_SYSTEMS=tessera BENCH_RUNS=1 BENCH_DURATION=4, three rounds
+ * alternating BENCH_TESSERA between the build before and this one, load
+ * 16-24; medians, before -> after; servers start afresh for each walk):
+ *   walk-iiif     27.7 -> 28.4 tiles/s, 8.58 -> 8.02 ms CPU/tile, peak 316 -> 261 MB
+ *   walk-dz       22.5 -> 24.7 tiles/s, 9.84 -> 10.24 ms CPU/tile, peak 323 -> 263 MB
+ *   walk-zoomify  26.7 -> 37.9 tiles/s, 8.04 -> 7.83 ms CPU/tile, peak 313 -> 259 MB
+ *   tiles-all     12.3 -> 11.8 req/s, 25.7 -> 22.3 ms CPU/req
  * Why 30 s by default: bench/run.py's regionmix leaves each server idle
  * 8-10 s between its runs; a trim at 5 s made every run fault its heap in
  * again, 10.6-11.9 against 8.6-9.8 ms CPU per request for the build
