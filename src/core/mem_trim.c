@@ -51,7 +51,9 @@
  * Why 30 s by default: bench/run.py's regionmix leaves each server idle
  * 8-10 s between its runs; a trim at 5 s made every run fault its heap in
  * again, 10.6-11.9 against 8.6-9.8 ms CPU per request for the build
- * before (twice); at 30 s, 10.4 against 10.1, and cold tiles equal.
+ * before (twice); at 30 s, 10.4 against 10.1 and 8.5 against 10.1 (two
+ * runs), cold tiles equal (0.12/0.12, 0.15/0.15 ms); BENCH_SCENARIOS=
+ * cold,regionmix BENCH_BASELINE=OLD_TESSERA python3 bench/run.py.
  */
 #include <malloc.h>
 #include <pthread.h>
