@@ -39,9 +39,6 @@
 #define JP2_CACHE_TILE_PX  (1u << 21) /* largest tile (on its level) decoded whole: 2 MP */
 #define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
 #define JP2_SLIVER_SHARE   64       /* a warm tile is decoded whole unless the window holds < 1/64 */
-#ifndef JP2_NEAR_RULE
-#define JP2_NEAR_RULE      0
-#endif
 #define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
 
 struct jp2_comp {
