@@ -34,7 +34,9 @@
  * the tile, that is every tile but a sliver), or when it is warm (cached,
  * loading, or looked at in the last 30 seconds: the second window of a
  * tile means a viewer is walking it) and the window holds more than 1/64
- * of it; otherwise just its part of the window is decoded.  When no tile is
+ * of it, or when a code-stream tile beside it is warm (a viewer walking
+ * the level: its first window decodes it whole, bench/PROFILE_J2K.md);
+ * otherwise just its part of the window is decoded.  When no tile is
  * worth decoding whole, the window is decoded in one pass.  A first look at
  * level 0 costs one window (24-40 ms for a DeepZoom tile over four
  * code-stream tiles instead of 520-610; 34 ms over four 256-px tiles at
