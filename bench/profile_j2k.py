@@ -86,6 +86,7 @@ def tessera_part(sym, files):
 class Classifier:
     def __init__(self, tessera):
         self.tfiles = symbol_files(tessera)
+        self.tname = os.path.basename(tessera)
         self.ofiles = {}
 
     def frame_part(self, sym, dso):
@@ -102,7 +103,7 @@ class Classifier:
             return "JPEG encoder (libjpeg-turbo)"
         if d.startswith("libfcgi"):
             return "FastCGI (ours + libfcgi)"
-        if d == "tessera":
+        if d == self.tname:
             return tessera_part(sym, self.tfiles)
         if d.startswith("iipsrv"):
             return "iipsrv's own code"
