@@ -320,13 +320,13 @@ static bool neighbour_seen(const struct jp2_source *s, uint32_t p, uint32_t q,
  *
  * The neighbour rule, measured on the first walks of bench/jp2.py (four
  * images, 6 clients, a Tessera afresh per walk, binaries in turns,
- * bench/walk_ab.py, medians of 3, load average 13-23): CPU per tile
- * DeepZoom 10.08 -> 8.77 ms, IIIF 9.53 -> 7.98 (window decodes of cold
- * tiles had been 36% and 13% of those walks' CPU: bench/PROFILE_J2K.md);
- * keeping the sliver rule for neighbour-warm tiles gave 9.10 and 8.85.
- * Neighbours are asked before the window notes its own tiles, so a first
- * look over four cold tiles (no warm neighbour) still decodes just its
- * window.
+ * bench/walk_ab.py, medians of 3, load average 16-26): CPU per tile
+ * DeepZoom 10.23 -> 8.57 ms, IIIF 7.85 -> 7.80 (with the SSE2 pack of
+ * jp2_pack.c; an earlier run, load 13-24: IIIF 9.53 -> 7.98).  Window
+ * decodes of cold tiles had been 8% (IIIF) and 18% (DeepZoom) of those
+ * walks' CPU, 1-2% after (bench/PROFILE_J2K.md).  Neighbours are asked
+ * before the window notes its own tiles, so a first look over four cold
+ * tiles (no warm neighbour) still decodes just its window.
  */
 static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
                          uint32_t h, uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1,
