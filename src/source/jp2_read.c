@@ -322,9 +322,10 @@ static bool neighbour_seen(const struct jp2_source *s, uint32_t p, uint32_t q,
  * images, 6 clients, a Tessera afresh per walk, binaries in turns,
  * bench/walk_ab.py, medians of 3, load average 16-26): CPU per tile
  * DeepZoom 10.23 -> 8.57 ms, IIIF 7.85 -> 7.80 (with the SSE2 pack of
- * jp2_pack.c; an earlier run, load 13-24: IIIF 9.53 -> 7.98).  Window
- * decodes of cold tiles had been 8% (IIIF) and 18% (DeepZoom) of those
- * walks' CPU, 1-2% after (bench/PROFILE_J2K.md).  Neighbours are asked
+ * jp2_pack.c; a variant letting the window's own tiles count, load
+ * 13-24: IIIF 9.53 -> 7.98).  Window decodes of cold tiles had been 8%
+ * (IIIF) and 18% (DeepZoom) of those walks' CPU, 1-2% after
+ * (bench/PROFILE_J2K.md).  Neighbours are asked
  * before the window notes its own tiles, so a first look over four cold
  * tiles (no warm neighbour) still decodes just its window.
  */
