@@ -94,6 +94,10 @@ void ts_tile_cache_put(struct ts_tile_cache *c, const struct ts_tile_key *key,
  */
 bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key);
 
+/* What ts_tile_cache_touch would answer for key, without noting a look:
+ * for asking about a tile's neighbours.  NULL cache: false. */
+bool ts_tile_cache_seen(struct ts_tile_cache *c, const struct ts_tile_key *key);
+
 /* Give back a reference from ts_tile_cache_get or _peek.  Accepts NULL. */
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t);
 

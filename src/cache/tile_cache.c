@@ -293,6 +293,16 @@ const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct t
 }
 
 /* Make room for cost bytes and put e at the head of the LRU (lock held). */
+/* In the cache, being loaded, or looked at within TOUCH_NS; under the lock. */
+static bool seen_locked(struct ts_tile_cache *c, uint64_t h, const struct ts_tile_key *key,
+                        uint64_t now)
+{
+	size_t i = (size_t)(h % TOUCH_SLOTS);
+
+	return find(c, h, key) != NULL ||
+	       (c->touches[i].hash == h && c->touches[i].when && now - c->touches[i].when < TOUCH_NS);
+}
+
 bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key)
 {
 	uint64_t h, now = ts_deadline_now();
@@ -304,10 +314,23 @@ bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key)
 	h = hash_key(key);
 	i = (size_t)(h % TOUCH_SLOTS);
 	pthread_mutex_lock(&c->lock);
-	warm = find(c, h, key) != NULL ||
-	       (c->touches[i].hash == h && c->touches[i].when && now - c->touches[i].when < TOUCH_NS);
+	warm = seen_locked(c, h, key, now);
 	c->touches[i].hash = h;
 	c->touches[i].when = now ? now : 1;
+	pthread_mutex_unlock(&c->lock);
+	return warm;
+}
+
+bool ts_tile_cache_seen(struct ts_tile_cache *c, const struct ts_tile_key *key)
+{
+	uint64_t h;
+	bool warm;
+
+	if (!c)
+		return false;
+	h = hash_key(key);
+	pthread_mutex_lock(&c->lock);
+	warm = seen_locked(c, h, key, ts_deadline_now());
 	pthread_mutex_unlock(&c->lock);
 	return warm;
 }

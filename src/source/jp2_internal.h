@@ -9,6 +9,8 @@
  *                 one window of one level into 8-bit pixels.
  *   jp2_read.c    the source itself: open/close, the choice between window
  *                 decodes and the decoded-tile cache, the ops table.
+ *   jp2_pack.c    decoded samples of n planes clamped and interleaved into
+ *                 8-bit pixels, a row at a time.
  *   jp2_grok.c    optional (TS_HAVE_GROK): windows of single-tile HTJ2K
  *                 code-streams decoded with Grok (bench/J2K_DECODERS.md).
  *
@@ -140,6 +142,12 @@ ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
  * budget. */
 ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+
+/* ---- jp2_pack.c ---- */
+
+/* Row of n (1..4) planes of w samples each, clamped to 0..255 and
+ * interleaved into dst (w * n bytes).  Borrows everything. */
+void ts_jp2_pack_row(const int32_t *const *src, int n, uint8_t *dst, uint32_t w);
 
 /* ---- jp2_grok.c (optional: TS_HAVE_GROK) ---- */
 

@@ -364,12 +364,9 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 			src[k] = c->data + (size_t)rj * c->w;
 		}
 		if (plain) {
-			for (k = 0; k < need; k++) {
-				const OPJ_INT32 *p = src[k] + colx[(size_t)k * w];
-				uint8_t *o = row + k;
-				for (i = 0; i < w; i++, o += ch_out)
-					*o = (uint8_t)(p[i] < 0 ? 0 : p[i] > 255 ? 255 : p[i]);
-			}
+			for (k = 0; k < need; k++)
+				src[k] += colx[(size_t)k * w];
+			ts_jp2_pack_row(src, need, row, w);
 			continue;
 		}
 		for (i = 0; i < w; i++) {

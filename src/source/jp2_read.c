@@ -34,7 +34,9 @@
  * the tile, that is every tile but a sliver), or when it is warm (cached,
  * loading, or looked at in the last 30 seconds: the second window of a
  * tile means a viewer is walking it) and the window holds more than 1/64
- * of it; otherwise just its part of the window is decoded.  When no tile is
+ * of it, or when a code-stream tile beside it is warm (a viewer walking
+ * the level: its first window decodes it whole, bench/PROFILE_J2K.md);
+ * otherwise just its part of the window is decoded.  When no tile is
  * worth decoding whole, the window is decoded in one pass.  A first look at
  * level 0 costs one window (24-40 ms for a DeepZoom tile over four
  * code-stream tiles instead of 520-610; 34 ms over four 256-px tiles at
@@ -281,6 +283,27 @@ static bool tile_part(const struct jp2_source *s, int r, uint32_t p, uint32_t q,
 	return i[2] > i[0] && i[3] > i[1];
 }
 
+/* Whether a code-stream tile beside (p,q) (left, right, above, below; key
+ * names the level) is warm: a viewer is walking this level. */
+static bool neighbour_seen(const struct jp2_source *s, uint32_t p, uint32_t q,
+                           struct ts_tile_key key)
+{
+	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw);
+	uint32_t nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
+	static const int d[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		int64_t np = (int64_t)p + d[k][0], nq = (int64_t)q + d[k][1];
+		if (np < 0 || nq < 0 || np >= ntx || nq >= nty)
+			continue;
+		key.tile = (uint32_t)(nq * ntx + np);
+		if (ts_tile_cache_seen(s->tiles, &key))
+			return true;
+	}
+	return false;
+}
+
 /*
  * How to get each code-stream tile the window touches (way[], row-major
  * over [p0,p1) x [q0,q1)); returns how many are WAY_WHOLE.  A tile is
@@ -289,9 +312,22 @@ static bool tile_part(const struct jp2_source *s, int r, uint32_t p, uint32_t q,
  * it is warm (cached, loading, or looked at in the last 30 seconds: a
  * viewer is walking it and its neighbours come next) and the window holds
  * more than a sliver of it (JP2_SLIVER_SHARE: DeepZoom's one-pixel overlap
- * into a neighbour does not cost that neighbour's whole decode).  Every
+ * into a neighbour does not cost that neighbour's whole decode), or a tile
+ * beside it on the level is warm (a viewer is walking the level: the rest
+ * of this tile comes next, so even a sliver decodes it whole).  Every
  * touched tile is noted as looked at, so the second window of a tile
  * decodes it whole.
+ *
+ * The neighbour rule, measured on the first walks of bench/jp2.py (four
+ * images, 6 clients, a Tessera afresh per walk, binaries in turns,
+ * bench/walk_ab.py, medians of 3, load average 16-26): CPU per tile
+ * DeepZoom 10.23 -> 8.57 ms, IIIF 7.85 -> 7.80 (with the SSE2 pack of
+ * jp2_pack.c; a variant letting the window's own tiles count, load
+ * 13-24: IIIF 9.53 -> 7.98).  Window decodes of cold tiles had been 8%
+ * (IIIF) and 18% (DeepZoom) of those walks' CPU, 1-2% after
+ * (bench/PROFILE_J2K.md).  Neighbours are asked
+ * before the window notes its own tiles, so a first look over four cold
+ * tiles (no warm neighbour) still decodes just its window.
  */
 static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
                          uint32_t h, uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1,
@@ -301,11 +337,17 @@ static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t
 	struct ts_tile_key key = s->key;
 	uint64_t tile_px, part;
 	size_t i = 0, nwhole = 0;
-	bool warm;
+	bool warm, near;
 
 	key.reduce = (uint32_t)r;
-	for (q = q0; q < q1; q++) {
+	/* Neighbours first, before this window notes its own tiles: the tiles
+	 * of one first look must not make each other warm. */
+	for (q = q0; q < q1; q++)
+		for (p = p0; p < p1; p++, i++)
+			way[i] = neighbour_seen(s, p, q, key);
+	for (q = q0, i = 0; q < q1; q++) {
 		for (p = p0; p < p1; p++, i++) {
+			near = way[i];
 			way[i] = WAY_NONE;
 			if (!tile_part(s, r, p, q, x, y, w, h, l, in))
 				continue;
@@ -315,7 +357,8 @@ static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t
 			part = (uint64_t)(in[2] - in[0]) * (in[3] - in[1]);
 			/* HT: OpenJPEG decodes whole tiles anyway (jp2_internal.h) */
 			way[i] = s->ht || part * JP2_WHOLE_SHARE >= tile_px ||
-			         (warm && part * JP2_SLIVER_SHARE >= tile_px) ? WAY_WHOLE : WAY_WINDOW;
+			         (warm && part * JP2_SLIVER_SHARE >= tile_px) || near
+			         ? WAY_WHOLE : WAY_WINDOW;
 			nwhole += way[i] == WAY_WHOLE;
 		}
 	}

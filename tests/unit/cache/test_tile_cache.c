@@ -243,6 +243,26 @@ static void peek_finds_only_ready_tiles_and_put_keeps_the_first(void)
 	ts_tile_cache_destroy(c);
 }
 
+/* seen answers what touch would, without noting a look itself. */
+static void seen_tells_a_looked_at_or_cached_tile_without_noting_one(void)
+{
+	struct ts_tile_cache *c = ts_tile_cache_create(1 << 20);
+	struct ts_tile_key k = key_of(3, 0), k2 = key_of(4, 0);
+	struct ts_image img = { 0 };
+	struct ts_error err = { 0 };
+
+	EXPECT(!ts_tile_cache_seen(c, &k));
+	EXPECT(!ts_tile_cache_seen(c, &k));      /* asking twice is no look */
+	EXPECT(!ts_tile_cache_touch(c, &k));     /* a first look */
+	EXPECT(ts_tile_cache_seen(c, &k));
+	EXPECT(!ts_tile_cache_seen(c, &k2));
+	EXPECT_EQ_INT(ts_image_alloc(&img, 4, 4, 1, &err), 0);
+	ts_tile_cache_put(c, &k2, &img);
+	EXPECT(ts_tile_cache_seen(c, &k2));      /* cached */
+	EXPECT(!ts_tile_cache_seen(NULL, &k));
+	ts_tile_cache_destroy(c);
+}
+
 /* ---- single flight ---- */
 
 struct racer {
@@ -359,6 +379,7 @@ int main(void)
 	RUN(a_zero_budget_cache_decodes_every_time);
 	RUN(a_failed_decode_is_reported_and_not_cached);
 	RUN(peek_finds_only_ready_tiles_and_put_keeps_the_first);
+	RUN(seen_tells_a_looked_at_or_cached_tile_without_noting_one);
 	RUN(threads_asking_for_one_missing_tile_at_once_decode_it_once);
 	RUN(threads_waiting_on_a_failed_decode_all_get_its_error);
 	RUN(many_threads_on_many_tiles_stay_within_budget);

@@ -276,19 +276,22 @@ static void precinct_files_match_exactly_tiled_and_untiled(void)
  * The choice itself (jp2_read.c): a first look at a big code-stream tile
  * decodes just the window (nothing enters the cache), the second window of
  * the same tile decodes it whole (one load), and later windows of it are
- * copies (hits).  A DeepZoom-like window over four cold big tiles loads
- * nothing either.
+ * copies (hits).  A first window in the next tile of a walked level (its
+ * neighbour is warm) decodes that tile whole at once.  A DeepZoom-like
+ * first look over four cold big tiles, on a fresh cache, loads nothing:
+ * its own tiles do not make each other warm.
  */
 static void a_first_look_decodes_the_window_and_a_second_the_whole_tile(void)
 {
 	const char *f = make("big.jp2", "big.ppm", "-t 1024,1024 -n 4 -p RPCL -b 64,64");
 	struct ts_tile_cache *c = ts_tile_cache_create(64 << 20);
+	struct ts_tile_cache *c2 = ts_tile_cache_create(64 << 20);
 	struct ts_tile_cache_stats st;
-	struct ts_source *s = NULL;
+	struct ts_source *s = NULL, *s2 = NULL;
 	struct ts_image img = { 0 };
 	struct ts_error err = { 0 };
 
-	if (skip() || !f || !(s = open_with(f, c)))
+	if (skip() || !f || !(s = open_with(f, c)) || !(s2 = open_with(f, c2)))
 		goto done;
 	EXPECT_EQ_INT(ops->read_region(s, 0, 256, 256, 256, 256, 0, &img, &err), 0);
 	ts_image_free(&img);
@@ -303,17 +306,25 @@ static void a_first_look_decodes_the_window_and_a_second_the_whole_tile(void)
 	ts_tile_cache_stats(c, &st);
 	EXPECT_EQ_INT(st.loads, 1);
 	EXPECT_EQ_INT(st.hits, 1);
-	/* 1015..1273 straddles tiles 0,1 (x) and 0,1 (y); tiles 1, 2 and 3 are
-	 * cold: a window decode, no load. */
-	EXPECT_EQ_INT(ops->read_region(s, 0, 1015, 1015, 258, 258, 0, &img, &err), 0);
-	EXPECT_EQ_INT(img.width, 258);
+	/* The walk goes on into tile (1,0): whole at its first window. */
+	EXPECT_EQ_INT(ops->read_region(s, 0, 1280, 256, 256, 256, 0, &img, &err), 0);
 	ts_image_free(&img);
 	ts_tile_cache_stats(c, &st);
-	EXPECT_EQ_INT(st.loads, 1);
+	EXPECT_EQ_INT(st.loads, 2);
+	/* 1015..1273 straddles tiles 0,1 (x) and 0,1 (y), all cold and with
+	 * no warm neighbour: a window decode, no load. */
+	EXPECT_EQ_INT(ops->read_region(s2, 0, 1015, 1015, 258, 258, 0, &img, &err), 0);
+	EXPECT_EQ_INT(img.width, 258);
+	ts_image_free(&img);
+	ts_tile_cache_stats(c2, &st);
+	EXPECT_EQ_INT(st.loads, 0);
 done:
 	if (s)
 		ops->close(s);
+	if (s2)
+		ops->close(s2);
 	ts_tile_cache_destroy(c);
+	ts_tile_cache_destroy(c2);
 }
 
 int main(void)
