@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tessera/convert.h"
 #include "tessera/image.h"
 #include "tessera/status.h"
 
@@ -24,6 +25,14 @@ struct ts_tile_band {
 /* Room for one tile row of a width x height image; overflow-checked. */
 ts_status ts_tile_band_alloc(struct ts_tile_band *b, uint32_t width, uint32_t height,
                              uint32_t tile, int channels, struct ts_error *err);
+
+/* Begin the level-0 tile grid of a JPEG 2000 code-stream for geometry g:
+ * checks g (a level, 1 to 4 channels; 500 otherwise), counts the tiles
+ * across (*ntx) and down (*nty), at most 65535 in all (Isot is 16 bits,
+ * ISO/IEC 15444-1 A.4.2; 400 otherwise), and allocates the band as
+ * ts_tile_band_alloc does for level 0. */
+ts_status ts_tile_band_begin(struct ts_tile_band *b, const struct ts_pyramid_geometry *g,
+                             uint32_t tile, uint32_t *ntx, uint32_t *nty, struct ts_error *err);
 
 /* Append `band` (level-0 rows from row y, in order).  Whenever the band
  * holds a whole tile row, or the image's last rows, flush(ctx) encodes
