@@ -81,11 +81,7 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 
 		ts_tree_axis(c, c < ts_tree_ntiles(tw, s->tile) ? tw : b->width, s->tile, 0, &x0,
 		             &x1);
-		t->view.width = x1 - x0;
-		t->view.height = y1 - y0;
-		t->view.channels = b->channels;
-		t->view.stride = stride;
-		t->view.pixels = (uint8_t *)rows + (size_t)x0 * (size_t)b->channels;
+		ts_tree_tile_view(t, b, rows, stride, x0, x1, y0, y1);
 		snprintf(t->path, sizeof t->path, "TileGroup%llu/%d-%u-%u.%s",
 		         (unsigned long long)(index / 256), z, c, trow, ext);
 	}
@@ -171,9 +167,9 @@ static ts_status zoomify_finish(struct ts_level_sink *base, struct ts_error *err
 	char path[4096];
 	ts_status st;
 
-	for (int k = 0; k < s->nlevels; k++)
-		if (!s->band[k].done)
-			return ts_error_set(err, TS_EINTERNAL, "the pyramid ended before its last row");
+	st = ts_tree_bands_done(s->band, s->nlevels, err);
+	if (st)
+		return st;
 	st = ts_zoomify_format_properties(s->width, s->height, s->tile, &doc, err);
 	if (st)
 		goto fail;
@@ -233,9 +229,7 @@ ts_status ts_sink_zoomify_new(const char *out, const struct ts_convert_opts *o,
 	}
 	s->tile = o->tile;
 	s->cancel = o->cancel;
-	s->fmt.png = o->compression == TS_COMP_PNG;
-	s->fmt.quality = o->quality >= 1 && o->quality <= 100 ? o->quality : 85;
-	s->fmt.threads = ts_tree_threads(o);
+	ts_tree_format_init(&s->fmt, o);
 	s->base.begin = zoomify_begin;
 	s->base.rows = zoomify_rows;
 	s->base.finish = zoomify_finish;
