@@ -72,6 +72,16 @@ void ts_walk_back(struct ts_walk *w, size_t mark)
 	w->path[mark] = '\0';
 }
 
+ts_status ts_walk_array(struct ts_walk *w, const json_t *v, const char *what, int max,
+                        const char *noun)
+{
+	if (!json_is_array(v))
+		return ts_walk_fail(w, "must be %s, not %s", what, ts_walk_kind(v));
+	if (json_array_size(v) > (size_t)max)
+		return ts_walk_fail(w, "has more than %d %s", max, noun);
+	return TS_OK;
+}
+
 ts_status ts_walk_fail(struct ts_walk *w, const char *fmt, ...)
 {
 	char why[224];
@@ -254,10 +264,9 @@ ts_status ts_walk_metadata(struct ts_walk *w, json_t *v, json_t **out)
 	size_t i;
 	json_t *e, *pair;
 
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of {label, value} objects, not %s", ts_walk_kind(v));
-	if (json_array_size(v) > TS_SIDECAR_MAX_METADATA)
-		return ts_walk_fail(w, "has more than %d entries", TS_SIDECAR_MAX_METADATA);
+	if (ts_walk_array(w, v, "an array of {label, value} objects", TS_SIDECAR_MAX_METADATA,
+	                  "entries"))
+		return w->err->status;
 	if (!(*out = json_array()))
 		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {

@@ -50,6 +50,12 @@ ts_status ts_walk_oom(struct ts_walk *w);
 /* "an object", "a string", ... for "must be X, not Y". */
 const char *ts_walk_kind(const json_t *v);
 
+/* v must be a JSON array (else 400 "must be <what>, not <its kind>") of at
+ * most max elements (else 400 "has more than <max> <noun>"), the check
+ * every array of a sidecar starts with. */
+ts_status ts_walk_array(struct ts_walk *w, const json_t *v, const char *what, int max,
+                        const char *noun);
+
 ts_status ts_walk_want_string(struct ts_walk *w, const json_t *v, const char *what);
 ts_status ts_walk_dup(struct ts_walk *w, const char *s, char **out);
 /* A plain file name (ts_present_check_name), copied into *out. */
