@@ -450,10 +450,8 @@ static ts_status htj2k_rows(struct ts_level_sink *base, int level, uint32_t y,
 {
 	struct htj2k_sink *s = (struct htj2k_sink *)base;
 
-	/* the wavelet makes the lower resolutions: only level 0 is encoded */
-	if (level != 0)
-		return TS_OK;
-	return ts_tile_band_add(&s->band, y, band, flush_band, s, err);
+	/* only level 0: the wavelet makes the lower resolutions */
+	return ts_tile_band_add(&s->band, level, y, band, flush_band, s, err);
 }
 
 static ts_status htj2k_finish(struct ts_level_sink *base, struct ts_error *err)

@@ -39,10 +39,13 @@ ts_status ts_tile_band_begin(struct ts_tile_band *b, const struct ts_pyramid_geo
 	return ts_tile_band_alloc(b, g->width[0], g->height[0], tile, g->channels, err);
 }
 
-ts_status ts_tile_band_add(struct ts_tile_band *b, uint32_t y, const struct ts_image *band,
+ts_status ts_tile_band_add(struct ts_tile_band *b, int level, uint32_t y,
+                           const struct ts_image *band,
                            ts_status (*flush)(void *ctx, struct ts_error *err), void *ctx,
                            struct ts_error *err)
 {
+	if (level != 0)
+		return TS_OK;
 	if (!b->rows || y != b->next_y || band->channels != b->channels ||
 	    band->width != b->width || (uint64_t)y + band->height > b->height)
 		return ts_error_set(err, TS_EINTERNAL, "pyramid rows out of order");

@@ -34,10 +34,13 @@ ts_status ts_tile_band_alloc(struct ts_tile_band *b, uint32_t width, uint32_t he
 ts_status ts_tile_band_begin(struct ts_tile_band *b, const struct ts_pyramid_geometry *g,
                              uint32_t tile, uint32_t *ntx, uint32_t *nty, struct ts_error *err);
 
-/* Append `band` (level-0 rows from row y, in order).  Whenever the band
- * holds a whole tile row, or the image's last rows, flush(ctx) encodes
- * rows[0, have) starting at image row y0; the band is then emptied. */
-ts_status ts_tile_band_add(struct ts_tile_band *b, uint32_t y, const struct ts_image *band,
+/* A sink's rows: append `band` (rows of pyramid level `level` from row
+ * y, in order); other levels than 0 are ignored (the wavelet makes the
+ * lower resolutions).  Whenever the band holds a whole tile row, or the
+ * image's last rows, flush(ctx) encodes rows[0, have) starting at image
+ * row y0; the band is then emptied. */
+ts_status ts_tile_band_add(struct ts_tile_band *b, int level, uint32_t y,
+                           const struct ts_image *band,
                            ts_status (*flush)(void *ctx, struct ts_error *err), void *ctx,
                            struct ts_error *err);
 
