@@ -36,7 +36,6 @@ struct dz_sink {
 	int nlevels, max;
 	struct ts_tree_band band[32];
 	struct ts_tree_tile *tiles;    /* one tile row's worth */
-	size_t tiles_cap;
 };
 
 static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint32_t y1,
@@ -65,7 +64,6 @@ static ts_status dz_begin(struct ts_level_sink *base, const struct ts_pyramid_ge
 {
 	struct dz_sink *s = (struct dz_sink *)base;
 	uint32_t w = g->width[0], h = g->height[0];
-	size_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -97,14 +95,8 @@ static ts_status dz_begin(struct ts_level_sink *base, const struct ts_pyramid_ge
 		st = ts_tree_mkdirs(s->stage, rel, err);
 		if (st)
 			return st;
-		if (ts_tree_ntiles(g->width[k], s->tile) > widest)
-			widest = ts_tree_ntiles(g->width[k], s->tile);
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	s->tiles_cap = widest;
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status dz_rows(struct ts_level_sink *base, int level, uint32_t y,

@@ -173,7 +173,6 @@ static ts_status iiif_begin(struct ts_level_sink *base, const struct ts_pyramid_
                             const struct ts_rows *src, struct ts_error *err)
 {
 	struct iiif_sink *s = (struct iiif_sink *)base;
-	uint32_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -219,13 +218,8 @@ static ts_status iiif_begin(struct ts_level_sink *base, const struct ts_pyramid_
 			if (st)
 				return st;
 		}
-		if (ts_tree_ntiles(s->lw[k], s->tile) > widest)
-			widest = ts_tree_ntiles(s->lw[k], s->tile);
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status iiif_rows(struct ts_level_sink *base, int level, uint32_t y,

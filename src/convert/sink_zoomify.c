@@ -93,7 +93,6 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 {
 	struct zoomify_sink *s = (struct zoomify_sink *)base;
 	uint64_t total = 0, last = 0;
-	uint32_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -127,8 +126,6 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 			       ts_tree_ntiles(kw, s->tile) - 1;
 		total += (uint64_t)ts_tree_ntiles(s->tier_w[z], s->tile) *
 		         ts_tree_ntiles(s->tier_h[z], s->tile);
-		if (ts_tree_ntiles(kw, s->tile) > widest)
-			widest = ts_tree_ntiles(kw, s->tile);
 	}
 	/* every group the numbering reaches (a tier that floors to 0 wide adds
 	 * none to the count but still writes its column 0) */
@@ -142,10 +139,7 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 		if (st)
 			return st;
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status zoomify_rows(struct ts_level_sink *base, int level, uint32_t y,

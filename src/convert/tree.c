@@ -247,6 +247,20 @@ void ts_tree_format_init(struct ts_tree_format *fmt, const struct ts_convert_opt
 	fmt->threads = ts_tree_threads(o);
 }
 
+ts_status ts_tree_tiles_alloc(const struct ts_tree_band *bands, int n, struct ts_tree_tile **tiles,
+                              struct ts_error *err)
+{
+	uint32_t widest = 1;
+
+	for (int k = 0; k < n; k++)
+		if (ts_tree_ntiles(bands[k].width, bands[k].tile) > widest)
+			widest = ts_tree_ntiles(bands[k].width, bands[k].tile);
+	*tiles = calloc(widest, sizeof **tiles);
+	if (!*tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	return TS_OK;
+}
+
 void ts_tree_tile_view(struct ts_tree_tile *t, const struct ts_tree_band *b, const uint8_t *rows,
                        size_t stride, uint32_t x0, uint32_t x1, uint32_t y0, uint32_t y1)
 {

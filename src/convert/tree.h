@@ -97,6 +97,12 @@ void ts_tree_format_init(struct ts_tree_format *fmt, const struct ts_convert_opt
 void ts_tree_tile_view(struct ts_tree_tile *t, const struct ts_tree_band *b, const uint8_t *rows,
                        size_t stride, uint32_t x0, uint32_t x1, uint32_t y0, uint32_t y1);
 
+/* Room for the widest tile row of bands[0..n) (ts_tree_ntiles of each
+ * band's width and tile): *tiles is a new zeroed array the sink frees.
+ * 500 when out of memory. */
+ts_status ts_tree_tiles_alloc(const struct ts_tree_band *bands, int n, struct ts_tree_tile **tiles,
+                              struct ts_error *err);
+
 /* Encode tiles[0..n) and write each to root/path (its folder must exist);
  * on several threads when fmt->threads > 1 and n > 1.  500 with the first
  * failure's sentence (path in detail). */
