@@ -174,6 +174,23 @@ static void a_pyramid_ends_only_when_every_band_is_done(void)
 	EXPECT_EQ_STR(err.msg, "the pyramid ended before its last row");
 }
 
+static void the_tile_row_is_sized_for_the_widest_band(void)
+{
+	struct ts_tree_band b[3] = { { .width = 1000, .tile = 256 }, { .width = 500, .tile = 256 },
+	                             { .width = 1, .tile = 256 } };
+	struct ts_tree_tile *tiles = NULL;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_tree_tiles_alloc(b + 1, 2, &tiles, &err), TS_OK);
+	EXPECT(tiles != NULL);
+	EXPECT_EQ_INT(tiles ? tiles[1].naliases : -1, 0);   /* two tiles, zeroed */
+	free(tiles);
+	EXPECT_EQ_INT(ts_tree_tiles_alloc(b, 3, &tiles, &err), TS_OK);
+	EXPECT_EQ_INT(tiles ? tiles[3].naliases : -1, 0);   /* four tiles */
+	free(tiles);
+}
+
 static void the_tile_format_follows_the_options(void)
 {
 	struct ts_convert_opts o;
@@ -202,6 +219,7 @@ int main(void)
 	RUN(a_tile_view_borrows_its_columns_of_the_row);
 	RUN(a_pyramid_ends_only_when_every_band_is_done);
 	RUN(the_tile_format_follows_the_options);
+	RUN(the_tile_row_is_sized_for_the_widest_band);
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed ? 1 : 0;
 }
