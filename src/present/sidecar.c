@@ -280,24 +280,8 @@ done:
 
 static ts_status read_see_also(struct ts_walk *w, json_t *v, json_t **out)
 {
-	size_t i;
-	json_t *e;
-
-	if (ts_walk_array(w, v, "an array of {id, type, format, profile} objects", MAX_SEEALSO,
-	                  "entries"))
-		return w->err->status;
-	if (!(*out = json_array()))
-		return ts_walk_oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = ts_walk_index(w, i);
-		json_t *o = NULL;
-		if (read_see_also_one(w, e, &o))
-			return w->err->status;
-		if (json_array_append_new(*out, o) != 0)
-			return ts_walk_oom(w);
-		ts_walk_back(w, mark);
-	}
-	return TS_OK;
+	return ts_walk_json_array(w, v, "an array of {id, type, format, profile} objects",
+	                          MAX_SEEALSO, "entries", read_see_also_one, out);
 }
 
 /* ---- items, rendering, exclude ---------------------------------------------- */
