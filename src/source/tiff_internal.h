@@ -87,9 +87,11 @@ ts_status ts_tiff_over_budget(struct ts_error *err, uint64_t pixels, uint64_t bu
 /* 500 "internal: no such level" unless 0 <= level < nlevels. */
 ts_status ts_tiff_check_level(const struct tiff_source *s, int level, struct ts_error *err);
 /* ts_tiff_check_level, and 500 "internal: region outside level" unless
- * (x, y, w, h) is a non-empty rectangle inside the level. */
+ * (x, y, w, h) is a non-empty rectangle inside the level; *lv is the
+ * level (borrowed from s). */
 ts_status ts_tiff_check_region(const struct tiff_source *s, int level, uint32_t x, uint32_t y,
-                               uint32_t w, uint32_t h, struct ts_error *err);
+                               uint32_t w, uint32_t h, const struct tiff_level **lv,
+                               struct ts_error *err);
 /* Make level's directory the current one (a no-op when it is), checking
  * it is still the one described at open. */
 ts_status ts_tiff_select_level(struct tiff_source *s, int level, struct ts_error *err);

@@ -147,6 +147,37 @@ static bool end_decode(struct tiff_source *s, const struct tiff_level *lv, bool 
 	return ok;
 }
 
+/* Decode one unit of the selected level into s->buf: tile or strip
+ * `index`, whose first pixel is (ox, oy) and which holds `rows` rows (a
+ * strip; the last may be short).  Checks the request's deadline first;
+ * 500 "corrupt tile" when libtiff returns less than the unit or libjpeg
+ * warned (end_decode). */
+static ts_status decode_unit(struct tiff_source *s, int level, uint32_t index, uint32_t ox,
+                             uint32_t oy, uint32_t rows, struct ts_error *err)
+{
+	const struct tiff_level *lv = &s->levels[level];
+	bool ok;
+
+	if (ts_deadline_check(err) != TS_OK)
+		return TS_EUNAVAILABLE;
+	begin_decode(s);
+	if (lv->tile_w && lv->mode == MODE_DIRECT) {
+		tmsize_t n = TIFFReadEncodedTile(s->tif, index, s->buf, (tmsize_t)lv->unit_bytes);
+		ok = n >= 0 && (uint64_t)n == lv->unit_bytes;
+	} else if (lv->tile_w) {
+		ok = TIFFReadRGBATileExt(s->tif, ox, oy, (uint32_t *)s->buf, 1) != 0;
+	} else if (lv->mode == MODE_DIRECT) {
+		tmsize_t n = TIFFReadEncodedStrip(s->tif, index, s->buf, (tmsize_t)lv->unit_bytes);
+		/* The last strip may be short; it must still hold its rows. */
+		ok = n >= 0 && (uint64_t)n >= (uint64_t)rows * lv->width * lv->in_bpp;
+	} else {
+		ok = TIFFReadRGBAStripExt(s->tif, oy, (uint32_t *)s->buf, 1) != 0;
+	}
+	if (!end_decode(s, lv, ok))
+		return ts_tiff_corrupt_unit(s, err, level, lv->tile_w ? "tile" : "strip", index);
+	return TS_OK;
+}
+
 static ts_status read_tiles(struct tiff_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out,
                             struct ts_error *err)
@@ -168,21 +199,11 @@ static ts_status read_tiles(struct tiff_source *s, int level, uint32_t x, uint32
 			uint32_t c1 = (uint32_t)(ox + tw < x_end ? ox + tw : x_end);
 			uint32_t tile = TIFFComputeTile(s->tif, (uint32_t)ox, (uint32_t)oy, 0, 0);
 			uint32_t r;
-			bool ok;
+			ts_status status = decode_unit(s, level, tile, (uint32_t)ox, (uint32_t)oy, th,
+			                               err);
 
-			if (ts_deadline_check(err) != TS_OK)
-				return TS_EUNAVAILABLE;
-			begin_decode(s);
-			if (lv->mode == MODE_DIRECT) {
-				tmsize_t n = TIFFReadEncodedTile(s->tif, tile, s->buf,
-				                                 (tmsize_t)lv->unit_bytes);
-				ok = n >= 0 && (uint64_t)n == lv->unit_bytes;
-			} else {
-				ok = TIFFReadRGBATileExt(s->tif, (uint32_t)ox, (uint32_t)oy,
-				                         (uint32_t *)s->buf, 1) != 0;
-			}
-			if (!end_decode(s, lv, ok))
-				return ts_tiff_corrupt_unit(s, err, level, "tile", tile);
+			if (status != TS_OK)
+				return status;
 
 			for (r = r0; r < r1; r++) {
 				uint8_t *dst = out->pixels + (size_t)(r - y) * out->stride +
@@ -222,21 +243,10 @@ static ts_status read_strips(struct tiff_source *s, int level, uint32_t x, uint3
 		uint32_t r1 = (uint32_t)(oy + rows < y_end ? oy + rows : y_end);
 		uint32_t strip = TIFFComputeStrip(s->tif, (uint32_t)oy, 0);
 		uint32_t r;
-		bool ok;
+		ts_status status = decode_unit(s, level, strip, 0, (uint32_t)oy, rows, err);
 
-		if (ts_deadline_check(err) != TS_OK)
-			return TS_EUNAVAILABLE;
-		begin_decode(s);
-		if (lv->mode == MODE_DIRECT) {
-			tmsize_t n = TIFFReadEncodedStrip(s->tif, strip, s->buf,
-			                                  (tmsize_t)lv->unit_bytes);
-			/* The last strip may be short; it must still hold its rows. */
-			ok = n >= 0 && (uint64_t)n >= (uint64_t)rows * lv->width * lv->in_bpp;
-		} else {
-			ok = TIFFReadRGBAStripExt(s->tif, (uint32_t)oy, (uint32_t *)s->buf, 1) != 0;
-		}
-		if (!end_decode(s, lv, ok))
-			return ts_tiff_corrupt_unit(s, err, level, "strip", strip);
+		if (status != TS_OK)
+			return status;
 
 		for (r = r0; r < r1; r++) {
 			uint8_t *dst = out->pixels + (size_t)(r - y) * out->stride;
@@ -266,10 +276,9 @@ ts_status ts_tiff_read_region(struct ts_source *base, int level, uint32_t x, uin
 	ts_status status;
 
 	memset(out, 0, sizeof *out);
-	status = ts_tiff_check_region(s, level, x, y, w, h, err);
+	status = ts_tiff_check_region(s, level, x, y, w, h, &lv, err);
 	if (status != TS_OK)
 		return status;
-	lv = &s->levels[level];
 
 	/* The work this call implies, in source pixels, before any allocation:
 	 * every touched tile or strip is decoded whole. */

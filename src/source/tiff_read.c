@@ -121,16 +121,18 @@ ts_status ts_tiff_check_level(const struct tiff_source *s, int level, struct ts_
 }
 
 ts_status ts_tiff_check_region(const struct tiff_source *s, int level, uint32_t x, uint32_t y,
-                               uint32_t w, uint32_t h, struct ts_error *err)
+                               uint32_t w, uint32_t h, const struct tiff_level **lv,
+                               struct ts_error *err)
 {
-	const struct tiff_level *lv;
+	const struct tiff_level *l;
 
 	if (ts_tiff_check_level(s, level, err) != TS_OK)
 		return TS_EINTERNAL;
-	lv = &s->levels[level];
-	if (w == 0 || h == 0 || x >= lv->width || y >= lv->height ||
-	    w > lv->width - x || h > lv->height - y)
+	l = &s->levels[level];
+	if (w == 0 || h == 0 || x >= l->width || y >= l->height ||
+	    w > l->width - x || h > l->height - y)
 		return ts_error_set(err, TS_EINTERNAL, "internal: region outside level");
+	*lv = l;
 	return TS_OK;
 }
 

@@ -151,10 +151,9 @@ ts_status ts_tiff_read_region_scaled(struct ts_source *base, int level, uint32_t
 	memset(out, 0, sizeof *out);
 	*origin_x = x;
 	*origin_y = y;
-	status = ts_tiff_check_region(s, level, x, y, w, h, err);
+	status = ts_tiff_check_region(s, level, x, y, w, h, &lv, err);
 	if (status != TS_OK)
 		return status;
-	lv = &s->levels[level];
 	d = *denom >= 8 ? 8 : *denom >= 4 ? 4 : *denom >= 2 ? 2 : 1;
 	if (!ts_tiff_jpeg_tiled(lv))
 		d = 1;
