@@ -234,6 +234,24 @@ ts_status ts_source_check_pixels(uint64_t max, uint32_t width, uint32_t height, 
 	return TS_OK;
 }
 
+bool ts_source_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return false;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
 void ts_source_file_close(struct ts_source *base, int fd)
 {
 	if (!base)

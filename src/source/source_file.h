@@ -4,13 +4,15 @@
  * that declares more pixels than the limit, and the close of a reader that
  * owns a descriptor and an ICC copy.  Used by jpeg_read.c and png_read.c,
  * and by the converter's row readers (src/convert/rows_jpeg.c,
- * rows_png.c) for the pixel limit.
+ * rows_png.c) for the pixel limit; ts_source_pread_all by tiff_raw.c.
  *
  * Internal to the decode stage: not a public header.
  */
 #ifndef TESSERA_SOURCE_FILE_H
 #define TESSERA_SOURCE_FILE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "tessera/source.h"
 #include "tessera/status.h"
@@ -24,6 +26,11 @@ ts_status ts_source_file_size(int fd, const char *path, uint64_t *size, struct t
  * large", the detail "PATH: FORMAT declares WxH". */
 ts_status ts_source_check_pixels(uint64_t max, uint32_t width, uint32_t height, const char *path,
                                  const char *format, struct ts_error *err);
+
+/* pread all of [off, off + len) of fd into buf, retrying short reads and
+ * EINTR; false on a short file, an offset past what off_t holds, or an
+ * error.  Any thread may call it (no shared file offset). */
+bool ts_source_pread_all(int fd, void *buf, size_t len, uint64_t off);
 
 /* Close a reader whose struct starts with struct ts_source and owns fd
  * (closed when >= 0) and base->info.icc: frees both and the struct.

@@ -10,13 +10,12 @@
  * libtiff.  A stored byte count is never trusted for an allocation beyond
  * the caller's bound.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <tiffio.h>
 #include "tessera/source.h"
+#include "source_file.h"
 #include "tiff_internal.h"
 
 /* Levels with more tiles than this keep reading through libtiff: the index
@@ -67,25 +66,6 @@ static void load_tile_index(struct tiff_source *s, int level, size_t ntiles)
 	memcpy(lv->tile_len, len, ntiles * sizeof *len);
 }
 
-/* pread all of [off, off+len) into buf; false on a short file or error. */
-static bool pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-
-	if (off > (uint64_t)INT64_MAX - len)
-		return false;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		got += (size_t)n;
-	}
-	return true;
-}
-
 /* Fill the parts of out every raw tile shares: colour model and the size
  * of the tile that lies inside the level. */
 static void raw_tile_geometry(const struct tiff_level *lv, uint64_t ox, uint64_t oy,
@@ -125,7 +105,7 @@ static ts_status indexed_raw_tile(struct tiff_source *s, const struct tiff_level
 
 	if (st != TS_OK)
 		return st;
-	if (!pread_all(TIFFFileno(s->tif), out->data, (size_t)bytes, lv->tile_off[tile]) ||
+	if (!ts_source_pread_all(TIFFFileno(s->tif), out->data, (size_t)bytes, lv->tile_off[tile]) ||
 	    out->data[0] != 0xFF || out->data[1] != 0xD8) {
 		free(out->data);
 		memset(out, 0, sizeof *out);

@@ -26,15 +26,21 @@ static void order(const struct ts_lru_list *l, char *out)
 	*out = '\0';
 }
 
+/* a, b, c pushed in that order: c is the head, a the tail */
+static void push3(struct ts_lru_list *l, struct item *a, struct item *b, struct item *c)
+{
+	ts_lru_list_push_head(l, &a->lru);
+	ts_lru_list_push_head(l, &b->lru);
+	ts_lru_list_push_head(l, &c->lru);
+}
+
 static void new_entries_go_to_the_head(void)
 {
 	struct ts_lru_list l = { 0 };
 	struct item a = { .id = 1 }, b = { .id = 2 }, c = { .id = 3 };
 	char s[16];
 
-	ts_lru_list_push_head(&l, &a.lru);
-	ts_lru_list_push_head(&l, &b.lru);
-	ts_lru_list_push_head(&l, &c.lru);
+	push3(&l, &a, &b, &c);
 	order(&l, s);
 	EXPECT_EQ_STR(s, "321");
 	EXPECT(TS_LRU_ENTRY(l.tail, struct item, lru) == &a);
@@ -46,9 +52,7 @@ static void a_used_entry_moves_to_the_head(void)
 	struct item a = { .id = 1 }, b = { .id = 2 }, c = { .id = 3 };
 	char s[16];
 
-	ts_lru_list_push_head(&l, &a.lru);
-	ts_lru_list_push_head(&l, &b.lru);
-	ts_lru_list_push_head(&l, &c.lru);
+	push3(&l, &a, &b, &c);
 	ts_lru_list_to_head(&l, &a.lru);      /* the tail */
 	order(&l, s);
 	EXPECT_EQ_STR(s, "132");
@@ -66,9 +70,7 @@ static void unlinking_keeps_both_ends(void)
 	struct item a = { .id = 1 }, b = { .id = 2 }, c = { .id = 3 }, d = { .id = 4 };
 	char s[16];
 
-	ts_lru_list_push_head(&l, &a.lru);
-	ts_lru_list_push_head(&l, &b.lru);
-	ts_lru_list_push_head(&l, &c.lru);
+	push3(&l, &a, &b, &c);
 	ts_lru_list_unlink(&l, &b.lru);
 	order(&l, s);
 	EXPECT_EQ_STR(s, "31");

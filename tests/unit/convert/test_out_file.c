@@ -25,17 +25,20 @@ static void fresh_dir(void)
 	snprintf(out, sizeof out, "%s/final.bin", dir);
 }
 
+static int not_dots(const struct dirent *e)
+{
+	return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+/* What the folder holds besides . and .. */
 static int entries(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, not_dots, NULL);
 
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
 	return n;
 }
 

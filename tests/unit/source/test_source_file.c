@@ -1,10 +1,12 @@
 /*
  * test_source_file.c - what the single-file readers share when they open
  * (src/source/source.c, source_file.h): the file's size, the pixel limit
- * refused with a 403 before any allocation, and a close that accepts NULL.
+ * refused with a 403 before any allocation, a whole span read or refused,
+ * and a close that accepts NULL.
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "check.h"
 #include "src/source/source_file.h"
@@ -58,6 +60,20 @@ static void the_product_does_not_overflow(void)
 	              TS_EFORBIDDEN);
 }
 
+static void pread_all_reads_the_span_or_says_no(void)
+{
+	char path[] = "/tmp/test_source_file_XXXXXX", buf[8] = { 0 };
+	int fd = mkstemp(path);
+
+	EXPECT_EQ_INT(write(fd, "0123456789", 10), 10);
+	EXPECT(ts_source_pread_all(fd, buf, 4, 3));
+	EXPECT(memcmp(buf, "3456", 4) == 0);
+	EXPECT(!ts_source_pread_all(fd, buf, 4, 8));          /* past the end */
+	EXPECT(!ts_source_pread_all(fd, buf, 4, UINT64_MAX)); /* no such offset */
+	close(fd);
+	unlink(path);
+}
+
 static void closing_nothing_is_fine(void)
 {
 	ts_source_file_close(NULL, -1);
@@ -70,6 +86,7 @@ int main(void)
 	RUN(a_closed_descriptor_cannot_be_measured);
 	RUN(more_pixels_than_the_limit_are_refused);
 	RUN(the_product_does_not_overflow);
+	RUN(pread_all_reads_the_span_or_says_no);
 	RUN(closing_nothing_is_fine);
 	return CHECK_DONE();
 }
