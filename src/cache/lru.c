@@ -16,6 +16,7 @@
 #include "tessera/cache.h"
 #include "tessera/checked.h"
 #include "tessera/hash.h"
+#include "lru_list.h"
 
 #define STRIPES 16
 #define BUCKETS 4096            /* per stripe; chains stay short at typical sizes */
@@ -23,7 +24,7 @@
 struct entry {
 	struct ts_cache_entry pub;   /* first: the public view */
 	struct entry *hnext;         /* hash chain */
-	struct entry *prev, *next;   /* LRU list, most recent at head */
+	struct ts_lru_link lru;      /* LRU list, most recent at head */
 	atomic_int refs;
 	uint64_t hash;
 	size_t cost;
@@ -33,7 +34,7 @@ struct entry {
 struct stripe {
 	pthread_mutex_t lock;
 	struct entry *buckets[BUCKETS];
-	struct entry *head, *tail;
+	struct ts_lru_list lru;
 	size_t bytes, budget;
 	uint64_t entries;
 };
@@ -84,14 +85,7 @@ static void stripe_remove(struct stripe *s, struct entry *e)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		s->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->tail = e->prev;
+	ts_lru_list_unlink(&s->lru, &e->lru);
 	s->bytes -= e->cost;
 	s->entries--;
 	entry_unref(e);
@@ -105,8 +99,8 @@ void ts_cache_destroy(struct ts_cache *c)
 		return;
 	for (i = 0; i < STRIPES; i++) {
 		struct stripe *s = &c->stripes[i];
-		while (s->head)
-			stripe_remove(s, s->head);
+		while (s->lru.head)
+			stripe_remove(s, TS_LRU_ENTRY(s->lru.head, struct entry, lru));
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(c);
@@ -120,21 +114,6 @@ static struct entry *stripe_find(struct stripe *s, uint64_t h, const char *key)
 		if (e->hash == h && strcmp(e->key, key) == 0)
 			return e;
 	return NULL;
-}
-
-static void lru_to_front(struct stripe *s, struct entry *e)
-{
-	if (s->head == e)
-		return;
-	e->prev->next = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->tail = e->prev;
-	e->prev = NULL;
-	e->next = s->head;
-	s->head->prev = e;
-	s->head = e;
 }
 
 const struct ts_cache_entry *ts_cache_get(struct ts_cache *c, const char *key)
@@ -151,7 +130,7 @@ const struct ts_cache_entry *ts_cache_get(struct ts_cache *c, const char *key)
 	e = stripe_find(s, h, key);
 	if (e) {
 		atomic_fetch_add(&e->refs, 1);
-		lru_to_front(s, e);
+		ts_lru_list_to_head(&s->lru, &e->lru);
 	}
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(e ? &c->hits : &c->misses, 1);
@@ -205,18 +184,13 @@ int ts_cache_put(struct ts_cache *c, const char *key, const void *data, size_t l
 	old = stripe_find(s, h, key);
 	if (old)
 		stripe_remove(s, old);
-	while (s->bytes + cost > s->budget && s->tail) {
-		stripe_remove(s, s->tail);
+	while (s->bytes + cost > s->budget && s->lru.tail) {
+		stripe_remove(s, TS_LRU_ENTRY(s->lru.tail, struct entry, lru));
 		atomic_fetch_add(&c->evictions, 1);
 	}
 	e->hnext = s->buckets[h % BUCKETS];
 	s->buckets[h % BUCKETS] = e;
-	e->next = s->head;
-	if (s->head)
-		s->head->prev = e;
-	s->head = e;
-	if (!s->tail)
-		s->tail = e;
+	ts_lru_list_push_head(&s->lru, &e->lru);
 	s->bytes += cost;
 	s->entries++;
 	pthread_mutex_unlock(&s->lock);

@@ -25,6 +25,7 @@
 
 #include "tessera/log.h"
 #include "tessera/pyramid_cache.h"
+#include "lru_list.h"
 
 #define NBUCKETS 4096
 #define DIR_MAX 4096
@@ -39,7 +40,7 @@ struct entry {
 	uint64_t bytes;
 	time_t touched;              /* last access time written to the file */
 	struct entry *hnext;         /* hash chain */
-	struct entry *prev, *next;   /* LRU list (ready entries only), head = newest */
+	struct ts_lru_link lru;      /* LRU list (ready entries only), head = newest */
 };
 
 struct ts_pyramid_cache {
@@ -48,7 +49,7 @@ struct ts_pyramid_cache {
 	uint64_t budget, bytes, entries, failed;
 	uint64_t hits, misses, evictions, invalidations;
 	struct entry *buckets[NBUCKETS];
-	struct entry *head, *tail;
+	struct ts_lru_list lru;
 };
 
 void ts_pyramid_key_make(const char *path, const struct stat *st, struct ts_pyramid_key *k)
@@ -117,30 +118,6 @@ static struct entry **bucket(struct ts_pyramid_cache *c, uint64_t path_hash)
 	return &c->buckets[(path_hash ^ (path_hash >> 29)) % NBUCKETS];
 }
 
-static void lru_unlink(struct ts_pyramid_cache *c, struct entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else if (c->head == e)
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else if (c->tail == e)
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push_head(struct ts_pyramid_cache *c, struct entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
-}
-
 static void index_insert(struct ts_pyramid_cache *c, struct entry *e)
 {
 	struct entry **b = bucket(c, e->key.path_hash);
@@ -150,7 +127,7 @@ static void index_insert(struct ts_pyramid_cache *c, struct entry *e)
 	if (e->failed) {
 		c->failed++;
 	} else {
-		lru_push_head(c, e);
+		ts_lru_list_push_head(&c->lru, &e->lru);
 		c->bytes += e->bytes;
 		c->entries++;
 	}
@@ -169,7 +146,7 @@ static void index_remove(struct ts_pyramid_cache *c, struct entry *e)
 	if (e->failed) {
 		c->failed--;
 	} else {
-		lru_unlink(c, e);
+		ts_lru_list_unlink(&c->lru, &e->lru);
 		c->bytes -= e->bytes;
 		c->entries--;
 	}
@@ -182,9 +159,13 @@ static void index_remove(struct ts_pyramid_cache *c, struct entry *e)
 /* Remove the least recently used pyramids past the budget, never keep. */
 static void evict(struct ts_pyramid_cache *c, const struct entry *keep)
 {
-	while (c->bytes > c->budget && c->tail && c->tail != keep) {
+	while (c->bytes > c->budget && c->lru.tail) {
+		struct entry *oldest = TS_LRU_ENTRY(c->lru.tail, struct entry, lru);
+
+		if (oldest == keep)
+			break;
 		c->evictions++;
-		index_remove(c, c->tail);
+		index_remove(c, oldest);
 	}
 }
 
@@ -346,8 +327,7 @@ enum ts_pyramid_state ts_pyramid_cache_find(struct ts_pyramid_cache *c,
 	} else if (e) {
 		st = TS_PYRAMID_READY;
 		c->hits++;
-		lru_unlink(c, e);
-		lru_push_head(c, e);
+		ts_lru_list_to_head(&c->lru, &e->lru);
 		if (now - e->touched >= TOUCH_EVERY_S) {
 			e->touched = now;
 			touch = true;

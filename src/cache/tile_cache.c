@@ -27,6 +27,7 @@
 #include "tessera/checked.h"
 #include "tessera/deadline.h"
 #include "tessera/tile_cache.h"
+#include "lru_list.h"
 
 #define BUCKETS 4096
 /* Recent looks (ts_tile_cache_touch): direct-mapped, a collision forgets
@@ -41,7 +42,7 @@ struct entry {
 	struct ts_tile_key key;
 	uint64_t hash;
 	struct entry *hnext;         /* hash chain */
-	struct entry *prev, *next;   /* LRU list (READY entries only), newest at head */
+	struct ts_lru_link lru;      /* LRU list (READY entries only), newest at head */
 	atomic_int refs;
 	enum state state;            /* under the lock */
 	bool in_table, in_lru;
@@ -54,7 +55,7 @@ struct ts_tile_cache {
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;       /* broadcast whenever a load finishes */
 	struct entry *buckets[BUCKETS];
-	struct entry *head, *tail;
+	struct ts_lru_list lru;
 	size_t bytes, budget;
 	uint64_t entries;
 	uint64_t hits, loads, waits, evictions;   /* under the lock */
@@ -119,14 +120,7 @@ static void unlink_entry(struct ts_tile_cache *c, struct entry *e)
 	if (*pp)
 		*pp = e->hnext;
 	if (e->in_lru) {
-		if (e->prev)
-			e->prev->next = e->next;
-		else
-			c->head = e->next;
-		if (e->next)
-			e->next->prev = e->prev;
-		else
-			c->tail = e->prev;
+		ts_lru_list_unlink(&c->lru, &e->lru);
 		c->bytes -= e->cost;
 		c->entries--;
 		e->in_lru = false;
@@ -157,30 +151,6 @@ static struct entry *find(struct ts_tile_cache *c, uint64_t h, const struct ts_t
 		if (e->hash == h && same_key(&e->key, k))
 			return e;
 	return NULL;
-}
-
-static void lru_push_front(struct ts_tile_cache *c, struct entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
-	e->in_lru = true;
-}
-
-static void lru_to_front(struct ts_tile_cache *c, struct entry *e)
-{
-	if (c->head == e)
-		return;
-	e->prev->next = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	lru_push_front(c, e);
 }
 
 /* Wait for a load another thread started (lock held, our reference taken). */
@@ -223,7 +193,7 @@ ts_status ts_tile_cache_get(struct ts_tile_cache *c, const struct ts_tile_key *k
 	if (e) {
 		atomic_fetch_add(&e->refs, 1);
 		if (e->state == READY) {
-			lru_to_front(c, e);
+			ts_lru_list_to_head(&c->lru, &e->lru);
 			c->hits++;
 			pthread_mutex_unlock(&c->lock);
 			*out = &e->pub;
@@ -283,7 +253,7 @@ const struct ts_tile *ts_tile_cache_peek(struct ts_tile_cache *c, const struct t
 	e = find(c, h, key);
 	if (e && e->state == READY) {
 		atomic_fetch_add(&e->refs, 1);
-		lru_to_front(c, e);
+		ts_lru_list_to_head(&c->lru, &e->lru);
 		c->hits++;
 	} else {
 		e = NULL;
@@ -337,11 +307,12 @@ bool ts_tile_cache_seen(struct ts_tile_cache *c, const struct ts_tile_key *key)
 
 static void admit(struct ts_tile_cache *c, struct entry *e)
 {
-	while (c->bytes + e->cost > c->budget && c->tail) {
-		unlink_entry(c, c->tail);
+	while (c->bytes + e->cost > c->budget && c->lru.tail) {
+		unlink_entry(c, TS_LRU_ENTRY(c->lru.tail, struct entry, lru));
 		c->evictions++;
 	}
-	lru_push_front(c, e);
+	ts_lru_list_push_head(&c->lru, &e->lru);
+	e->in_lru = true;
 	c->bytes += e->cost;
 	c->entries++;
 }

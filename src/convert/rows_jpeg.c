@@ -21,6 +21,7 @@
 #include <jerror.h>
 
 #include "../source/jpeg_meta.h"
+#include "../source/source_file.h"
 #include "rows.h"
 
 struct rows_jpeg {
@@ -172,12 +173,10 @@ ts_status ts_rows_jpeg_open(int fd, const char *path, uint64_t max_source_pixels
 		st = ts_error_set(err, TS_EINTERNAL, "cannot read the JPEG header");
 		goto fail;
 	}
-	if (max_source_pixels && (uint64_t)ci->image_width * ci->image_height > max_source_pixels) {
-		st = ts_error_set(err, TS_EFORBIDDEN, "image too large");
-		ts_error_detail(err, "%s: JPEG declares %ux%u", path, ci->image_width,
-		                ci->image_height);
+	st = ts_source_check_pixels(max_source_pixels, ci->image_width, ci->image_height, path,
+	                            "JPEG", err);
+	if (st)
 		goto fail;
-	}
 	s->r.width = ci->image_width;
 	s->r.height = ci->image_height;
 	s->r.orientation = 1;

@@ -20,6 +20,7 @@
 
 #include "tessera/checked.h"
 #include "tessera/icc.h"
+#include "../source/source_file.h"
 #include "rows.h"
 
 struct rows_png {
@@ -140,11 +141,9 @@ ts_status ts_rows_png_open(int fd, const char *path, uint64_t max_source_pixels,
 	png_init_io(s->png, s->f);
 	png_read_info(s->png, s->info);
 	png_get_IHDR(s->png, s->info, &w, &h, &depth, &ctype, &ilace, NULL, NULL);
-	if (max_source_pixels && (uint64_t)w * h > max_source_pixels) {
-		st = ts_error_set(err, TS_EFORBIDDEN, "image too large");
-		ts_error_detail(err, "%s: PNG declares %ux%u", path, (unsigned)w, (unsigned)h);
+	st = ts_source_check_pixels(max_source_pixels, w, h, path, "PNG", err);
+	if (st)
 		goto fail;
-	}
 	if (depth == 16)
 		png_set_scale_16(s->png);            /* v * 255 / 65535, rounded */
 	if (ctype == PNG_COLOR_TYPE_PALETTE)

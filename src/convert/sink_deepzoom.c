@@ -36,7 +36,6 @@ struct dz_sink {
 	int nlevels, max;
 	struct ts_tree_band band[32];
 	struct ts_tree_tile *tiles;    /* one tile row's worth */
-	size_t tiles_cap;
 };
 
 static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint32_t y1,
@@ -54,11 +53,7 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 		uint32_t x0, x1;
 
 		ts_tree_axis(c, b->width, s->tile, s->overlap, &x0, &x1);
-		t->view.width = x1 - x0;
-		t->view.height = y1 - y0;
-		t->view.channels = b->channels;
-		t->view.stride = stride;
-		t->view.pixels = (uint8_t *)rows + (size_t)x0 * (size_t)b->channels;
+		ts_tree_tile_view(t, b, rows, stride, x0, x1, y0, y1);
 		snprintf(t->path, sizeof t->path, "files/%d/%u_%u.%s", s->max - level, c, trow, ext);
 	}
 	return ts_tree_write_tiles(&s->fmt, s->tiles, ncols, err);
@@ -69,7 +64,6 @@ static ts_status dz_begin(struct ts_level_sink *base, const struct ts_pyramid_ge
 {
 	struct dz_sink *s = (struct dz_sink *)base;
 	uint32_t w = g->width[0], h = g->height[0];
-	size_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -101,14 +95,8 @@ static ts_status dz_begin(struct ts_level_sink *base, const struct ts_pyramid_ge
 		st = ts_tree_mkdirs(s->stage, rel, err);
 		if (st)
 			return st;
-		if (ts_tree_ntiles(g->width[k], s->tile) > widest)
-			widest = ts_tree_ntiles(g->width[k], s->tile);
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	s->tiles_cap = widest;
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status dz_rows(struct ts_level_sink *base, int level, uint32_t y,
@@ -129,9 +117,9 @@ static ts_status dz_finish(struct ts_level_sink *base, struct ts_error *err)
 	char from[4096];
 	ts_status st;
 
-	for (int k = 0; k < s->nlevels; k++)
-		if (!s->band[k].done)
-			return ts_error_set(err, TS_EINTERNAL, "the pyramid ended before its last row");
+	st = ts_tree_bands_done(s->band, s->nlevels, err);
+	if (st)
+		return st;
 	memset(&rq, 0, sizeof rq);
 	rq.route = TS_DZ_INFO;
 	rq.info_kind = TS_DZ_XML;
@@ -215,9 +203,7 @@ ts_status ts_sink_deepzoom_new(const char *out, const struct ts_convert_opts *o,
 	s->tile = o->tile;
 	s->overlap = o->overlap;
 	s->cancel = o->cancel;
-	s->fmt.png = o->compression == TS_COMP_PNG;
-	s->fmt.quality = o->quality >= 1 && o->quality <= 100 ? o->quality : 85;
-	s->fmt.threads = ts_tree_threads(o);
+	ts_tree_format_init(&s->fmt, o);
 	s->base.begin = dz_begin;
 	s->base.rows = dz_rows;
 	s->base.finish = dz_finish;

@@ -30,7 +30,6 @@
  * Written under a temporary name beside the final one, renamed at finish.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tessera/checked.h"
 #include "tessera/convert.h"
 #include "ojph_shim.h"
+#include "out_file.h"
 #include "tile_band.h"
 
 #ifdef TS_HAVE_OPENJPH
@@ -97,27 +96,20 @@ static uint32_t get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static ts_status write_fail(struct htj2k_sink *s, struct ts_error *err)
+static ts_status write_fail(struct htj2k_sink *s, int e, struct ts_error *err)
 {
 	ts_error_set(err, TS_EINTERNAL, "could not write the output file");
-	ts_error_detail(err, "%s: %s", s->tmp, strerror(errno ? errno : EIO));
+	ts_error_detail(err, "%s: %s", s->tmp, strerror(e ? e : EIO));
 	return TS_EINTERNAL;
 }
 
 static ts_status put(struct htj2k_sink *s, const void *p, size_t n, struct ts_error *err)
 {
-	const char *c = p;
+	int e = ts_out_file_write_at(s->fd, p, n, s->pos);
 
-	while (n > 0) {
-		ssize_t w = pwrite(s->fd, c, n, (off_t)s->pos);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return write_fail(s, err);
-		c += w;
-		n -= (size_t)w;
-		s->pos += (uint64_t)w;
-	}
+	if (e)
+		return write_fail(s, e, err);
+	s->pos += n;
 	return TS_OK;
 }
 
@@ -431,21 +423,13 @@ static ts_status htj2k_begin(struct ts_level_sink *base, const struct ts_pyramid
 	struct htj2k_sink *s = (struct htj2k_sink *)base;
 	ts_status st;
 
-	if (g->nlevels < 1 || g->width[0] == 0 || g->height[0] == 0 || g->channels < 1 ||
-	    g->channels > 4)
-		return ts_error_set(err, TS_EINTERNAL, "invalid pyramid geometry");
+	st = ts_tile_band_begin(&s->band, g, s->tile, &s->ntx, &s->nty, err);
+	if (st)
+		return st;
 	s->width = g->width[0];
 	s->height = g->height[0];
 	s->channels = g->channels;
-	s->ntx = (uint32_t)(((uint64_t)s->width + s->tile - 1) / s->tile);
-	s->nty = (uint32_t)(((uint64_t)s->height + s->tile - 1) / s->tile);
-	/* 65535 tiles at most (Isot is 16 bits, A.4.2) */
-	if ((uint64_t)s->ntx * s->nty > 65535)
-		return ts_error_set(err, TS_EBADREQUEST, "too many JPEG 2000 tiles: use a larger tile size");
 	s->decomps = decompositions(s);
-	st = ts_tile_band_alloc(&s->band, s->width, s->height, s->tile, s->channels, err);
-	if (st)
-		return st;
 	s->outs = calloc(s->ntx, sizeof *s->outs);
 	s->tp_len = calloc((size_t)s->ntx * s->nty, sizeof *s->tp_len);
 	if (!s->outs || !s->tp_len)
@@ -458,19 +442,7 @@ static ts_status htj2k_begin(struct ts_level_sink *base, const struct ts_pyramid
 		memcpy(s->icc, src->icc, src->icc_len);
 		s->icc_len = src->icc_len;
 	}
-	s->tmp = ts_convert_temp_path(s->out);
-	if (!s->tmp)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	/* 0644: the file is published for a server to read */
-	s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (s->fd < 0) {
-		ts_error_set(err, TS_EINTERNAL, "could not create the output file");
-		ts_error_detail(err, "%s: %s", s->tmp, strerror(errno));
-		free(s->tmp);
-		s->tmp = NULL;
-		return TS_EINTERNAL;
-	}
-	return TS_OK;
+	return ts_out_file_create(s->out, &s->tmp, &s->fd, err);
 }
 
 static ts_status htj2k_rows(struct ts_level_sink *base, int level, uint32_t y,
@@ -478,10 +450,8 @@ static ts_status htj2k_rows(struct ts_level_sink *base, int level, uint32_t y,
 {
 	struct htj2k_sink *s = (struct htj2k_sink *)base;
 
-	/* the wavelet makes the lower resolutions: only level 0 is encoded */
-	if (level != 0)
-		return TS_OK;
-	return ts_tile_band_add(&s->band, y, band, flush_band, s, err);
+	/* only level 0: the wavelet makes the lower resolutions */
+	return ts_tile_band_add(&s->band, level, y, band, flush_band, s, err);
 }
 
 static ts_status htj2k_finish(struct ts_level_sink *base, struct ts_error *err)
@@ -521,18 +491,13 @@ static ts_status htj2k_finish(struct ts_level_sink *base, struct ts_error *err)
 			return st;
 	}
 	if (close(s->fd) != 0) {
+		int e = errno;
+
 		s->fd = -1;
-		return write_fail(s, err);
+		return write_fail(s, e, err);
 	}
 	s->fd = -1;
-	if (rename(s->tmp, s->out) != 0) {
-		ts_error_set(err, TS_EINTERNAL, "could not rename the output into place");
-		ts_error_detail(err, "%s: %s", s->out, strerror(errno));
-		return TS_EINTERNAL;
-	}
-	free(s->tmp);
-	s->tmp = NULL;
-	return TS_OK;
+	return ts_out_file_commit(&s->tmp, s->out, err);
 }
 
 static void htj2k_abort(struct ts_level_sink *base)
@@ -543,11 +508,7 @@ static void htj2k_abort(struct ts_level_sink *base)
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (s->tmp) {
-		unlink(s->tmp);
-		free(s->tmp);
-		s->tmp = NULL;
-	}
+	ts_out_file_discard(&s->tmp);
 }
 
 static void htj2k_destroy(struct ts_level_sink *base)

@@ -133,11 +133,7 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 		ts_tree_axis(c, b->width, s->tile, 0, &x0, &x1);
 		sw = x1 - x0;
 		sh = y1 - y0;
-		t->view.width = sw;
-		t->view.height = sh;
-		t->view.channels = b->channels;
-		t->view.stride = stride;
-		t->view.pixels = (uint8_t *)rows + (size_t)x0 * (size_t)b->channels;
+		ts_tree_tile_view(t, b, rows, stride, x0, x1, y0, y1);
 		t->naliases = 0;
 		/* 3.0 §4.1 / 2.1 §4.1: "full" for the whole image */
 		if (rx == 0 && ry == 0 && rw == s->width && rh == s->height)
@@ -177,7 +173,6 @@ static ts_status iiif_begin(struct ts_level_sink *base, const struct ts_pyramid_
                             const struct ts_rows *src, struct ts_error *err)
 {
 	struct iiif_sink *s = (struct iiif_sink *)base;
-	uint32_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -223,13 +218,8 @@ static ts_status iiif_begin(struct ts_level_sink *base, const struct ts_pyramid_
 			if (st)
 				return st;
 		}
-		if (ts_tree_ntiles(s->lw[k], s->tile) > widest)
-			widest = ts_tree_ntiles(s->lw[k], s->tile);
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status iiif_rows(struct ts_level_sink *base, int level, uint32_t y,
@@ -347,9 +337,10 @@ static ts_status iiif_finish(struct ts_level_sink *base, struct ts_error *err)
 	struct iiif_sink *s = (struct iiif_sink *)base;
 	ts_status st;
 
+	st = ts_tree_bands_done(s->band, s->nlevels, err);
+	if (st)
+		return st;
 	for (int k = 0; k < s->nlevels; k++) {
-		if (!s->band[k].done)
-			return ts_error_set(err, TS_EINTERNAL, "the pyramid ended before its last row");
 		if (s->stream[k]) {
 			char names[4][256];
 			int n = full_names(s, s->lw[k], s->lh[k], names);
@@ -476,9 +467,7 @@ ts_status ts_sink_iiif_new(const char *out, const struct ts_convert_opts *o,
 	free(name);
 	s->tile = o->tile;
 	s->cancel = o->cancel;
-	s->fmt.png = false;
-	s->fmt.quality = o->quality >= 1 && o->quality <= 100 ? o->quality : 85;
-	s->fmt.threads = ts_tree_threads(o);
+	ts_tree_format_init(&s->fmt, o);   /* JPEG: checked above */
 	s->base.begin = iiif_begin;
 	s->base.rows = iiif_rows;
 	s->base.finish = iiif_finish;

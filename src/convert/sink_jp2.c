@@ -32,17 +32,16 @@
  * detail.  The file is written under a temporary name beside the final one
  * and renamed at finish.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <openjpeg.h>
 
 #include "tessera/checked.h"
 #include "tessera/convert.h"
+#include "out_file.h"
 #include "tile_band.h"
 
 struct jp2_sink {
@@ -133,42 +132,23 @@ static ts_status jp2_begin(struct ts_level_sink *base, const struct ts_pyramid_g
 	ts_status st;
 	int fd, nres;
 
-	if (g->nlevels < 1 || g->width[0] == 0 || g->height[0] == 0 || g->channels < 1 ||
-	    g->channels > 4)
-		return ts_error_set(err, TS_EINTERNAL, "invalid pyramid geometry");
+	st = ts_tile_band_begin(&s->band, g, s->tile, &s->ntx, &s->nty, err);
+	if (st)
+		return st;
 	s->width = g->width[0];
 	s->height = g->height[0];
 	s->channels = g->channels;
-	s->ntx = (uint32_t)(((uint64_t)s->width + s->tile - 1) / s->tile);
-	s->nty = (uint32_t)(((uint64_t)s->height + s->tile - 1) / s->tile);
-	/* 65535 tiles at most (Isot is 16 bits, A.4.2) */
-	if ((uint64_t)s->ntx * s->nty > 65535)
-		return ts_error_set(err, TS_EBADREQUEST, "too many JPEG 2000 tiles: use a larger tile size");
 	if (!ts_mul3_size(s->tile, s->tile, (size_t)s->channels, &plane_bytes) ||
 	    plane_bytes > UINT32_MAX)
 		return ts_error_set(err, TS_EINTERNAL, "JPEG 2000 band too large");
-	st = ts_tile_band_alloc(&s->band, s->width, s->height, s->tile, s->channels, err);
-	if (st)
-		return st;
 	s->planes = malloc(plane_bytes);
 	if (!s->planes)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
 
-	/* the temporary file beside the final one */
-	s->tmp = malloc(strlen(s->out) + 16);
-	if (!s->tmp)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	sprintf(s->tmp, "%s.tmp-XXXXXX", s->out);
-	fd = mkstemp(s->tmp);
-	if (fd < 0) {
-		ts_error_set(err, TS_EINTERNAL, "could not create the output file");
-		ts_error_detail(err, "%s: %s", s->tmp, strerror(errno));
-		free(s->tmp);
-		s->tmp = NULL;
-		return TS_EINTERNAL;
-	}
-	/* mkstemp makes it 0600; the file is published for a server to read */
-	fchmod(fd, 0644);
+	/* the temporary file beside the final one; OpenJPEG reopens it by name */
+	st = ts_out_file_create(s->out, &s->tmp, &fd, err);
+	if (st)
+		return st;
 	close(fd);
 
 	memset(cp, 0, sizeof cp);
@@ -285,10 +265,8 @@ static ts_status jp2_rows(struct ts_level_sink *base, int level, uint32_t y,
 {
 	struct jp2_sink *s = (struct jp2_sink *)base;
 
-	/* the wavelet makes the lower resolutions: only level 0 is encoded */
-	if (level != 0)
-		return TS_OK;
-	return ts_tile_band_add(&s->band, y, band, flush_band, s, err);
+	/* only level 0: the wavelet makes the lower resolutions */
+	return ts_tile_band_add(&s->band, level, y, band, flush_band, s, err);
 }
 
 static ts_status jp2_finish(struct ts_level_sink *base, struct ts_error *err)
@@ -302,14 +280,7 @@ static ts_status jp2_finish(struct ts_level_sink *base, struct ts_error *err)
 	/* closes the file */
 	opj_stream_destroy(s->stream);
 	s->stream = NULL;
-	if (rename(s->tmp, s->out) != 0) {
-		ts_error_set(err, TS_EINTERNAL, "could not rename the output into place");
-		ts_error_detail(err, "%s: %s", s->out, strerror(errno));
-		return TS_EINTERNAL;
-	}
-	free(s->tmp);
-	s->tmp = NULL;
-	return TS_OK;
+	return ts_out_file_commit(&s->tmp, s->out, err);
 }
 
 static void jp2_abort(struct ts_level_sink *base)
@@ -320,11 +291,7 @@ static void jp2_abort(struct ts_level_sink *base)
 		opj_stream_destroy(s->stream);
 		s->stream = NULL;
 	}
-	if (s->tmp) {
-		unlink(s->tmp);
-		free(s->tmp);
-		s->tmp = NULL;
-	}
+	ts_out_file_discard(&s->tmp);
 }
 
 static void jp2_destroy(struct ts_level_sink *base)

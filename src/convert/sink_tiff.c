@@ -14,7 +14,6 @@
  * its level waits in its slot, so each level's tiles reach the file in
  * raster order (levels interleave: tiff_file.c keeps the offsets).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "tessera/checked.h"
 #include "tessera/convert.h"
+#include "out_file.h"
 #include "tiff_file.h"
 #include "tile_encode.h"
 
@@ -450,16 +450,7 @@ static ts_status tiff_finish(struct ts_level_sink *base, struct ts_error *err)
 	st = ts_tiff_file_finish(s->file, s->o.tiff_subifds, false, err);
 	if (st != TS_OK)
 		return st;
-	if (rename(s->tmp, s->out) != 0) {
-		int e = errno;
-
-		ts_error_set(err, TS_EINTERNAL, "cannot move the output into place");
-		ts_error_detail(err, "%s: %s", s->out, strerror(e));
-		return TS_EINTERNAL;
-	}
-	free(s->tmp);
-	s->tmp = NULL;   /* nothing to remove any more */
-	return TS_OK;
+	return ts_out_file_commit(&s->tmp, s->out, err);
 }
 
 static void tiff_abort(struct ts_level_sink *base)
@@ -473,8 +464,7 @@ static void tiff_abort(struct ts_level_sink *base)
 	pool_stop(s);
 	ts_tiff_file_destroy(s->file);
 	s->file = NULL;
-	if (s->tmp)
-		unlink(s->tmp);
+	ts_out_file_discard(&s->tmp);
 }
 
 static void tiff_destroy(struct ts_level_sink *base)
@@ -486,8 +476,7 @@ static void tiff_destroy(struct ts_level_sink *base)
 		return;
 	pool_stop(s);
 	ts_tiff_file_destroy(s->file);
-	if (s->tmp)
-		unlink(s->tmp);
+	ts_out_file_discard(&s->tmp);
 	for (i = 0; i < 32; i++)
 		ts_image_free(&s->lv[i].band);
 	for (i = 0; s->jobs && i < s->njobs; i++) {
@@ -501,7 +490,6 @@ static void tiff_destroy(struct ts_level_sink *base)
 	free(s->tables);
 	free(s->icc);
 	free(s->out);
-	free(s->tmp);
 	pthread_mutex_destroy(&s->m);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->idle);

@@ -81,11 +81,7 @@ static ts_status emit_row(void *arg, int level, uint32_t trow, uint32_t y0, uint
 
 		ts_tree_axis(c, c < ts_tree_ntiles(tw, s->tile) ? tw : b->width, s->tile, 0, &x0,
 		             &x1);
-		t->view.width = x1 - x0;
-		t->view.height = y1 - y0;
-		t->view.channels = b->channels;
-		t->view.stride = stride;
-		t->view.pixels = (uint8_t *)rows + (size_t)x0 * (size_t)b->channels;
+		ts_tree_tile_view(t, b, rows, stride, x0, x1, y0, y1);
 		snprintf(t->path, sizeof t->path, "TileGroup%llu/%d-%u-%u.%s",
 		         (unsigned long long)(index / 256), z, c, trow, ext);
 	}
@@ -97,7 +93,6 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 {
 	struct zoomify_sink *s = (struct zoomify_sink *)base;
 	uint64_t total = 0, last = 0;
-	uint32_t widest = 0;
 	ts_status st;
 
 	(void)src;
@@ -131,8 +126,6 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 			       ts_tree_ntiles(kw, s->tile) - 1;
 		total += (uint64_t)ts_tree_ntiles(s->tier_w[z], s->tile) *
 		         ts_tree_ntiles(s->tier_h[z], s->tile);
-		if (ts_tree_ntiles(kw, s->tile) > widest)
-			widest = ts_tree_ntiles(kw, s->tile);
 	}
 	/* every group the numbering reaches (a tier that floors to 0 wide adds
 	 * none to the count but still writes its column 0) */
@@ -146,10 +139,7 @@ static ts_status zoomify_begin(struct ts_level_sink *base, const struct ts_pyram
 		if (st)
 			return st;
 	}
-	s->tiles = calloc(widest, sizeof *s->tiles);
-	if (!s->tiles)
-		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	return TS_OK;
+	return ts_tree_tiles_alloc(s->band, s->nlevels, &s->tiles, err);
 }
 
 static ts_status zoomify_rows(struct ts_level_sink *base, int level, uint32_t y,
@@ -171,9 +161,9 @@ static ts_status zoomify_finish(struct ts_level_sink *base, struct ts_error *err
 	char path[4096];
 	ts_status st;
 
-	for (int k = 0; k < s->nlevels; k++)
-		if (!s->band[k].done)
-			return ts_error_set(err, TS_EINTERNAL, "the pyramid ended before its last row");
+	st = ts_tree_bands_done(s->band, s->nlevels, err);
+	if (st)
+		return st;
 	st = ts_zoomify_format_properties(s->width, s->height, s->tile, &doc, err);
 	if (st)
 		goto fail;
@@ -233,9 +223,7 @@ ts_status ts_sink_zoomify_new(const char *out, const struct ts_convert_opts *o,
 	}
 	s->tile = o->tile;
 	s->cancel = o->cancel;
-	s->fmt.png = o->compression == TS_COMP_PNG;
-	s->fmt.quality = o->quality >= 1 && o->quality <= 100 ? o->quality : 85;
-	s->fmt.threads = ts_tree_threads(o);
+	ts_tree_format_init(&s->fmt, o);
 	s->base.begin = zoomify_begin;
 	s->base.rows = zoomify_rows;
 	s->base.finish = zoomify_finish;

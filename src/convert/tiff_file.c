@@ -14,13 +14,13 @@
  * reader side is libtiff's, so everything libtiff reads works.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tessera/checked.h"
+#include "out_file.h"
 #include "tiff_file.h"
 
 #define HEADER_SPACE 16
@@ -52,28 +52,11 @@ static ts_status io_fail(struct ts_error *err, int e, const char *what)
 	return TS_EINTERNAL;
 }
 
-static int write_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const unsigned char *c = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, c, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? errno : EIO;
-		c += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 ts_status ts_tiff_file_create(const char *path, int nlevels, struct ts_tiff_file **out,
                               struct ts_error *err)
 {
 	struct ts_tiff_file *f;
+	ts_status st;
 
 	*out = NULL;
 	if (nlevels < 1 || nlevels > 32)
@@ -81,14 +64,10 @@ ts_status ts_tiff_file_create(const char *path, int nlevels, struct ts_tiff_file
 	f = calloc(1, sizeof *f);
 	if (!f)
 		return ts_error_set(err, TS_EINTERNAL, "out of memory");
-	f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
-		int e = errno;
-
+	st = ts_out_file_open(path, &f->fd, err);
+	if (st != TS_OK) {
 		free(f);
-		ts_error_set(err, TS_EINTERNAL, "cannot create the output file");
-		ts_error_detail(err, "%s: %s", path, strerror(e));
-		return TS_EINTERNAL;
+		return st;
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	f->nlevels = nlevels;
@@ -137,7 +116,7 @@ ts_status ts_tiff_file_tile(struct ts_tiff_file *f, int k, uint32_t col, uint32_
 	L->offsets[i] = off;
 	L->counts[i] = len;
 	pthread_mutex_unlock(&f->lock);
-	e = write_all(f->fd, data, len, off);
+	e = ts_out_file_write_at(f->fd, data, len, off);
 	if (e) {
 		pthread_mutex_lock(&f->lock);
 		if (!f->write_errno)
@@ -383,7 +362,7 @@ ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, bool force_b
 			goto fail;
 		}
 		serialize(&ifds[k], big, next, buf);
-		e = write_all(f->fd, buf, (size_t)ifds[k].size, ifds[k].at);
+		e = ts_out_file_write_at(f->fd, buf, (size_t)ifds[k].size, ifds[k].at);
 		free(buf);
 		buf = NULL;
 		if (e) {
@@ -401,7 +380,7 @@ ts_status ts_tiff_file_finish(struct ts_tiff_file *f, bool subifds, bool force_b
 		put(head + 2, 42, 2);
 		put(head + 4, ifds[0].at, 4);
 	}
-	e = write_all(f->fd, head, sizeof head, 0);
+	e = ts_out_file_write_at(f->fd, head, sizeof head, 0);
 	if (e) {
 		st = io_fail(err, e, "header");
 		goto fail;

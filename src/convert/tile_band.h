@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tessera/convert.h"
 #include "tessera/image.h"
 #include "tessera/status.h"
 
@@ -25,10 +26,21 @@ struct ts_tile_band {
 ts_status ts_tile_band_alloc(struct ts_tile_band *b, uint32_t width, uint32_t height,
                              uint32_t tile, int channels, struct ts_error *err);
 
-/* Append `band` (level-0 rows from row y, in order).  Whenever the band
- * holds a whole tile row, or the image's last rows, flush(ctx) encodes
- * rows[0, have) starting at image row y0; the band is then emptied. */
-ts_status ts_tile_band_add(struct ts_tile_band *b, uint32_t y, const struct ts_image *band,
+/* Begin the level-0 tile grid of a JPEG 2000 code-stream for geometry g:
+ * checks g (a level, 1 to 4 channels; 500 otherwise), counts the tiles
+ * across (*ntx) and down (*nty), at most 65535 in all (Isot is 16 bits,
+ * ISO/IEC 15444-1 A.4.2; 400 otherwise), and allocates the band as
+ * ts_tile_band_alloc does for level 0. */
+ts_status ts_tile_band_begin(struct ts_tile_band *b, const struct ts_pyramid_geometry *g,
+                             uint32_t tile, uint32_t *ntx, uint32_t *nty, struct ts_error *err);
+
+/* A sink's rows: append `band` (rows of pyramid level `level` from row
+ * y, in order); other levels than 0 are ignored (the wavelet makes the
+ * lower resolutions).  Whenever the band holds a whole tile row, or the
+ * image's last rows, flush(ctx) encodes rows[0, have) starting at image
+ * row y0; the band is then emptied. */
+ts_status ts_tile_band_add(struct ts_tile_band *b, int level, uint32_t y,
+                           const struct ts_image *band,
                            ts_status (*flush)(void *ctx, struct ts_error *err), void *ctx,
                            struct ts_error *err);
 

@@ -240,6 +240,37 @@ int ts_tree_threads(const struct ts_convert_opts *o)
 	return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
 }
 
+void ts_tree_format_init(struct ts_tree_format *fmt, const struct ts_convert_opts *o)
+{
+	fmt->png = o->compression == TS_COMP_PNG;
+	fmt->quality = o->quality >= 1 && o->quality <= 100 ? o->quality : 85;
+	fmt->threads = ts_tree_threads(o);
+}
+
+ts_status ts_tree_tiles_alloc(const struct ts_tree_band *bands, int n, struct ts_tree_tile **tiles,
+                              struct ts_error *err)
+{
+	uint32_t widest = 1;
+
+	for (int k = 0; k < n; k++)
+		if (ts_tree_ntiles(bands[k].width, bands[k].tile) > widest)
+			widest = ts_tree_ntiles(bands[k].width, bands[k].tile);
+	*tiles = calloc(widest, sizeof **tiles);
+	if (!*tiles)
+		return ts_error_set(err, TS_EINTERNAL, "out of memory");
+	return TS_OK;
+}
+
+void ts_tree_tile_view(struct ts_tree_tile *t, const struct ts_tree_band *b, const uint8_t *rows,
+                       size_t stride, uint32_t x0, uint32_t x1, uint32_t y0, uint32_t y1)
+{
+	t->view.width = x1 - x0;
+	t->view.height = y1 - y0;
+	t->view.channels = b->channels;
+	t->view.stride = stride;
+	t->view.pixels = (uint8_t *)rows + (size_t)x0 * (size_t)b->channels;
+}
+
 /* ---- staging ------------------------------------------------------------------ */
 
 ts_status ts_tree_stage_create(const char *final, char **stage, struct ts_error *err)
@@ -396,6 +427,14 @@ void ts_tree_bands_free(struct ts_tree_band *bands, int n)
 {
 	for (int k = 0; k < n; k++)
 		ts_tree_band_free(&bands[k]);
+}
+
+ts_status ts_tree_bands_done(const struct ts_tree_band *bands, int n, struct ts_error *err)
+{
+	for (int k = 0; k < n; k++)
+		if (!bands[k].done)
+			return ts_error_set(err, TS_EINTERNAL, "the pyramid ended before its last row");
+	return TS_OK;
 }
 
 ts_status ts_tree_replace(const char *from, const char *to, struct ts_error *err)

@@ -66,6 +66,9 @@ static inline uint32_t ts_tree_ntiles(uint32_t size, uint32_t tile)
 {
 	return (uint32_t)(((uint64_t)size + tile - 1) / tile);
 }
+/* Every cutter of bands[0..n) has emitted its last tile row: TS_OK, else
+ * 500 "the pyramid ended before its last row" (a sink's finish). */
+ts_status ts_tree_bands_done(const struct ts_tree_band *bands, int n, struct ts_error *err);
 
 /* ---- tile writer ------------------------------------------------------------ */
 
@@ -82,6 +85,23 @@ struct ts_tree_format {
 	int threads;              /* >= 1 */
 	const char *root;         /* the staging root (borrowed) */
 };
+
+/* The tile writer's settings from the options: PNG when o->compression
+ * says so, else JPEG at o->quality (85 when out of 1..100), threads from
+ * ts_tree_threads.  fmt->root is left for the caller (the staging folder). */
+void ts_tree_format_init(struct ts_tree_format *fmt, const struct ts_convert_opts *o);
+
+/* Point t->view at columns [x0, x1) of the tile row `rows` (rows y0..y1 of
+ * b's level, `stride` bytes apart): borrows the rows until the tiles are
+ * written. */
+void ts_tree_tile_view(struct ts_tree_tile *t, const struct ts_tree_band *b, const uint8_t *rows,
+                       size_t stride, uint32_t x0, uint32_t x1, uint32_t y0, uint32_t y1);
+
+/* Room for the widest tile row of bands[0..n) (ts_tree_ntiles of each
+ * band's width and tile): *tiles is a new zeroed array the sink frees.
+ * 500 when out of memory. */
+ts_status ts_tree_tiles_alloc(const struct ts_tree_band *bands, int n, struct ts_tree_tile **tiles,
+                              struct ts_error *err);
 
 /* Encode tiles[0..n) and write each to root/path (its folder must exist);
  * on several threads when fmt->threads > 1 and n > 1.  500 with the first

@@ -489,15 +489,8 @@ ts_status ts_present_collection_load(const struct ts_present_ctx *c, const char 
 		break;
 	}
 	out->fingerprint = cat->fingerprint;
-	close(dfd);
-	jobs_free(&js);
-	free(gone);
-	ts_csv_free(&csv);
-	ts_pm_sidecar_free(&row);
-	ts_catalogue_free(&own);
-	free(parent);
-	free(done);
-	return TS_OK;
+	s = TS_OK;
+	/* the same cleanup on both paths; the collection is freed on failure */
 fail:
 	if (looping) {
 		/* the helpers leave what they have not begun */
@@ -513,6 +506,7 @@ fail:
 	ts_catalogue_free(&own);
 	free(parent);
 	free(done);
-	ts_present_collection_free(out);
+	if (s)
+		ts_present_collection_free(out);
 	return s;
 }

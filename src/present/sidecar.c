@@ -113,11 +113,8 @@ static ts_status read_behavior(struct ts_walk *w, const json_t *v, struct ts_sid
 	json_t *e;
 	char q[64];
 
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of strings such as [\"paged\"], not %s",
-		                    ts_walk_kind(v));
-	if (json_array_size(v) > MAX_BEHAVIOR)
-		return ts_walk_fail(w, "has more than %d values", MAX_BEHAVIOR);
+	if (ts_walk_array(w, v, "an array of strings such as [\"paged\"]", MAX_BEHAVIOR, "values"))
+		return w->err->status;
 	if (!(out->behavior = calloc(json_array_size(v) + 1, sizeof *out->behavior)))
 		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
@@ -283,26 +280,8 @@ done:
 
 static ts_status read_see_also(struct ts_walk *w, json_t *v, json_t **out)
 {
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of {id, type, format, profile} objects, not %s",
-		                    ts_walk_kind(v));
-	if (json_array_size(v) > MAX_SEEALSO)
-		return ts_walk_fail(w, "has more than %d entries", MAX_SEEALSO);
-	if (!(*out = json_array()))
-		return ts_walk_oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = ts_walk_index(w, i);
-		json_t *o = NULL;
-		if (read_see_also_one(w, e, &o))
-			return w->err->status;
-		if (json_array_append_new(*out, o) != 0)
-			return ts_walk_oom(w);
-		ts_walk_back(w, mark);
-	}
-	return TS_OK;
+	return ts_walk_json_array(w, v, "an array of {id, type, format, profile} objects",
+	                          MAX_SEEALSO, "entries", read_see_also_one, out);
 }
 
 /* ---- items, rendering, exclude ---------------------------------------------- */
@@ -363,10 +342,8 @@ static ts_status read_files(struct ts_walk *w, json_t *v, bool rendering,
 	size_t i;
 	json_t *e;
 
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array, not %s", ts_walk_kind(v));
-	if (json_array_size(v) > MAX_ITEMS)
-		return ts_walk_fail(w, "has more than %d entries", MAX_ITEMS);
+	if (ts_walk_array(w, v, "an array", MAX_ITEMS, "entries"))
+		return w->err->status;
 	if (!(*out = calloc(json_array_size(v) + 1, sizeof **out)))
 		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {
@@ -384,10 +361,8 @@ static ts_status read_names(struct ts_walk *w, json_t *v, char ***out, size_t *n
 	size_t i;
 	json_t *e;
 
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of file names, not %s", ts_walk_kind(v));
-	if (json_array_size(v) > MAX_ITEMS)
-		return ts_walk_fail(w, "has more than %d entries", MAX_ITEMS);
+	if (ts_walk_array(w, v, "an array of file names", MAX_ITEMS, "entries"))
+		return w->err->status;
 	if (!(*out = calloc(json_array_size(v) + 1, sizeof **out)))
 		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {

@@ -213,10 +213,8 @@ ts_status ts_sidecar_structures_read(struct ts_walk *w, json_t *v, struct ts_sid
 	size_t i;
 	json_t *e;
 
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of Ranges {label, items}, not %s", ts_walk_kind(v));
-	if (json_array_size(v) > MAX_RANGES)
-		return ts_walk_fail(w, "has more than %d Ranges", MAX_RANGES);
+	if (ts_walk_array(w, v, "an array of Ranges {label, items}", MAX_RANGES, "Ranges"))
+		return w->err->status;
 	if (!(out->structures = calloc(json_array_size(v) + 1, sizeof *out->structures)))
 		return ts_walk_oom(w);
 	json_array_foreach(v, i, e) {

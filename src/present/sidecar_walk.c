@@ -72,6 +72,41 @@ void ts_walk_back(struct ts_walk *w, size_t mark)
 	w->path[mark] = '\0';
 }
 
+ts_status ts_walk_array(struct ts_walk *w, const json_t *v, const char *what, int max,
+                        const char *noun)
+{
+	if (!json_is_array(v))
+		return ts_walk_fail(w, "must be %s, not %s", what, ts_walk_kind(v));
+	if (json_array_size(v) > (size_t)max)
+		return ts_walk_fail(w, "has more than %d %s", max, noun);
+	return TS_OK;
+}
+
+ts_status ts_walk_json_array(struct ts_walk *w, json_t *v, const char *what, int max,
+                             const char *noun,
+                             ts_status (*one)(struct ts_walk *w, json_t *v, json_t **out),
+                             json_t **out)
+{
+	size_t i;
+	json_t *e;
+
+	if (ts_walk_array(w, v, what, max, noun))
+		return w->err->status;
+	if (!(*out = json_array()))
+		return ts_walk_oom(w);
+	json_array_foreach(v, i, e) {
+		size_t mark = ts_walk_index(w, i);
+		json_t *o = NULL;
+
+		if (one(w, e, &o))
+			return w->err->status;
+		if (json_array_append_new(*out, o) != 0)
+			return ts_walk_oom(w);
+		ts_walk_back(w, mark);
+	}
+	return TS_OK;
+}
+
 ts_status ts_walk_fail(struct ts_walk *w, const char *fmt, ...)
 {
 	char why[224];
@@ -251,23 +286,6 @@ fail:
 
 ts_status ts_walk_metadata(struct ts_walk *w, json_t *v, json_t **out)
 {
-	size_t i;
-	json_t *e, *pair;
-
-	if (!json_is_array(v))
-		return ts_walk_fail(w, "must be an array of {label, value} objects, not %s", ts_walk_kind(v));
-	if (json_array_size(v) > TS_SIDECAR_MAX_METADATA)
-		return ts_walk_fail(w, "has more than %d entries", TS_SIDECAR_MAX_METADATA);
-	if (!(*out = json_array()))
-		return ts_walk_oom(w);
-	json_array_foreach(v, i, e) {
-		size_t mark = ts_walk_index(w, i);
-		pair = NULL;
-		if (ts_walk_pair(w, e, &pair))
-			return w->err->status;
-		if (json_array_append_new(*out, pair) != 0)
-			return ts_walk_oom(w);
-		ts_walk_back(w, mark);
-	}
-	return TS_OK;
+	return ts_walk_json_array(w, v, "an array of {label, value} objects",
+	                          TS_SIDECAR_MAX_METADATA, "entries", ts_walk_pair, out);
 }

@@ -29,7 +29,7 @@
 #include "tessera/tiff_probe.h"
 
 #define WINDOW 4096u
-#define MAX_IFDS 64           /* IFD0 and 63 more, as tiff_read.c walks */
+#define MAX_IFDS 64           /* IFD0 and 63 more, as tiff_levels.c walks */
 #define MAX_SUBIFDS 64
 #define MAX_ENTRIES 4096
 #define MAX_SPP 16
@@ -384,7 +384,7 @@ static ts_status read_ifd(struct rd *r, uint64_t off, struct ifd *d, bool subs)
 	return TS_OK;
 }
 
-/* tiff_read.c's read_layout, for the direct layouts only: the channels
+/* tiff_levels.c's read_layout, for the direct layouts only: the channels
  * returned, or why_not when it is anything else (left to libtiff). */
 static void classify(struct ifd *d)
 {
@@ -418,7 +418,7 @@ static void classify(struct ifd *d)
 	d->out_channels = base + (alpha ? 1 : 0);
 }
 
-/* tiff_read.c's is_reduced_copy, given cand's classification. */
+/* tiff_levels.c's is_reduced_copy, given cand's classification. */
 static bool reduced_copy(const struct ifd *full, const struct ifd *c)
 {
 	double W = full->width, H = full->height, w = c->width, h = c->height;
@@ -540,7 +540,7 @@ ts_status ts_tiff_probe(const struct ts_media_reader *src, uint64_t max_pixels,
 	}
 	cands[ncand++] = cand_of(&full);
 	seen[nseen++] = full.off;
-	/* (a) later top-level IFDs, as tiff_read.c's walk: up to 63 more; a
+	/* (a) later top-level IFDs, as tiff_levels.c's walk: up to 63 more; a
 	 * loop ends it (libtiff refuses an IFD seen before) */
 	for (next = full.next; next && nseen < MAX_IFDS; next = d.next) {
 		bool loop = false;

@@ -38,6 +38,7 @@
 #include "tessera/icc.h"
 #include "tessera/source.h"
 #include "jpeg_meta.h"
+#include "source_file.h"
 
 #define JPEG_NSCALES 4
 #define JPEG_IOBUF   65536
@@ -287,12 +288,7 @@ static void jpeg_close(struct ts_source *base)
 {
 	struct jpeg_src *s = (struct jpeg_src *)base;
 
-	if (!s)
-		return;
-	if (s->fd >= 0)
-		close(s->fd);
-	free((void *)s->base.info.icc);
-	free(s);
+	ts_source_file_close(base, s ? s->fd : -1);
 }
 
 static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limits *lim,
@@ -301,7 +297,6 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 	struct jpeg_src *s;
 	struct jpeg_decompress_struct *ci;
 	jpeg_saved_marker_ptr m;
-	off_t end;
 	int i, n;
 	ts_status status;
 
@@ -313,13 +308,9 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 	}
 	s->fd = fd;
 	s->base.ops = &ts_jpeg_source_ops;
-	end = lseek(fd, 0, SEEK_END);
-	if (end < 0) {
-		status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
-		ts_error_detail(err, "%s: lseek: %s", path, strerror(errno));
+	status = ts_source_file_size(fd, path, &s->file_size, err);
+	if (status)
 		goto fail;
-	}
-	s->file_size = (uint64_t)end;
 	ci = &s->st.cinfo;
 	if (setjmp(s->st.jump)) {
 		jpeg_destroy_decompress(ci);
@@ -339,11 +330,10 @@ static ts_status jpeg_open(int fd, const char *path, const struct ts_source_limi
 			break;
 		}
 	s->base.info.icc = ts_jpeg_icc_from_markers(ci->marker_list, &s->base.info.icc_len);
-	if (lim && lim->max_source_pixels &&
-	    (uint64_t)s->width * s->height > lim->max_source_pixels) {
+	status = ts_source_check_pixels(lim ? lim->max_source_pixels : 0, s->width, s->height, path,
+	                                "JPEG", err);
+	if (status) {
 		jpeg_destroy_decompress(ci);
-		status = ts_error_set(err, TS_EFORBIDDEN, "image too large");
-		ts_error_detail(err, "%s: JPEG declares %ux%u", path, s->width, s->height);
 		goto fail;
 	}
 	switch (s->jcs) {

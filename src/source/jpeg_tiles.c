@@ -4,7 +4,7 @@
  * out whole for an answer made from their coefficients (contract in
  * jpeg_tiles.h).
  *
- * Where it sits: tiff_read.c's read_region_scaled gathers where each tile
+ * Where it sits: tiff_scaled.c's read_region_scaled gathers where each tile
  * lives (sequentially, since a libtiff handle is not thread-safe) and hands
  * the list here; each thread then preads a tile, splices the level's tables
  * in front of it (ts_jpeg_join, as pass-through does) and decompresses it

@@ -3,7 +3,7 @@
  * mosaic, optionally at 1/2, 1/4 or 1/8 scale and on several threads, or
  * hand them out whole (jpeg_tiles.c), private to src/source/.
  *
- * The reader (tiff_read.c) knows where each tile's bytes are; this module
+ * The reader (tiff_scaled.c) knows where each tile's bytes are; this module
  * reads them with pread (no shared file offset, so any thread may), merges
  * the level's JPEG tables, and decompresses with TurboJPEG straight into
  * the mosaic.  Mosaic pixel (u,v) stands for the denom x denom block of

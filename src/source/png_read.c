@@ -28,6 +28,7 @@
 #include "tessera/checked.h"
 #include "tessera/icc.h"
 #include "tessera/source.h"
+#include "source_file.h"
 
 /* Ancillary chunks are not our business; bound what libpng may buffer. */
 #define PNG_CHUNK_MAX  (8u << 20)
@@ -125,12 +126,7 @@ static void png_close(struct ts_source *base)
 {
 	struct png_src *s = (struct png_src *)base;
 
-	if (!s)
-		return;
-	if (s->fd >= 0)
-		close(s->fd);
-	free((void *)s->base.info.icc);
-	free(s);
+	ts_source_file_close(base, s ? s->fd : -1);
 }
 
 static ts_status png_open(int fd, const char *path, const struct ts_source_limits *lim,
@@ -142,7 +138,6 @@ static ts_status png_open(int fd, const char *path, const struct ts_source_limit
 	png_charp icc_name = NULL;
 	png_bytep icc = NULL;
 	png_uint_32 icc_len = 0;
-	off_t end;
 	int ct, ch, icc_comp = 0;
 	ts_status status;
 
@@ -154,13 +149,9 @@ static ts_status png_open(int fd, const char *path, const struct ts_source_limit
 	}
 	s->fd = fd;
 	s->base.ops = &ts_png_source_ops;
-	end = lseek(fd, 0, SEEK_END);
-	if (end < 0) {
-		status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
-		ts_error_detail(err, "%s: lseek: %s", path, strerror(errno));
+	status = ts_source_file_size(fd, path, &s->file_size, err);
+	if (status)
 		goto fail;
-	}
-	s->file_size = (uint64_t)end;
 	png = begin(s, &info);
 	if (!png) {
 		status = ts_error_set(err, TS_EINTERNAL, "out of memory");
@@ -182,13 +173,10 @@ static ts_status png_open(int fd, const char *path, const struct ts_source_limit
 	if ((ch == 1 || ch == 3) && png_get_valid(png, info, PNG_INFO_tRNS))
 		ch++;
 	s->base.info.channels = ch;
-	if (lim && lim->max_source_pixels &&
-	    (uint64_t)s->base.info.width * s->base.info.height > lim->max_source_pixels) {
-		status = ts_error_set(err, TS_EFORBIDDEN, "image too large");
-		ts_error_detail(err, "%s: PNG declares %ux%u", path, s->base.info.width,
-		                s->base.info.height);
+	status = ts_source_check_pixels(lim ? lim->max_source_pixels : 0, s->base.info.width,
+	                                s->base.info.height, path, "PNG", err);
+	if (status)
 		goto fail;
-	}
 	s->base.info.nlevels = 1;
 	s->base.info.levels[0].width = s->base.info.width;
 	s->base.info.levels[0].height = s->base.info.height;

@@ -8,7 +8,8 @@
  * file still opens and a non-image file fails cleanly with "cannot read
  * image".  The wrappers below also keep the caller's side of the contract
  * honest (regions inside the level, a level that exists) so readers can
- * trust their arguments.
+ * trust their arguments.  At the end, what the single-file readers share
+ * when they open (source_file.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tessera/source.h"
+#include "source_file.h"
 
 /* Readers tried in order; the first whose sniff() says yes opens the file.
  * Their magics do not overlap (TIFF "II*" or "MM*", JP2 box or J2K SOC, JPEG SOI,
@@ -206,4 +208,56 @@ void ts_source_geometry(const struct ts_source *s, struct ts_geometry *g)
 		g->levels[i].width = s->info.levels[i].width;
 		g->levels[i].height = s->info.levels[i].height;
 	}
+}
+
+ts_status ts_source_file_size(int fd, const char *path, uint64_t *size, struct ts_error *err)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	if (end < 0) {
+		ts_error_set(err, TS_EINTERNAL, "cannot read image");
+		ts_error_detail(err, "%s: lseek: %s", path, strerror(errno));
+		return TS_EINTERNAL;
+	}
+	*size = (uint64_t)end;
+	return TS_OK;
+}
+
+ts_status ts_source_check_pixels(uint64_t max, uint32_t width, uint32_t height, const char *path,
+                                 const char *format, struct ts_error *err)
+{
+	if (max && (uint64_t)width * height > max) {
+		ts_error_set(err, TS_EFORBIDDEN, "image too large");
+		ts_error_detail(err, "%s: %s declares %ux%u", path, format, width, height);
+		return TS_EFORBIDDEN;
+	}
+	return TS_OK;
+}
+
+bool ts_source_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (off > (uint64_t)INT64_MAX - len)
+		return false;
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+void ts_source_file_close(struct ts_source *base, int fd)
+{
+	if (!base)
+		return;
+	if (fd >= 0)
+		close(fd);
+	free((void *)base->info.icc);
+	free(base);
 }

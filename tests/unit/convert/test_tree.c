@@ -149,6 +149,66 @@ static void a_name_given_twice_keeps_the_bytes(void)
 	ts_tree_remove(root);
 }
 
+static void a_tile_view_borrows_its_columns_of_the_row(void)
+{
+	struct ts_tree_band b = { .channels = 3 };
+	struct ts_tree_tile t;
+	uint8_t rows[2 * 30] = { 0 };
+
+	ts_tree_tile_view(&t, &b, rows, 30, 4, 10, 16, 18);
+	EXPECT_EQ_INT(t.view.width, 6);
+	EXPECT_EQ_INT(t.view.height, 2);
+	EXPECT_EQ_INT(t.view.channels, 3);
+	EXPECT_EQ_INT(t.view.stride, 30);
+	EXPECT(t.view.pixels == rows + 12);
+}
+
+static void a_pyramid_ends_only_when_every_band_is_done(void)
+{
+	struct ts_tree_band b[2] = { { .done = true }, { .done = false } };
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_tree_bands_done(b, 1, &err), TS_OK);
+	EXPECT_EQ_INT(ts_tree_bands_done(b, 2, &err), TS_EINTERNAL);
+	EXPECT_EQ_STR(err.msg, "the pyramid ended before its last row");
+}
+
+static void the_tile_row_is_sized_for_the_widest_band(void)
+{
+	struct ts_tree_band b[3] = { { .width = 1000, .tile = 256 }, { .width = 500, .tile = 256 },
+	                             { .width = 1, .tile = 256 } };
+	struct ts_tree_tile *tiles = NULL;
+	struct ts_error err;
+
+	ts_error_clear(&err);
+	EXPECT_EQ_INT(ts_tree_tiles_alloc(b + 1, 2, &tiles, &err), TS_OK);
+	EXPECT(tiles != NULL);
+	EXPECT_EQ_INT(tiles ? tiles[1].naliases : -1, 0);   /* two tiles, zeroed */
+	free(tiles);
+	EXPECT_EQ_INT(ts_tree_tiles_alloc(b, 3, &tiles, &err), TS_OK);
+	EXPECT_EQ_INT(tiles ? tiles[3].naliases : -1, 0);   /* four tiles */
+	free(tiles);
+}
+
+static void the_tile_format_follows_the_options(void)
+{
+	struct ts_convert_opts o;
+	struct ts_tree_format f = { 0 };
+
+	ts_convert_opts_default(&o);
+	o.threads = 3;
+	ts_tree_format_init(&f, &o);
+	EXPECT(!f.png);
+	EXPECT_EQ_INT(f.quality, 85);
+	EXPECT_EQ_INT(f.threads, 3);
+	o.compression = TS_COMP_PNG;
+	o.quality = 0;
+	ts_tree_format_init(&f, &o);
+	EXPECT(f.png);
+	EXPECT_EQ_INT(f.quality, 85);
+}
+
 int main(void)
 {
 	RUN(every_tile_row_comes_once_with_its_overlap);
@@ -156,6 +216,10 @@ int main(void)
 	RUN(rows_out_of_order_are_refused);
 	RUN(a_tree_replaces_an_older_one);
 	RUN(a_name_given_twice_keeps_the_bytes);
+	RUN(a_tile_view_borrows_its_columns_of_the_row);
+	RUN(a_pyramid_ends_only_when_every_band_is_done);
+	RUN(the_tile_format_follows_the_options);
+	RUN(the_tile_row_is_sized_for_the_widest_band);
 	printf("%d passed, %d failed\n", check_passed, check_failed);
 	return check_failed ? 1 : 0;
 }

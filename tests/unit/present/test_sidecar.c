@@ -800,6 +800,31 @@ static void free_accepts_null_and_an_empty_struct(void)
 	EXPECT(sc.label == NULL && sc.items == NULL && sc.nitems == 0 && sc.language == NULL);
 }
 
+/* Every array of the format is checked the same way first: an array, not
+ * too long, the message naming what was expected. */
+static void arrays_say_what_they_must_be_and_how_long(void)
+{
+	char many[512];
+	size_t n;
+
+	EXPECT_EQ_INT(parse_q("{'items': 'p001.tif'}"), TS_EBADREQUEST);
+	EXPECT(strstr(err.msg, "items: must be an array, not a string") != NULL);
+	EXPECT_EQ_INT(parse_q("{'exclude': {}}"), TS_EBADREQUEST);
+	EXPECT(strstr(err.msg, "exclude: must be an array of file names, not an object") != NULL);
+	EXPECT_EQ_INT(parse_q("{'behavior': 'paged'}"), TS_EBADREQUEST);
+	EXPECT(strstr(err.msg, "must be an array of strings such as [\"paged\"], not a string") !=
+	       NULL);
+	n = (size_t)snprintf(many, sizeof many, "{'behavior': [");
+	for (int i = 0; i < 17; i++)
+		n += (size_t)snprintf(many + n, sizeof many - n, "%s'paged'", i ? ", " : "");
+	snprintf(many + n, sizeof many - n, "]}");
+	EXPECT_EQ_INT(parse_q(many), TS_EBADREQUEST);
+	EXPECT(strstr(err.msg, "behavior: has more than 16 values") != NULL);
+	EXPECT_EQ_INT(parse_q("{'metadata': 3}"), TS_EBADREQUEST);
+	EXPECT(strstr(err.msg, "metadata: must be an array of {label, value} objects, not a number") !=
+	       NULL);
+}
+
 int main(void)
 {
 	RUN(the_example_of_the_design_note_parses_into_every_field);
@@ -844,6 +869,7 @@ int main(void)
 	RUN(homepage_is_an_http_uri);
 	RUN(see_also_keeps_external_objects_with_a_default_type);
 	RUN(free_accepts_null_and_an_empty_struct);
+	RUN(arrays_say_what_they_must_be_and_how_long);
 	ts_sidecar_free(&sc);
 	return CHECK_DONE();
 }
