@@ -70,7 +70,7 @@ static void *call(void *arg)
 	struct caller *c = arg;
 
 	ts_error_clear(&c->err);
-	c->st = ts_heavy_run(c->h, c->bytes, held_job, NULL, &c->err);
+	c->st = ts_heavy_run(c->h, c->bytes, held_job, NULL, NULL, &c->err);
 	return NULL;
 }
 
@@ -209,7 +209,7 @@ static void each_render_runs_under_its_deadline_and_is_counted_when_stopped(void
 	ts_status st;
 
 	ts_error_clear(&err);
-	st = ts_heavy_run(h, 0, late_job, NULL, &err);
+	st = ts_heavy_run(h, 0, late_job, NULL, NULL, &err);
 	EXPECT_EQ_INT(st, TS_EUNAVAILABLE);
 	EXPECT(ts_deadline_now() - t0 >= 150000000u);   /* ran to its deadline... */
 	EXPECT(ts_deadline_now() - t0 < 3000000000u);   /* ...and no longer */
@@ -218,7 +218,7 @@ static void each_render_runs_under_its_deadline_and_is_counted_when_stopped(void
 	/* the next one runs as usual, with a fresh deadline */
 	gate_reset();
 	gate_open();
-	st = ts_heavy_run(h, 0, held_job, NULL, &err);
+	st = ts_heavy_run(h, 0, held_job, NULL, NULL, &err);
 	EXPECT_EQ_INT(st, TS_OK);
 	EXPECT(g.deadline_seen != 0);
 	EXPECT_EQ_INT(ts_deadline_get(), 0);   /* the caller's thread is untouched */
