@@ -2,7 +2,9 @@
  * test_heavy.c - the admission of large renders: how many run at once,
  * how many wait, who is refused at once (503) or for good (403 over the
  * memory budget), waits that run out, memory reservations that keep two
- * renders apart, the deadline each render runs under, and the counters.
+ * renders apart, the deadline each render runs under, renders dropped
+ * because their client left (while queued, or as they leave the queue)
+ * and never when it stays, and the counters.
  *
  * Jobs are functions that hold until the test releases them, so every
  * state (running, queued, refused) is observed, not timed.
@@ -63,6 +65,11 @@ struct caller {
 	pthread_t t;
 	ts_status st;
 	struct ts_error err;
+	/* for gone(): has its client left, and may its own thread see it? */
+	atomic_int left;
+	bool only_elsewhere;
+	pthread_t self;
+	atomic_int runs;
 };
 
 static void *call(void *arg)
@@ -71,6 +78,35 @@ static void *call(void *arg)
 
 	ts_error_clear(&c->err);
 	c->st = ts_heavy_run(c->h, c->bytes, held_job, NULL, NULL, &c->err);
+	return NULL;
+}
+
+/* The client watch: left, as seen from the caller's thread unless
+ * only_elsewhere (then only a heavy thread sees it). */
+static bool client_gone(void *arg)
+{
+	struct caller *c = arg;
+
+	if (c->only_elsewhere && pthread_equal(pthread_self(), c->self))
+		return false;
+	return atomic_load(&c->left) != 0;
+}
+
+static ts_status counted_job(void *arg)
+{
+	struct caller *c = arg;
+
+	atomic_fetch_add(&c->runs, 1);
+	return held_job(NULL);
+}
+
+static void *call_watched(void *arg)
+{
+	struct caller *c = arg;
+
+	c->self = pthread_self();
+	ts_error_clear(&c->err);
+	c->st = ts_heavy_run(c->h, c->bytes, counted_job, client_gone, c, &c->err);
 	return NULL;
 }
 
@@ -225,6 +261,99 @@ static void each_render_runs_under_its_deadline_and_is_counted_when_stopped(void
 	ts_heavy_destroy(h);
 }
 
+static void a_queued_render_whose_client_leaves_is_dropped_at_once_and_frees_its_place(void)
+{
+	struct ts_heavy_limits lim = { .running = 1, .queue = 1, .memory = 0,
+	                               .wait_seconds = 30, .render_seconds = 5 };
+	struct ts_heavy *h = ts_heavy_create(&lim);
+	struct caller first = { .h = h }, second = { .h = h }, third = { .h = h };
+	struct ts_heavy_stats s;
+	uint64_t t0;
+
+	gate_reset();
+	pthread_create(&first.t, NULL, call, &first);
+	EXPECT(settles(h, 1, 0));
+	pthread_create(&second.t, NULL, call_watched, &second);
+	EXPECT(settles(h, 1, 1));
+	t0 = ts_deadline_now();
+	atomic_store(&second.left, 1);
+	pthread_join(second.t, NULL);
+	EXPECT_EQ_INT(second.st, TS_ECLIENTGONE);
+	EXPECT(second.err.msg[0] != '\0');
+	EXPECT(ts_deadline_now() - t0 < 2000000000u);   /* within a look or two (100 ms) */
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.queued, 0);
+	EXPECT_EQ_INT(s.abandoned, 1);
+	EXPECT_EQ_INT(s.refused, 0);
+	/* its place is free: the next one queues instead of being refused */
+	pthread_create(&third.t, NULL, call_watched, &third);
+	EXPECT(settles(h, 1, 1));
+	gate_open();
+	pthread_join(first.t, NULL);
+	pthread_join(third.t, NULL);
+	EXPECT_EQ_INT(first.st, TS_OK);
+	EXPECT_EQ_INT(third.st, TS_OK);
+	EXPECT_EQ_INT(atomic_load(&second.runs), 0);
+	EXPECT_EQ_INT(atomic_load(&third.runs), 1);
+	ts_heavy_destroy(h);
+}
+
+static void a_render_whose_client_left_is_not_started_when_it_leaves_the_queue(void)
+{
+	struct ts_heavy_limits lim = { .running = 1, .queue = 1, .memory = 0,
+	                               .wait_seconds = 30, .render_seconds = 5 };
+	struct ts_heavy *h = ts_heavy_create(&lim);
+	struct caller first = { .h = h }, second = { .h = h, .only_elsewhere = true };
+	struct ts_heavy_stats s;
+
+	gate_reset();
+	pthread_create(&first.t, NULL, call, &first);
+	EXPECT(settles(h, 1, 0));
+	pthread_create(&second.t, NULL, call_watched, &second);
+	EXPECT(settles(h, 1, 1));
+	/* its waiter does not see it leave; the heavy thread taking it does */
+	atomic_store(&second.left, 1);
+	usleep(300000);
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.queued, 1);
+	gate_open();
+	pthread_join(first.t, NULL);
+	pthread_join(second.t, NULL);
+	EXPECT_EQ_INT(first.st, TS_OK);
+	EXPECT_EQ_INT(second.st, TS_ECLIENTGONE);
+	EXPECT_EQ_INT(atomic_load(&second.runs), 0);
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.abandoned, 1);
+	EXPECT_EQ_INT(s.admitted, 1);
+	EXPECT_EQ_INT(s.running, 0);
+	EXPECT_EQ_INT(s.reserved, 0);
+	ts_heavy_destroy(h);
+}
+
+static void a_client_that_stays_is_never_dropped(void)
+{
+	struct ts_heavy_limits lim = { .running = 1, .queue = 1, .memory = 0,
+	                               .wait_seconds = 30, .render_seconds = 5 };
+	struct ts_heavy *h = ts_heavy_create(&lim);
+	struct caller first = { .h = h }, second = { .h = h };
+	struct ts_heavy_stats s;
+
+	gate_reset();
+	pthread_create(&first.t, NULL, call, &first);
+	EXPECT(settles(h, 1, 0));
+	pthread_create(&second.t, NULL, call_watched, &second);
+	EXPECT(settles(h, 1, 1));
+	usleep(350000);    /* several looks at its client */
+	gate_open();
+	pthread_join(first.t, NULL);
+	pthread_join(second.t, NULL);
+	EXPECT_EQ_INT(second.st, TS_OK);
+	EXPECT_EQ_INT(atomic_load(&second.runs), 1);
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.abandoned, 0);
+	ts_heavy_destroy(h);
+}
+
 static void the_limits_leave_two_workers_free_for_cheap_requests(void)
 {
 	struct ts_settings s;
@@ -258,6 +387,9 @@ int main(void)
 {
 	RUN(two_run_two_wait_and_the_fifth_is_refused_at_once);
 	RUN(a_wait_that_runs_out_is_refused_and_leaves_the_queue);
+	RUN(a_queued_render_whose_client_leaves_is_dropped_at_once_and_frees_its_place);
+	RUN(a_render_whose_client_left_is_not_started_when_it_leaves_the_queue);
+	RUN(a_client_that_stays_is_never_dropped);
 	RUN(renders_whose_memory_does_not_fit_together_run_one_after_the_other);
 	RUN(a_render_larger_than_the_whole_budget_is_forbidden);
 	RUN(each_render_runs_under_its_deadline_and_is_counted_when_stopped);
