@@ -3,7 +3,7 @@
  *
  * Asked before work that costs real CPU (a decode not served from a
  * cache, a large render leaving its queue, and every 100 ms while one
- * waits there), so that answers nobody will read are not made: a viewer
+ * waits there or runs), so that answers nobody will read are not made: a viewer
  * panning away cancels its tile requests, wrk stops, an attacker opens
  * and closes connections.  One poll with zero timeout on the request's
  * connection, and at most one recv(MSG_PEEK): a microsecond.

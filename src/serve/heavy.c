@@ -20,9 +20,11 @@
  *     runs out is 503 (the caller adds Retry-After);
  *   - it runs under a deadline of `render_seconds` from its start
  *     (tessera/deadline.h), set on the thread that runs it;
- *   - while it waits, and when it leaves the queue, its client is looked
- *     at (the caller's gone(), front/conn_watch.c): one that has left is
- *     dropped with 499 and its place goes to the next.
+ *   - while it waits, when it leaves the queue and while it runs, its
+ *     client is looked at (the caller's gone(), front/conn_watch.c): a
+ *     waiting render whose client has left is dropped with 499 and its
+ *     place goes to the next; a running one is stopped at its next
+ *     deadline check (ts_deadline_set_stop) and its memory freed.
  *
  * The one idea: the worker that received the request only waits here; a
  * waiter and the queue are the only state, both under one mutex, and the
@@ -32,6 +34,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,6 +56,9 @@ struct job {
 	uint64_t bytes;        /* memory reserved while it runs */
 	ts_status result;
 	bool started, done;
+	/* Set by the waiter when the client leaves a running render: the
+	 * render's deadline checks see it (ts_deadline_set_stop) and it ends. */
+	atomic_int stop;
 	struct job *next;
 };
 
@@ -86,7 +92,7 @@ static void *heavy_thread(void *arg)
 {
 	struct ts_heavy *h = arg;
 	struct job *j;
-	bool late;
+	bool late, stopped;
 
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HEAVY_NICE) != 0)
 		ts_log(TS_LOG_WARN, "heavy renders: cannot lower thread priority");
@@ -123,15 +129,25 @@ static void *heavy_thread(void *arg)
 		pthread_mutex_unlock(&h->lock);
 
 		ts_deadline_set(ts_deadline_after(h->lim.render_seconds));
+		ts_deadline_set_stop(&j->stop);
 		ts_load_enter();
 		j->result = j->fn(j->arg);
 		ts_load_leave();
-		late = j->result == TS_EUNAVAILABLE && ts_deadline_passed();
+		stopped = atomic_load(&j->stop) != 0;
+		late = !stopped && j->result == TS_EUNAVAILABLE && ts_deadline_passed();
 		ts_deadline_set(0);
+		ts_deadline_set_stop(NULL);
 
 		pthread_mutex_lock(&h->lock);
 		if (late)
 			h->timed_out++;
+		if (stopped) {
+			/* its client left while it ran: whatever it made, nobody
+			 * reads it (the render's own error gives way) */
+			h->abandoned++;
+			ts_error_clear(j->err);
+			j->result = ts_error_set(j->err, TS_ECLIENTGONE, "the client went away");
+		}
 		h->running--;
 		h->reserved -= j->bytes;
 		j->done = true;
@@ -215,7 +231,8 @@ static void unqueue(struct ts_heavy *h, struct job *j)
 	}
 }
 
-/* The earlier of `until` and HEAVY_WATCH_MS from now (monotonic). */
+/* The earlier of `until` (NULL: none) and HEAVY_WATCH_MS from now
+ * (monotonic). */
 static struct timespec next_look(const struct timespec *until)
 {
 	struct timespec t;
@@ -226,7 +243,8 @@ static struct timespec next_look(const struct timespec *until)
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
-	if (t.tv_sec > until->tv_sec || (t.tv_sec == until->tv_sec && t.tv_nsec > until->tv_nsec))
+	if (until && (t.tv_sec > until->tv_sec ||
+	              (t.tv_sec == until->tv_sec && t.tv_nsec > until->tv_nsec)))
 		return *until;
 	return t;
 }
@@ -306,9 +324,15 @@ ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void 
 			                    "large images; try again shortly");
 		}
 	}
-	/* Started: it ends within its deadline, so this wait is bounded. */
-	while (!j.done)
-		pthread_cond_wait(&h->done, &h->lock);
+	/* Started: it ends within its deadline, so this wait is bounded; and
+	 * sooner if its client leaves (the render stops at its next check). */
+	while (!j.done) {
+		struct timespec look = next_look(NULL);
+
+		pthread_cond_timedwait(&h->done, &h->lock, &look);
+		if (!j.done && gone && !atomic_load(&j.stop) && gone(arg))
+			atomic_store(&j.stop, 1);
+	}
 	pthread_mutex_unlock(&h->lock);
 	return j.result;
 }

@@ -182,7 +182,7 @@ void ts_serve_metrics(struct request *r)
 		                 "# TYPE tessera_renders_refused_total counter\n"
 		                 "tessera_renders_refused_total %llu\n"
 		                 "# HELP tessera_renders_abandoned_total Large renders dropped "
-		                 "while queued or as they left the queue: the client had gone.\n"
+		                 "(queued) or stopped (running) because the client had gone.\n"
 		                 "# TYPE tessera_renders_abandoned_total counter\n"
 		                 "tessera_renders_abandoned_total %llu\n"
 		                 "# HELP tessera_renders_timed_out_total Renders stopped at "

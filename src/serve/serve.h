@@ -183,7 +183,7 @@ struct ts_heavy_stats {
 	uint64_t reserved, memory;     /* bytes reserved now, of the budget */
 	uint64_t admitted, refused;    /* renders started; refused (full or waited out) */
 	uint64_t timed_out;            /* stopped at their deadline */
-	uint64_t abandoned;            /* dropped: their client went away first */
+	uint64_t abandoned;            /* dropped or stopped: their client went away */
 };
 /* The limits the settings ask for (max_heavy_renders, max_heavy_queue,
  * max_render_memory_mb, max_render_seconds), lowered (and logged) so that
@@ -198,11 +198,12 @@ void ts_heavy_destroy(struct ts_heavy *h);
  * its result.  Without waiting: 403 when bytes exceed the whole budget,
  * 503 when the queue is full; 503 too when the wait runs out before it
  * starts.  gone(arg) (NULL: never) tells whether the client has left: it
- * is asked every HEAVY_WATCH_MS while the render waits and once more when
- * it leaves the queue, and then the render is dropped, its place freed at
- * once, with 499 (TS_ECLIENTGONE).  gone is called with the admission's
- * lock held: it must be quick and take no lock.  arg is borrowed until the
- * call returns.
+ * is asked every HEAVY_WATCH_MS while the render waits or runs and once
+ * when it leaves the queue; then a waiting render is dropped, its place
+ * freed at once, and a running one is stopped at its next deadline check,
+ * both with 499 (TS_ECLIENTGONE, replacing any error the render set).
+ * gone is called with the admission's lock held: it must be quick and
+ * take no lock.  arg is borrowed until the call returns.
  */
 #define HEAVY_WATCH_MS 100
 ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void *arg),

@@ -17,7 +17,9 @@ Then:
       access log has a 499 for each of them;
   (b) a fresh large render asked right after is admitted (200, not 503);
   (c) both staying clients get their 200, the keep-alive one on its
-      second request.
+      second request;
+  (d) a running large render whose client leaves is stopped at its next
+      check and counted, not finished.
 Embedded mode: one of the three leaving clients only half-closes (and
 reads): over TCP that is the same FIN as a close, taken as gone as nginx
 does (it gets no answer, the connection is closed); a client that
@@ -186,16 +188,30 @@ def run(srv, kind, alog):
     targets = sorted(p for p in LEAVE if any(p in x for x in lines))
     expect(targets == sorted(LEAVE), "the access log has a 499 for each client that left: %s"
            % lines)
+    # (d) a running render whose client leaves is stopped, not finished.
+    before = m.get("tessera_renders_abandoned_total", 0)
+    s3 = send(port, HOLD)
+    m = wait_for(srv, lambda m: m.get("tessera_renders_running", 0) >= 1, 20)
+    expect(m.get("tessera_renders_running", 0) >= 1, "the long render started")
+    s3.close()
+    t0 = time.monotonic()
+    m = wait_for(srv, lambda m: m.get("tessera_renders_running", 9) == 0, 30)
+    took = time.monotonic() - t0
+    print("    abandon %s: a running render stopped %.2f s after its client left" % (kind, took))
+    expect(m.get("tessera_renders_abandoned_total", 0) == before + 1,
+           "the running render of the client that left was stopped and counted "
+           "(renders_abandoned_total %s -> %s)" % (before, m.get("tessera_renders_abandoned_total")))
+    expect(m["tessera_render_memory_reserved_bytes"] == 0, "its reservation returned")
 
 
-@test("abandon nginx: renders queued for clients that closed are dropped at once (499, "
+@test("abandon nginx: renders queued or running for clients that closed are dropped at once (499, "
       "counted), the next large render gets 200 not 503, clients that stay get theirs",
       server=None)
 def _(ctx, srv):
     scenario(ctx, "nginx")
 
 
-@test("abandon embedded: renders queued for clients that closed or half-closed are dropped "
+@test("abandon embedded: renders queued or running for clients that closed or half-closed are dropped "
       "at once (499, counted), the next large render gets 200 not 503, clients that stay "
       "(keep-alive) get theirs", server=None)
 def _(ctx, srv):

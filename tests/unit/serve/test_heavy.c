@@ -3,8 +3,8 @@
  * how many wait, who is refused at once (503) or for good (403 over the
  * memory budget), waits that run out, memory reservations that keep two
  * renders apart, the deadline each render runs under, renders dropped
- * because their client left (while queued, or as they leave the queue)
- * and never when it stays, and the counters.
+ * because their client left (while queued, as they leave the queue, or
+ * stopped while running) and never when it stays, and the counters.
  *
  * Jobs are functions that hold until the test releases them, so every
  * state (running, queued, refused) is observed, not timed.
@@ -330,6 +330,54 @@ static void a_render_whose_client_left_is_not_started_when_it_leaves_the_queue(v
 	ts_heavy_destroy(h);
 }
 
+static ts_status until_stopped_job(void *arg)
+{
+	struct caller *c = arg;
+
+	atomic_fetch_add(&c->runs, 1);
+	while (!ts_deadline_passed())
+		usleep(1000);
+	return ts_deadline_check(NULL);
+}
+
+static void *call_until_stopped(void *arg)
+{
+	struct caller *c = arg;
+
+	c->self = pthread_self();
+	ts_error_clear(&c->err);
+	c->st = ts_heavy_run(c->h, c->bytes, until_stopped_job, client_gone, c, &c->err);
+	return NULL;
+}
+
+static void a_running_render_whose_client_leaves_is_stopped(void)
+{
+	struct ts_heavy_limits lim = { .running = 1, .queue = 0, .memory = 100,
+	                               .wait_seconds = 60, .render_seconds = 30 };
+	struct ts_heavy *h = ts_heavy_create(&lim);
+	struct caller c = { .h = h, .bytes = 40 };
+	struct ts_heavy_stats s;
+	uint64_t t0;
+
+	pthread_create(&c.t, NULL, call_until_stopped, &c);
+	EXPECT(settles(h, 1, 0));
+	usleep(150000);                /* it runs, its client still there */
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.running, 1);
+	t0 = ts_deadline_now();
+	atomic_store(&c.left, 1);
+	pthread_join(c.t, NULL);
+	EXPECT(ts_deadline_now() - t0 < 2000000000u);   /* not its 30 s deadline */
+	EXPECT_EQ_INT(c.st, TS_ECLIENTGONE);
+	EXPECT(strstr(c.err.msg, "client") != NULL);     /* not "took longer" */
+	ts_heavy_stats(h, &s);
+	EXPECT_EQ_INT(s.abandoned, 1);
+	EXPECT_EQ_INT(s.timed_out, 0);
+	EXPECT_EQ_INT(s.running, 0);
+	EXPECT_EQ_INT(s.reserved, 0);
+	ts_heavy_destroy(h);
+}
+
 static void a_client_that_stays_is_never_dropped(void)
 {
 	struct ts_heavy_limits lim = { .running = 1, .queue = 1, .memory = 0,
@@ -389,6 +437,7 @@ int main(void)
 	RUN(a_wait_that_runs_out_is_refused_and_leaves_the_queue);
 	RUN(a_queued_render_whose_client_leaves_is_dropped_at_once_and_frees_its_place);
 	RUN(a_render_whose_client_left_is_not_started_when_it_leaves_the_queue);
+	RUN(a_running_render_whose_client_leaves_is_stopped);
 	RUN(a_client_that_stays_is_never_dropped);
 	RUN(renders_whose_memory_does_not_fit_together_run_one_after_the_other);
 	RUN(a_render_larger_than_the_whole_budget_is_forbidden);
