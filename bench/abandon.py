@@ -93,6 +93,7 @@ def main():
     if os.environ.get("BENCH_BEFORE"):
         builds.append(("before", os.environ["BENCH_BEFORE"]))
     tmp = tempfile.mkdtemp(prefix="tessera-abandon-")
+    os.chmod(tmp, 0o755)   # nginx's workers run as nobody and must reach the sockets
     root = overload_root(Ctx(tmp))
     servers = {}
     try:
