@@ -112,6 +112,7 @@ struct conn {
 	 * (pipelining): its end of input is then a half-close after its last
 	 * request, not a sign that it left (front/conn_watch.c). */
 	bool pipelining;
+	bool answer_out;               /* its last byte sent, pipelining noted */
 	struct ts_buf out;             /* status line and fields */
 	size_t out_off;
 	struct ts_buf body;            /* body in memory */
@@ -477,6 +478,19 @@ static void answer_request(struct http_front *f, struct conn *c)
 	ts_arena_destroy(a);
 }
 
+/* Right after the last byte of an answer went out: a request already
+ * waiting in the socket was sent before the client could have read that
+ * answer, so the client pipelines (one peek per kept-alive answer; a
+ * request it already sent along is flagged in request_ready). */
+static void note_pipelining(struct conn *c)
+{
+	char b;
+
+	if (!c->pipelining && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		c->pipelining = true;
+	c->answer_out = true;
+}
+
 /* On the worker, right after the answer is made: send what fits into the
  * socket now (usually all of an answer in memory), sparing the client the
  * wait for the I/O thread to wake up; the I/O thread sends the rest, and a
@@ -506,6 +520,8 @@ static void send_early(struct conn *c)
 			c->body_off += k - h;
 		}
 	}
+	if (c->file_left == 0)
+		note_pipelining(c);   /* all of it went out here */
 }
 
 static void *worker_main(void *arg)
@@ -677,6 +693,9 @@ static void conn_read(struct http_front *f, struct conn *c)
 /* The answer is out: close, or take the next request. */
 static bool answer_done(struct http_front *f, struct conn *c)
 {
+	if (!c->answer_out)
+		note_pipelining(c);
+	c->answer_out = false;
 	conn_reset_answer(c);
 	if (c->close_after || __atomic_load_n(&f->draining, __ATOMIC_ACQUIRE)) {
 		/* RFC 9112 §9.6: close the writing half first and read what the
@@ -692,13 +711,6 @@ static bool answer_done(struct http_front *f, struct conn *c)
 	memmove(c->buf, c->buf + c->head.head_len, c->len - c->head.head_len);
 	c->len -= c->head.head_len;
 	memset(&c->head, 0, sizeof c->head);
-	if (c->len == 0 && !c->pipelining) {
-		/* A request sent while this answer was made waits in the socket:
-		 * the client pipelines (one peek per kept-alive answer). */
-		char b;
-		if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-			c->pipelining = true;
-	}
 	conn_await_request(f, c);
 	return c->len > 0 ? head_feed(f, c) : true;
 }

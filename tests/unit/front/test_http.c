@@ -456,6 +456,32 @@ static void a_client_that_leaves_is_seen_gone_and_gets_nothing(void)
 	close(fd);
 }
 
+static void a_keep_alive_client_that_leaves_after_its_second_request_is_seen_gone(void)
+{
+	static const char first[] = "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char second[] = "GET /watch HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	char b[4096];
+	ssize_t n;
+	int fd = connect_to_front();
+
+	/* the second request is sent after the first answer was read: not
+	 * pipelining, so its close is a client leaving */
+	watched_gone = -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	EXPECT(fd >= 0 && write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1));
+	n = read(fd, b, sizeof b - 1);
+	EXPECT(n > 0);
+	b[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(b, "target=/plain") != NULL);
+	usleep(50000);
+	EXPECT(write(fd, second, sizeof second - 1) == (ssize_t)(sizeof second - 1));
+	close(fd);
+	for (int i = 0; i < 100 && watched_gone < 0; i++)
+		usleep(10000);
+	EXPECT_EQ_INT(watched_gone, 1);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -485,6 +511,7 @@ int main(void)
 	RUN(file_descriptors_are_closed_after_the_answers);
 	RUN(a_client_that_stays_is_watched_and_answered);
 	RUN(a_client_that_leaves_is_seen_gone_and_gets_nothing);
+	RUN(a_keep_alive_client_that_leaves_after_its_second_request_is_seen_gone);
 	RUN(an_answer_in_progress_is_sent_when_stopping);
 	stop = 1;
 	pthread_join(t, NULL);
