@@ -308,10 +308,12 @@ def settle(pids, quiet=0.3, limit=15.0):
     """Wait until the server stops working on the previous run's requests.
 
     When wrk stops, nginx closes the upstream connections of the requests in
-    flight, but a server goes on rendering them (Tessera's queued large
-    renders, iipsrv's decodes).  Starting the next run at once would count
-    that CPU against it and, for large renders, find the queue still full
-    (503 at once).  Returns when the pids used no CPU for `quiet` seconds."""
+    flight.  Tessera drops the work of those (queued and running large
+    renders within ~100 ms, tiles not yet decoded: tessera_requests_
+    abandoned_total), but finishes the light renders already started, and
+    iipsrv goes on with all of its decodes.  Starting the next run at once
+    would count that CPU against it.  Returns when the pids used no CPU for
+    `quiet` seconds."""
     end = time.time() + limit
     last = cpu_ticks(pids)
     while time.time() < end:

@@ -181,6 +181,18 @@ static void respond_error(struct request *r)
 
 	if (status < 400 || status > 599)
 		status = TS_EINTERNAL;
+	if (status == TS_ECLIENTGONE) {
+		/* Nobody to answer: the front end sends nothing and closes; the
+		 * access log and /metrics record a 499 with no bytes. */
+		resp->status = status;
+		resp->nheaders = 0;
+		resp->content_type = NULL;
+		ts_response_drop_file(resp);
+		ts_buf_clear(&resp->body);
+		ts_log(TS_LOG_DEBUG, "499 %s %s: the client went away before its work began",
+		       r->http->method, r->path);
+		return;
+	}
 	resp->status = status;
 	resp->nheaders = 0;
 	resp->content_type = "text/plain; charset=utf-8";

@@ -12,6 +12,10 @@
  * that finds it passed fails with ts_deadline_check's 503 and leaves
  * through its fail: path, freeing what it holds, like any other failure.
  *
+ * Another thread may also end the render early through a stop word it
+ * owns (ts_deadline_set_stop): a large render whose client went away
+ * (serve/heavy.c) stops at the next check as if its deadline had passed.
+ *
  * The clock is CLOCK_MONOTONIC_COARSE (a few milliseconds of resolution,
  * read without a system call): cheap enough to ask once per tile or per
  * few rows.
@@ -19,6 +23,7 @@
 #ifndef TESSERA_DEADLINE_H
 #define TESSERA_DEADLINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "status.h"
@@ -36,11 +41,19 @@ uint64_t ts_deadline_get(void);
  * clears it (or restores the previous value) when its render ends. */
 void ts_deadline_set(uint64_t at);
 
-/* True when this thread has a deadline and it has passed. */
+/* Also end this thread's render once *stop is nonzero (set by another
+ * thread); NULL = the deadline only.  Borrowed: the caller that sets it
+ * clears it (or restores the previous one) before stop goes away. */
+void ts_deadline_set_stop(const atomic_int *stop);
+const atomic_int *ts_deadline_get_stop(void);
+
+/* True when this thread has a deadline and it has passed, or its stop
+ * word is set. */
 bool ts_deadline_passed(void);
 
-/* TS_OK while the deadline holds; once it has passed, 503 with the public
- * sentence "the image took longer to make than this server allows". */
+/* TS_OK while the deadline holds; once it has passed (or stop is set),
+ * 503 with the public sentence "the image took longer to make than this
+ * server allows" (the thread that set stop replaces it with its own). */
 ts_status ts_deadline_check(struct ts_error *err);
 
 #endif

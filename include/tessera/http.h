@@ -18,6 +18,28 @@
 #include <stdint.h>
 #include "buf.h"
 
+/*
+ * The connection an answer goes back on, as a front end describes it so
+ * that costly work can first ask whether anyone still waits for it
+ * (ts_conn_gone, tessera/conn_watch.h).  A zeroed one watches nothing.
+ */
+enum ts_conn_kind {
+	TS_CONN_NONE = 0,     /* not watched: never "gone" */
+	TS_CONN_HTTP,         /* the client's own socket (embedded HTTP server) */
+	TS_CONN_FASTCGI,      /* the web server's FastCGI connection, which nginx
+	                       * closes when its client goes away */
+};
+
+struct ts_conn_watch {
+	enum ts_conn_kind kind;
+	int fd;                   /* the connected socket; borrowed */
+	bool unix_domain;         /* AF_UNIX: a close is told apart from a half-close */
+	/* Bytes of a further (pipelined) request already read from this
+	 * connection: an end of input after them is the client's half-close,
+	 * and it still wants its answers. */
+	bool pipelined;
+};
+
 struct ts_http_request {
 	const char *method;        /* "GET", "HEAD", "OPTIONS", ... */
 	const char *target;        /* raw request target: path[?query], percent-encoding intact */
@@ -47,6 +69,8 @@ struct ts_http_request {
 	/* The request came through the FastCGI front end (not the embedded
 	 * HTTP server): decides the `viewer = auto` default. */
 	bool fastcgi;
+	/* Where to look before costly work whether the client has gone. */
+	struct ts_conn_watch conn;
 };
 
 #define TS_MAX_HEADERS 24

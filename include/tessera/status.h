@@ -24,6 +24,11 @@ typedef int ts_status;
 #define TS_EINTERNAL     500   /* corrupt file, library failure, out of memory */
 #define TS_ENOTIMPL      501   /* valid request for something not implemented */
 #define TS_EUNAVAILABLE  503   /* overloaded, shutting down */
+/* Not an answer: the client went away before its costly work began, so the
+ * work was dropped (nginx's 499 "client closed request").  Front ends send
+ * nothing for it and close the connection; it shows in the access log and
+ * in /metrics (tessera_requests_abandoned_total). */
+#define TS_ECLIENTGONE   499
 
 struct ts_error {
 	ts_status status;

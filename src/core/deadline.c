@@ -1,12 +1,14 @@
 /*
  * deadline.c - a per-thread render deadline (contract in
  * include/tessera/deadline.h).  One thread-local word: set when a render
- * starts on a thread, read by the loops that do its work.
+ * starts on a thread, read by the loops that do its work; and a
+ * thread-local pointer to a stop word another thread may set.
  */
 #include <time.h>
 #include "tessera/deadline.h"
 
 static _Thread_local uint64_t deadline;
+static _Thread_local const atomic_int *stop_word;   /* another thread's "stop" */
 
 uint64_t ts_deadline_now(void)
 {
@@ -39,8 +41,20 @@ void ts_deadline_set(uint64_t at)
 	deadline = at;
 }
 
+void ts_deadline_set_stop(const atomic_int *stop)
+{
+	stop_word = stop;
+}
+
+const atomic_int *ts_deadline_get_stop(void)
+{
+	return stop_word;
+}
+
 bool ts_deadline_passed(void)
 {
+	if (stop_word && atomic_load_explicit(stop_word, memory_order_relaxed))
+		return true;
 	return deadline != 0 && ts_deadline_now() >= deadline;
 }
 

@@ -55,6 +55,7 @@ const char *ts_status_reason(int s)
 	case 406: return "Not Acceptable";
 	case 413: return "Payload Too Large";
 	case 416: return "Range Not Satisfiable";
+	case 499: return "Client Closed Request";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";

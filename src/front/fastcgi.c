@@ -10,7 +10,9 @@
  * connection, let libfcgi read the head from it, build a struct
  * ts_http_request from the FastCGI parameters, let the server produce the
  * whole response in memory, write status, headers, Content-Length and
- * body, finish, reset the arena.  A media file's body is an open file: it
+ * body, finish, reset the arena.  A request whose client went away
+ * before its costly work (status 499, serve/ asks front/conn_watch.c) is
+ * not answered: its connection is closed.  A media file's body is an open file: it
  * is read and sent in bounded chunks (or, with media_accel_location, not
  * sent at all: nginx follows the X-Accel-Redirect and sends it).
  *
@@ -396,13 +398,23 @@ static void answer(struct fcgi_front *f, FCGX_Request *r, struct ts_arena *a)
 	req.if_range = param(r, "HTTP_IF_RANGE");
 	req.accel_location = f->accel_location;
 	req.fastcgi = true;
+	/* nginx closes this connection when its client goes away
+	 * (front/conn_watch.c): costly work looks here first. */
+	req.conn.kind = TS_CONN_FASTCGI;
+	req.conn.fd = r->ipcFd;
+	req.conn.unix_domain = f->unix_domain;
 	if (!req.target) {
 		/* Out of memory building the target: answer without the server. */
 		resp.status = 500;
 	} else {
 		f->handle(f->ctx, &req, a, &resp);
 	}
-	if (!write_response(r, &resp))
+	if (resp.status == TS_ECLIENTGONE) {
+		/* The web server closed the connection: nothing to write, and
+		 * libfcgi must not try (nor keep the connection). */
+		abort_request(r);
+		ts_log(TS_LOG_DEBUG, "fastcgi: the client went away; its work was dropped");
+	} else if (!write_response(r, &resp))
 		ts_log(TS_LOG_DEBUG, "fastcgi: client went away before the answer was written");
 	ts_response_free(&resp);
 }

@@ -20,6 +20,9 @@
  * http_per_client connections, and when http_max_connections are open a
  * new one evicts the oldest connection that is only waiting on its client.
  * Anything whose framing could be read two ways is answered 400 and closed.
+ * A client that goes away before its request's costly work starts is not
+ * answered at all (serve/ sees it through front/conn_watch.c: status 499)
+ * and its connection is closed.
  *
  * Why not libmicrohttpd (which this file used to drive): with Debian 12's
  * 0.9.75, measured on this machine against the same daemon,
@@ -104,6 +107,12 @@ struct conn {
 	/* the answer */
 	bool close_after;
 	bool hung_up;                  /* the client went away while a worker answered */
+	bool abandoned;                /* the worker dropped the request (499): close */
+	/* The client has sent a request before it had the previous answer
+	 * (pipelining): its end of input is then a half-close after its last
+	 * request, not a sign that it left (front/conn_watch.c). */
+	bool pipelining;
+	bool answer_out;               /* its last byte sent, pipelining noted */
 	struct ts_buf out;             /* status line and fields */
 	size_t out_off;
 	struct ts_buf body;            /* body in memory */
@@ -438,10 +447,26 @@ static void answer_request(struct http_front *f, struct conn *c)
 	req.protocol = c->head.minor ? "HTTP/1.1" : "HTTP/1.0";
 	req.referer = field(c, "Referer");
 	req.user_agent = field(c, "User-Agent");
+	/* The I/O thread reads nothing from c while a worker has it, so the
+	 * worker may peek at the socket (front/conn_watch.c). */
+	req.conn.kind = TS_CONN_HTTP;
+	req.conn.fd = c->fd;
+	req.conn.unix_domain = f->is_unix;
+	req.conn.pipelined = c->pipelining;
 	if (a)
 		f->handle(f->ctx, &req, a, &resp);
 	else
 		resp.status = 500;
+	if (resp.status == TS_ECLIENTGONE) {
+		/* The client left before its costly work: nothing is sent and the
+		 * connection is closed (a pipelined request behind it would have
+		 * kept it from counting as gone). */
+		c->abandoned = true;
+		c->close_after = true;
+		ts_response_free(&resp);
+		ts_arena_destroy(a);
+		return;
+	}
 	if (__atomic_load_n(&f->draining, __ATOMIC_ACQUIRE))
 		c->close_after = true;   /* SIGTERM came during the render */
 	if (!answer_build(c, &resp, head_only)) {
@@ -451,6 +476,19 @@ static void answer_request(struct http_front *f, struct conn *c)
 	}
 	ts_response_free(&resp);
 	ts_arena_destroy(a);
+}
+
+/* Right after the last byte of an answer went out: a request already
+ * waiting in the socket was sent before the client could have read that
+ * answer, so the client pipelines (one peek per kept-alive answer; a
+ * request it already sent along is flagged in request_ready). */
+static void note_pipelining(struct conn *c)
+{
+	char b;
+
+	if (!c->pipelining && recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		c->pipelining = true;
+	c->answer_out = true;
 }
 
 /* On the worker, right after the answer is made: send what fits into the
@@ -482,6 +520,8 @@ static void send_early(struct conn *c)
 			c->body_off += k - h;
 		}
 	}
+	if (c->file_left == 0)
+		note_pipelining(c);   /* all of it went out here */
 }
 
 static void *worker_main(void *arg)
@@ -545,6 +585,8 @@ static bool fail_request(struct http_front *f, struct conn *c, int status)
 /* The head (and any body) has been read: a worker answers. */
 static bool request_ready(struct http_front *f, struct conn *c)
 {
+	if (c->len > c->head.head_len)
+		c->pipelining = true;   /* the next request is already here */
 	c->close_after = !c->head.keep_alive || __atomic_load_n(&f->draining, __ATOMIC_ACQUIRE);
 	dispatch(f, c);
 	return true;
@@ -651,6 +693,9 @@ static void conn_read(struct http_front *f, struct conn *c)
 /* The answer is out: close, or take the next request. */
 static bool answer_done(struct http_front *f, struct conn *c)
 {
+	if (!c->answer_out)
+		note_pipelining(c);
+	c->answer_out = false;
 	conn_reset_answer(c);
 	if (c->close_after || __atomic_load_n(&f->draining, __ATOMIC_ACQUIRE)) {
 		/* RFC 9112 §9.6: close the writing half first and read what the
@@ -735,7 +780,7 @@ static void take_done(struct http_front *f)
 	pthread_mutex_unlock(&f->lock);
 	while (c) {
 		struct conn *next = c->qnext;
-		if (c->hung_up) {
+		if (c->hung_up || c->abandoned) {
 			conn_close(f, c);
 		} else {
 			c->state = C_WRITE;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "serve.h"
+#include "tessera/conn_watch.h"
 #include "tessera/hash.h"
 
 /* An empty value adds no header: an empty setting (cache_control = "")
@@ -265,6 +266,14 @@ const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const
 }
 
 /* Serve from the response cache when the entry exists. */
+bool ts_serve_client_gone(struct request *r)
+{
+	if (!ts_conn_gone(&r->http->conn))
+		return false;
+	ts_error_set(&r->err, TS_ECLIENTGONE, "the client went away");
+	return true;
+}
+
 bool ts_serve_from_cache(struct request *r, const char *key)
 {
 	const struct ts_cache_entry *e = ts_cache_get(r->srv->cache, key);

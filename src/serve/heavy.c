@@ -19,7 +19,12 @@
  *     renders, for at most `wait_seconds`; a full queue or a wait that
  *     runs out is 503 (the caller adds Retry-After);
  *   - it runs under a deadline of `render_seconds` from its start
- *     (tessera/deadline.h), set on the thread that runs it.
+ *     (tessera/deadline.h), set on the thread that runs it;
+ *   - while it waits, when it leaves the queue and while it runs, its
+ *     client is looked at (the caller's gone(), front/conn_watch.c): a
+ *     waiting render whose client has left is dropped with 499 and its
+ *     place goes to the next; a running one is stopped at its next
+ *     deadline check (ts_deadline_set_stop) and its memory freed.
  *
  * The one idea: the worker that received the request only waits here; a
  * waiter and the queue are the only state, both under one mutex, and the
@@ -29,6 +34,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -44,10 +50,15 @@
 
 struct job {
 	ts_status (*fn)(void *arg);
+	bool (*gone)(void *arg);    /* has its client left? NULL = never asked */
 	void *arg;
+	struct ts_error *err;       /* the waiting request's */
 	uint64_t bytes;        /* memory reserved while it runs */
 	ts_status result;
 	bool started, done;
+	/* Set by the waiter when the client leaves a running render: the
+	 * render's deadline checks see it (ts_deadline_set_stop) and it ends. */
+	atomic_int stop;
 	struct job *next;
 };
 
@@ -62,7 +73,7 @@ struct ts_heavy {
 	/* under lock */
 	int running, queued;
 	uint64_t reserved;
-	uint64_t admitted, refused, timed_out;
+	uint64_t admitted, refused, timed_out, abandoned;
 };
 
 /* Under lock: may the head of the queue start now? */
@@ -81,7 +92,7 @@ static void *heavy_thread(void *arg)
 {
 	struct ts_heavy *h = arg;
 	struct job *j;
-	bool late;
+	bool late, stopped;
 
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HEAVY_NICE) != 0)
 		ts_log(TS_LOG_WARN, "heavy renders: cannot lower thread priority");
@@ -96,6 +107,16 @@ static void *heavy_thread(void *arg)
 		if (!h->head)
 			h->tail = NULL;
 		h->queued--;
+		/* Its client may have left since its waiter last looked: then
+		 * the render is not started, and the next one may take the
+		 * thread at once. */
+		if (j->gone && j->gone(j->arg)) {
+			h->abandoned++;
+			j->result = ts_error_set(j->err, TS_ECLIENTGONE, "the client went away");
+			j->started = j->done = true;
+			pthread_cond_broadcast(&h->done);
+			continue;
+		}
 		h->running++;
 		h->reserved += j->bytes;
 		h->admitted++;
@@ -108,15 +129,25 @@ static void *heavy_thread(void *arg)
 		pthread_mutex_unlock(&h->lock);
 
 		ts_deadline_set(ts_deadline_after(h->lim.render_seconds));
+		ts_deadline_set_stop(&j->stop);
 		ts_load_enter();
 		j->result = j->fn(j->arg);
 		ts_load_leave();
-		late = j->result == TS_EUNAVAILABLE && ts_deadline_passed();
+		stopped = atomic_load(&j->stop) != 0;
+		late = !stopped && j->result == TS_EUNAVAILABLE && ts_deadline_passed();
 		ts_deadline_set(0);
+		ts_deadline_set_stop(NULL);
 
 		pthread_mutex_lock(&h->lock);
 		if (late)
 			h->timed_out++;
+		if (stopped) {
+			/* its client left while it ran: whatever it made, nobody
+			 * reads it (the render's own error gives way) */
+			h->abandoned++;
+			ts_error_clear(j->err);
+			j->result = ts_error_set(j->err, TS_ECLIENTGONE, "the client went away");
+		}
 		h->running--;
 		h->reserved -= j->bytes;
 		j->done = true;
@@ -200,10 +231,36 @@ static void unqueue(struct ts_heavy *h, struct job *j)
 	}
 }
 
-ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void *arg),
-                       void *arg, struct ts_error *err)
+/* The earlier of `until` (NULL: none) and HEAVY_WATCH_MS from now
+ * (monotonic). */
+static struct timespec next_look(const struct timespec *until)
 {
-	struct job j = { .fn = fn, .arg = arg, .bytes = bytes };
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_nsec += HEAVY_WATCH_MS * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	if (until && (t.tv_sec > until->tv_sec ||
+	              (t.tv_sec == until->tv_sec && t.tv_nsec > until->tv_nsec)))
+		return *until;
+	return t;
+}
+
+static bool passed(const struct timespec *until)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec > until->tv_sec || (t.tv_sec == until->tv_sec && t.tv_nsec >= until->tv_nsec);
+}
+
+ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void *arg),
+                       bool (*gone)(void *arg), void *arg, struct ts_error *err)
+{
+	struct job j = { .fn = fn, .gone = gone, .arg = arg, .err = err, .bytes = bytes };
 	struct timespec until;
 	uint64_t wait_ns;
 
@@ -241,10 +298,23 @@ ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void 
 	h->tail = &j;
 	h->queued++;
 	pthread_cond_signal(&h->work);
+	/* Waiting, it looks at its client every HEAVY_WATCH_MS: a queue full
+	 * of renders whose clients have left (a viewer that panned away, wrk
+	 * stopped) would refuse the next real ones 503. */
 	while (!j.started) {
-		int rc = pthread_cond_timedwait(&h->done, &h->lock, &until);
+		struct timespec look = next_look(&until);
 
-		if (rc == ETIMEDOUT && !j.started) {
+		pthread_cond_timedwait(&h->done, &h->lock, &look);
+		if (j.started)
+			break;
+		if (gone && gone(arg)) {
+			unqueue(h, &j);
+			h->abandoned++;
+			pthread_cond_broadcast(&h->work);
+			pthread_mutex_unlock(&h->lock);
+			return ts_error_set(err, TS_ECLIENTGONE, "the client went away");
+		}
+		if (passed(&until)) {
 			unqueue(h, &j);
 			h->refused++;
 			/* The head may have changed: let a thread look again. */
@@ -254,9 +324,15 @@ ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void 
 			                    "large images; try again shortly");
 		}
 	}
-	/* Started: it ends within its deadline, so this wait is bounded. */
-	while (!j.done)
-		pthread_cond_wait(&h->done, &h->lock);
+	/* Started: it ends within its deadline, so this wait is bounded; and
+	 * sooner if its client leaves (the render stops at its next check). */
+	while (!j.done) {
+		struct timespec look = next_look(NULL);
+
+		pthread_cond_timedwait(&h->done, &h->lock, &look);
+		if (!j.done && gone && !atomic_load(&j.stop) && gone(arg))
+			atomic_store(&j.stop, 1);
+	}
 	pthread_mutex_unlock(&h->lock);
 	return j.result;
 }
@@ -297,6 +373,7 @@ void ts_heavy_stats(struct ts_heavy *h, struct ts_heavy_stats *out)
 	out->admitted = h->admitted;
 	out->refused = h->refused;
 	out->timed_out = h->timed_out;
+	out->abandoned = h->abandoned;
 	pthread_mutex_unlock(&h->lock);
 	out->memory = h->lim.memory;
 }

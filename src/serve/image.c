@@ -3,6 +3,9 @@
  * answer 304s from validators, serve from the response cache, pass a stored
  * JPEG tile through, or decode, shape and encode it.
  *
+ * Work is dropped (499) when the client has gone before the decode starts
+ * or while a large render waits for admission (front/conn_watch.c).
+ *
  * The cache key and ETag use the planner's canonical form, so equivalent
  * requests (a IIIF tile and the DeepZoom tile of the same region and size,
  * or "256," and "256,256") share one entry.
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "serve.h"
+#include "tessera/conn_watch.h"
 #include "tessera/cost.h"
 #include "tessera/deadline.h"
 #include "tessera/passthrough.h"
@@ -211,6 +215,15 @@ static ts_status heavy_render(void *arg)
 	return render(h->r, h->src, h->plan, h->jpeg_quality, &h->r->resp->body);
 }
 
+/* Asked by heavy.c while the render waits and when it leaves the queue;
+ * must not touch r->err (heavy.c sets it), only look at the socket. */
+static bool heavy_client_gone(void *arg)
+{
+	struct heavy_render *h = arg;
+
+	return ts_conn_gone(&h->r->http->conn);
+}
+
 /*
  * Render the plan, light or heavy.  A light render runs here, on the
  * worker, under its deadline; a heavy one waits for admission (heavy.c).
@@ -229,7 +242,8 @@ static ts_status render_admitted(struct request *r, struct ts_source *src,
 	             strcmp(src->info.format, "jp2") == 0 ? 5 : 1, &cost);
 	if (cost.pixels >= HEAVY_PIXELS && r->srv->heavy) {
 		struct heavy_render h = { r, src, plan, jpeg_quality };
-		st = ts_heavy_run(r->srv->heavy, cost.bytes, heavy_render, &h, &r->err);
+		st = ts_heavy_run(r->srv->heavy, cost.bytes, heavy_render, heavy_client_gone, &h,
+		                  &r->err);
 	} else {
 		uint64_t before = ts_deadline_get();
 		ts_deadline_set(ts_deadline_after(s->max_render_seconds));
@@ -286,6 +300,10 @@ ts_status ts_serve_image(struct request *r, const struct file_id *f, struct ts_s
 		atomic_fetch_add(&r->srv->metrics.passthrough, 1);
 		r->resp->outcome = "pass";
 	}
+	/* A decode is the first costly step: none for a client that has gone
+	 * (a viewer panning away cancels the tiles it asked for). */
+	if (st == TS_ENOTIMPL && ts_serve_client_gone(r))
+		return TS_ECLIENTGONE;
 	if (st == TS_ENOTIMPL) {
 		st = render_admitted(r, src, &plan, job->jpeg_quality);
 	}

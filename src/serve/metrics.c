@@ -15,7 +15,7 @@ static const char *const route_names[R_COUNT] = {
 	"viewer", "health", "metrics", "presentation", "other"
 };
 static const int status_codes[TS_METRIC_STATUSES - 1] = {
-	200, 204, 206, 303, 304, 400, 403, 404, 405, 416, 500, 501, 503
+	200, 204, 206, 303, 304, 400, 403, 404, 405, 416, 499, 500, 501, 503
 };
 static const double latency_bounds[TS_METRIC_BUCKETS - 1] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
@@ -28,6 +28,8 @@ void ts_serve_count(struct ts_server *srv, enum route_id route, int status, doub
 	for (j = 0; j < TS_METRIC_STATUSES - 1 && status_codes[j] != status; j++)
 		;
 	atomic_fetch_add(&srv->metrics.requests[route][j], 1);
+	if (status == TS_ECLIENTGONE)
+		atomic_fetch_add(&srv->metrics.abandoned, 1);
 	for (b = 0; b < TS_METRIC_BUCKETS - 1 && seconds > latency_bounds[b]; b++)
 		;
 	atomic_fetch_add(&srv->metrics.latency[b], 1);
@@ -115,6 +117,11 @@ void ts_serve_metrics(struct request *r)
 	                 "# TYPE tessera_access_log_dropped_total counter\n"
 	                 "tessera_access_log_dropped_total %llu\n",
 	              (unsigned long long)ts_access_log_dropped());
+	ts_buf_printf(b, "# HELP tessera_requests_abandoned_total Requests dropped before their "
+	                 "costly work because the client had gone away (logged 499).\n"
+	                 "# TYPE tessera_requests_abandoned_total counter\n"
+	                 "tessera_requests_abandoned_total %llu\n",
+	              (unsigned long long)atomic_load(&srv->metrics.abandoned));
 	ts_buf_printf(b, "# HELP tessera_passthrough_total Stored JPEG tiles served without decoding.\n"
 	                 "# TYPE tessera_passthrough_total counter\ntessera_passthrough_total %llu\n",
 	              (unsigned long long)atomic_load(&srv->metrics.passthrough));
@@ -174,6 +181,10 @@ void ts_serve_metrics(struct request *r)
 		                 "queue full or waited too long.\n"
 		                 "# TYPE tessera_renders_refused_total counter\n"
 		                 "tessera_renders_refused_total %llu\n"
+		                 "# HELP tessera_renders_abandoned_total Large renders dropped "
+		                 "(queued) or stopped (running) because the client had gone.\n"
+		                 "# TYPE tessera_renders_abandoned_total counter\n"
+		                 "tessera_renders_abandoned_total %llu\n"
 		                 "# HELP tessera_renders_timed_out_total Renders stopped at "
 		                 "max_render_seconds.\n"
 		                 "# TYPE tessera_renders_timed_out_total counter\n"
@@ -185,7 +196,7 @@ void ts_serve_metrics(struct request *r)
 		                 "# TYPE tessera_render_memory_budget_bytes gauge\n"
 		                 "tessera_render_memory_budget_bytes %llu\n",
 		              hs.running, hs.queued, (unsigned long long)hs.admitted,
-		              (unsigned long long)hs.refused,
+		              (unsigned long long)hs.refused, (unsigned long long)hs.abandoned,
 		              (unsigned long long)(hs.timed_out +
 		                                   atomic_load(&srv->metrics.timed_out)),
 		              (unsigned long long)hs.reserved, (unsigned long long)hs.memory);

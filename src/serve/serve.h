@@ -40,7 +40,7 @@ enum route_id {
 	R_VIEWER, R_HEALTH, R_METRICS, R_PRESENTATION, R_OTHER, R_COUNT
 };
 
-#define TS_METRIC_STATUSES 14   /* the codes in metrics.c, plus "other" */
+#define TS_METRIC_STATUSES 15   /* the codes in metrics.c, plus "other" */
 #define TS_METRIC_BUCKETS 13    /* latency bounds in metrics.c, plus +Inf */
 
 struct metrics {
@@ -51,6 +51,7 @@ struct metrics {
 	atomic_uint_fast64_t passthrough;   /* stored JPEG tiles served as they are */
 	atomic_uint_fast64_t transcoded;    /* whole levels made from tiles' coefficients */
 	atomic_uint_fast64_t timed_out;     /* light renders stopped at max_render_seconds */
+	atomic_uint_fast64_t abandoned;     /* dropped: the client had gone (499) */
 };
 
 struct ts_server {
@@ -128,6 +129,9 @@ bool ts_serve_not_modified_since(const char *ims, time_t mtime);
 /* Set ETag, Last-Modified, Cache-Control; true when a 304 was produced. */
 bool ts_serve_conditional(struct request *r, const struct file_id *f, const char *etag);
 const char *ts_serve_cache_key(struct request *r, const struct file_id *f, const char *what);
+/* Before costly work: true (and r->err set to 499) when the client has
+ * gone away and nobody would read the answer (front/conn_watch.c). */
+bool ts_serve_client_gone(struct request *r);
 /* Fill the response from the cache (in-process, then memcached); false on
  * a miss. */
 bool ts_serve_from_cache(struct request *r, const char *key);
@@ -181,6 +185,7 @@ struct ts_heavy_stats {
 	uint64_t reserved, memory;     /* bytes reserved now, of the budget */
 	uint64_t admitted, refused;    /* renders started; refused (full or waited out) */
 	uint64_t timed_out;            /* stopped at their deadline */
+	uint64_t abandoned;            /* dropped or stopped: their client went away */
 };
 /* The limits the settings ask for (max_heavy_renders, max_heavy_queue,
  * max_render_memory_mb, max_render_seconds), lowered (and logged) so that
@@ -194,10 +199,17 @@ void ts_heavy_destroy(struct ts_heavy *h);
  * `bytes` within the memory budget), under the render deadline, and return
  * its result.  Without waiting: 403 when bytes exceed the whole budget,
  * 503 when the queue is full; 503 too when the wait runs out before it
- * starts.  arg is borrowed until the call returns.
+ * starts.  gone(arg) (NULL: never) tells whether the client has left: it
+ * is asked every HEAVY_WATCH_MS while the render waits or runs and once
+ * when it leaves the queue; then a waiting render is dropped, its place
+ * freed at once, and a running one is stopped at its next deadline check,
+ * both with 499 (TS_ECLIENTGONE, replacing any error the render set).
+ * gone is called with the admission's lock held: it must be quick and
+ * take no lock.  arg is borrowed until the call returns.
  */
+#define HEAVY_WATCH_MS 100
 ts_status ts_heavy_run(struct ts_heavy *h, uint64_t bytes, ts_status (*fn)(void *arg),
-                       void *arg, struct ts_error *err);
+                       bool (*gone)(void *arg), void *arg, struct ts_error *err);
 void ts_heavy_stats(struct ts_heavy *h, struct ts_heavy_stats *out);
 
 /* ---- iiif.c ---- */

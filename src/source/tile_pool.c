@@ -35,6 +35,7 @@ struct batch {
 	size_t next_item;           /* first unclaimed item */
 	size_t finished;            /* items whose fn returned */
 	uint64_t deadline;          /* the caller's render deadline (deadline.h) */
+	const atomic_int *stop;     /* and its stop word */
 	pthread_cond_t done;        /* finished reached n */
 };
 
@@ -93,8 +94,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&pool.lock);
 		/* The item works under its render's deadline, not ours. */
 		ts_deadline_set(b->deadline);
+		ts_deadline_set_stop(b->stop);
 		b->fn(b->ctx, i);
 		ts_deadline_set(0);
+		ts_deadline_set_stop(NULL);
 		pthread_mutex_lock(&pool.lock);
 		finish(b);
 	}
@@ -159,6 +162,7 @@ void ts_tile_pool_run(size_t n, ts_tile_pool_fn *fn, void *ctx, bool parallel)
 	b.ctx = ctx;
 	b.n = n;
 	b.deadline = ts_deadline_get();
+	b.stop = ts_deadline_get_stop();
 	pthread_mutex_lock(&pool.lock);
 	for (pp = &pool.queue; *pp; pp = &(*pp)->next)
 		;

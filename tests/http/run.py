@@ -67,6 +67,7 @@ def main(argv):
         import test_convert_trees  # noqa: F401  (`tessera convert` to DeepZoom, Zoomify, IIIF level-0 trees and JP2)
         import test_htj2k  # noqa: F401  (HTJ2K sources and `tessera convert --htj2k`)
         import test_overload  # noqa: F401  (admission control, render deadlines, render memory, FastCGI read timeout)
+        import test_abandon  # noqa: F401  (work for clients that went away is dropped: 499, the queue freed)
         import test_embedded_hardening  # noqa: F401  (the embedded server under attack: slowloris, framing, SIGTERM)
         import test_deployments  # noqa: F401  (the same checks through Apache, spawn-fcgi, nginx, embedded)
         import test_admin  # noqa: F401  (Host and allowed_hosts, logs, sockets, ports, exit codes, documented settings)

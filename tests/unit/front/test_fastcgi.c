@@ -19,6 +19,7 @@
 #include "check.h"
 #include "src/front/front.h"
 #include "tessera/arena.h"
+#include "tessera/conn_watch.h"
 #include "tessera/log.h"
 
 #define BIG_BODY 200003
@@ -26,6 +27,7 @@
 static char seen_target[512], seen_scheme[16], seen_host[128], seen_inm[64];
 
 static char seen_range[64], seen_if_range[64], seen_accel[64];
+static volatile int watched_gone = -1;   /* /watch: 1 the web server left, 0 stayed */
 
 #define FILE_BYTES 700001   /* several FILE_CHUNKs, odd on purpose */
 
@@ -64,6 +66,21 @@ static void record(void *ctx, const struct ts_http_request *req, struct ts_arena
 	snprintf(seen_if_range, sizeof seen_if_range, "%s", req->if_range ? req->if_range : "-");
 	snprintf(seen_accel, sizeof seen_accel, "%s",
 	         req->accel_location ? req->accel_location : "-");
+	if (strstr(req->target, "/watch")) {
+		/* a costly request: looks at the connection for up to 600 ms,
+		 * and drops the work (499) as the server does when it is gone */
+		int gone = 0;
+		for (int i = 0; i < 30 && !gone; i++) {
+			gone = ts_conn_gone(&req->conn);
+			if (!gone)
+				usleep(20000);
+		}
+		watched_gone = gone;
+		resp->status = gone ? TS_ECLIENTGONE : 200;
+		resp->content_type = "text/plain";
+		ts_buf_printf(&resp->body, "%s", gone ? "nobody reads this" : "stayed");
+		return;
+	}
 	if (strstr(req->target, "/file") || strstr(req->target, "/shrunk")) {
 		/* /file: bytes 5 .. FILE_BYTES-8; /shrunk: the file is shorter
 		 * than the range promised, as if cut while being sent */
@@ -137,13 +154,13 @@ static size_t record_header(unsigned char *b, int type, size_t len)
 	return 8;
 }
 
-/* params: "NAME=value" strings, NULL-terminated.  Reads the answer's raw
- * records into buf (up to cap bytes, until the server closes) and returns
- * their length. */
-static size_t fcgi_exchange(const char **params, unsigned char *buf, size_t cap)
+/* params: "NAME=value" strings, NULL-terminated.  Connects and sends a
+ * whole request (its parameters, then the empty STDIN record that ends its
+ * input, FastCGI 1.0 §5.3) as nginx does; returns the socket, or -1. */
+static int fcgi_send(const char **params)
 {
-	unsigned char body[4096];
-	size_t len = 0, blen = 0, got = 0;
+	unsigned char body[4096], buf[4096 + 64];
+	size_t len = 0, blen = 0;
 	struct sockaddr_in sa;
 	struct timeval tv = { 5, 0 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -174,15 +191,29 @@ static size_t fcgi_exchange(const char **params, unsigned char *buf, size_t cap)
 	for (int i = 0; i < 100 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0; i++)
 		usleep(20000);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (write(fd, buf, len) == (ssize_t)len) {
-		for (;;) {
-			ssize_t r = read(fd, buf + got, cap - got);
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-			if (got == cap)
-				break;
-		}
+	if (write(fd, buf, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends the request for params and reads the answer's raw records into buf
+ * (up to cap bytes, until the server closes); returns their length. */
+static size_t fcgi_exchange(const char **params, unsigned char *buf, size_t cap)
+{
+	size_t got = 0;
+	int fd = fcgi_send(params);
+
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == cap)
+			break;
 	}
 	close(fd);
 	return got;
@@ -407,6 +438,37 @@ static void a_file_that_shrank_cuts_the_request_short(void)
 	free(out);
 }
 
+static void a_whole_request_whose_web_server_waits_is_not_taken_for_an_abort(void)
+{
+	const char *params[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/watch", NULL };
+	char out[4096];
+
+	/* its input ended with the empty STDIN record, the connection open */
+	watched_gone = -1;
+	fcgi_request(params, out, sizeof out);
+	EXPECT_EQ_INT(watched_gone, 0);
+	EXPECT(strstr(out, "Status: 200") == out);
+	EXPECT(strstr(out, "stayed") != NULL);
+}
+
+static void a_web_server_that_closes_is_seen_gone_and_the_workers_go_on(void)
+{
+	const char *params[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/watch", NULL };
+	const char *next[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/after", NULL };
+	char out[4096];
+	int fd;
+
+	watched_gone = -1;
+	fd = fcgi_send(params);
+	EXPECT(fd >= 0);
+	close(fd);     /* nginx, when its client went away */
+	for (int i = 0; i < 100 && watched_gone < 0; i++)
+		usleep(10000);
+	EXPECT_EQ_INT(watched_gone, 1);
+	fcgi_request(next, out, sizeof out);
+	EXPECT(strstr(out, "target=/after") != NULL);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -433,6 +495,8 @@ int main(void)
 	RUN(a_file_body_is_streamed_whole_then_the_request_ends);
 	RUN(head_of_a_file_body_sends_its_length_only);
 	RUN(a_file_that_shrank_cuts_the_request_short);
+	RUN(a_whole_request_whose_web_server_waits_is_not_taken_for_an_abort);
+	RUN(a_web_server_that_closes_is_seen_gone_and_the_workers_go_on);
 	RUN(a_large_body_arrives_whole_in_records_then_end_request);   /* workers still fine */
 	stop = 1;   /* the workers wait for connections from the gate: stop must still end them */
 	pthread_join(t, NULL);

@@ -18,10 +18,12 @@
 #include "check.h"
 #include "src/front/front.h"
 #include "tessera/arena.h"
+#include "tessera/conn_watch.h"
 #include "tessera/log.h"
 
 static char seen_target[512], seen_method[16], seen_origin[128], seen_host[128];
 static char seen_range[64], seen_if_range[64], seen_accel[64];
+static volatile int watched_gone = -1;   /* /watch: 1 client left, 0 stayed */
 
 #define FILE_BYTES 300007   /* several sendfile calls, odd on purpose */
 
@@ -65,6 +67,21 @@ static void record(void *ctx, const struct ts_http_request *req, struct ts_arena
 		resp->status = 200;
 		resp->content_type = "text/plain";
 		ts_buf_printf(&resp->body, "slow answer, complete");
+		return;
+	}
+	if (strstr(req->target, "/watch")) {
+		/* a costly request: looks at its client for up to 600 ms, and
+		 * drops the work (499) as the server does when it has left */
+		int gone = 0;
+		for (int i = 0; i < 30 && !gone; i++) {
+			gone = ts_conn_gone(&req->conn);
+			if (!gone)
+				usleep(20000);
+		}
+		watched_gone = gone;
+		resp->status = gone ? TS_ECLIENTGONE : 200;
+		resp->content_type = "text/plain";
+		ts_buf_printf(&resp->body, "%s", gone ? "nobody reads this" : "stayed");
 		return;
 	}
 	if (strstr(req->target, "/file")) {
@@ -402,6 +419,69 @@ static void an_answer_in_progress_is_sent_when_stopping(void)
 	EXPECT(strstr(out, "\r\n\r\nslow answer, complete") != NULL);
 }
 
+static void a_client_that_stays_is_watched_and_answered(void)
+{
+	char out[4096];
+
+	watched_gone = -1;
+	exchange("GET /watch HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", out, sizeof out, 1);
+	EXPECT_EQ_INT(watched_gone, 0);
+	EXPECT(strstr(out, "HTTP/1.1 200") == out);
+	EXPECT(strstr(out, "stayed") != NULL);
+}
+
+static void a_client_that_leaves_is_seen_gone_and_gets_nothing(void)
+{
+	static const char req[] = "GET /watch HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	char b[64];
+	int fd = connect_to_front();
+
+	/* closed outright */
+	watched_gone = -1;
+	EXPECT(fd >= 0 && write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+	close(fd);
+	for (int i = 0; i < 100 && watched_gone < 0; i++)
+		usleep(10000);
+	EXPECT_EQ_INT(watched_gone, 1);
+	/* half-closed over TCP: the same FIN, so the same; the 499 is never
+	 * written and the connection is closed */
+	watched_gone = -1;
+	fd = connect_to_front();
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	EXPECT(fd >= 0 && write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+	shutdown(fd, SHUT_WR);
+	EXPECT(read(fd, b, sizeof b) == 0);
+	EXPECT_EQ_INT(watched_gone, 1);
+	close(fd);
+}
+
+static void a_keep_alive_client_that_leaves_after_its_second_request_is_seen_gone(void)
+{
+	static const char first[] = "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char second[] = "GET /watch HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct timeval tv = { 5, 0 };
+	char b[4096];
+	ssize_t n;
+	int fd = connect_to_front();
+
+	/* the second request is sent after the first answer was read: not
+	 * pipelining, so its close is a client leaving */
+	watched_gone = -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	EXPECT(fd >= 0 && write(fd, first, sizeof first - 1) == (ssize_t)(sizeof first - 1));
+	n = read(fd, b, sizeof b - 1);
+	EXPECT(n > 0);
+	b[n > 0 ? n : 0] = '\0';
+	EXPECT(strstr(b, "target=/plain") != NULL);
+	usleep(50000);
+	EXPECT(write(fd, second, sizeof second - 1) == (ssize_t)(sizeof second - 1));
+	close(fd);
+	for (int i = 0; i < 100 && watched_gone < 0; i++)
+		usleep(10000);
+	EXPECT_EQ_INT(watched_gone, 1);
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -429,6 +509,9 @@ int main(void)
 	RUN(a_file_body_is_sent_from_its_descriptor_with_its_length);
 	RUN(head_of_a_file_body_has_its_length_and_no_body);
 	RUN(file_descriptors_are_closed_after_the_answers);
+	RUN(a_client_that_stays_is_watched_and_answered);
+	RUN(a_client_that_leaves_is_seen_gone_and_gets_nothing);
+	RUN(a_keep_alive_client_that_leaves_after_its_second_request_is_seen_gone);
 	RUN(an_answer_in_progress_is_sent_when_stopping);
 	stop = 1;
 	pthread_join(t, NULL);

@@ -132,6 +132,7 @@ static void empty_and_single_item_batches_are_fine(void)
 
 struct seen_deadlines {
 	uint64_t want;
+	const atomic_int *stop;
 	atomic_int wrong, elsewhere;
 	pthread_t caller;
 };
@@ -143,21 +144,26 @@ static void deadline_item(void *ctx, size_t i)
 
 	(void)i;
 	nanosleep(&ts, NULL);   /* long enough for a worker to claim some items */
-	if (ts_deadline_get() != d->want)
+	if (ts_deadline_get() != d->want || ts_deadline_get_stop() != d->stop)
 		atomic_fetch_add(&d->wrong, 1);
 	if (!pthread_equal(pthread_self(), d->caller))
 		atomic_fetch_add(&d->elsewhere, 1);
 }
 
-static void every_item_runs_under_the_callers_render_deadline(void)
+static void every_item_runs_under_the_callers_render_deadline_and_stop_word(void)
 {
 	struct seen_deadlines d = { 0 };
 
+	static atomic_int stop;
+
 	d.want = ts_deadline_after(60);
+	d.stop = &stop;
 	d.caller = pthread_self();
 	ts_deadline_set(d.want);
+	ts_deadline_set_stop(&stop);
 	ts_tile_pool_run(ITEMS, deadline_item, &d, true);
 	ts_deadline_set(0);
+	ts_deadline_set_stop(NULL);
 	EXPECT_EQ_INT(atomic_load(&d.wrong), 0);
 	/* (on a machine with one core every item runs on the caller) */
 	if (ts_tile_pool_threads() > 1)
@@ -171,6 +177,6 @@ int main(void)
 	RUN(a_parallel_batch_stays_on_the_caller_when_every_core_is_busy);
 	RUN(batches_from_many_request_threads_all_finish);
 	RUN(empty_and_single_item_batches_are_fine);
-	RUN(every_item_runs_under_the_callers_render_deadline);
+	RUN(every_item_runs_under_the_callers_render_deadline_and_stop_word);
 	return CHECK_DONE();
 }
