@@ -241,6 +241,32 @@ static void keep_ht_head(struct jp2_source *s, uint64_t off, uint64_t drop[][2],
 	s->ht_head_len = len;
 }
 
+/*
+ * Whether the precinct sizes of a COD or COC (A.6.1 Table A.21: one byte
+ * per resolution, PPx low nibble, PPy high, `avail` bytes left in the
+ * segment) are never smaller than its code-blocks (xcb, ycb: exponents
+ * - 2): at resolution 0 PPx >= xcb + 2, above it PPx - 1 >= xcb + 2 (B.7's
+ * xcb' is then the code-block size itself).  OpenJPH 0.9 overruns a buffer
+ * on smaller precincts (a mutated file made it: bench/J2K_DECODERS.md), so
+ * such files are not cut for it; every encoder we know writes precincts of
+ * at least a code-block.
+ */
+static bool precincts_fit(int fd, uint64_t at, uint32_t avail, unsigned levels, unsigned xcb,
+                          unsigned ycb)
+{
+	unsigned char pp[JP2_MAX_RES];
+	unsigned r, cx = (xcb & 0x0F) + 2, cy = (ycb & 0x0F) + 2;
+
+	if (levels + 1 > sizeof pp || levels + 1 > avail || !read_at(fd, at, pp, levels + 1))
+		return false;
+	for (r = 0; r <= levels; r++) {
+		unsigned px = pp[r] & 0x0F, py = pp[r] >> 4, k = r ? 1 : 0;
+		if (px < cx + k || py < cy + k)
+			return false;
+	}
+	return true;
+}
+
 /* Parse SOC, SIZ and the main-header markers up to the first SOT. */
 static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
                                   const struct ts_source_limits *lim, struct ts_error *err)
@@ -251,7 +277,7 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	uint32_t ntx, nty;
 	int i, nmark, coc_min = JP2_MAX_RES, cod_res = 0, ndrop = 0;
 	uint64_t drop[JP2_HT_MAX_DROPS][2];
-	bool ppm = false;
+	bool ppm = false, odd_prec = false;
 
 	if (!read_at(s->fd, off, b, 4) || be16(b) != 0xFF4F || be16(b + 2) != 0xFF51)
 		return corrupt(err, "no SOC/SIZ");
@@ -351,6 +377,8 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 			s->cblk_h = 1u << ((b[7] & 0x0F) + 2);
 			/* code-block style 0x40: HT (ISO/IEC 15444-15 A.4) */
 			s->ht = s->ht || (b[8] & 0x40);
+			if ((b[0] & 1) && !precincts_fit(s->fd, pos + 4 + 10, len - 12, b[5], b[6], b[7]))
+				odd_prec = true;
 		} else if (marker == 0xFF53) {            /* COC (A.6.2) */
 			unsigned idx = csiz < 257 ? 1 : 2;
 			/* Ccoc, Scoc, then SPcoc: levels, xcb, ycb, style, wavelet */
@@ -359,6 +387,10 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 			if (b[idx + 1] + 1 < coc_min)
 				coc_min = b[idx + 1] + 1;
 			s->ht = s->ht || (b[idx + 4] & 0x40);
+			if ((b[idx] & 1) &&
+			    !precincts_fit(s->fd, pos + 4 + idx + 6, len - (2 + idx + 6), b[idx + 1],
+			                   b[idx + 2], b[idx + 3]))
+				odd_prec = true;
 		}
 		if (marker == 0xFF55 || marker == 0xFF57) {   /* TLM, PLM (A.7.1, A.7.2) */
 			if (ndrop < JP2_HT_MAX_DROPS) {
@@ -376,7 +408,7 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	if (cod_res > JP2_MAX_RES)
 		return corrupt(err, "too many resolution levels");
 	s->nres = cod_res < coc_min ? cod_res : coc_min;
-	if (s->ht && s->first_sot && !ppm && ndrop <= JP2_HT_MAX_DROPS)
+	if (s->ht && s->first_sot && !ppm && !odd_prec && ndrop <= JP2_HT_MAX_DROPS)
 		keep_ht_head(s, off, drop, ndrop);
 	return TS_OK;
 }

@@ -94,6 +94,7 @@ struct jp2_source {
 	size_t ht_head_len;
 	struct jp2_tpart *tparts;
 	uint32_t ntparts, tparts_cap;
+	bool ojph_broken;         /* OpenJPH aborted on this file: OpenJPEG only */
 	/* Decoded-tile cache (borrowed, may be NULL) and this file's identity
 	 * in its keys (tile and reduce are filled per lookup). */
 	struct ts_tile_cache *tiles;
@@ -184,6 +185,10 @@ bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level);
  * failure the tile is decoded by OpenJPEG instead (ts_jp2_opj_decode with
  * x, y, w, h), so the status is OpenJPEG's.  The caller has checked the
  * budget. */
+/* How many OpenJPH decodes this process has abandoned after an assertion
+ * (jp2_ojph_tile.c); past a few, OpenJPH is no longer used. */
+int ts_jp2_ojph_aborts(void);
+
 /* The one-tile code-stream of tile t (jp2_ojph_tile.c's surgery) into a
  * new malloc'd buffer *out of *out_len bytes, owned by the caller; false
  * when the tile cannot be cut (no kept header, a read failing, sizes

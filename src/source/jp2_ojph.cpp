@@ -69,6 +69,15 @@ std::once_flag configured;
 
 void configure_messages()
 {
+	/* OpenJPH 0.9's block decoder still prints its warnings to the
+	 * warning stream after configure_warning (and a null stream crashes
+	 * it): the streams go to /dev/null, opened once per process */
+	static FILE *devnull = fopen("/dev/null", "w");
+	if (devnull) {
+		ojph::set_info_stream(devnull);
+		ojph::set_warning_stream(devnull);
+		ojph::set_error_stream(devnull);
+	}
 	ojph::configure_info(&the_info);
 	ojph::configure_warning(&the_warning);
 	ojph::configure_error(&the_error);

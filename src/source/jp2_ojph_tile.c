@@ -38,7 +38,84 @@
 #include "jp2_internal.h"
 
 #ifdef TS_HAVE_OPENJPH
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include "jp2_ojph.h"
+
+/*
+ * OpenJPH's assertions.  Debian builds OpenJPH 0.9 with assert() enabled,
+ * and some damaged code-streams fail one (in the tile-part header parser,
+ * in the block decoder's MEL stream: test_jp2_ojph's mutants find them in
+ * a few thousand tries) instead of throwing: abort() would take the whole
+ * process down for one bad file.  So a decode runs under a guard: while a
+ * thread is inside OpenJPH, SIGABRT on that thread jumps back here
+ * (siglongjmp from the handler; glibc's abort() raises the signal with no
+ * lock held) and the tile goes to OpenJPEG.  What OpenJPH had allocated
+ * for that decode is lost (its destructors never run), so after
+ * JP2_OJPH_MAX_ABORTS such escapes the process stops using OpenJPH, and a
+ * source that made one stops at once.  SIGABRT outside a guarded decode
+ * gets the handler that was there before (the default: the process ends).
+ */
+#define JP2_OJPH_MAX_ABORTS 8
+
+static __thread sigjmp_buf guard_jmp;
+static __thread volatile sig_atomic_t guard_on;
+static struct sigaction old_abrt;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static bool guard_ready;
+static atomic_int aborts;
+
+static void on_abort(int sig, siginfo_t *info, void *ctx)
+{
+	if (guard_on) {
+		guard_on = 0;
+		siglongjmp(guard_jmp, 1);
+	}
+	/* not ours: what was there before */
+	sigaction(SIGABRT, &old_abrt, NULL);
+	if (old_abrt.sa_flags & SA_SIGINFO) {
+		if (old_abrt.sa_sigaction)
+			old_abrt.sa_sigaction(sig, info, ctx);
+	} else if (old_abrt.sa_handler != SIG_DFL && old_abrt.sa_handler != SIG_IGN) {
+		old_abrt.sa_handler(sig);
+	}
+	/* returning: abort() restores the default action and raises again */
+}
+
+static void install_guard(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_abort;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	guard_ready = sigaction(SIGABRT, &sa, &old_abrt) == 0;
+}
+
+/* ts_jp2_ojph_decode under the guard: -1 also when OpenJPH aborted. */
+static int guarded_decode(struct jp2_source *s, const unsigned char *cs, size_t len, int r,
+                          struct ts_image *out, char *msg, size_t msg_len)
+{
+	int rc;
+
+	pthread_once(&guard_once, install_guard);
+	if (!guard_ready)
+		return -1;
+	if (sigsetjmp(guard_jmp, 1)) {
+		s->ojph_broken = true;
+		atomic_fetch_add(&aborts, 1);
+		snprintf(msg, msg_len, "OpenJPH aborted");
+		return -1;
+	}
+	guard_on = 1;
+	rc = ts_jp2_ojph_decode(cs, len, r, out->width, out->height, s->ncomps, out->pixels,
+	                        out->stride, msg, msg_len);
+	guard_on = 0;
+	return rc;
+}
 
 static bool pread_all(int fd, uint64_t off, void *buf, size_t n)
 {
@@ -64,12 +141,17 @@ static void put32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
+int ts_jp2_ojph_aborts(void)
+{
+	return atomic_load(&aborts);
+}
+
 bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level)
 {
 	int k;
 
 	(void)level;
-	if (!s->ht || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
+	if (!s->ht || s->ojph_broken || atomic_load(&aborts) >= JP2_OJPH_MAX_ABORTS || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
 	    s->alpha || (s->ncomps != 1 && s->ncomps != 3) ||
 	    s->base.info.channels != s->ncomps ||
 	    (uint64_t)s->tw * s->th > JP2_OJPH_TILE_PX)
@@ -79,6 +161,29 @@ bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level)
 		    s->comps[k].dy != 1)
 			return false;
 	return true;
+}
+
+/* Whether a tile-part's header (SOT, n bytes of tile-part) holds nothing
+ * but COM and PLT markers before SOD (A.4.2, A.7.3): coding parameters
+ * changed per tile (COD, COC, QCD, QCC, POC, RGN) and PPT are left to
+ * OpenJPEG, as OpenJPH 0.9 asserts on some of them. */
+static bool plain_tile_part_header(const unsigned char *sot, size_t n)
+{
+	size_t q = 12, len;
+
+	while (q + 4 <= n) {
+		if (sot[q] != 0xFF)
+			return false;
+		if (sot[q + 1] == 0x93)                  /* SOD */
+			return true;
+		if (sot[q + 1] != 0x64 && sot[q + 1] != 0x58)
+			return false;
+		len = (size_t)sot[q + 2] << 8 | sot[q + 3];
+		if (len < 2)
+			return false;
+		q += 2 + len;
+	}
+	return false;
 }
 
 bool ts_jp2_ojph_cut(const struct jp2_source *s, uint32_t t, unsigned char **out,
@@ -122,6 +227,10 @@ bool ts_jp2_ojph_cut(const struct jp2_source *s, uint32_t t, unsigned char **out
 		sot = cs + at;
 		if (!pread_all(s->fd, s->tparts[i].pos, sot, (size_t)n) || n < 14 ||
 		    sot[0] != 0xFF || sot[1] != 0x90) {
+			free(cs);
+			return false;
+		}
+		if (!plain_tile_part_header(sot, (size_t)n)) {
 			free(cs);
 			return false;
 		}
@@ -170,8 +279,7 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 		free(cs);
 		return status;
 	}
-	if (ts_jp2_ojph_decode(cs, cs_len, level, w, h, s->ncomps, out->pixels, out->stride,
-	                       msg, sizeof msg) == 0) {
+	if (guarded_decode(s, cs, cs_len, level, out, msg, sizeof msg) == 0) {
 		free(cs);
 		return TS_OK;
 	}
@@ -181,6 +289,11 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 }
 
 #else
+
+int ts_jp2_ojph_aborts(void)
+{
+	return 0;
+}
 
 bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level)
 {
