@@ -11,6 +11,10 @@
  *                 decodes and the decoded-tile cache, the ops table.
  *   jp2_grok.c    optional (TS_HAVE_GROK): windows of single-tile HTJ2K
  *                 code-streams decoded with Grok (bench/J2K_DECODERS.md).
+ *   jp2_ojph_tile.c  optional (TS_HAVE_OPENJPH): whole tiles of tiled HTJ2K
+ *                 files for the decoded-tile cache, cut out of the file as
+ *                 one-tile code-streams and decoded by OpenJPH through
+ *                 jp2_ojph.cpp (C++, behind jp2_ojph.h).
  *
  * A struct jp2_source is used by one thread at a time (source.h); the
  * decoded-tile cache it borrows is shared by every source.

@@ -56,6 +56,13 @@
  * reads the main header in 0.3 ms (dragonfly, kleiber; 0.07 ms bluemarble),
  * 1-2% of a window decode, so nothing is kept between requests.
  *
+ * HTJ2K: OpenJPEG 2.5.0 decodes HT windows smaller than a tile wrongly,
+ * so every HTJ2K tile is decoded whole (plan_tiles); with OpenJPH in the
+ * build, fill_tile has OpenJPH decode it from a one-tile code-stream cut
+ * out of the file (jp2_ojph_tile.c), 2-12x less CPU than OpenJPEG's
+ * whole-tile decode, and several small tiles are then no longer batched
+ * into one OpenJPEG pass (OpenJPH decodes each alone faster).
+ *
  * Tile size for info: the codestream tile size (scaled per level) when the
  * image has more than one tile; 0,0 for a single-tile ("untiled") image, so
  * that info.json advertises its virtual tile size.
