@@ -98,7 +98,7 @@ struct jp2_source {
 	size_t ht_head_len;
 	struct jp2_tpart *tparts;
 	uint32_t ntparts, tparts_cap;
-	bool ojph_broken;         /* OpenJPH aborted on this file: OpenJPEG only */
+	bool ojph_broken;         /* OpenJPH failed an assertion on this file: OpenJPEG only */
 	/* Decoded-tile cache (borrowed, may be NULL) and this file's identity
 	 * in its keys (tile and reduce are filled per lookup). */
 	struct ts_tile_cache *tiles;

@@ -49,9 +49,8 @@
 #include "jp2_internal.h"
 
 #ifdef TS_HAVE_OPENJPH
-#include <pthread.h>
+#include <assert.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include "jp2_ojph.h"
 
@@ -60,65 +59,47 @@
  * and some damaged code-streams fail one (in the tile-part header parser,
  * in the block decoder's MEL stream: test_jp2_ojph's mutants find them in
  * a few thousand tries) instead of throwing: abort() would take the whole
- * process down for one bad file.  So a decode runs under a guard: while a
- * thread is inside OpenJPH, SIGABRT on that thread jumps back here
- * (siglongjmp from the handler; glibc's abort() raises the signal with no
- * lock held) and the tile goes to OpenJPEG.  What OpenJPH had allocated
- * for that decode is lost (its destructors never run), so after
- * JP2_OJPH_MAX_ABORTS such escapes the process stops using OpenJPH, and a
- * source that made one stops at once.  SIGABRT outside a guarded decode
- * gets the handler that was there before (the default: the process ends).
+ * process down for one bad file.  So a decode runs under a guard: glibc's
+ * assert() calls __assert_fail, which the program defines here (a shared
+ * library's call to it binds to the executable's definition), and while
+ * the calling thread is inside OpenJPH it jumps back to the decode
+ * (siglongjmp) and the tile goes to OpenJPEG; outside a guarded decode it
+ * does what glibc's does (the message, then abort()).  Only assertions are
+ * caught: an abort() from malloc finding its heap damaged still ends the
+ * process, as it must.  What OpenJPH had allocated for that decode is lost
+ * (its destructors never run), so after JP2_OJPH_MAX_ABORTS such escapes
+ * the process stops using OpenJPH, and a source that made one stops at
+ * once.
  */
 #define JP2_OJPH_MAX_ABORTS 8
 
 static __thread sigjmp_buf guard_jmp;
-static __thread volatile sig_atomic_t guard_on;
-static struct sigaction old_abrt;
-static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
-static bool guard_ready;
+static __thread volatile int guard_on;
 static atomic_int aborts;
 
-static void on_abort(int sig, siginfo_t *info, void *ctx)
+void __assert_fail(const char *assertion, const char *file, unsigned int line,
+                   const char *function)
 {
 	if (guard_on) {
 		guard_on = 0;
 		siglongjmp(guard_jmp, 1);
 	}
-	/* not ours: what was there before */
-	sigaction(SIGABRT, &old_abrt, NULL);
-	if (old_abrt.sa_flags & SA_SIGINFO) {
-		if (old_abrt.sa_sigaction)
-			old_abrt.sa_sigaction(sig, info, ctx);
-	} else if (old_abrt.sa_handler != SIG_DFL && old_abrt.sa_handler != SIG_IGN) {
-		old_abrt.sa_handler(sig);
-	}
-	/* returning: abort() restores the default action and raises again */
+	fprintf(stderr, "%s:%u: %s%sAssertion `%s' failed.\n", file, line,
+	        function ? function : "", function ? ": " : "", assertion);
+	fflush(stderr);
+	abort();
 }
 
-static void install_guard(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_abort;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	guard_ready = sigaction(SIGABRT, &sa, &old_abrt) == 0;
-}
-
-/* ts_jp2_ojph_decode under the guard: -1 also when OpenJPH aborted. */
+/* ts_jp2_ojph_decode under the guard: -1 also when an OpenJPH assertion failed. */
 static int guarded_decode(struct jp2_source *s, const unsigned char *cs, size_t len, int r,
                           struct ts_image *out, char *msg, size_t msg_len)
 {
 	int rc;
 
-	pthread_once(&guard_once, install_guard);
-	if (!guard_ready)
-		return -1;
-	if (sigsetjmp(guard_jmp, 1)) {
+	if (sigsetjmp(guard_jmp, 0)) {
 		s->ojph_broken = true;
 		atomic_fetch_add(&aborts, 1);
-		snprintf(msg, msg_len, "OpenJPH aborted");
+		snprintf(msg, msg_len, "OpenJPH assertion failed");
 		return -1;
 	}
 	guard_on = 1;

@@ -448,7 +448,7 @@ static struct mutant_note try_mutant(const char *path, int it)
  * Mutated files never crash or hang: bytes flipped anywhere or in the main
  * header, truncated, SIZ fields changed.  The mutants run in child
  * processes, one after the other; a child stops (exit 0) once OpenJPH has
- * aborted often enough that the process no longer uses it
+ * failed assertions often enough that the process no longer uses it
  * (ts_jp2_ojph_aborts, jp2_ojph_tile.c), and the next child goes on from
  * the next mutant; a child killed by a signal is a crash and fails the
  * test, naming the mutant.  An alarm (300 s) bounds each child.
