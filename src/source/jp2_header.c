@@ -211,6 +211,62 @@ static uint32_t lcm_small(uint32_t a, uint32_t b)
 	return l > 65536 ? 65536 : l;
 }
 
+/*
+ * The main header of an HTJ2K code-stream, from SOC to the first SOT,
+ * without its TLM and PLM markers (drop: their [start, end) in the file,
+ * in file order), kept for the one-tile code-streams jp2_ojph_tile.c
+ * builds: SIZ stays right after SOC (A.4.1), where it patches it.  Too big
+ * or unreadable: none kept, and OpenJPEG decodes the file.
+ */
+static void keep_ht_head(struct jp2_source *s, uint64_t off, uint64_t drop[][2], int ndrop)
+{
+	uint64_t n = s->first_sot - off, at = off;
+	unsigned char *h;
+	size_t len = 0;
+	int i;
+
+	if (s->first_sot <= off || n > JP2_HT_MAX_HEAD || !(h = malloc((size_t)n)))
+		return;
+	for (i = 0; i <= ndrop; i++) {
+		uint64_t end = i < ndrop ? drop[i][0] : s->first_sot;
+		if (end < at || !read_at(s->fd, at, h + len, (size_t)(end - at))) {
+			free(h);
+			return;
+		}
+		len += (size_t)(end - at);
+		if (i < ndrop)
+			at = drop[i][1];
+	}
+	s->ht_head = h;
+	s->ht_head_len = len;
+}
+
+/*
+ * Whether the precinct sizes of a COD or COC (A.6.1 Table A.21: one byte
+ * per resolution, PPx low nibble, PPy high, `avail` bytes left in the
+ * segment) are never smaller than its code-blocks (xcb, ycb: exponents
+ * - 2): at resolution 0 PPx >= xcb + 2, above it PPx - 1 >= xcb + 2 (B.7's
+ * xcb' is then the code-block size itself).  OpenJPH 0.9 overruns a buffer
+ * on smaller precincts (a mutated file made it: bench/J2K_DECODERS.md), so
+ * such files are not cut for it; every encoder we know writes precincts of
+ * at least a code-block.
+ */
+static bool precincts_fit(int fd, uint64_t at, uint32_t avail, unsigned levels, unsigned xcb,
+                          unsigned ycb)
+{
+	unsigned char pp[JP2_MAX_RES];
+	unsigned r, cx = (xcb & 0x0F) + 2, cy = (ycb & 0x0F) + 2;
+
+	if (levels + 1 > sizeof pp || levels + 1 > avail || !read_at(fd, at, pp, levels + 1))
+		return false;
+	for (r = 0; r <= levels; r++) {
+		unsigned px = pp[r] & 0x0F, py = pp[r] >> 4, k = r ? 1 : 0;
+		if (px < cx + k || py < cy + k)
+			return false;
+	}
+	return true;
+}
+
 /* Parse SOC, SIZ and the main-header markers up to the first SOT. */
 static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
                                   const struct ts_source_limits *lim, struct ts_error *err)
@@ -219,7 +275,9 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	uint64_t pos, area, tiles, tile_area;
 	uint16_t marker, len, csiz;
 	uint32_t ntx, nty;
-	int i, nmark, coc_min = JP2_MAX_RES, cod_res = 0;
+	int i, nmark, coc_min = JP2_MAX_RES, cod_res = 0, ndrop = 0;
+	uint64_t drop[JP2_HT_MAX_DROPS][2];
+	bool ppm = false, odd_prec = false;
 
 	if (!read_at(s->fd, off, b, 4) || be16(b) != 0xFF4F || be16(b + 2) != 0xFF51)
 		return corrupt(err, "no SOC/SIZ");
@@ -291,7 +349,9 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	}
 
 	/* Main header markers until SOT: COD gives the resolution count and the
-	 * code-block size; COC can lower the count for one component. */
+	 * code-block size; COC can lower the count for one component.  TLM and
+	 * PLM are noted (dropped from the one-tile header, below), PPM forbids
+	 * the one-tile surgery. */
 	pos = off + 4 + len;    /* Lsiz counts itself, not the marker */
 	for (nmark = 0; nmark < 1024; nmark++) {
 		if (!read_at(s->fd, pos, b, 4))
@@ -317,6 +377,8 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 			s->cblk_h = 1u << ((b[7] & 0x0F) + 2);
 			/* code-block style 0x40: HT (ISO/IEC 15444-15 A.4) */
 			s->ht = s->ht || (b[8] & 0x40);
+			if ((b[0] & 1) && !precincts_fit(s->fd, pos + 4 + 10, len - 12, b[5], b[6], b[7]))
+				odd_prec = true;
 		} else if (marker == 0xFF53) {            /* COC (A.6.2) */
 			unsigned idx = csiz < 257 ? 1 : 2;
 			/* Ccoc, Scoc, then SPcoc: levels, xcb, ycb, style, wavelet */
@@ -325,6 +387,19 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 			if (b[idx + 1] + 1 < coc_min)
 				coc_min = b[idx + 1] + 1;
 			s->ht = s->ht || (b[idx + 4] & 0x40);
+			if ((b[idx] & 1) &&
+			    !precincts_fit(s->fd, pos + 4 + idx + 6, len - (2 + idx + 6), b[idx + 1],
+			                   b[idx + 2], b[idx + 3]))
+				odd_prec = true;
+		}
+		if (marker == 0xFF55 || marker == 0xFF57) {   /* TLM, PLM (A.7.1, A.7.2) */
+			if (ndrop < JP2_HT_MAX_DROPS) {
+				drop[ndrop][0] = pos;
+				drop[ndrop][1] = pos + 2 + (uint64_t)len;
+			}
+			ndrop++;
+		} else if (marker == 0xFF60) {              /* PPM (A.7.4) */
+			ppm = true;
 		}
 		pos += 2 + (uint64_t)len;
 	}
@@ -333,10 +408,33 @@ static ts_status parse_codestream(struct jp2_source *s, uint64_t off,
 	if (cod_res > JP2_MAX_RES)
 		return corrupt(err, "too many resolution levels");
 	s->nres = cod_res < coc_min ? cod_res : coc_min;
+	if (s->ht && s->first_sot && !ppm && !odd_prec && ndrop <= JP2_HT_MAX_DROPS)
+		keep_ht_head(s, off, drop, ndrop);
 	return TS_OK;
 }
 
 /* ---- tile-parts ---------------------------------------------------------- */
+
+/* Append one tile-part's place to s->tparts (HTJ2K files with a kept main
+ * header only); false when out of memory. */
+static bool note_tile_part(struct jp2_source *s, uint64_t pos, uint64_t len, uint32_t tile)
+{
+	struct jp2_tpart *grown;
+	uint32_t cap = s->ntparts < 16 ? 16 : s->ntparts * 2;
+
+	if (s->ntparts == s->tparts_cap) {
+		grown = realloc(s->tparts, (size_t)cap * sizeof *grown);
+		if (!grown)
+			return false;
+		s->tparts = grown;
+		s->tparts_cap = cap;
+	}
+	s->tparts[s->ntparts].pos = pos;
+	s->tparts[s->ntparts].len = len;
+	s->tparts[s->ntparts].tile = tile;
+	s->ntparts++;
+	return true;
+}
 
 /*
  * Which tiles the file really holds.  OpenJPEG decodes a tile that has no
@@ -368,15 +466,21 @@ static void walk_tile_parts(struct jp2_source *s)
 			psot = s->cs_end - pos;
 		if (psot < 14 || psot > s->cs_end - pos)
 			return;
+		if (s->ht_head && !note_tile_part(s, pos, psot, t)) {
+			free(s->ht_head);   /* no index, no surgery */
+			s->ht_head = NULL;
+		}
 		if (s->tp_seen[t] < 255)
 			s->tp_seen[t]++;
 		if (b[11])
 			s->tp_total[t] = b[11];
 		pos += psot;
 	}
-	/* Too many tile-parts to walk cheaply: do not judge. */
+	/* Too many tile-parts to walk cheaply: do not judge (nor cut tiles). */
 	free(s->tp_seen);
 	s->tp_seen = s->tp_total = NULL;
+	free(s->ht_head);
+	s->ht_head = NULL;
 }
 
 ts_status ts_jp2_header_check_tiles(const struct jp2_source *s, uint64_t x0, uint64_t y0,

@@ -13,6 +13,10 @@
  *                 8-bit pixels, a row at a time.
  *   jp2_grok.c    optional (TS_HAVE_GROK): windows of single-tile HTJ2K
  *                 code-streams decoded with Grok (bench/J2K_DECODERS.md).
+ *   jp2_ojph_tile.c  optional (TS_HAVE_OPENJPH): whole tiles of tiled HTJ2K
+ *                 files for the decoded-tile cache, cut out of the file as
+ *                 one-tile code-streams and decoded by OpenJPH through
+ *                 jp2_ojph.cpp (C++, behind jp2_ojph.h).
  *
  * A struct jp2_source is used by one thread at a time (source.h); the
  * decoded-tile cache it borrows is shared by every source.
@@ -40,6 +44,15 @@
 #define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
 #define JP2_SLIVER_SHARE   64       /* a warm tile is decoded whole unless the window holds < 1/64 */
 #define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
+#define JP2_HT_MAX_DROPS   64       /* TLM/PLM markers cut from a one-tile header */
+#define JP2_HT_MAX_HEAD    (1u << 20) /* main header kept for one-tile code-streams */
+#define JP2_OJPH_TILE_PX   (1u << 24) /* largest full-resolution tile OpenJPH decodes */
+
+/* Where one tile-part lies in the file (SOT marker to its end). */
+struct jp2_tpart {
+	uint64_t pos, len;
+	uint32_t tile;            /* Isot */
+};
 
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
@@ -79,6 +92,15 @@ struct jp2_source {
 	 * NULL when the walk gave up (too many tile-parts): not checked. */
 	uint64_t first_sot, cs_end;
 	uint8_t *tp_seen, *tp_total;
+	/* HTJ2K one-tile surgery (jp2_ojph_tile.c): the main header from SOC
+	 * to the first SOT without TLM/PLM, SIZ right after SOC (NULL: no
+	 * surgery: not HT, PPM, too big), and every tile-part's place in the
+	 * file, in file order.  Owned by the source. */
+	unsigned char *ht_head;
+	size_t ht_head_len;
+	struct jp2_tpart *tparts;
+	uint32_t ntparts, tparts_cap;
+	bool ojph_broken;         /* OpenJPH failed an assertion on this file: OpenJPEG only */
 	/* Decoded-tile cache (borrowed, may be NULL) and this file's identity
 	 * in its keys (tile and reduce are filled per lookup). */
 	struct ts_tile_cache *tiles;
@@ -161,5 +183,33 @@ bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint3
 ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                              uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
                              struct ts_error *err);
+
+/* ---- jp2_ojph_tile.c (OpenJPH: TS_HAVE_OPENJPH) ---- */
+
+/* true when code-stream tile `tile` on `level` is to be decoded by OpenJPH
+ * (ts_jp2_ojph_tile): an HTJ2K file whose one-tile code-streams can be
+ * built, 1 or 3 plain 8-bit components.  Always false without OpenJPH. */
+bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level);
+
+/* Decode the whole code-stream tile `tile` of `level` (w x h level pixels,
+ * what jp2_read.c's tile_on_level says) into a new image owned by the
+ * caller, through a one-tile code-stream cut from the file.  On an OpenJPH
+ * failure the tile is decoded by OpenJPEG instead (ts_jp2_opj_decode with
+ * x, y, w, h), so the status is OpenJPEG's.  The caller has checked the
+ * budget. */
+/* How many OpenJPH decodes this process has abandoned after an assertion
+ * (jp2_ojph_tile.c); past a few, OpenJPH is no longer used. */
+int ts_jp2_ojph_aborts(void);
+
+/* The one-tile code-stream of tile t (jp2_ojph_tile.c's surgery) into a
+ * new malloc'd buffer *out of *out_len bytes, owned by the caller; false
+ * when the tile cannot be cut (no kept header, a read failing, sizes
+ * overflowing).  Exposed for bench/ht_tiles.c. */
+bool ts_jp2_ojph_cut(const struct jp2_source *s, uint32_t t, unsigned char **out,
+                     size_t *out_len);
+
+ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint32_t x,
+                           uint32_t y, uint32_t w, uint32_t h, struct ts_image *out,
+                           struct ts_error *err);
 
 #endif

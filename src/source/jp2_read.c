@@ -58,6 +58,13 @@
  * reads the main header in 0.3 ms (dragonfly, kleiber; 0.07 ms bluemarble),
  * 1-2% of a window decode, so nothing is kept between requests.
  *
+ * HTJ2K: OpenJPEG 2.5.0 decodes HT windows smaller than a tile wrongly,
+ * so every HTJ2K tile is decoded whole (plan_tiles); with OpenJPH in the
+ * build, fill_tile has OpenJPH decode it from a one-tile code-stream cut
+ * out of the file (jp2_ojph_tile.c), 2-12x less CPU than OpenJPEG's
+ * whole-tile decode, and several small tiles are then no longer batched
+ * into one OpenJPEG pass (OpenJPH decodes each alone faster).
+ *
  * Tile size for info: the codestream tile size (scaled per level) when the
  * image has more than one tile; 0,0 for a single-tile ("untiled") image, so
  * that info.json advertises its virtual tile size.
@@ -83,6 +90,8 @@ static void jp2_close(struct ts_source *base)
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->tp_seen);
+	free(s->ht_head);
+	free(s->tparts);
 	free((void *)s->base.info.icc);
 	free(s);
 }
@@ -205,13 +214,19 @@ static void tile_on_level(const struct jp2_source *s, int r, uint32_t p, uint32_
 struct tile_job {
 	struct jp2_source *s;
 	int r;
+	uint32_t tile;           /* its index (Isot) */
 	uint32_t x, y, w, h;     /* the tile on its level */
 };
 
+/* One whole tile for the cache: HTJ2K tiles by OpenJPH on the tile cut out
+ * of the file where it applies (jp2_ojph_tile.c: 2-12x less CPU than
+ * OpenJPEG, bench/J2K_DECODERS.md), else OpenJPEG. */
 static ts_status fill_tile(void *ctx, struct ts_image *out, struct ts_error *err)
 {
 	struct tile_job *j = ctx;
 
+	if (ts_jp2_ojph_wanted(j->s, j->r))
+		return ts_jp2_ojph_tile(j->s, j->r, j->tile, j->x, j->y, j->w, j->h, out, err);
 	return ts_jp2_opj_decode(j->s, j->r, j->x, j->y, j->w, j->h, out, err);
 }
 
@@ -404,7 +419,8 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 	struct ts_tile_key key = s->key;
 	struct ts_image batch = { 0 }, piece = { 0 };
 	struct tile_job job;
-	bool *missing = NULL, batch_ok = true;
+	/* OpenJPH decodes each small tile alone faster than OpenJPEG's pass */
+	bool *missing = NULL, batch_ok = !ts_jp2_ojph_wanted(s, r);
 	size_t nmissing = 0, nbatch = 0, i;
 	ts_status status;
 	int pass;
@@ -470,7 +486,8 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 					copy_rect(out, x, y, &batch, bx0, by0, in[0], in[1], in[2], in[3]);
 					continue;
 				} else {
-					job = (struct tile_job){ s, r, l[0], l[1], l[2] - l[0], l[3] - l[1] };
+					job = (struct tile_job){ s, r, key.tile, l[0], l[1], l[2] - l[0],
+					                         l[3] - l[1] };
 					status = ts_tile_cache_get(s->tiles, &key, fill_tile, &job, &t, err);
 					if (status)
 						goto fail;

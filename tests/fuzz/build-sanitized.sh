@@ -5,7 +5,7 @@
 #   asan (default): -fsanitize=address,undefined -> /tmp/tessera-asan
 #   tsan:           -fsanitize=thread            -> /tmp/tessera-tsan
 #
-# Compiles every src/**/*.c straight from the tree with the flags configure
+# Compiles every src/**/*.c (and src/**/*.cpp with OpenJPH) straight from the tree with the flags configure
 # wrote into config.mk, objects under a private directory (so ./tessera and
 # build/ are never touched), in parallel, and links one binary.  The fuzzer
 # (tests/fuzz/http_fuzz.py) and the HTTP suite take it through TESSERA_BIN.
@@ -29,6 +29,18 @@ find src -name '*.c' | sort | while read -r f; do
 done > "$objdir/list"
 # shellcheck disable=SC2086
 xargs -P "$(nproc)" -L 1 sh -c 'gcc '"$cflags"' -c -o "$1" "$0"' < "$objdir/list"
+# The C++ shims (OpenJPH: src/convert/ojph_shim.cpp, src/source/jp2_ojph.cpp),
+# when configure found OpenJPH (TS_CXX_SOURCES = yes).
+: > "$objdir/cxxlist"
+if [ "$(mk TS_CXX_SOURCES)" = yes ]; then
+    find src -name '*.cpp' | sort | while read -r f; do
+        o="$objdir/$(echo "$f" | tr / _).o"
+        # shellcheck disable=SC2086
+        g++ -std=c++17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $san -Iinclude -I. \
+            $(mk TS_CFLAGS) -c -o "$o" "$f"
+        echo "$o" >> "$objdir/cxxlist"
+    done
+fi
 # shellcheck disable=SC2086
-gcc $san -o "$out" $(cut -d' ' -f2 "$objdir/list") $libs
+g++ $san -o "$out" $(cut -d' ' -f2 "$objdir/list") $(cat "$objdir/cxxlist") $libs
 echo "built $out"
