@@ -38,6 +38,7 @@
 #define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
 #define JP2_SLIVER_SHARE   64       /* a warm tile is decoded whole unless the window holds < 1/64 */
 #define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
+#define JP2_VIRTUAL_TILE   1024u    /* untiled images: the decoded-tile cache's grid (level px) */
 
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
@@ -82,6 +83,11 @@ struct jp2_source {
 	struct ts_tile_cache *tiles;
 	struct ts_tile_key key;
 	int threads;              /* OpenJPEG threads for the next codec (0: none) */
+	/* The OpenJPEG codec kept between windows (jp2_opj.c), or NULL; only
+	 * when `reusable` (decided at open) and the decoded-tile cache lends
+	 * the memory. */
+	bool reusable;
+	struct jp2_codec *kept;
 };
 
 /* Colour hints of the JP2 header box (I.5.3): what the components mean. */
@@ -89,6 +95,7 @@ struct jp2_colour_hints {
 	int pclr_cols;            /* pclr: output columns of the palette, 0 none */
 	int enumcs;               /* colr method 1: 12 CMYK, 16 sRGB, 17 grey, 18 sYCC */
 	bool cdef_alpha;          /* cdef names an opacity channel */
+	bool remap;               /* a pclr, cmap or cdef box: OpenJPEG rearranges components */
 };
 
 /* The colour space OpenJPEG reads from the file. */
@@ -140,6 +147,13 @@ ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
  * budget. */
 ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err);
+
+/* Destroy the codec kept by s, if any, and give its memory back to the
+ * decoded-tile cache.  For close and after any failure. */
+void ts_jp2_opj_forget(struct jp2_source *s);
+
+/* Windows decoded on a kept codec, over the process (tests, benchmarks). */
+uint64_t ts_jp2_opj_reuses(void);
 
 /* ---- jp2_grok.c (optional: TS_HAVE_GROK) ---- */
 
