@@ -1,6 +1,6 @@
 /*
  * jp2_opj.c - JPEG 2000 decoding with OpenJPEG: a pread-based stream, a
- * codec per call, and one window of one level turned into 8-bit
+ * codec per call or kept per untiled source, and one window of one level turned into 8-bit
  * interleaved pixels (contract in jp2_internal.h).
  *
  * Where it sits: jp2_read.c decides what to decode (a window, or whole
@@ -9,12 +9,24 @@
  * (opj_set_decoded_resolution_factor).  OpenJPEG's errors are caught at this
  * border, tied to the source (never a global), and become our status.
  *
- * The one idea: each decode creates a fresh codec on a pread-based stream:
- * in OpenJPEG 2.5 a codec cannot be reused after a windowed decode of a
- * multi-tile image, and re-reading the main header is cheap (measured on a
- * 4000x3000 RGB file: 0.2-0.4 ms for the header against 4-30 ms to decode a
- * 256x256 window; the header grows by ~10 KB and ~14 us per tile, hence
- * JP2_MAX_TILES).
+ * The one idea: a codec per window, except where OpenJPEG lets one codec
+ * decode many.  For a multi-tile image OpenJPEG 2.5.0 refuses a second
+ * window on a used codec, and a fresh one reads the main header in
+ * 0.2-0.4 ms (4000x3000 RGB) against 4-30 ms for a 256x256 window (the
+ * header grows by ~10 KB and ~14 us per tile, hence JP2_MAX_TILES).  For a
+ * single-tile ("untiled") image a fresh codec reads and parses every packet
+ * header of the one tile for each window (26 of the 32.6 ms CPU of a 256
+ * window of an untiled 4224x3168 file), while a used codec decodes the next
+ * window of the same reduce factor from what it already holds (6.6 ms),
+ * with exactly a fresh codec's samples (test_jp2_virtual.c checks that on
+ * OpenJPEG itself).  So an untiled source keeps its codec (jp2_source.kept,
+ * used by one thread at a time like the source: a second request on the
+ * same image gets another source from the pool, never waits), for one
+ * reduce factor (another factor fails on a used codec on some files: the
+ * codec is replaced), destroyed after any error, its memory (kept_bytes:
+ * the file plus a third of a byte per sample) reserved in the decoded-tile
+ * cache's budget, which evicts tiles for it and refuses past a quarter of
+ * the budget per codec or half in all.
  *
  * Levels: level r is OpenJPEG's reduce factor r; its size is, per the spec
  * (B.5, equation B-14), ceil(X1 / 2^r) - ceil(X0 / 2^r) (likewise for Y),

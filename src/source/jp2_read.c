@@ -54,7 +54,14 @@
  * 27.0 / 26.5 ms, the last tile's corner 1.9 / 1.9, level 5 15.2 / 15.2;
  * what it does skip is the code-blocks outside the window); a fresh codec
  * reads the main header in 0.3 ms (dragonfly, kleiber; 0.07 ms bluemarble),
- * 1-2% of a window decode, so nothing is kept between requests.
+ * 1-2% of a window decode.  A single-tile image is different: a fresh codec
+ * parses the whole codestream for every window, so jp2_opj.c keeps one
+ * codec per open untiled source (s->reusable, decided at open).
+ *
+ * Untiled images and the decoded-tile cache: their levels are cut into
+ * virtual tiles of JP2_VIRTUAL_TILE (1024) level pixels, each decoded as
+ * one window, so that the sixteen 256-pixel tiles of a viewer share one
+ * decode like those of a 1024-tiled file (see grid_count).
  *
  * Tile size for info: the codestream tile size (scaled per level) when the
  * image has more than one tile; 0,0 for a single-tile ("untiled") image, so
