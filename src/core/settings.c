@@ -151,7 +151,8 @@ static const struct setting table[] = {
 	{ "decoded_cache_mb", NULL, "TESSERA_DECODED_CACHE_MB", NULL, SET_UINT64, "128", 0,
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
-	  "once, in megabytes (0 = decode each request's window)." },
+	  "once, and for the decoders kept open for untiled JPEG 2000 files (at most half), "
+	  "in megabytes (0 = decode each request's window on a fresh decoder)." },
 	{ "auto_pyramid_min_pixels", NULL, "TESSERA_AUTO_PYRAMID_MIN_PIXELS", NULL, SET_UINT64,
 	  "0", 0, UINT64_MAX, IN_FILE, OFF(auto_pyramid_min_pixels), "Flat images (plain JPEG "
 	  "or PNG, striped or single-level TIFF) of at least this many pixels are converted in "
