@@ -38,7 +38,7 @@
 #define JP2_WHOLE_SHARE    4        /* a window covering 1/4 of a tile decodes it whole */
 #define JP2_SLIVER_SHARE   64       /* a warm tile is decoded whole unless the window holds < 1/64 */
 #define JP2_BATCH_TILE_PX  (256u * 256u) /* missing tiles up to this size: one decode pass */
-#define JP2_VIRTUAL_TILE   1024u    /* untiled images: the decoded-tile cache's grid (level px) */
+#define JP2_VIRTUAL_TILE   512u     /* untiled images: the decoded-tile cache's grid (level px) */
 
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
