@@ -16,11 +16,28 @@ Environment: BENCH_TESSERA (after; default ./tessera), BENCH_TESSERA_BEFORE
 (required: e.g. the main branch's build), BENCH_RUNS, BENCH_WALK_IMAGES,
 BENCH_WALK_CONNS, BENCH_CORPUS (source JPEGs in $BENCH_CORPUS/src).
 
-Figures (2026-12-07, 2-core box loaded by other engineers, load average
-9-12 during the run; BENCH_RUNS=3, medians; 2 Tessera threads, iipsrv 2
-processes):
+Figures (2026-12-07, the 2-core box loaded by other engineers: load average
+9.8-19.8 during the run; BENCH_RUNS=2, medians; 1179 tiles of 4 images, 6
+clients; Tessera 2 workers, iipsrv 2 processes; "before" is the main branch
+at e05a911):
 
-    see bench/J2K_DECODERS.md, "Codec reuse", for the table of this run
+    BENCH_TESSERA_BEFORE=/tmp/tessera-main BENCH_CORPUS=/work/main/build/corpus \
+      BENCH_RUNS=2 /usr/bin/python3 bench/jp2_untiled.py
+
+    system    tiles/s cpu ms/tile   p50 ms   p99 ms  rss MiB errors
+    before        8.9       33.52    648.3   1620.2    212.3      0
+    after        24.4       18.34    189.8   1184.9    410.1      0
+    iipsrv       16.6       46.89    423.5    906.0     64.5      0
+    after/before tiles/s 2.74x, CPU per tile 1.83x less; after/iipsrv 1.47x,
+    before/iipsrv 0.54x
+
+With 1024-px virtual tiles instead of 512 (one run): after 14.6 tiles/s,
+16.7 ms CPU per tile, p50 21 ms, p99 2971 ms (before 7.4, 33.9 ms, 778 /
+1808; iipsrv 9.4, 48.3 ms, 564 / 1597).  The split, one thread, every
+256-px tile of dragonfly untiled's levels walked in order (313 tiles, a
+small C harness over ts_jp2_source_ops): a fresh codec per window and no
+cache 35.6-37.7 ms CPU per tile; virtual tiles on fresh codecs 22.4 (1024) /
+19.6 (512); virtual tiles on the kept codec 15.6 / 14.7.
 
 Processes are stopped by their own pids only.
 """
