@@ -264,12 +264,18 @@ void ts_jp2_opj_forget(struct jp2_source *s)
  * codestream it read (the one tile's data), the parsed code-blocks, about
  * 1 MB of header: dragonfly untiled (4224x3168 RGB, 4.0 MB file) 14.8-18.5
  * MB, the same lossless (8.6 MB) 19.2-22.9, 2300x1500 (2.1 MB) 7.1-10.8.
- * So: the file, plus a third of a byte per sample, plus 4 MB.
+ * So: the file, plus a third of a byte per sample, plus 4 MB.  A codec
+ * also keeps the decoded code-blocks of its last window, ~12 bytes per
+ * window pixel (29 MB after a 1024x1024 window of dragonfly): only codecs
+ * whose windows stay within a virtual tile (JP2_VIRTUAL_TILE squared, 3 MB
+ * of that) are kept; a bigger window drops the codec.
  */
+#define KEEP_WINDOW_PX ((uint64_t)JP2_VIRTUAL_TILE * JP2_VIRTUAL_TILE)
+
 static size_t kept_bytes(const struct jp2_source *s)
 {
 	uint64_t samples = (uint64_t)(s->x1 - s->x0) * (s->y1 - s->y0) * (uint64_t)s->ncomps;
-	uint64_t n = s->file_size + samples / 3 + (4u << 20);
+	uint64_t n = s->file_size + samples / 3 + (4u << 20) + 12 * KEEP_WINDOW_PX;
 
 	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
 }
@@ -294,13 +300,15 @@ static struct jp2_codec *take_codec(struct jp2_source *s, int r, bool *kept)
 	return start_codec(s);
 }
 
-/* After a good decode on a fresh codec: keep it when the source may and
- * the decoded-tile cache lends the memory; else destroy it. */
-static void keep_or_stop(struct jp2_source *s, struct jp2_codec *c, int r)
+/* After a good decode on a fresh codec: keep it when the source may, the
+ * window was small enough and the decoded-tile cache lends the memory;
+ * else destroy it. */
+static void keep_or_stop(struct jp2_source *s, struct jp2_codec *c, int r, uint64_t win_px)
 {
 	size_t n = kept_bytes(s);
 
-	if (s->reusable && !s->kept && ts_tile_cache_reserve(s->tiles, n)) {
+	if (s->reusable && !s->kept && win_px <= KEEP_WINDOW_PX &&
+	    ts_tile_cache_reserve(s->tiles, n)) {
 		c->reduce = r;
 		c->charged = n;
 		s->kept = c;
@@ -516,10 +524,13 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 		opj_image_data_free(image->comps[k].data);
 		image->comps[k].data = NULL;
 	}
-	if (kept)
+	if (kept) {
 		atomic_fetch_add(&reuses, 1);
-	else
-		keep_or_stop(s, dec, r);
+		if ((uint64_t)w * h > KEEP_WINDOW_PX)
+			ts_jp2_opj_forget(s);   /* it now holds that window's code-blocks */
+	} else {
+		keep_or_stop(s, dec, r, (uint64_t)w * h);
+	}
 	atomic_fetch_sub(&decodes_running, 1);
 	return TS_OK;
 
