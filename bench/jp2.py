@@ -34,6 +34,9 @@ Scenarios:
                up to four code-stream tiles; iipsrv: its own ?DeepZoom=) and
                Zoomify (?Zoomify=).  Reports tiles/s (all tiles over the
                wall time of the walk), CPU ms per tile, p50 and p99 latency.
+  walk-untiled the same IIIF walk over untiled copies of the walk images,
+               Tessera before/after and iipsrv in one run: bench/jp2_untiled.py
+               (BENCH_TESSERA_BEFORE names the binary to compare with).
 
 Processes are stopped by their own pids only.
 Environment: BENCH_DURATION (10), BENCH_RUNS (3), BENCH_WALK_IMAGES,

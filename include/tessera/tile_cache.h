@@ -50,6 +50,7 @@ struct ts_tile_cache_stats {
 	uint64_t waits;      /* joined a load already under way (single flight) */
 	uint64_t evictions;
 	uint64_t bytes, entries, budget;
+	uint64_t reserved;   /* of bytes, held by ts_tile_cache_reserve */
 };
 
 /* A cache keeping at most budget bytes of pixels (plus bookkeeping).  With
@@ -97,6 +98,16 @@ bool ts_tile_cache_touch(struct ts_tile_cache *c, const struct ts_tile_key *key)
 /* What ts_tile_cache_touch would answer for key, without noting a look:
  * for asking about a tile's neighbours.  NULL cache: false. */
 bool ts_tile_cache_seen(struct ts_tile_cache *c, const struct ts_tile_key *key);
+
+/*
+ * Count bytes held elsewhere for the same purpose (a JPEG 2000 codec kept
+ * between requests, jp2_opj.c) against the budget: tiles are evicted to
+ * make room.  Refused (false) when bytes pass a quarter of the budget or
+ * all reservations would pass half of it, so tiles keep at least half.
+ * Give the bytes back with ts_tile_cache_unreserve.  NULL cache: false.
+ */
+bool ts_tile_cache_reserve(struct ts_tile_cache *c, size_t bytes);
+void ts_tile_cache_unreserve(struct ts_tile_cache *c, size_t bytes);
 
 /* Give back a reference from ts_tile_cache_get or _peek.  Accepts NULL. */
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t);

@@ -56,7 +56,8 @@ struct ts_tile_cache {
 	pthread_cond_t loaded;       /* broadcast whenever a load finishes */
 	struct entry *buckets[BUCKETS];
 	struct ts_lru_list lru;
-	size_t bytes, budget;
+	size_t bytes, budget;        /* bytes: tiles' costs plus reserved */
+	size_t reserved;             /* ts_tile_cache_reserve */
 	uint64_t entries;
 	uint64_t hits, loads, waits, evictions;   /* under the lock */
 	struct { uint64_t hash, when; } touches[TOUCH_SLOTS];   /* under the lock */
@@ -351,6 +352,37 @@ void ts_tile_cache_put(struct ts_tile_cache *c, const struct ts_tile_key *key,
 	pthread_mutex_unlock(&c->lock);
 }
 
+bool ts_tile_cache_reserve(struct ts_tile_cache *c, size_t bytes)
+{
+	bool ok;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	ok = bytes <= c->budget / 4 && c->reserved + bytes <= c->budget / 2;
+	if (ok) {
+		c->reserved += bytes;
+		c->bytes += bytes;
+		while (c->bytes > c->budget && c->lru.tail) {
+			unlink_entry(c, TS_LRU_ENTRY(c->lru.tail, struct entry, lru));
+			c->evictions++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+void ts_tile_cache_unreserve(struct ts_tile_cache *c, size_t bytes)
+{
+	if (!c || !bytes)
+		return;
+	pthread_mutex_lock(&c->lock);
+	bytes = bytes < c->reserved ? bytes : c->reserved;
+	c->reserved -= bytes;
+	c->bytes -= bytes;
+	pthread_mutex_unlock(&c->lock);
+}
+
 void ts_tile_cache_release(struct ts_tile_cache *c, const struct ts_tile *t)
 {
 	(void)c;
@@ -371,5 +403,6 @@ void ts_tile_cache_stats(struct ts_tile_cache *c, struct ts_tile_cache_stats *ou
 	out->bytes = c->bytes;
 	out->entries = c->entries;
 	out->budget = c->budget;
+	out->reserved = c->reserved;
 	pthread_mutex_unlock(&c->lock);
 }

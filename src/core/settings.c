@@ -151,7 +151,8 @@ static const struct setting table[] = {
 	{ "decoded_cache_mb", NULL, "TESSERA_DECODED_CACHE_MB", NULL, SET_UINT64, "128", 0,
 	  1048576, IN_FILE, OFF(decoded_cache_mb), "Memory for decoded JPEG 2000 code-stream "
 	  "tiles shared by all workers, so the neighbouring tiles a viewer asks for decode "
-	  "once, in megabytes (0 = decode each request's window)." },
+	  "once, and for the decoders kept open for untiled JPEG 2000 files (at most half), "
+	  "in megabytes (0 = decode each request's window on a fresh decoder)." },
 	{ "idle_trim_seconds", NULL, "TESSERA_IDLE_TRIM_SECONDS", NULL, SET_INT, "30", 0, 86400,
 	  IN_FILE, OFF(idle_trim_seconds), "Seconds without a request after which the memory "
 	  "that decodes freed (kept for reuse while requests come) is returned to the system, "

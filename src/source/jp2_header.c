@@ -95,7 +95,7 @@ static bool box_at(int fd, uint64_t off, uint64_t end, uint32_t *type,
 /* Walk the JP2 boxes: find the codestream (jp2c) and the colour hints in jp2h
  * (colr enumerated space, pclr column count, cdef alpha). */
 static ts_status walk_boxes(struct jp2_source *s, uint64_t *cs_off, int *pclr_cols,
-                            int *enumcs, bool *cdef_alpha, struct ts_error *err)
+                            int *enumcs, bool *cdef_alpha, bool *remap, struct ts_error *err)
 {
 	uint64_t off = 0, data, end, sub, sdata, send;
 	uint32_t type, stype;
@@ -106,6 +106,7 @@ static ts_status walk_boxes(struct jp2_source *s, uint64_t *cs_off, int *pclr_co
 	*pclr_cols = 0;
 	*enumcs = 0;
 	*cdef_alpha = false;
+	*remap = false;
 	while (off < s->file_size && nbox++ < JP2_MAX_BOXES) {
 		if (!box_at(s->fd, off, s->file_size, &type, &data, &end))
 			break;
@@ -119,6 +120,9 @@ static ts_status walk_boxes(struct jp2_source *s, uint64_t *cs_off, int *pclr_co
 			for (nsub = 0; sub < end && nsub < 64; nsub++, sub = send) {
 				if (!box_at(s->fd, sub, end, &stype, &sdata, &send))
 					break;
+				if (stype == BOX('p', 'c', 'l', 'r') || stype == BOX('c', 'm', 'a', 'p') ||
+				    stype == BOX('c', 'd', 'e', 'f'))
+					*remap = true;
 				if (stype == BOX('c', 'o', 'l', 'r') && send - sdata >= 7 &&
 				    read_at(s->fd, sdata, b, 7) && b[0] == 1 && !*enumcs)
 					*enumcs = (int)be32(b + 3);
@@ -525,7 +529,7 @@ ts_status ts_jp2_header_parse(struct jp2_source *s, const struct ts_source_limit
 	s->is_jp2 = memcmp(head, jp2_magic, 12) == 0;
 	if (s->is_jp2) {
 		status = walk_boxes(s, &cs_off, &hints->pclr_cols, &hints->enumcs,
-		                    &hints->cdef_alpha, err);
+		                    &hints->cdef_alpha, &hints->remap, err);
 		if (status)
 			return status;
 	} else {

@@ -54,6 +54,8 @@ struct jp2_tpart {
 	uint32_t tile;            /* Isot */
 };
 
+#define JP2_VIRTUAL_TILE   512u     /* untiled images: the decoded-tile cache's grid (level px) */
+
 struct jp2_comp {
 	uint32_t dx, dy;          /* XRsiz, YRsiz */
 	int prec;                 /* 1..16 */
@@ -106,6 +108,11 @@ struct jp2_source {
 	struct ts_tile_cache *tiles;
 	struct ts_tile_key key;
 	int threads;              /* OpenJPEG threads for the next codec (0: none) */
+	/* The OpenJPEG codec kept between windows (jp2_opj.c), or NULL; only
+	 * when `reusable` (decided at open) and the decoded-tile cache lends
+	 * the memory. */
+	bool reusable;
+	struct jp2_codec *kept;
 };
 
 /* Colour hints of the JP2 header box (I.5.3): what the components mean. */
@@ -113,6 +120,7 @@ struct jp2_colour_hints {
 	int pclr_cols;            /* pclr: output columns of the palette, 0 none */
 	int enumcs;               /* colr method 1: 12 CMYK, 16 sRGB, 17 grey, 18 sYCC */
 	bool cdef_alpha;          /* cdef names an opacity channel */
+	bool remap;               /* a pclr, cmap or cdef box: OpenJPEG rearranges components */
 };
 
 /* The colour space OpenJPEG reads from the file. */
@@ -170,6 +178,13 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 /* Row of n (1..4) planes of w samples each, clamped to 0..255 and
  * interleaved into dst (w * n bytes).  Borrows everything. */
 void ts_jp2_pack_row(const int32_t *const *src, int n, uint8_t *dst, uint32_t w);
+
+/* Destroy the codec kept by s, if any, and give its memory back to the
+ * decoded-tile cache.  For close and after any failure. */
+void ts_jp2_opj_forget(struct jp2_source *s);
+
+/* Windows decoded on a kept codec, over the process (tests, benchmarks). */
+uint64_t ts_jp2_opj_reuses(void);
 
 /* ---- jp2_grok.c (optional: TS_HAVE_GROK) ---- */
 

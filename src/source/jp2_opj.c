@@ -1,6 +1,6 @@
 /*
  * jp2_opj.c - JPEG 2000 decoding with OpenJPEG: a pread-based stream, a
- * codec per call, and one window of one level turned into 8-bit
+ * codec per call or kept per untiled source, and one window of one level turned into 8-bit
  * interleaved pixels (contract in jp2_internal.h).
  *
  * Where it sits: jp2_read.c decides what to decode (a window, or whole
@@ -9,12 +9,24 @@
  * (opj_set_decoded_resolution_factor).  OpenJPEG's errors are caught at this
  * border, tied to the source (never a global), and become our status.
  *
- * The one idea: each decode creates a fresh codec on a pread-based stream:
- * in OpenJPEG 2.5 a codec cannot be reused after a windowed decode of a
- * multi-tile image, and re-reading the main header is cheap (measured on a
- * 4000x3000 RGB file: 0.2-0.4 ms for the header against 4-30 ms to decode a
- * 256x256 window; the header grows by ~10 KB and ~14 us per tile, hence
- * JP2_MAX_TILES).
+ * The one idea: a codec per window, except where OpenJPEG lets one codec
+ * decode many.  For a multi-tile image OpenJPEG 2.5.0 refuses a second
+ * window on a used codec, and a fresh one reads the main header in
+ * 0.2-0.4 ms (4000x3000 RGB) against 4-30 ms for a 256x256 window (the
+ * header grows by ~10 KB and ~14 us per tile, hence JP2_MAX_TILES).  For a
+ * single-tile ("untiled") image a fresh codec reads and parses every packet
+ * header of the one tile for each window (26 of the 32.6 ms CPU of a 256
+ * window of an untiled 4224x3168 file), while a used codec decodes the next
+ * window of the same reduce factor from what it already holds (6.6 ms),
+ * with exactly a fresh codec's samples (test_jp2_virtual.c checks that on
+ * OpenJPEG itself).  So an untiled source keeps its codec (jp2_source.kept,
+ * used by one thread at a time like the source: a second request on the
+ * same image gets another source from the pool, never waits), for one
+ * reduce factor (another factor fails on a used codec on some files: the
+ * codec is replaced), destroyed after any error, its memory (kept_bytes:
+ * the file plus a third of a byte per sample) reserved in the decoded-tile
+ * cache's budget, which evicts tiles for it and refuses past a quarter of
+ * the budget per codec or half in all.
  *
  * Levels: level r is OpenJPEG's reduce factor r; its size is, per the spec
  * (B.5, equation B-14), ceil(X1 / 2^r) - ceil(X0 / 2^r) (likewise for Y),
@@ -33,6 +45,7 @@
 #include <opj_config.h>
 #include "tessera/checked.h"
 #include "tessera/deadline.h"
+#include "tessera/tile_cache.h"
 #include "jp2_internal.h"
 
 /*
@@ -121,55 +134,79 @@ static void opj_on_quiet(const char *msg, void *user)
 	(void)user;
 }
 
-/* A codec with its header read, on a fresh stream; both freed by the caller. */
-static bool start_codec(struct jp2_source *s, struct jp2_stream *st, opj_codec_t **codec,
-                        opj_stream_t **stream, opj_image_t **image)
+/* An OpenJPEG codec on its stream, with the header read: made per window,
+ * or kept by the source between windows (jp2_source.kept). */
+struct jp2_codec {
+	opj_codec_t *codec;
+	opj_stream_t *stream;
+	opj_image_t *image;       /* the header; after a decode, the last window */
+	struct jp2_stream st;     /* the stream's user data: lives here */
+	int reduce;               /* the resolution factor it decodes (-1: not set) */
+	size_t charged;           /* bytes reserved in the decoded-tile cache (kept) */
+};
+
+static void stop_codec(struct jp2_codec *c)
+{
+	if (!c)
+		return;
+	if (c->image)
+		opj_image_destroy(c->image);
+	if (c->stream)
+		opj_stream_destroy(c->stream);
+	if (c->codec)
+		opj_destroy_codec(c->codec);
+	free(c);
+}
+
+/* A codec with its header read, on a fresh stream; NULL on failure (the
+ * reason in s->opj_msg).  Freed with stop_codec. */
+static struct jp2_codec *start_codec(struct jp2_source *s)
 {
 	opj_dparameters_t params;
+	struct jp2_codec *c = calloc(1, sizeof *c);
 
-	*codec = NULL;
-	*stream = NULL;
-	*image = NULL;
 	s->opj_msg[0] = '\0';
-	st->fd = s->fd;
-	st->pos = 0;
-	st->size = s->file_size;
-	*codec = opj_create_decompress(s->is_jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
-	if (!*codec)
-		return false;
-	opj_set_error_handler(*codec, opj_on_error, s);
-	opj_set_warning_handler(*codec, opj_on_quiet, s);
-	opj_set_info_handler(*codec, opj_on_quiet, s);
+	if (!c)
+		return NULL;
+	c->reduce = -1;
+	c->st.fd = s->fd;
+	c->st.pos = 0;
+	c->st.size = s->file_size;
+	c->codec = opj_create_decompress(s->is_jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+	if (!c->codec)
+		goto fail;
+	opj_set_error_handler(c->codec, opj_on_error, s);
+	opj_set_warning_handler(c->codec, opj_on_quiet, s);
+	opj_set_info_handler(c->codec, opj_on_quiet, s);
 	opj_set_default_decoder_parameters(&params);
-	if (!opj_setup_decoder(*codec, &params))
-		return false;
+	if (!opj_setup_decoder(c->codec, &params))
+		goto fail;
 	/* Strict: a truncated codestream is an error, never a half-grey 200.
 	 * (2.5 added partial decoding, off by default; 2.4 is always strict.) */
 #if OPJ_VERSION_MAJOR > 2 || (OPJ_VERSION_MAJOR == 2 && OPJ_VERSION_MINOR >= 5)
-	opj_decoder_set_strict_mode(*codec, OPJ_TRUE);
+	opj_decoder_set_strict_mode(c->codec, OPJ_TRUE);
 #endif
+	/* A codec's threads are fixed once it has decoded (OpenJPEG hands its
+	 * pool to the tile decoder): a kept codec keeps those it started with. */
 	if (s->threads > 1)
-		opj_codec_set_threads(*codec, s->threads);
-	*stream = opj_stream_create(JP2_STREAM_CHUNK, OPJ_TRUE);
-	if (!*stream)
-		return false;
-	opj_stream_set_user_data(*stream, st, NULL);
-	opj_stream_set_user_data_length(*stream, st->size);
-	opj_stream_set_read_function(*stream, stream_read);
-	opj_stream_set_skip_function(*stream, stream_skip);
-	opj_stream_set_seek_function(*stream, stream_seek);
-	return opj_read_header(*stream, *codec, image) && *image;
+		opj_codec_set_threads(c->codec, s->threads);
+	c->stream = opj_stream_create(JP2_STREAM_CHUNK, OPJ_TRUE);
+	if (!c->stream)
+		goto fail;
+	opj_stream_set_user_data(c->stream, &c->st, NULL);
+	opj_stream_set_user_data_length(c->stream, c->st.size);
+	opj_stream_set_read_function(c->stream, stream_read);
+	opj_stream_set_skip_function(c->stream, stream_skip);
+	opj_stream_set_seek_function(c->stream, stream_seek);
+	if (!opj_read_header(c->stream, c->codec, &c->image) || !c->image)
+		goto fail;
+	return c;
+
+fail:
+	stop_codec(c);
+	return NULL;
 }
 
-static void stop_codec(opj_codec_t *codec, opj_stream_t *stream, opj_image_t *image)
-{
-	if (image)
-		opj_image_destroy(image);
-	if (stream)
-		opj_stream_destroy(stream);
-	if (codec)
-		opj_destroy_codec(codec);
-}
 /* ---- decoding a window ------------------------------------------------- */
 
 /* A component sample scaled to 8 bits (prec 1..16, signed values offset). */
@@ -204,30 +241,105 @@ static inline uint32_t comp_index(uint64_t X, int r, uint32_t dx,
 	return i >= cn ? cn - 1 : (uint32_t)i;
 }
 
+/* Windows decoded on kept codecs (ts_jp2_opj_reuses). */
+static atomic_ullong reuses;
+
+uint64_t ts_jp2_opj_reuses(void)
+{
+	return (uint64_t)atomic_load(&reuses);
+}
+
+void ts_jp2_opj_forget(struct jp2_source *s)
+{
+	if (!s->kept)
+		return;
+	ts_tile_cache_unreserve(s->tiles, s->kept->charged);
+	stop_codec(s->kept);
+	s->kept = NULL;
+}
+
+/*
+ * What a kept codec holds between windows, by measurement (mallinfo2,
+ * bench/jp2_codec_mem.c, windows of 256 to 1024x256 at level 0): the
+ * codestream it read (the one tile's data), the parsed code-blocks, about
+ * 1 MB of header: dragonfly untiled (4224x3168 RGB, 4.0 MB file) 14.8-18.5
+ * MB, the same lossless (8.6 MB) 19.2-22.9, 2300x1500 (2.1 MB) 7.1-10.8.
+ * So: the file, plus a third of a byte per sample, plus 4 MB.  A codec
+ * also keeps the decoded code-blocks of its last window, ~12 bytes per
+ * window pixel (29 MB after a 1024x1024 window of dragonfly): only codecs
+ * whose windows stay within a virtual tile (JP2_VIRTUAL_TILE squared, 3 MB
+ * of that) are kept; a bigger window drops the codec.
+ */
+#define KEEP_WINDOW_PX ((uint64_t)JP2_VIRTUAL_TILE * JP2_VIRTUAL_TILE)
+
+static size_t kept_bytes(const struct jp2_source *s)
+{
+	uint64_t samples = (uint64_t)(s->x1 - s->x0) * (s->y1 - s->y0) * (uint64_t)s->ncomps;
+	uint64_t n = s->file_size + samples / 3 + (4u << 20) + 12 * KEEP_WINDOW_PX;
+
+	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+}
+
+/*
+ * The codec for a window of reduce factor r: the source's kept one when it
+ * decodes r, else a fresh one (dropping the kept one: a viewer walks one
+ * level at a time).  OpenJPEG 2.5.0 decodes further windows of a
+ * single-tile image on a used codec without reading or parsing the
+ * codestream again, at the resolution factor of its first window: another
+ * factor fails on some files.  *kept says which.
+ */
+static struct jp2_codec *take_codec(struct jp2_source *s, int r, bool *kept)
+{
+	*kept = false;
+	if (s->kept && s->kept->reduce == r) {
+		*kept = true;
+		s->opj_msg[0] = '\0';
+		return s->kept;
+	}
+	ts_jp2_opj_forget(s);
+	return start_codec(s);
+}
+
+/* After a good decode on a fresh codec: keep it when the source may, the
+ * window was small enough and the decoded-tile cache lends the memory;
+ * else destroy it. */
+static void keep_or_stop(struct jp2_source *s, struct jp2_codec *c, int r, uint64_t win_px)
+{
+	size_t n = kept_bytes(s);
+
+	if (s->reusable && !s->kept && win_px <= KEEP_WINDOW_PX &&
+	    ts_tile_cache_reserve(s->tiles, n)) {
+		c->reduce = r;
+		c->charged = n;
+		s->kept = c;
+		return;
+	}
+	stop_codec(c);
+}
+
 ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                             uint32_t w, uint32_t h, struct ts_image *out, struct ts_error *err)
 {
-	opj_codec_t *codec = NULL;
-	opj_stream_t *stream = NULL;
-	opj_image_t *image = NULL;
-	struct jp2_stream st;
+	struct jp2_codec *dec = NULL;
+	opj_image_t *image;
 	uint64_t bx, by, ax0, ay0, ax1, ay1;
 	uint32_t *colx = NULL, cx0[5], cy0[5];
 	int r = level, need, idx[5], ncol, ch_out = s->base.info.channels, k, alpha_idx;
 	ts_status status;
 	uint32_t i, j;
 	size_t ncolx;
-	bool ok, plain;
+	bool plain, kept;
 
 	memset(out, 0, sizeof *out);
 	s->threads = atomic_fetch_add(&decodes_running, 1) == 0 ? JP2_THREADS : 0;
-	ok = start_codec(s, &st, &codec, &stream, &image);
+	dec = take_codec(s, r, &kept);
 	s->threads = 0;
-	if (!ok) {
+	if (!dec) {
 		status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
 		ts_error_detail(err, "OpenJPEG header: %s", s->opj_msg);
 		goto fail;
 	}
+	image = dec->image;
 	/* Level pixel (0,0) is reduced-grid column ceil(X0 / 2^r); map the window
 	 * back to the reference grid (see the file comment). */
 	bx = ts_jp2_ceil_pow2(s->x0, r);
@@ -262,14 +374,21 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 	status = ts_jp2_header_check_tiles(s, ax0, ay0, ax1, ay1, err);
 	if (status)
 		goto fail;
-	if (!opj_set_decoded_resolution_factor(codec, (OPJ_UINT32)r) ||
-	    !opj_set_decode_area(codec, image, (OPJ_INT32)ax0, (OPJ_INT32)ay0,
+	/* The area is in reference-grid coordinates, clipped to the header's
+	 * size (s->x1, s->y1), never to image's, which a used codec leaves at
+	 * its last window. */
+	if ((!kept && !opj_set_decoded_resolution_factor(dec->codec, (OPJ_UINT32)r)) ||
+	    !opj_set_decode_area(dec->codec, image, (OPJ_INT32)ax0, (OPJ_INT32)ay0,
 	                         (OPJ_INT32)ax1, (OPJ_INT32)ay1)) {
 		status = ts_error_set(err, TS_EINTERNAL, "corrupt image data");
 		ts_error_detail(err, "OpenJPEG window: %s", s->opj_msg);
 		goto fail;
 	}
-	if (!opj_decode(codec, stream, image) || !opj_end_decompress(codec, stream)) {
+	/* A codec that may be kept is not ended (it could not decode again).
+	 * A kept codec reads nothing, so the deadline cannot stop its decode
+	 * (stream_read); its windows cost a fifth of a fresh codec's. */
+	if (!opj_decode(dec->codec, dec->stream, image) ||
+	    (!s->reusable && !opj_end_decompress(dec->codec, dec->stream))) {
 		status = ts_deadline_check(err);   /* stopped by stream_read */
 		if (status)
 			goto fail;
@@ -396,14 +515,30 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 		}
 	}
 	free(colx);
-	stop_codec(codec, stream, image);
+	/* The window's samples are copied: free them now rather than hold
+	 * them in a kept codec until its next window. */
+	for (k = 0; k < (int)image->numcomps; k++) {
+		opj_image_data_free(image->comps[k].data);
+		image->comps[k].data = NULL;
+	}
+	if (kept) {
+		atomic_fetch_add(&reuses, 1);
+		if ((uint64_t)w * h > KEEP_WINDOW_PX)
+			ts_jp2_opj_forget(s);   /* it now holds that window's code-blocks */
+	} else {
+		keep_or_stop(s, dec, r, (uint64_t)w * h);
+	}
 	atomic_fetch_sub(&decodes_running, 1);
 	return TS_OK;
 
 fail:
 	free(colx);
 	ts_image_free(out);
-	stop_codec(codec, stream, image);
+	/* After any failure the codec goes: OpenJPEG's state is unknown. */
+	if (kept)
+		ts_jp2_opj_forget(s);
+	else
+		stop_codec(dec);
 	atomic_fetch_sub(&decodes_running, 1);
 	return status;
 }
@@ -411,24 +546,20 @@ fail:
 ts_status ts_jp2_opj_probe(struct jp2_source *s, enum jp2_colour_space *cs,
                            struct ts_error *err)
 {
-	opj_codec_t *codec = NULL;
-	opj_stream_t *stream = NULL;
-	opj_image_t *image = NULL;
-	struct jp2_stream st;
+	struct jp2_codec *c = start_codec(s);
 
 	*cs = JP2_CS_OTHER;
-	if (!start_codec(s, &st, &codec, &stream, &image)) {
-		stop_codec(codec, stream, image);
+	if (!c) {
 		ts_error_set(err, TS_EINTERNAL, "corrupt codestream");
 		ts_error_detail(err, "OpenJPEG: %s", s->opj_msg);
 		return TS_EINTERNAL;
 	}
-	if (image->color_space == OPJ_CLRSPC_SRGB)
+	if (c->image->color_space == OPJ_CLRSPC_SRGB)
 		*cs = JP2_CS_SRGB;
-	else if (image->color_space == OPJ_CLRSPC_SYCC)
+	else if (c->image->color_space == OPJ_CLRSPC_SYCC)
 		*cs = JP2_CS_SYCC;
-	else if (image->color_space == OPJ_CLRSPC_CMYK)
+	else if (c->image->color_space == OPJ_CLRSPC_CMYK)
 		*cs = JP2_CS_CMYK;
-	stop_codec(codec, stream, image);
+	stop_codec(c);
 	return TS_OK;
 }

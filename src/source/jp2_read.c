@@ -56,7 +56,17 @@
  * 27.0 / 26.5 ms, the last tile's corner 1.9 / 1.9, level 5 15.2 / 15.2;
  * what it does skip is the code-blocks outside the window); a fresh codec
  * reads the main header in 0.3 ms (dragonfly, kleiber; 0.07 ms bluemarble),
- * 1-2% of a window decode, so nothing is kept between requests.
+ * 1-2% of a window decode.  A single-tile image is different: a fresh codec
+ * parses the whole codestream for every window, so jp2_opj.c keeps one
+ * codec per open untiled source (s->reusable, decided at open).
+ *
+ * Untiled images and the decoded-tile cache: their levels are cut into
+ * virtual tiles of JP2_VIRTUAL_TILE (512) level pixels, each decoded as
+ * one window, so that the four 256-pixel tiles of a viewer inside one
+ * share a decode (see grid_count).  512 rather than 1024: walking every
+ * tile of dragonfly untiled cost 14.7 against 15.6 ms of CPU per tile
+ * (1 thread; 37.7 with a fresh codec per window and no cache), and a
+ * whole virtual tile, decoded while a request waits, costs a quarter.
  *
  * HTJ2K: OpenJPEG 2.5.0 decodes HT windows smaller than a tile wrongly,
  * so every HTJ2K tile is decoded whole (plan_tiles); with OpenJPH in the
@@ -87,6 +97,7 @@ static void jp2_close(struct ts_source *base)
 
 	if (!s)
 		return;
+	ts_jp2_opj_forget(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->tp_seen);
@@ -174,6 +185,11 @@ static ts_status jp2_open(int fd, const char *path, const struct ts_source_limit
 	}
 	if (s->is_jp2)
 		ts_jp2_header_read_icc(s);
+	/* Keep an OpenJPEG codec between windows (jp2_opj.c): single-tile Part
+	 * 1 images whose components OpenJPEG passes through as they are (it
+	 * applies a palette, cmap or cdef box once per codec), with a
+	 * decoded-tile cache to count its memory against. */
+	s->reusable = s->ntiles == 1 && !s->ht && !hints.remap && s->tiles != NULL;
 	*out = &s->base;
 	return TS_OK;
 
@@ -190,17 +206,67 @@ fail:
 /* ---- the decoded-tile path -------------------------------------------- */
 
 /*
- * Code-stream tile (p,q) on level r, in level pixels: [*lx0,*lx1) x
- * [*ly0,*ly1).  Its reference-grid bounds, clipped to the image (B-7), are
- * reduced like the image itself (B-14), so the tiles of a level abut.
+ * The grid the decoded-tile cache cuts level r into.  Multi-tile images:
+ * their code-stream tiles.  Single-tile (untiled) Part 1 images: virtual
+ * tiles of JP2_VIRTUAL_TILE level pixels, each decoded as one window (a
+ * fresh OpenJPEG codec parses every packet header of the one tile, 20-30
+ * ms for a 4 MB file, whatever the window; sharing that among the four
+ * 256-pixel tiles of a virtual tile is what keeping the codec would have
+ * bought, had OpenJPEG 2.5.0 allowed it: see the file comment).  HTJ2K
+ * single tiles keep the code-stream tile (OpenJPEG decodes it whole;
+ * Grok's windows do not come here).
+ */
+static bool virtual_grid(const struct jp2_source *s)
+{
+	return s->ntiles == 1 && !s->ht;
+}
+
+/* Level r's size, in level pixels (B-14). */
+static void level_size(const struct jp2_source *s, int r, uint32_t *lw, uint32_t *lh)
+{
+	*lw = ts_jp2_ceil_pow2(s->x1, r) - ts_jp2_ceil_pow2(s->x0, r);
+	*lh = ts_jp2_ceil_pow2(s->y1, r) - ts_jp2_ceil_pow2(s->y0, r);
+}
+
+/* Columns and rows of the grid on level r. */
+static void grid_count(const struct jp2_source *s, int r, uint32_t *ntx, uint32_t *nty)
+{
+	uint32_t lw, lh;
+
+	if (virtual_grid(s)) {
+		level_size(s, r, &lw, &lh);
+		*ntx = ts_jp2_ceil_div(lw, JP2_VIRTUAL_TILE);
+		*nty = ts_jp2_ceil_div(lh, JP2_VIRTUAL_TILE);
+		return;
+	}
+	*ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw);
+	*nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
+}
+
+/*
+ * Grid tile (p,q) on level r, in level pixels: [*lx0,*lx1) x [*ly0,*ly1).
+ * A code-stream tile's reference-grid bounds, clipped to the image (B-7),
+ * are reduced like the image itself (B-14), so the tiles of a level abut.
  */
 static void tile_on_level(const struct jp2_source *s, int r, uint32_t p, uint32_t q,
                           uint32_t *lx0, uint32_t *ly0, uint32_t *lx1, uint32_t *ly1)
 {
 	uint64_t X0 = (uint64_t)s->tx0 + (uint64_t)p * s->tw, X1 = X0 + s->tw;
 	uint64_t Y0 = (uint64_t)s->ty0 + (uint64_t)q * s->th, Y1 = Y0 + s->th;
-	uint32_t bx = ts_jp2_ceil_pow2(s->x0, r), by = ts_jp2_ceil_pow2(s->y0, r);
+	uint32_t bx = ts_jp2_ceil_pow2(s->x0, r), by = ts_jp2_ceil_pow2(s->y0, r), lw, lh;
 
+	if (virtual_grid(s)) {
+		level_size(s, r, &lw, &lh);
+		X0 = (uint64_t)p * JP2_VIRTUAL_TILE;
+		Y0 = (uint64_t)q * JP2_VIRTUAL_TILE;
+		X1 = X0 + JP2_VIRTUAL_TILE;
+		Y1 = Y0 + JP2_VIRTUAL_TILE;
+		*lx0 = (uint32_t)(X0 < lw ? X0 : lw);
+		*ly0 = (uint32_t)(Y0 < lh ? Y0 : lh);
+		*lx1 = (uint32_t)(X1 < lw ? X1 : lw);
+		*ly1 = (uint32_t)(Y1 < lh ? Y1 : lh);
+		return;
+	}
 	X0 = X0 > s->x0 ? X0 : s->x0;
 	Y0 = Y0 > s->y0 ? Y0 : s->y0;
 	X1 = X1 < s->x1 ? X1 : s->x1;
@@ -263,11 +329,19 @@ static void tiles_touched(const struct jp2_source *s, int r, bool rows, uint32_t
 static bool use_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t y, uint32_t w,
                       uint32_t h, uint64_t *cost)
 {
-	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), nty = ts_jp2_ceil_div(s->y1 - s->ty0, s->th);
-	uint32_t p0, p1, q0, q1, tw = ts_jp2_ceil_pow2(s->tw, r), th = ts_jp2_ceil_pow2(s->th, r);
-	uint64_t tile_px = (uint64_t)tw * th, tile_bytes = tile_px * (uint64_t)s->base.info.channels;
+	uint32_t ntx, nty, p0, p1, q0, q1, lw, lh;
+	uint32_t tw = ts_jp2_ceil_pow2(s->tw, r), th = ts_jp2_ceil_pow2(s->th, r);
+	uint64_t tile_px, tile_bytes;
 	size_t budget = ts_tile_cache_budget(s->tiles);
 
+	grid_count(s, r, &ntx, &nty);
+	if (virtual_grid(s)) {
+		level_size(s, r, &lw, &lh);
+		tw = lw < JP2_VIRTUAL_TILE ? lw : JP2_VIRTUAL_TILE;
+		th = lh < JP2_VIRTUAL_TILE ? lh : JP2_VIRTUAL_TILE;
+	}
+	tile_px = (uint64_t)tw * th;
+	tile_bytes = tile_px * (uint64_t)s->base.info.channels;
 	if (!s->tiles || budget == 0 || tile_px > JP2_CACHE_TILE_PX || tile_bytes > budget / 4)
 		return false;
 	tiles_touched(s, r, false, x, w, ntx, &p0, &p1);
@@ -348,12 +422,13 @@ static size_t plan_tiles(const struct jp2_source *s, int r, uint32_t x, uint32_t
                          uint32_t h, uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1,
                          uint8_t *way)
 {
-	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), p, q, l[4], in[4];
+	uint32_t ntx, nty, p, q, l[4], in[4];
 	struct ts_tile_key key = s->key;
 	uint64_t tile_px, part;
 	size_t i = 0, nwhole = 0;
 	bool warm, near;
 
+	grid_count(s, r, &ntx, &nty);
 	key.reduce = (uint32_t)r;
 	/* Neighbours first, before this window notes its own tiles: the tiles
 	 * of one first look must not make each other warm. */
@@ -413,7 +488,7 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
                                  uint32_t q1, const uint8_t *way, struct ts_image *out,
                                  struct ts_error *err)
 {
-	uint32_t ntx = ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), p, q, l[4], in[4];
+	uint32_t ntx, nty, p, q, l[4], in[4];
 	uint32_t bx0 = UINT32_MAX, by0 = UINT32_MAX, bx1 = 0, by1 = 0;
 	const struct ts_tile *t = NULL;
 	struct ts_tile_key key = s->key;
@@ -425,6 +500,7 @@ static ts_status read_from_tiles(struct jp2_source *s, int r, uint32_t x, uint32
 	ts_status status;
 	int pass;
 
+	grid_count(s, r, &ntx, &nty);
 	status = ts_image_alloc(out, w, h, s->base.info.channels, err);
 	if (status)
 		return status;
@@ -528,7 +604,7 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	struct jp2_source *s = (struct jp2_source *)base;
 	const struct ts_source_level *lv = &base->info.levels[level];
 	uint64_t cost, tiles_cost;
-	uint32_t cw, ch, ex0, ey0, ex1, ey1, p0, p1, q0, q1;
+	uint32_t cw, ch, ex0, ey0, ex1, ey1, p0, p1, q0, q1, ntx, nty;
 	uint8_t *way;
 	ts_status status;
 
@@ -562,8 +638,9 @@ static ts_status jp2_read_region(struct ts_source *base, int level, uint32_t x, 
 	/* Whole tiles cost more than the window; when that would pass the
 	 * budget, decode just the window instead. */
 	if (use_tiles(s, level, x, y, w, h, &tiles_cost) && (!budget || tiles_cost <= budget)) {
-		tiles_touched(s, level, false, x, w, ts_jp2_ceil_div(s->x1 - s->tx0, s->tw), &p0, &p1);
-		tiles_touched(s, level, true, y, h, ts_jp2_ceil_div(s->y1 - s->ty0, s->th), &q0, &q1);
+		grid_count(s, level, &ntx, &nty);
+		tiles_touched(s, level, false, x, w, ntx, &p0, &p1);
+		tiles_touched(s, level, true, y, h, nty, &q0, &q1);
 		way = malloc((size_t)(p1 - p0) * (q1 - q0));
 		if (!way)
 			return ts_error_set(err, TS_EINTERNAL, "out of memory");

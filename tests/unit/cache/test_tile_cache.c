@@ -369,6 +369,38 @@ static void many_threads_on_many_tiles_stay_within_budget(void)
 	ts_tile_cache_destroy(c);
 }
 
+/* Reservations (a kept JPEG 2000 codec) count against the budget: tiles
+ * are evicted to make room, one may take a quarter and all half. */
+static void reservations_share_the_budget_with_tiles(void)
+{
+	struct ts_tile_cache *c = ts_tile_cache_create(1 << 20);
+	struct filler f = { 256, 256, 1, 0, 0, 0 };
+	struct ts_tile_cache_stats st;
+	struct ts_error err = { 0 };
+	const struct ts_tile *t;
+	uint32_t i;
+
+	for (i = 0; i < 15; i++) {   /* 15 x 64 KB of tiles: almost full */
+		struct ts_tile_key k = key_of(i, 0);
+		EXPECT_EQ_INT(ts_tile_cache_get(c, &k, fill, &f, &t, &err), 0);
+		ts_tile_cache_release(c, t);
+	}
+	EXPECT(!ts_tile_cache_reserve(c, (1 << 18) + 1));     /* past a quarter */
+	EXPECT(ts_tile_cache_reserve(c, 1 << 18));
+	ts_tile_cache_stats(c, &st);
+	EXPECT_EQ_INT(st.reserved, 1 << 18);
+	EXPECT(st.bytes <= 1 << 20);
+	EXPECT(st.evictions >= 3);
+	EXPECT(ts_tile_cache_reserve(c, 1 << 18));
+	EXPECT(!ts_tile_cache_reserve(c, 1));                 /* past half in all */
+	ts_tile_cache_unreserve(c, 1 << 18);
+	ts_tile_cache_unreserve(c, 1 << 18);
+	ts_tile_cache_stats(c, &st);
+	EXPECT_EQ_INT(st.reserved, 0);
+	EXPECT(!ts_tile_cache_reserve(NULL, 1));
+	ts_tile_cache_destroy(c);
+}
+
 int main(void)
 {
 	RUN(a_second_get_is_a_hit_and_does_not_decode_again);
@@ -383,5 +415,6 @@ int main(void)
 	RUN(threads_asking_for_one_missing_tile_at_once_decode_it_once);
 	RUN(threads_waiting_on_a_failed_decode_all_get_its_error);
 	RUN(many_threads_on_many_tiles_stay_within_budget);
+	RUN(reservations_share_the_budget_with_tiles);
 	return CHECK_DONE();
 }
