@@ -92,6 +92,10 @@ void ts_serve_metrics(struct request *r)
 		              (unsigned long long)hits, (unsigned long long)misses,
 		              (unsigned long long)errors);
 	}
+	ts_buf_printf(b, "# HELP tessera_openjph_tiles_total HTJ2K tiles decoded by OpenJPH "
+	                 "(htj2k_decoder).\n"
+	                 "# TYPE tessera_openjph_tiles_total counter\n"
+	                 "tessera_openjph_tiles_total %llu\n", ts_source_openjph_tiles());
 	if (srv->source_limits.tiles) {
 		struct ts_tile_cache_stats ts;
 		ts_tile_cache_stats(srv->source_limits.tiles, &ts);

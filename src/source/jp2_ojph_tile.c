@@ -76,6 +76,12 @@
 static __thread sigjmp_buf guard_jmp;
 static __thread volatile int guard_on;
 static atomic_int aborts;
+static atomic_ullong ojph_tiles;   /* tiles OpenJPH decoded */
+
+unsigned long long ts_source_openjph_tiles(void)
+{
+	return atomic_load(&ojph_tiles);
+}
 
 void __assert_fail(const char *assertion, const char *file, unsigned int line,
                    const char *function)
@@ -143,7 +149,7 @@ bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level)
 	int k;
 
 	(void)level;
-	if (!s->ht || s->ojph_broken || atomic_load(&aborts) >= JP2_OJPH_MAX_ABORTS || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
+	if (!s->ht || s->ojph_broken || s->base.no_openjph || atomic_load(&aborts) >= JP2_OJPH_MAX_ABORTS || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
 	    s->alpha || (s->ncomps != 1 && s->ncomps != 3) ||
 	    s->base.info.channels != s->ncomps ||
 	    (uint64_t)s->tw * s->th > JP2_OJPH_TILE_PX)
@@ -272,6 +278,7 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 		return status;
 	}
 	if (guarded_decode(s, cs, cs_len, level, out, msg, sizeof msg) == 0) {
+		atomic_fetch_add(&ojph_tiles, 1);
 		free(cs);
 		return TS_OK;
 	}
@@ -283,6 +290,11 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 #else
 
 int ts_jp2_ojph_aborts(void)
+{
+	return 0;
+}
+
+unsigned long long ts_source_openjph_tiles(void)
 {
 	return 0;
 }

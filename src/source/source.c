@@ -101,7 +101,12 @@ ts_status ts_source_open_as(const char *path, const struct stat *expect,
 		if (!readers[i]->sniff(head, (size_t)n))
 			continue;
 		/* open() takes ownership of fd whether it succeeds or not. */
-		return readers[i]->open(fd, path, lim, out, err);
+		status = readers[i]->open(fd, path, lim, out, err);
+		if (status == TS_OK) {
+			(*out)->st = st;
+			(*out)->no_openjph = lim && lim->htj2k_openjpeg;
+		}
+		return status;
 	}
 	status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
 	ts_error_detail(err, "%s: unrecognised file format", path);
