@@ -46,6 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tessera/checked.h"
+#include "tessera/contain.h"
 #include "jp2_internal.h"
 
 #ifdef TS_HAVE_OPENJPH
@@ -100,18 +101,23 @@ void __assert_fail(const char *assertion, const char *file, unsigned int line,
 static int guarded_decode(struct jp2_source *s, const unsigned char *cs, size_t len, int r,
                           struct ts_image *out, char *msg, size_t msg_len)
 {
+	static __thread struct ts_contain_mark mark;   /* survives the siglongjmp */
 	int rc;
 
 	if (sigsetjmp(guard_jmp, 0)) {
+		ts_contain_leave(&mark);
 		s->ojph_broken = true;
 		atomic_fetch_add(&aborts, 1);
 		snprintf(msg, msg_len, "OpenJPH assertion failed");
 		return -1;
 	}
+	/* A crash in there quarantines the file at level 1 (contain.h). */
+	ts_contain_enter(&s->base.st, TS_CONTAIN_OPENJPH, &mark);
 	guard_on = 1;
 	rc = ts_jp2_ojph_decode(cs, len, r, out->width, out->height, s->ncomps, out->pixels,
 	                        out->stride, msg, msg_len);
 	guard_on = 0;
+	ts_contain_leave(&mark);
 	return rc;
 }
 

@@ -80,3 +80,98 @@ def _(ctx, srv):
     finally:
         a.stop()
         b.stop()
+
+
+def _pattern():
+    y, x = np.mgrid[0:mutant.H, 0:mutant.W]
+    out = np.zeros((mutant.H, mutant.W, 3), dtype=np.int16)
+    out[..., 0] = x * 200 // (mutant.W - 1)
+    out[..., 1] = y * 200 // (mutant.H - 1)
+    out[..., 2] = 200 - (x + y) * 200 // (mutant.W + mutant.H - 2)
+    out += np.where(((x // 8) ^ (y // 8)) & 1, 40, 0)[..., None]
+    out += ((x * 7 + y * 13) % 11)[..., None]
+    return out
+
+
+def _tiles(ident):
+    """Every 256 tile of the full size and of half size, and the whole image
+    at a quarter: levels 0 to 2."""
+    out = []
+    for y in range(0, mutant.H, 256):
+        for x in range(0, mutant.W, 256):
+            out.append(TILE % (ident, x, y))
+    for y in range(0, mutant.H, 512):
+        for x in range(0, mutant.W, 512):
+            w, h = min(512, mutant.W - x), min(512, mutant.H - y)
+            out.append("/iiif/3/%s/%d,%d,%d,%d/%d,/0/default.png" % (
+                ident, x, y, w, h, (w + 1) // 2))
+    out.append("/iiif/3/%s/full/176,/0/default.png" % ident)
+    return out
+
+
+def _deaths(srv):
+    """Workers the master saw die (its log: 'worker N died (killed by signal
+    S)')."""
+    with open(srv.logs[1], errors="replace") as f:
+        return len(re.findall(r"worker \d+ died \(killed by signal", f.read()))
+
+
+def _check_base(srv, ident, what):
+    ref = _pattern()
+    for x, y in ((0, 0), (256, 0), (512, 256)):
+        got = _pixels(srv.get(TILE % (ident, x, y)), "%s tile %d,%d" % (what, x, y))
+        want = ref[y:y + got.shape[0], x:x + got.shape[1]]
+        d = np.abs(got - want)
+        expect(got.shape[:2] == (min(256, mutant.H - y), min(256, mutant.W - x)),
+               "%s tile %d,%d: shape %s" % (what, x, y, got.shape))
+        expect(d.mean() < 2 and d.max() <= 24, "%s tile %d,%d: differs from the source "
+               "by %.2f on average, %d at most" % (what, x, y, d.mean(), d.max()))
+
+
+@test("contain: workers = 2 behind nginx, a file that segfaults OpenJPH kills one worker "
+      "once; then it is answered (OpenJPEG, or a clear 500) with no worker dying again, "
+      "other files decode, replacing it lifts the quarantine", server=None)
+def _(ctx, srv):
+    root, base = _root(ctx, "crash")
+    crash = os.path.join(root, "ht-crash.j2c")
+    with open(crash, "wb") as f:
+        f.write(mutant.mutate(base, *CRASHER))
+    s = harness.start_nginx_fastcgi(ctx.tmp, "contain-crash", root, ["--workers", "2"])
+    try:
+        if _metric(s, "tessera_openjph_tiles_total") == 0:
+            _check_base(s, "ht-base", "untouched file")
+            if _metric(s, "tessera_openjph_tiles_total") == 0:
+                raise Skip("built without OpenJPH")
+        first = [(p, s.get(p, timeout=30).status) for p in _tiles("ht-crash")]
+        time.sleep(1.0)
+        died = _deaths(s)
+        expect(died >= 1, "the mutant %d/%d killed no worker (answers %s): it no longer "
+               "crashes OpenJPH, so this test proves nothing" % (CRASHER + (first,)))
+        expect(died <= 2, "%d workers died on the first walk (answers %s)" % (died, first))
+        expect(_metric(s, "tessera_files_quarantined") >= 1, "nothing quarantined")
+        # again, twice, and info.json: answered, nobody dies
+        for walk in range(2):
+            for p in _tiles("ht-crash") + ["/iiif/3/ht-crash/info.json"]:
+                r = s.get(p, timeout=30)
+                expect(r.status in (200, 500), "walk %d: %s: %d after the quarantine" % (
+                    walk + 2, p, r.status))
+                if r.status == 500:
+                    body = r.body.decode("utf-8", "replace")
+                    expect(body.startswith("500 "), "500 body: %r" % body[:200])
+                    expect(root not in body and ctx.tmp not in body,
+                           "a server path in the 500 body: %r" % body[:200])
+        time.sleep(0.5)
+        expect(_deaths(s) == died, "workers died again after the quarantine: %d, then %d"
+               % (died, _deaths(s)))
+        expect(_metric(s, "tessera_worker_crashes_total") == died,
+               "tessera_worker_crashes_total differs from the master log's %d" % died)
+        _check_base(s, "ht-base", "untouched file")
+        # the curator replaces the file: a new file, a new mtime
+        tmp = crash + ".new"
+        with open(tmp, "wb") as f:
+            f.write(base)
+        os.replace(tmp, crash)
+        _check_base(s, "ht-crash", "replaced file")
+        expect(_deaths(s) == died, "a worker died on the replaced file")
+    finally:
+        s.stop()
