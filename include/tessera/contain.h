@@ -66,6 +66,11 @@ unsigned ts_contain_generation(void);
  * crash.  Returns the files quarantined. */
 int ts_contain_reap(int i, int pid, int status);
 
+/* Master, on SIGUSR2: a crashing worker's handler asks for its quarantine
+ * while it still holds its connections (and waits up to half a second for
+ * it).  Returns the files quarantined. */
+int ts_contain_sweep(void);
+
 /* For /metrics: entries in the quarantine table, and workers crashed. */
 unsigned ts_contain_quarantined(void);
 unsigned long long ts_contain_crashes(void);

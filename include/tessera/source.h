@@ -120,6 +120,7 @@ struct ts_source {
 	struct stat st;
 	bool no_openjph;
 	unsigned contain_gen;      /* quarantine generation last looked at */
+	int contain_level;         /* its quarantine level then (2: refused) */
 };
 
 /* Tiles of HTJ2K files OpenJPH has decoded in this process (a counter for

@@ -25,12 +25,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "tessera/contain.h"
 #include "tessera/log.h"
 
 #define SLOTS_PER_WORKER 96     /* request threads, tile pool, heavy renders */
 #define QUARANTINE_SIZE 256     /* entries; past it the oldest is replaced */
 #define READ_TRIES 1000
+#define ACK_WAIT_MS 500         /* a crashing worker waits this for the master */
 
 struct slot {
 	atomic_uint busy;
@@ -42,6 +45,9 @@ struct slot {
 struct worker_slots {
 	atomic_uint next;           /* slots claimed by the worker's threads */
 	atomic_int culprit;         /* 1 + the slot of the thread that crashed, or 0 */
+	atomic_int crash_sig;       /* set by the crashing worker: the signal */
+	atomic_int handled;         /* set by the master once it quarantined */
+	int pid;
 	struct slot s[SLOTS_PER_WORKER];
 };
 
@@ -93,8 +99,19 @@ void ts_contain_reset(int i)
  * as before (SA_RESETHAND: the default action, delivered again). */
 static void on_crash(int sig)
 {
-	if (mine && my_slot >= 0)
-		atomic_store(&mine->culprit, my_slot + 1);
+	if (mine && !atomic_load(&mine->crash_sig)) {
+		struct timespec ms = { 0, 1000000 };
+		if (my_slot >= 0)
+			atomic_store(&mine->culprit, my_slot + 1);
+		atomic_store(&mine->crash_sig, sig);
+		/* The master quarantines now, while this worker's connections
+		 * are still open: no request can reach another worker with the
+		 * file before the quarantine is in place (nginx sees this one
+		 * fail only when it is gone). */
+		kill(getppid(), SIGUSR2);
+		for (int k = 0; k < ACK_WAIT_MS && !atomic_load(&mine->handled); k++)
+			nanosleep(&ms, NULL);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -108,6 +125,7 @@ void ts_contain_attach(int i)
 	my_slot = -2;
 	if (!mine)
 		return;
+	mine->pid = (int)getpid();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_crash;
 	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
@@ -260,22 +278,16 @@ static int quarantine(const struct slot *s, int pid, int sig)
 	return 1;
 }
 
-int ts_contain_reap(int i, int pid, int status)
+/* Master: quarantine what worker w was decoding when signal sig hit it. */
+static int blame(struct worker_slots *w, int pid, int sig)
 {
-	struct worker_slots *w;
-	int n = 0, c;
+	int n = 0, c = atomic_load(&w->culprit) - 1;
 
-	if (!shared || i < 0 || i >= shared->nworkers || !WIFSIGNALED(status) ||
-	    !crash_signal(WTERMSIG(status)))
-		return 0;
-	atomic_fetch_add(&shared->crashes, 1);
-	w = &shared->w[i];
-	c = atomic_load(&w->culprit) - 1;
 	if (c >= 0 && c < SLOTS_PER_WORKER && atomic_load(&w->s[c].busy)) {
-		n = quarantine(&w->s[c], pid, WTERMSIG(status));
+		n = quarantine(&w->s[c], pid, sig);
 	} else {
-		/* The crashing thread is not known: every file being decoded,
-		 * each once. */
+		/* The crashing thread marked nothing (a tile-pool thread working
+		 * for a marked one): every file being decoded, each once. */
 		for (int k = 0; k < SLOTS_PER_WORKER; k++) {
 			const struct slot *s = &w->s[k];
 			bool seen = false;
@@ -286,12 +298,43 @@ int ts_contain_reap(int i, int pid, int status)
 				       w->s[j].ino == s->ino && w->s[j].size == s->size &&
 				       w->s[j].mtime_s == s->mtime_s && w->s[j].mtime_ns == s->mtime_ns;
 			if (!seen)
-				n += quarantine(s, pid, WTERMSIG(status));
+				n += quarantine(s, pid, sig);
 		}
 	}
 	if (n == 0)
 		ts_log(TS_LOG_ERROR, "master: worker %d crashed (signal %d) outside any decoder "
-		       "call: nothing quarantined", pid, WTERMSIG(status));
+		       "call: nothing quarantined", pid, sig);
+	atomic_store(&w->handled, 1);
+	return n;
+}
+
+int ts_contain_sweep(void)
+{
+	int n = 0;
+
+	if (!shared)
+		return 0;
+	for (int i = 0; i < shared->nworkers; i++) {
+		struct worker_slots *w = &shared->w[i];
+		int sig = atomic_load(&w->crash_sig);
+		if (sig && crash_signal(sig) && !atomic_load(&w->handled))
+			n += blame(w, w->pid, sig);
+	}
+	return n;
+}
+
+int ts_contain_reap(int i, int pid, int status)
+{
+	struct worker_slots *w;
+	int n = 0;
+
+	if (!shared || i < 0 || i >= shared->nworkers || !WIFSIGNALED(status) ||
+	    !crash_signal(WTERMSIG(status)))
+		return 0;
+	atomic_fetch_add(&shared->crashes, 1);
+	w = &shared->w[i];
+	if (!atomic_load(&w->handled))   /* its handler could not tell us first */
+		n = blame(w, pid, WTERMSIG(status));
 	memset(w, 0, sizeof *w);
 	return n;
 }

@@ -374,6 +374,9 @@ static void on_signal(struct master *m)
 		case SIGCHLD:
 			reap(m);
 			break;
+		case SIGUSR2:   /* a worker crashing while decoding (contain.h) */
+			ts_contain_sweep();
+			break;
 		case SIGHUP:
 			if (!m->stopping)
 				reload(m);
@@ -459,6 +462,7 @@ int ts_workers_run(const struct ts_workers_app *app, const struct ts_settings *s
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR2);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {

@@ -126,6 +126,7 @@ ts_status ts_source_open_as(const char *path, const struct stat *expect,
 			(*out)->st = st;
 			(*out)->no_openjph = (lim && lim->htj2k_openjpeg) || level == 1;
 			(*out)->contain_gen = gen;
+			(*out)->contain_level = level;
 		}
 		return status;
 	}
@@ -144,12 +145,14 @@ static ts_status check_quarantine(struct ts_source *s, struct ts_error *err)
 	unsigned gen = ts_contain_generation();
 	int level;
 
-	if (gen == s->contain_gen)
-		return TS_OK;
-	level = ts_contain_level(&s->st, &s->contain_gen);
-	if (level == 1)
-		s->no_openjph = true;
-	if (level >= 2)
+	if (gen != s->contain_gen) {
+		level = ts_contain_level(&s->st, &s->contain_gen);
+		if (level > s->contain_level)
+			s->contain_level = level;
+		if (level == 1)
+			s->no_openjph = true;
+	}
+	if (s->contain_level >= 2)
 		return quarantined("(open source)", err);
 	return TS_OK;
 }
