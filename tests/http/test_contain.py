@@ -31,6 +31,7 @@ from common import test, expect, expect_status, Skip
 
 TILE = "/iiif/3/%s/%d,%d,256,256/max/0/default.png"
 CRASHER = (5, 1812)       # seed, mutant number: a segfault inside OpenJPH
+OPJ_CRASHER = (5, 600)    # OpenJPEG 2.5.0's assertion in ht_dec.c:319 (abort)
 
 
 def _root(ctx, name):
@@ -128,15 +129,15 @@ def _check_base(srv, ident, what):
                "by %.2f on average, %d at most" % (what, x, y, d.mean(), d.max()))
 
 
-@test("contain: workers = 2 behind nginx, a file that segfaults OpenJPH kills one worker "
-      "once; then it is answered (OpenJPEG, or a clear 500) with no worker dying again, "
-      "other files decode, replacing it lifts the quarantine", server=None)
-def _(ctx, srv):
-    root, base = _root(ctx, "crash")
+def _crash_walk(ctx, name, crasher, refused):
+    """A root with the base file and mutant `crasher`, workers = 2 behind
+    nginx: walk the mutant's tiles until it is quarantined, then again;
+    refused: every failure after the first walk must be level 2's 500."""
+    root, base = _root(ctx, name)
     crash = os.path.join(root, "ht-crash.j2c")
     with open(crash, "wb") as f:
-        f.write(mutant.mutate(base, *CRASHER))
-    s = harness.start_nginx_fastcgi(ctx.tmp, "contain-crash", root, ["--workers", "2"])
+        f.write(mutant.mutate(base, *crasher))
+    s = harness.start_nginx_fastcgi(ctx.tmp, name, root, ["--workers", "2"])
     try:
         if _metric(s, "tessera_openjph_tiles_total") == 0:
             _check_base(s, "ht-base", "untouched file")
@@ -146,10 +147,11 @@ def _(ctx, srv):
         time.sleep(1.0)
         died = _deaths(s)
         expect(died >= 1, "the mutant %d/%d killed no worker (answers %s): it no longer "
-               "crashes OpenJPH, so this test proves nothing" % (CRASHER + (first,)))
+               "crashes a decoder, so this test proves nothing" % (crasher + (first,)))
         expect(died <= 2, "%d workers died on the first walk (answers %s)" % (died, first))
         expect(_metric(s, "tessera_files_quarantined") >= 1, "nothing quarantined")
         # again, twice, and info.json: answered, nobody dies
+        refusals = 0
         for walk in range(2):
             for p in _tiles("ht-crash") + ["/iiif/3/ht-crash/info.json"]:
                 r = s.get(p, timeout=30)
@@ -158,6 +160,9 @@ def _(ctx, srv):
                 if r.status == 500:
                     body = r.body.decode("utf-8", "replace")
                     expect(body.startswith("500 "), "500 body: %r" % body[:200])
+                    expect(not refused or "could not be decoded" in body,
+                           "%s: not refused after a crash outside OpenJPH: %r" % (p, body[:200]))
+                    refusals += "could not be decoded" in body
                     expect(root not in body and ctx.tmp not in body,
                            "a server path in the 500 body: %r" % body[:200])
         time.sleep(0.5)
@@ -173,5 +178,20 @@ def _(ctx, srv):
         os.replace(tmp, crash)
         _check_base(s, "ht-crash", "replaced file")
         expect(_deaths(s) == died, "a worker died on the replaced file")
+        expect(not refused or refusals > 0, "no request was refused")
     finally:
         s.stop()
+
+
+@test("contain: workers = 2 behind nginx, a file that segfaults OpenJPH kills one worker "
+      "once; then it is answered (OpenJPEG, or a clear 500) with no worker dying again, "
+      "other files decode, replacing it lifts the quarantine", server=None)
+def _(ctx, srv):
+    _crash_walk(ctx, "contain-ojph-crash", CRASHER, False)
+
+
+@test("contain: workers = 2 behind nginx, a file that aborts OpenJPEG kills one worker "
+      "once; then it is refused with 500 'could not be decoded', no worker dies again, "
+      "replacing it lifts the quarantine", server=None)
+def _(ctx, srv):
+    _crash_walk(ctx, "contain-opj-crash", OPJ_CRASHER, True)
