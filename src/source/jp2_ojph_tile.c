@@ -31,7 +31,11 @@
  * Known risk: OpenJPH 0.9.0 is not hardened.  Its assertions are caught
  * (below), but long mutation loops also found a segmentation fault in its
  * packet-header parsing on damaged tile data (J2K_DECODERS.md), which no
- * header check of ours rules out.
+ * header check of ours rules out.  With workers >= 2 such a crash is
+ * contained (include/tessera/contain.h): each decode below is marked as
+ * OpenJPH's in memory the master shares, and the master sends the file's
+ * tiles to OpenJPEG after one crash; htj2k_decoder = openjpeg keeps
+ * OpenJPH out entirely.
  *
  * Anything OpenJPH refuses (or a tile it decodes to another size) is
  * decoded by OpenJPEG instead, so a file OpenJPH cannot read costs one

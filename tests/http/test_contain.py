@@ -9,11 +9,16 @@ made again byte for byte by mutant.py, in a root of this module's own.
     tessera_openjph_tiles_total counter of /metrics stays 0, and is not 0
     with the default), and both give the same pixels within the 9/7
     rounding.
-  - workers = 2 behind nginx, a mutant that segfaults OpenJPH: the first
-    request may fail; after it, that tile, the other tiles and info.json of
-    the file are answered (the OpenJPEG fallback, or a clear 500 without a
-    server path) without any worker dying again; an untouched file still
-    decodes right; replacing the file (new mtime) lifts the quarantine.
+  - workers = 2 behind nginx, a mutant that segfaults OpenJPH (5/1812,
+    level 1) and one that makes OpenJPEG abort (5/600, level 2): the first
+    walk of its tiles kills one worker (two at most: one per level), and
+    that is checked, so the test cannot pass on a mutant that no longer
+    crashes; after it, the tiles and info.json of the file are answered
+    (the OpenJPEG fallback, or a clear 500 without a server path; level 2:
+    "could not be decoded") without any worker dying again (the master's
+    log and tessera_worker_crashes_total); an untouched file still decodes
+    right; replacing the file (new mtime) lifts the quarantine.  Without
+    the quarantine the first walk kills three workers and the test fails.
 """
 
 import io
