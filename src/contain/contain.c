@@ -19,6 +19,7 @@
  * SIGTRAP): a worker killed with SIGKILL or SIGTERM (the OOM killer, an
  * operator, the master's own drain timeout) quarantines nothing.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #define ACK_WAIT_MS 500         /* a crashing worker waits this for the master */
 
 struct slot {
+	atomic_uint owned;          /* a live thread holds it */
 	atomic_uint busy;
 	uint32_t decoder;
 	uint64_t dev, ino, size;
@@ -43,7 +45,6 @@ struct slot {
 };
 
 struct worker_slots {
-	atomic_uint next;           /* slots claimed by the worker's threads */
 	atomic_int culprit;         /* 1 + the slot of the thread that crashed, or 0 */
 	atomic_int crash_sig;       /* set by the crashing worker: the signal */
 	atomic_int handled;         /* set by the master once it quarantined */
@@ -69,6 +70,31 @@ struct region {
 static struct region *shared;
 static struct worker_slots *mine;
 static __thread int my_slot = -2;   /* -2 not claimed yet, -1 none free */
+static pthread_key_t slot_key;       /* its destructor frees a thread's slot */
+static bool have_key;
+
+/* A thread that ends gives its slot back (threads come and go: the
+ * Presentation probes start theirs per request). */
+static void release_slot(void *p)
+{
+	struct slot *s = p;
+
+	atomic_store(&s->busy, 0);
+	atomic_store(&s->owned, 0);
+}
+
+static int claim_slot(void)
+{
+	for (int k = 0; k < SLOTS_PER_WORKER; k++) {
+		unsigned zero = 0;
+		if (atomic_compare_exchange_strong(&mine->s[k].owned, &zero, 1)) {
+			if (have_key)
+				pthread_setspecific(slot_key, &mine->s[k]);
+			return k;
+		}
+	}
+	return -1;
+}
 
 bool ts_contain_init(int max_workers)
 {
@@ -126,6 +152,7 @@ void ts_contain_attach(int i)
 	if (!mine)
 		return;
 	mine->pid = (int)getpid();
+	have_key = have_key || pthread_key_create(&slot_key, release_slot) == 0;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_crash;
 	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
@@ -152,10 +179,8 @@ void ts_contain_enter(const struct stat *st, enum ts_contain_decoder decoder,
 	m->slot = -1;
 	if (!mine)
 		return;
-	if (my_slot == -2) {
-		unsigned k = atomic_fetch_add(&mine->next, 1);
-		my_slot = k < SLOTS_PER_WORKER ? (int)k : -1;
-	}
+	if (my_slot == -2)
+		my_slot = claim_slot();   /* -1 (unmarked) while all are held */
 	if (my_slot < 0)
 		return;
 	s = &mine->s[my_slot];

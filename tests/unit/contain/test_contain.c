@@ -9,7 +9,7 @@
  * the mark was left quarantines nothing; nested marks put back the outer
  * one; a file with another size or mtime is not quarantined; the handler
  * names the crashing thread, so a file another thread decodes meanwhile
- * is not blamed.
+ * is not blamed; threads that end give their slots back.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -133,6 +133,38 @@ static void segv_with_a_bystander(void)
 	raise(SIGSEGV);
 }
 
+static void *mark_and_go(void *arg)
+{
+	struct ts_contain_mark m;
+
+	ts_contain_enter(arg, TS_CONTAIN_OTHER, &m);
+	ts_contain_leave(&m);
+	return NULL;
+}
+
+/* 300 threads come and go (more than the slots), then this one crashes. */
+static void threads_come_and_go_then_segv(void)
+{
+	struct ts_contain_mark m;
+
+	for (int i = 0; i < 300; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, mark_and_go, &file_a) == 0)
+			pthread_join(t, NULL);
+	}
+	ts_contain_enter(&file_c, TS_CONTAIN_OPENJPH, &m);
+	raise(SIGSEGV);
+}
+
+static void ended_threads_give_their_slots_back(void)
+{
+	int sig;
+
+	file_c = fake(40);
+	EXPECT_EQ_INT(worker(threads_come_and_go_then_segv, &sig), 1);
+	EXPECT_EQ_INT(ts_contain_level(&file_c, NULL), 1);
+}
+
 static void levels(void)
 {
 	struct stat other;
@@ -194,5 +226,6 @@ int main(void)
 	signal(SIGUSR2, SIG_IGN);
 	RUN(levels);
 	RUN(the_crashing_thread_is_blamed);
+	RUN(ended_threads_give_their_slots_back);
 	return CHECK_DONE();
 }
