@@ -63,6 +63,8 @@ struct ts_server *ts_server_create(const struct ts_settings *s, struct ts_error 
 	srv->limits.max_area = s->max_area;
 	srv->limits.allow_upscaling = s->allow_upscaling;
 	srv->source_limits.max_source_pixels = s->max_source_pixels;
+	srv->source_limits.htj2k_openjpeg = s->htj2k_decoder &&
+	                                    strcmp(s->htj2k_decoder, "openjpeg") == 0;
 	srv->encode.jpeg_quality = s->jpeg_quality;
 	srv->encode.webp_quality = s->webp_quality;
 	srv->encode.png_level = s->png_level;

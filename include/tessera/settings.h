@@ -61,6 +61,7 @@ struct ts_settings {
 	char *memcached_servers; /* MEMCACHED_SERVERS: "host:port,..." shared cache, "" = none */
 	char *logfile;           /* LOGFILE, "" = stderr */
 	int verbosity;           /* VERBOSITY 0..5 */
+	char *htj2k_decoder;     /* "openjph" or "openjpeg": tiles of tiled HTJ2K files */
 	int workers;             /* worker processes; 1 = no master (front/workers.c) */
 	char *access_log;        /* path, "stderr" or "off" (core/access_log.c) */
 	char *access_log_format; /* "combined" or "json" */

@@ -53,6 +53,8 @@ struct ts_source_limits {
 	/* Decoded-tile cache (tile_cache.h) readers may keep whole decoded tiles
 	 * in (JPEG 2000 does); borrowed, outlives every source; NULL = none. */
 	struct ts_tile_cache *tiles;
+	/* htj2k_decoder = openjpeg: OpenJPH is never used for these sources. */
+	bool htj2k_openjpeg;
 };
 
 struct ts_source;
@@ -112,7 +114,18 @@ struct ts_source_ops {
 struct ts_source {
 	const struct ts_source_ops *ops;
 	struct ts_source_info info;
+	/* Filled by source.c after the reader's open, for decoder crash
+	 * containment (include/tessera/contain.h): the file's identity, and
+	 * whether OpenJPH may decode it (htj2k_decoder, or a quarantine). */
+	struct stat st;
+	bool no_openjph;
+	unsigned contain_gen;      /* quarantine generation last looked at */
+	int contain_level;         /* its quarantine level then (2: refused) */
 };
+
+/* Tiles of HTJ2K files OpenJPH has decoded in this process (a counter for
+ * /metrics: tessera_openjph_tiles_total). */
+unsigned long long ts_source_openjph_tiles(void);
 
 /*
  * Open the file at path (already confined to the root by the resolver).

@@ -142,6 +142,11 @@ static const struct setting table[] = {
 	  OFF(viewer_dir), "Directory with the built-in viewer page and OpenSeadragon, served "
 	  "at /; a relative one is looked up next to the program, then in "
 	  "PREFIX/share/tessera/, never in the working directory (empty = no viewer)." },
+	{ "htj2k_decoder", NULL, "TESSERA_HTJ2K_DECODER", NULL, SET_STRING, "openjph", 0, 0,
+	  IN_FILE, OFF(htj2k_decoder), "Decoder of the tiles of tiled HTJ2K files: openjph "
+	  "(several times less CPU; used only when Tessera was built with OpenJPH) or openjpeg; "
+	  "with workers >= 2, a file that crashes a worker is quarantined: OpenJPEG only, then "
+	  "refused (tessera(8), DECODER CRASHES)." },
 	{ "threads", NULL, "TESSERA_THREADS", NULL, SET_INT, "0", 0, 256, IN_FILE, OFF(threads),
 	  "Worker threads per front end (0 = four per CPU core, at least 4: more "
 	  "workers than cores so that tiles never queue behind slow requests)." },
@@ -331,6 +336,10 @@ static ts_status set_value(struct ts_settings *s, const struct setting *t, const
 				return ts_error_set(err, TS_EBADREQUEST,
 				                    "%s: expected on, off or auto, got '%.60s'", where, v);
 		}
+		if (t->offset == OFF(htj2k_decoder) && strcmp(v, "openjph") != 0 &&
+		    strcmp(v, "openjpeg") != 0)
+			return ts_error_set(err, TS_EBADREQUEST,
+			                    "%s: expected openjph or openjpeg, got '%.60s'", where, v);
 		copy = xstrdup(v);
 
 		/* ids in info.json are built as base_url + "/iiif/...": one slash. */

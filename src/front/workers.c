@@ -24,6 +24,8 @@
  * whichever workers are accepting; old and new workers overlap during a
  * reload, and a dead worker's place is taken by the queue, not refused.
  * A worker that does not finish draining in DRAIN_SECONDS is killed.
+ * A worker killed by a crash signal while decoding a file gets that file
+ * quarantined (contain.h), so the next workers do not die of it too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tessera/contain.h"
 #include "tessera/log.h"
 #include "tessera/workers.h"
 #include "front.h"
@@ -115,7 +118,7 @@ static void terminate(struct worker *w, double now)
 }
 
 /* The child's side of a fork: back to ordinary signals, then serve. */
-static void run_worker(struct master *m, const struct ts_settings *s, int ready_w)
+static void run_worker(struct master *m, int index, const struct ts_settings *s, int ready_w)
 {
 	sigset_t none;
 	int rc;
@@ -131,6 +134,7 @@ static void run_worker(struct master *m, const struct ts_settings *s, int ready_
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	ready_fd_in_worker = ready_w;
+	ts_contain_attach(index);   /* its "now decoding" slots */
 	rc = m->app->serve(m->app->ctx, s);
 	/* Stopped before it ever served: these settings cannot serve. */
 	if (rc != 0 && ready_fd_in_worker >= 0)
@@ -152,6 +156,7 @@ static bool spawn(struct master *m, int gen, const struct ts_settings *s)
 		       w ? strerror(errno) : "too many processes");
 		return false;
 	}
+	ts_contain_reset((int)(w - m->w));
 	fflush(NULL);   /* nothing buffered twice */
 	pid = fork();
 	if (pid < 0) {
@@ -162,7 +167,7 @@ static bool spawn(struct master *m, int gen, const struct ts_settings *s)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		run_worker(m, s, p[1]);
+		run_worker(m, (int)(w - m->w), s, p[1]);
 	}
 	close(p[1]);
 	memset(w, 0, sizeof *w);
@@ -291,6 +296,8 @@ static void reap(struct master *m)
 		describe(status, how, sizeof how);
 		lived = now - w->started;
 		refused = !w->ready && WIFEXITED(status) && WEXITSTATUS(status) != 0;
+		/* A crash: quarantine what it was decoding (contain.h). */
+		ts_contain_reap((int)(w - m->w), (int)pid, status);
 		w->pid = 0;
 		if (w->draining) {
 			ts_log(TS_LOG_INFO, "master: worker %d stopped (%s)", (int)pid, how);
@@ -366,6 +373,9 @@ static void on_signal(struct master *m)
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			reap(m);
+			break;
+		case SIGUSR2:   /* a worker crashing while decoding (contain.h) */
+			ts_contain_sweep();
 			break;
 		case SIGHUP:
 			if (!m->stopping)
@@ -452,12 +462,14 @@ int ts_workers_run(const struct ts_workers_app *app, const struct ts_settings *s
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR2);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (m.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
 		ts_log(TS_LOG_ERROR, "master: cannot set up signals: %s", strerror(errno));
 		return 1;
 	}
+	ts_contain_init(MAX_SLOTS);   /* before any fork: shared with the workers */
 	if (!open_socket(&m, s->fastcgi_listen, 0) || !open_socket(&m, s->http_listen, 1))
 		goto fail;
 	/* FastCGI on standard input (spawn-fcgi): the socket is inherited as

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tessera/contain.h"
 #include "serve.h"
 #include "tessera/conn_watch.h"
 #include "tessera/cost.h"
@@ -73,8 +74,12 @@ static ts_status render_transcoded(struct request *r, struct ts_source *src,
 	if (budget != 0 && (uint64_t)lv->width * lv->height > budget)
 		return TS_ENOTIMPL;
 	st = ts_jpeg_transcode_begin(lv->width, lv->height, quality, &t, &r->err);
-	if (st == TS_OK)
+	if (st == TS_OK) {
+		struct ts_contain_mark mark;   /* libjpeg reads the file's tiles */
+		ts_contain_enter(&src->st, TS_CONTAIN_OTHER, &mark);
 		st = src->ops->level_tiles(src, p->level, budget, transcode_tile, t, &r->err);
+		ts_contain_leave(&mark);
+	}
 	if (st == TS_OK)
 		st = ts_jpeg_transcode_finish(t, src->info.icc, src->info.icc_len, out, &r->err);
 	if (st == TS_OK)

@@ -8,6 +8,7 @@
 
 #include "serve.h"
 #include "tessera/access_log.h"
+#include "tessera/contain.h"
 #include "tessera/tile_cache.h"
 
 static const char *const route_names[R_COUNT] = {
@@ -94,6 +95,18 @@ void ts_serve_metrics(struct request *r)
 		              (unsigned long long)hits, (unsigned long long)misses,
 		              (unsigned long long)errors);
 	}
+	ts_buf_printf(b, "# HELP tessera_files_quarantined Files a worker crashed decoding "
+	                 "(workers >= 2; tessera(8), DECODER CRASHES).\n"
+	                 "# TYPE tessera_files_quarantined gauge\n"
+	                 "tessera_files_quarantined %u\n"
+	                 "# HELP tessera_worker_crashes_total Workers killed by a crash signal.\n"
+	                 "# TYPE tessera_worker_crashes_total counter\n"
+	                 "tessera_worker_crashes_total %llu\n", ts_contain_quarantined(),
+	              ts_contain_crashes());
+	ts_buf_printf(b, "# HELP tessera_openjph_tiles_total HTJ2K tiles decoded by OpenJPH "
+	                 "(htj2k_decoder).\n"
+	                 "# TYPE tessera_openjph_tiles_total counter\n"
+	                 "tessera_openjph_tiles_total %llu\n", ts_source_openjph_tiles());
 	if (srv->source_limits.tiles) {
 		struct ts_tile_cache_stats ts;
 		ts_tile_cache_stats(srv->source_limits.tiles, &ts);

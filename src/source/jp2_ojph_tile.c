@@ -31,7 +31,11 @@
  * Known risk: OpenJPH 0.9.0 is not hardened.  Its assertions are caught
  * (below), but long mutation loops also found a segmentation fault in its
  * packet-header parsing on damaged tile data (J2K_DECODERS.md), which no
- * header check of ours rules out.
+ * header check of ours rules out.  With workers >= 2 such a crash is
+ * contained (include/tessera/contain.h): each decode below is marked as
+ * OpenJPH's in memory the master shares, and the master sends the file's
+ * tiles to OpenJPEG after one crash; htj2k_decoder = openjpeg keeps
+ * OpenJPH out entirely.
  *
  * Anything OpenJPH refuses (or a tile it decodes to another size) is
  * decoded by OpenJPEG instead, so a file OpenJPH cannot read costs one
@@ -46,6 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tessera/checked.h"
+#include "tessera/contain.h"
 #include "jp2_internal.h"
 
 #ifdef TS_HAVE_OPENJPH
@@ -76,6 +81,12 @@
 static __thread sigjmp_buf guard_jmp;
 static __thread volatile int guard_on;
 static atomic_int aborts;
+static atomic_ullong ojph_tiles;   /* tiles OpenJPH decoded */
+
+unsigned long long ts_source_openjph_tiles(void)
+{
+	return atomic_load(&ojph_tiles);
+}
 
 void __assert_fail(const char *assertion, const char *file, unsigned int line,
                    const char *function)
@@ -94,18 +105,23 @@ void __assert_fail(const char *assertion, const char *file, unsigned int line,
 static int guarded_decode(struct jp2_source *s, const unsigned char *cs, size_t len, int r,
                           struct ts_image *out, char *msg, size_t msg_len)
 {
+	static __thread struct ts_contain_mark mark;   /* survives the siglongjmp */
 	int rc;
 
 	if (sigsetjmp(guard_jmp, 0)) {
+		ts_contain_leave(&mark);
 		s->ojph_broken = true;
 		atomic_fetch_add(&aborts, 1);
 		snprintf(msg, msg_len, "OpenJPH assertion failed");
 		return -1;
 	}
+	/* A crash in there quarantines the file at level 1 (contain.h). */
+	ts_contain_enter(&s->base.st, TS_CONTAIN_OPENJPH, &mark);
 	guard_on = 1;
 	rc = ts_jp2_ojph_decode(cs, len, r, out->width, out->height, s->ncomps, out->pixels,
 	                        out->stride, msg, msg_len);
 	guard_on = 0;
+	ts_contain_leave(&mark);
 	return rc;
 }
 
@@ -143,7 +159,7 @@ bool ts_jp2_ojph_wanted(const struct jp2_source *s, int level)
 	int k;
 
 	(void)level;
-	if (!s->ht || s->ojph_broken || atomic_load(&aborts) >= JP2_OJPH_MAX_ABORTS || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
+	if (!s->ht || s->ojph_broken || s->base.no_openjph || atomic_load(&aborts) >= JP2_OJPH_MAX_ABORTS || !s->ht_head || !s->tp_seen || s->ntparts == 0 || s->ycc || s->cmyk ||
 	    s->alpha || (s->ncomps != 1 && s->ncomps != 3) ||
 	    s->base.info.channels != s->ncomps ||
 	    (uint64_t)s->tw * s->th > JP2_OJPH_TILE_PX)
@@ -272,6 +288,7 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 		return status;
 	}
 	if (guarded_decode(s, cs, cs_len, level, out, msg, sizeof msg) == 0) {
+		atomic_fetch_add(&ojph_tiles, 1);
 		free(cs);
 		return TS_OK;
 	}
@@ -283,6 +300,11 @@ ts_status ts_jp2_ojph_tile(struct jp2_source *s, int level, uint32_t tile, uint3
 #else
 
 int ts_jp2_ojph_aborts(void)
+{
+	return 0;
+}
+
+unsigned long long ts_source_openjph_tiles(void)
 {
 	return 0;
 }

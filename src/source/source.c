@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tessera/contain.h"
 #include "tessera/source.h"
 #include "source_file.h"
 
@@ -31,6 +32,15 @@ static const struct ts_source_ops *const readers[] = {
 };
 
 #define HEAD_BYTES 16
+
+/* A file a worker crashed on twice (or outside OpenJPH): contain.h. */
+static ts_status quarantined(const char *path, struct ts_error *err)
+{
+	ts_error_set(err, TS_EINTERNAL, "the image file could not be decoded");
+	ts_error_detail(err, "%s: quarantined: it crashed a worker while being decoded "
+	                "(replace the file to lift it)", path);
+	return TS_EINTERNAL;
+}
 
 ts_status ts_source_open(const char *path, const struct ts_source_limits *lim,
                          struct ts_source **out, struct ts_error *err)
@@ -102,8 +112,25 @@ ts_status ts_source_open_as(const char *path, const struct stat *expect,
 	for (i = 0; i < sizeof readers / sizeof readers[0]; i++) {
 		if (!readers[i]->sniff(head, (size_t)n))
 			continue;
+		struct ts_contain_mark mark;
+		unsigned gen;
+		int level = ts_contain_level(&st, &gen);
+
+		if (level >= 2) {
+			status = quarantined(path, err);
+			goto fail;
+		}
 		/* open() takes ownership of fd whether it succeeds or not. */
-		return readers[i]->open(fd, path, lim, out, err);
+		ts_contain_enter(&st, TS_CONTAIN_OTHER, &mark);
+		status = readers[i]->open(fd, path, lim, out, err);
+		ts_contain_leave(&mark);
+		if (status == TS_OK) {
+			(*out)->st = st;
+			(*out)->no_openjph = (lim && lim->htj2k_openjpeg) || level == 1;
+			(*out)->contain_gen = gen;
+			(*out)->contain_level = level;
+		}
+		return status;
 	}
 	status = ts_error_set(err, TS_EINTERNAL, "cannot read image");
 	ts_error_detail(err, "%s: unrecognised file format", path);
@@ -111,6 +138,25 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return status;
+}
+
+/* Before each decode of an open source: a quarantine added since it was
+ * opened (another worker crashed on the file) applies at once. */
+static ts_status check_quarantine(struct ts_source *s, struct ts_error *err)
+{
+	unsigned gen = ts_contain_generation();
+	int level;
+
+	if (gen != s->contain_gen) {
+		level = ts_contain_level(&s->st, &s->contain_gen);
+		if (level > s->contain_level)
+			s->contain_level = level;
+		if (level == 1)
+			s->no_openjph = true;
+	}
+	if (s->contain_level >= 2)
+		return quarantined("(open source)", err);
+	return TS_OK;
 }
 
 /* The caller's side of the contract: a level that exists and a non-empty
@@ -141,10 +187,17 @@ ts_status ts_source_read_region(struct ts_source *s, int level, uint32_t x, uint
 	ts_status st;
 
 	memset(out, 0, sizeof *out);
+	struct ts_contain_mark mark;
+
 	st = check_region(s, level, x, y, w, h, err);
+	if (st == TS_OK)
+		st = check_quarantine(s, err);
 	if (st != TS_OK)
 		return st;
-	return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+	ts_contain_enter(&s->st, TS_CONTAIN_OTHER, &mark);
+	st = s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+	ts_contain_leave(&mark);
+	return st;
 }
 
 ts_status ts_source_read_region_scaled(struct ts_source *s, int level, uint32_t x, uint32_t y,
@@ -157,17 +210,25 @@ ts_status ts_source_read_region_scaled(struct ts_source *s, int level, uint32_t 
 	memset(out, 0, sizeof *out);
 	*origin_x = x;
 	*origin_y = y;
+	struct ts_contain_mark mark;
+
 	st = check_region(s, level, x, y, w, h, err);
+	if (st == TS_OK)
+		st = check_quarantine(s, err);
 	if (st != TS_OK)
 		return st;
+	ts_contain_enter(&s->st, TS_CONTAIN_OTHER, &mark);
 	if (!s->ops->read_region_scaled) {
 		*denom = 1;
-		return s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+		st = s->ops->read_region(s, level, x, y, w, h, budget, out, err);
+	} else {
+		if (*denom < 1)
+			*denom = 1;
+		st = s->ops->read_region_scaled(s, level, x, y, w, h, denom, budget, out, origin_x,
+		                                origin_y, err);
 	}
-	if (*denom < 1)
-		*denom = 1;
-	return s->ops->read_region_scaled(s, level, x, y, w, h, denom, budget, out, origin_x,
-	                                  origin_y, err);
+	ts_contain_leave(&mark);
+	return st;
 }
 
 ts_status ts_source_raw_tile(struct ts_source *s, int level, uint32_t col, uint32_t row,

@@ -50,6 +50,7 @@ def main(argv):
         import test_memcached  # noqa: F401  (two daemons sharing memcached)
         import test_speed  # noqa: F401  (pass-through, response cache, metrics)
         import test_workers  # noqa: F401  (workers = N: kill -9, SIGHUP reload, SIGTERM drain)
+        import test_contain  # noqa: F401  (htj2k_decoder; decoder crashes quarantined by the master)
         import test_access_log  # noqa: F401  (access_log: combined and JSON lines match the requests)
         import test_validator  # noqa: F401  (the official IIIF validator's checks, mirrored)
         import test_icc  # noqa: F401  (embedded ICC profiles carried to the output)
