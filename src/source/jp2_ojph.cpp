@@ -28,6 +28,10 @@
 #include <openjph/ojph_file.h>
 #include <openjph/ojph_mem.h>
 #include <openjph/ojph_message.h>
+
+/* jp2_pack.c (declared in jp2_internal.h, a C header): a row of planes
+ * clamped to 0..255 and interleaved, SSE2 on x86-64. */
+extern "C" void ts_jp2_pack_row(const int32_t *const *src, int n, uint8_t *dst, uint32_t w);
 #include <openjph/ojph_params.h>
 
 #include "jp2_ojph.h"
@@ -124,21 +128,19 @@ extern "C" int ts_jp2_ojph_decode(const unsigned char *cs, size_t len, int reduc
 			if (siz.get_recon_width(k) != w || siz.get_recon_height(k) != h)
 				throw std::runtime_error("tile size differs from the file's");
 		for (uint32_t y = 0; y < h; y++) {
-			uint8_t *row = out + (size_t)y * stride;
+			const int32_t *planes[3];
 			for (ojph::ui32 k = 0; k < nc; k++) {
 				ojph::ui32 comp = 0;
 				ojph::line_buf *line = c.pull(comp);
 				if (!line || comp != k || !line->i32 || line->size < w)
 					throw std::runtime_error("line out of order");
 				/* unsigned samples come back with the DC level
-				 * shift undone (G.1.2): 0..255, clamped here */
-				const ojph::si32 *src = line->i32;
-				uint8_t *o = row + k;
-				for (uint32_t x = 0; x < w; x++, o += channels) {
-					ojph::si32 v = src[x];
-					*o = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-				}
+				 * shift undone (G.1.2): 0..255, clamped when packed.
+				 * Each component has a line of its own, which stays
+				 * until that component's next pull. */
+				planes[k] = line->i32;
 			}
+			ts_jp2_pack_row(planes, (int)nc, out + (size_t)y * stride, w);
 		}
 		c.close();
 		return 0;
