@@ -7,12 +7,10 @@
  * origin, so the tile-part it holds is the one the whole image would hold
  * (ojph_shim.h); the sink cuts it out and writes the main header itself.
  *
- * OpenJPH reports errors through a process-wide handler that, by default,
- * prints to stderr and throws.  Ours formats the message and throws it
- * without printing; every entry point catches it at this border and hands
- * back our -1 with the text, so no C++ exception reaches C.  Its info and
- * warning messages are dropped (the tool prints nothing the user did not
- * ask for).
+ * OpenJPH's messages are set up by src/source/ojph_messages.cpp (shared
+ * with the decoder): an error throws its text without printing; every
+ * entry point catches it at this border and hands back our -1 with the
+ * text, so no C++ exception reaches C.  Info and warnings are dropped.
  */
 #include <cstdarg>
 #include <cstdio>
@@ -31,54 +29,9 @@
 #include <openjph/ojph_params.h>
 
 #include "ojph_shim.h"
+#include "../source/ojph_messages.h"
 
 namespace {
-
-class quiet_info : public ojph::message_info {
-public:
-	void operator()(int, const char *, int, const char *, ...) override {}
-};
-
-class quiet_warning : public ojph::message_warning {
-public:
-	void operator()(int, const char *, int, const char *, ...) override {}
-};
-
-/* Throws the formatted message instead of printing it. */
-class throwing_error : public ojph::message_error {
-public:
-	void operator()(int code, const char *, int, const char *fmt, ...) override
-	{
-		char text[256];
-		va_list ap;
-		int n;
-
-		n = snprintf(text, sizeof text, "0x%08x: ", (unsigned)code);
-		va_start(ap, fmt);
-		if (n > 0 && (size_t)n < sizeof text)
-			vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
-		va_end(ap);
-		throw std::runtime_error(text);
-	}
-};
-
-quiet_info the_info;
-quiet_warning the_warning;
-throwing_error the_error;
-std::once_flag configured;
-
-void configure_messages()
-{
-	ojph::configure_info(&the_info);
-	ojph::configure_warning(&the_warning);
-	ojph::configure_error(&the_error);
-}
-
-void put_message(char *msg, size_t msg_len, const char *text)
-{
-	if (msg && msg_len)
-		snprintf(msg, msg_len, "%s", text);
-}
 
 /* log2 of a power of two, or -1 */
 int log2_exact(uint32_t v)
@@ -100,15 +53,15 @@ extern "C" int ts_ojph_encode_tile(const struct ts_ojph_tile *t, const uint8_t *
 {
 	*out = nullptr;
 	*out_len = 0;
-	std::call_once(configured, configure_messages);
+	ts_ojph_configure_messages();
 	if (t->channels < 1 || t->channels > 4 || t->width == 0 || t->height == 0 ||
 	    t->decompositions < 0 || t->decompositions > 32 ||
 	    (uint64_t)t->x0 + t->width > UINT32_MAX || (uint64_t)t->y0 + t->height > UINT32_MAX) {
-		put_message(msg, msg_len, "invalid tile parameters");
+		ts_ojph_put_message(msg, msg_len, "invalid tile parameters");
 		return -1;
 	}
 	if (t->precinct && log2_exact(t->precinct) < 2) {
-		put_message(msg, msg_len, "precinct size must be a power of two");
+		ts_ojph_put_message(msg, msg_len, "precinct size must be a power of two");
 		return -1;
 	}
 	try {
@@ -171,11 +124,11 @@ extern "C" int ts_ojph_encode_tile(const struct ts_ojph_tile *t, const uint8_t *
 		cs.close();
 		return 0;
 	} catch (const std::bad_alloc &) {
-		put_message(msg, msg_len, "out of memory");
+		ts_ojph_put_message(msg, msg_len, "out of memory");
 	} catch (const std::exception &e) {
-		put_message(msg, msg_len, e.what());
+		ts_ojph_put_message(msg, msg_len, e.what());
 	} catch (...) {
-		put_message(msg, msg_len, "unknown OpenJPH failure");
+		ts_ojph_put_message(msg, msg_len, "unknown OpenJPH failure");
 	}
 	return -1;
 }

@@ -9,11 +9,9 @@
  * is restrict_input_resolution(r, r): the resolutions above it are neither
  * read nor reconstructed.
  *
- * OpenJPH reports errors through a process-wide handler that prints to
- * stderr and throws by default.  Ours (installed once) formats the message
- * and throws it without printing; this border catches everything, so no
- * C++ exception reaches C.  Info and warnings are dropped.  The encoder's
- * shim (src/convert/ojph_shim.cpp) installs handlers that behave the same.
+ * OpenJPH's messages are set up by ojph_messages.cpp (shared with the
+ * converter's encoder): an error throws its text without printing, and
+ * this border catches everything, so no C++ exception reaches C.
  */
 #include <cstdarg>
 #include <cstdio>
@@ -27,81 +25,23 @@
 #include <openjph/ojph_codestream.h>
 #include <openjph/ojph_file.h>
 #include <openjph/ojph_mem.h>
-#include <openjph/ojph_message.h>
+#include <openjph/ojph_params.h>
+
+#include "jp2_ojph.h"
+#include "ojph_messages.h"
 
 /* jp2_pack.c (declared in jp2_internal.h, a C header): a row of planes
  * clamped to 0..255 and interleaved, SSE2 on x86-64. */
 extern "C" void ts_jp2_pack_row(const int32_t *const *src, int n, uint8_t *dst, uint32_t w);
-#include <openjph/ojph_params.h>
 
-#include "jp2_ojph.h"
-
-namespace {
-
-class quiet_info : public ojph::message_info {
-public:
-	void operator()(int, const char *, int, const char *, ...) override {}
-};
-
-class quiet_warning : public ojph::message_warning {
-public:
-	void operator()(int, const char *, int, const char *, ...) override {}
-};
-
-/* Throws the formatted message instead of printing it. */
-class throwing_error : public ojph::message_error {
-public:
-	void operator()(int code, const char *, int, const char *fmt, ...) override
-	{
-		char text[200];
-		va_list ap;
-		int n;
-
-		n = snprintf(text, sizeof text, "0x%08x: ", (unsigned)code);
-		va_start(ap, fmt);
-		if (n > 0 && (size_t)n < sizeof text)
-			vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
-		va_end(ap);
-		throw std::runtime_error(text);
-	}
-};
-
-quiet_info the_info;
-quiet_warning the_warning;
-throwing_error the_error;
-std::once_flag configured;
-
-void configure_messages()
-{
-	/* OpenJPH 0.9's block decoder still prints its warnings to the
-	 * warning stream after configure_warning (and a null stream crashes
-	 * it): the streams go to /dev/null, opened once per process */
-	static FILE *devnull = fopen("/dev/null", "w");
-	if (devnull) {
-		ojph::set_info_stream(devnull);
-		ojph::set_warning_stream(devnull);
-		ojph::set_error_stream(devnull);
-	}
-	ojph::configure_info(&the_info);
-	ojph::configure_warning(&the_warning);
-	ojph::configure_error(&the_error);
-}
-
-void put_message(char *msg, size_t msg_len, const char *text)
-{
-	if (msg && msg_len)
-		snprintf(msg, msg_len, "%s", text);
-}
-
-} // namespace
 
 extern "C" int ts_jp2_ojph_decode(const unsigned char *cs, size_t len, int reduce, uint32_t w,
                                   uint32_t h, int channels, uint8_t *out, size_t stride,
                                   char *msg, size_t msg_len)
 {
-	std::call_once(configured, configure_messages);
+	ts_ojph_configure_messages();
 	if (channels != 1 && channels != 3) {
-		put_message(msg, msg_len, "1 or 3 components only");
+		ts_ojph_put_message(msg, msg_len, "1 or 3 components only");
 		return -1;
 	}
 	try {
@@ -145,11 +85,11 @@ extern "C" int ts_jp2_ojph_decode(const unsigned char *cs, size_t len, int reduc
 		c.close();
 		return 0;
 	} catch (const std::bad_alloc &) {
-		put_message(msg, msg_len, "out of memory");
+		ts_ojph_put_message(msg, msg_len, "out of memory");
 	} catch (const std::exception &e) {
-		put_message(msg, msg_len, e.what());
+		ts_ojph_put_message(msg, msg_len, e.what());
 	} catch (...) {
-		put_message(msg, msg_len, "unknown OpenJPH failure");
+		ts_ojph_put_message(msg, msg_len, "unknown OpenJPH failure");
 	}
 	return -1;
 }
