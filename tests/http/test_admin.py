@@ -171,7 +171,7 @@ STRING_SAMPLES = {"root": "/srv/elsewhere", "http_listen": "127.0.0.1:18080",
                   "viewer_dir": "/opt/viewer", "suffixes": ".tif", "cache_control": "max-age=60",
                   "allowed_hosts": "images.example.org", "rights": "https://rightsstatements.org/x",
                   "viewer": "off", "access_log": "stderr", "access_log_format": "json",
-                  "pyramid_cache_dir": "/var/cache/tessera-pyramids"}
+                  "pyramid_cache_dir": "/var/cache/tessera-pyramids", "htj2k_decoder": "openjpeg"}
 
 
 def sample(entry, name):
