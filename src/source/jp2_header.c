@@ -21,23 +21,14 @@
 #include <unistd.h>
 #include "tessera/icc.h"
 #include "jp2_internal.h"
+#include "source_file.h"
 
 /* ---- reading bytes ---------------------------------------------------- */
 
+/* The argument order the walk reads best in (where, then what). */
 static bool read_at(int fd, uint64_t off, void *buf, size_t n)
 {
-	size_t done = 0;
-	ssize_t r;
-
-	while (done < n) {
-		r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		done += (size_t)r;
-	}
-	return true;
+	return ts_source_pread_all(fd, buf, n, off);
 }
 
 static uint16_t be16(const unsigned char *p) { return (uint16_t)(p[0] << 8 | p[1]); }

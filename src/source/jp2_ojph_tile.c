@@ -52,6 +52,7 @@
 #include "tessera/checked.h"
 #include "tessera/contain.h"
 #include "jp2_internal.h"
+#include "source_file.h"
 
 #ifdef TS_HAVE_OPENJPH
 #include <assert.h>
@@ -123,22 +124,6 @@ static int guarded_decode(struct jp2_source *s, const unsigned char *cs, size_t 
 	guard_on = 0;
 	ts_contain_leave(&mark);
 	return rc;
-}
-
-static bool pread_all(int fd, uint64_t off, void *buf, size_t n)
-{
-	size_t done = 0;
-	ssize_t r;
-
-	while (done < n) {
-		r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		done += (size_t)r;
-	}
-	return true;
 }
 
 static void put32(unsigned char *p, uint32_t v)
@@ -233,7 +218,7 @@ bool ts_jp2_ojph_cut(const struct jp2_source *s, uint32_t t, unsigned char **out
 			continue;
 		n = s->tparts[i].len;
 		sot = cs + at;
-		if (!pread_all(s->fd, s->tparts[i].pos, sot, (size_t)n) || n < 14 ||
+		if (!ts_source_pread_all(s->fd, sot, (size_t)n, s->tparts[i].pos) || n < 14 ||
 		    sot[0] != 0xFF || sot[1] != 0x90) {
 			free(cs);
 			return false;

@@ -4,7 +4,7 @@
  * that declares more pixels than the limit, and the close of a reader that
  * owns a descriptor and an ICC copy.  Used by jpeg_read.c and png_read.c,
  * and by the converter's row readers (src/convert/rows_jpeg.c,
- * rows_png.c) for the pixel limit; ts_source_pread_all by tiff_raw.c.
+ * rows_png.c) for the pixel limit; ts_source_pread_all by tiff_raw.c and the JPEG 2000 header walk and tile cutter.
  *
  * Internal to the decode stage: not a public header.
  */
