@@ -67,21 +67,6 @@ bool ts_jp2_grok_wanted(const struct jp2_source *s, int level, uint32_t w, uint3
 	return grok_pid == getpid();
 }
 
-/* A sample scaled to 8 bits, as jp2_opj.c's to8. */
-static inline uint8_t to8(const grk_image_comp *c, int32_t v)
-{
-	uint32_t maxv = (1u << c->prec) - 1;
-	int64_t u = (int64_t)v + (c->sgnd ? (1 << (c->prec - 1)) : 0);
-
-	if (u < 0)
-		u = 0;
-	if (u > maxv)
-		u = maxv;
-	if (c->prec == 8)
-		return (uint8_t)u;
-	return (uint8_t)((u * 255 + maxv / 2) / maxv);
-}
-
 ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32_t y,
                              uint32_t w, uint32_t h, uint64_t budget, struct ts_image *out,
                              struct ts_error *err)
@@ -170,7 +155,7 @@ ts_status ts_jp2_grok_decode(struct jp2_source *s, int level, uint32_t x, uint32
 			const grk_image_comp *c = &im->comps[k];
 			const int32_t *src = c->data + (size_t)j * c->stride;
 			for (uint32_t i = 0; i < w; i++)
-				row[(size_t)i * nc + k] = to8(c, src[i]);
+				row[(size_t)i * nc + k] = ts_jp2_sample8(c->prec, c->sgnd, src[i]);
 		}
 	}
 	grk_object_unref(codec);

@@ -175,6 +175,22 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 
 /* ---- jp2_pack.c ---- */
 
+/* A decoded sample of a component of prec bits (1..16; signed ones offset
+ * to unsigned) scaled to 8 bits, rounding.  For any decoder's output. */
+static inline uint8_t ts_jp2_sample8(uint32_t prec, bool sgnd, int32_t v)
+{
+	uint32_t maxv = (1u << prec) - 1;
+	int64_t u = (int64_t)v + (sgnd ? (1 << (prec - 1)) : 0);
+
+	if (u < 0)
+		u = 0;
+	if (u > maxv)
+		u = maxv;
+	if (prec == 8)
+		return (uint8_t)u;
+	return (uint8_t)((u * 255 + maxv / 2) / maxv);
+}
+
 /* Row of n (1..4) planes of w samples each, clamped to 0..255 and
  * interleaved into dst (w * n bytes).  Borrows everything. */
 void ts_jp2_pack_row(const int32_t *const *src, int n, uint8_t *dst, uint32_t w);

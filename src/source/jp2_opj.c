@@ -209,21 +209,6 @@ fail:
 
 /* ---- decoding a window ------------------------------------------------- */
 
-/* A component sample scaled to 8 bits (prec 1..16, signed values offset). */
-static inline int to8(const opj_image_comp_t *c, OPJ_INT32 v)
-{
-	uint32_t maxv = (1u << c->prec) - 1;
-	int64_t u = (int64_t)v + (c->sgnd ? (1 << (c->prec - 1)) : 0);
-
-	if (u < 0)
-		u = 0;
-	if (u > maxv)
-		u = maxv;
-	if (c->prec == 8)
-		return (int)u;
-	return (int)((u * 255 + maxv / 2) / maxv);
-}
-
 static inline uint8_t clamp8(double v)
 {
 	return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5);
@@ -490,7 +475,8 @@ ts_status ts_jp2_opj_decode(struct jp2_source *s, int level, uint32_t x, uint32_
 		}
 		for (i = 0; i < w; i++) {
 			for (k = 0; k < need; k++)
-				v[k] = to8(&image->comps[idx[k]], src[k][colx[(size_t)k * w + i]]);
+				v[k] = ts_jp2_sample8(image->comps[idx[k]].prec, image->comps[idx[k]].sgnd,
+				                      src[k][colx[(size_t)k * w + i]]);
 			if (ncol == 1) {
 				row[0] = (uint8_t)v[0];
 			} else if (s->cmyk) {
