@@ -123,12 +123,8 @@ extern "C" int ts_ojph_encode_tile(const struct ts_ojph_tile *t, const uint8_t *
 		}
 		cs.close();
 		return 0;
-	} catch (const std::bad_alloc &) {
-		ts_ojph_put_message(msg, msg_len, "out of memory");
-	} catch (const std::exception &e) {
-		ts_ojph_put_message(msg, msg_len, e.what());
 	} catch (...) {
-		ts_ojph_put_message(msg, msg_len, "unknown OpenJPH failure");
+		ts_ojph_put_failure(msg, msg_len);
 	}
 	return -1;
 }

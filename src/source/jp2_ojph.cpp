@@ -84,12 +84,8 @@ extern "C" int ts_jp2_ojph_decode(const unsigned char *cs, size_t len, int reduc
 		}
 		c.close();
 		return 0;
-	} catch (const std::bad_alloc &) {
-		ts_ojph_put_message(msg, msg_len, "out of memory");
-	} catch (const std::exception &e) {
-		ts_ojph_put_message(msg, msg_len, e.what());
 	} catch (...) {
-		ts_ojph_put_message(msg, msg_len, "unknown OpenJPH failure");
+		ts_ojph_put_failure(msg, msg_len);
 	}
 	return -1;
 }

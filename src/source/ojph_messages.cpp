@@ -10,7 +10,9 @@
  */
 #include <cstdarg>
 #include <cstdio>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 
 #include <openjph/ojph_arch.h>
@@ -77,4 +79,17 @@ void ts_ojph_put_message(char *msg, std::size_t msg_len, const char *text)
 {
 	if (msg && msg_len)
 		snprintf(msg, msg_len, "%s", text);
+}
+
+void ts_ojph_put_failure(char *msg, std::size_t msg_len)
+{
+	try {
+		throw;
+	} catch (const std::bad_alloc &) {
+		ts_ojph_put_message(msg, msg_len, "out of memory");
+	} catch (const std::exception &e) {
+		ts_ojph_put_message(msg, msg_len, e.what());
+	} catch (...) {
+		ts_ojph_put_message(msg, msg_len, "unknown OpenJPH failure");
+	}
 }

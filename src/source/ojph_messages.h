@@ -20,4 +20,9 @@ void ts_ojph_configure_messages();
 /* Copy text into msg (msg_len bytes, always terminated); NULL msg: nothing. */
 void ts_ojph_put_message(char *msg, std::size_t msg_len, const char *text);
 
+/* Inside a catch handler only: the exception being handled put into msg as
+ * ts_ojph_put_message does ("out of memory", an error's text, or "unknown
+ * OpenJPH failure").  Each C border ends with catch (...) calling this. */
+void ts_ojph_put_failure(char *msg, std::size_t msg_len);
+
 #endif
